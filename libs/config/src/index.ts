@@ -1,0 +1,3 @@
+export * from './tally-config';
+export * from './load-config';
+export * from './config.module';

@@ -1,0 +1,94 @@
+import * as path from 'node:path';
+import { Pool, QueueKind, StoreKind, TallyConfig } from './tally-config';
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Validates the environment into a typed object. Nothing else reads
+ * process.env; a bad value stops the process with a message naming it.
+ */
+export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
+  const storeKind = oneOf<StoreKind>(env, 'STORE', ['sqlite', 'mongo', 'cassandra'], 'sqlite');
+  const queueKind = oneOf<QueueKind>(env, 'QUEUE', ['inline', 'redis'], 'inline');
+  const dataDir = path.resolve(env.DATA_DIR || './data');
+  const config: TallyConfig = {
+    pool,
+    http: {
+      host: env.HOST || '127.0.0.1',
+      port: int(env, 'PORT', 8080, 0),
+      trustProxy: bool(env, 'TRUST_PROXY', false),
+      enqueueDeadlineMs: int(env, 'ENQUEUE_DEADLINE_MS', 1000, 1),
+    },
+    limits: {
+      maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1 * MB, 1),
+      maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 10 * MB, 1),
+      maxBatchEvents: int(env, 'MAX_BATCH_EVENTS', 5000, 1),
+      maxPropertiesPerCollection: int(env, 'MAX_PROPERTIES_PER_COLLECTION', 1000, 1),
+    },
+    storage: {
+      kind: storeKind,
+      dataDir,
+      mongoUrl: env.MONGO_URL || 'mongodb://127.0.0.1:27017',
+      mongoDatabase: env.MONGO_DATABASE || 'tally',
+      cassandraContactPoints: list(env, 'CASSANDRA_CONTACT_POINTS', ['127.0.0.1:9042']),
+      cassandraKeyspace: env.CASSANDRA_KEYSPACE || 'tally',
+    },
+    queue: {
+      kind: queueKind,
+      redisUrls: list(env, 'REDIS_URLS', ['redis://127.0.0.1:6379']),
+    },
+    idSecret: env.ID_SECRET || '',
+    keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  };
+  if (config.limits.maxEventBytes > config.limits.maxRequestBytes) {
+    throw new ConfigError('MAX_EVENT_BYTES must not exceed MAX_REQUEST_BYTES');
+  }
+  if (queueKind === 'redis' && config.queue.redisUrls.length === 0) {
+    throw new ConfigError('REDIS_URLS must list at least one redis:// URL when QUEUE=redis');
+  }
+  if (pool !== 'standalone' && pool !== 'cli' && storeKind === 'sqlite' && queueKind === 'redis') {
+    throw new ConfigError('STORE=sqlite cannot be shared by separate processes; use STORE=mongo or cassandra');
+  }
+  return config;
+}

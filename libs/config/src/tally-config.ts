@@ -1,0 +1,39 @@
+/** The whole configuration, read once from the environment at start-up. */
+export type StoreKind = 'sqlite' | 'mongo' | 'cassandra';
+export type QueueKind = 'inline' | 'redis';
+export type Pool = 'standalone' | 'ingest' | 'query' | 'worker' | 'cli';
+
+export interface TallyConfig {
+  pool: Pool;
+  http: {
+    host: string;
+    port: number;
+    /** Trust x-request-id / x-request-start only when a proxy we run sets them. */
+    trustProxy: boolean;
+    /** Per-request deadline for enqueueing (ms); over it the answer is 503. */
+    enqueueDeadlineMs: number;
+  };
+  limits: {
+    maxEventBytes: number;
+    maxRequestBytes: number;
+    maxBatchEvents: number;
+    maxPropertiesPerCollection: number;
+  };
+  storage: {
+    kind: StoreKind;
+    dataDir: string;
+    mongoUrl: string;
+    mongoDatabase: string;
+    cassandraContactPoints: string[];
+    cassandraKeyspace: string;
+  };
+  queue: {
+    kind: QueueKind;
+    redisUrls: string[];
+  };
+  /** Server secret keying the keen.id hash, so clients cannot forge ids. */
+  idSecret: string;
+  /** How often the ingest key cache refreshes from the metadata store (ms). */
+  keyCacheRefreshMs: number;
+  logLevel: string;
+}

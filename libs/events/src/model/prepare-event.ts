@@ -1,0 +1,73 @@
+import { CollectionEvent } from '../stored-event.types';
+import { JsonObject } from '../json.types';
+import { TallyError } from '../errors';
+import { deriveEventId } from './event-id';
+import { parseIsoTimestamp, toIso } from './timestamps';
+import { validateEventShape } from './validate-event';
+
+/** Where a write request came from; the same for every event in it. */
+export interface RequestOrigin {
+  projectId: string;
+  requestId: string;
+  /** Set when the request id and start time come from the trusted edge (or a replay). */
+  requestStart?: number;
+  /** When this process received the request (epoch ms). */
+  receivedAt: number;
+}
+
+export interface PrepareOptions {
+  idSecret: string;
+  maxEventBytes: number;
+}
+
+/**
+ * Validates one event and fills in the reserved keen fields: timestamp
+ * (client's, else the request's start), created_at (receipt) and the
+ * deterministic id. The input object is not modified.
+ */
+export function prepareEvent(
+  collection: string,
+  body: unknown,
+  index: number,
+  origin: RequestOrigin,
+  options: PrepareOptions,
+): CollectionEvent {
+  validateEventShape(body);
+  const clientKeen = (body.keen ?? {}) as JsonObject;
+  let timestamp = origin.requestStart ?? origin.receivedAt;
+  if (typeof clientKeen.timestamp === 'string') {
+    timestamp = parseIsoTimestamp(clientKeen.timestamp);
+    if (Number.isNaN(timestamp)) {
+      throw new TallyError(
+        'invalid',
+        'InvalidPropertyValueError',
+        `"keen.timestamp" is not an ISO-8601 date-time: "${clientKeen.timestamp.slice(0, 80)}".`,
+      );
+    }
+  }
+  const id = deriveEventId(options.idSecret, {
+    projectId: origin.projectId,
+    collection,
+    requestId: origin.requestId,
+    requestStart: origin.requestStart,
+    index,
+    timestamp,
+  });
+  const keen: JsonObject = {
+    ...clientKeen,
+    timestamp: toIso(timestamp),
+    created_at: toIso(origin.receivedAt),
+    id,
+  };
+  const event: JsonObject = { ...body, keen };
+  // Measured on the stored form, which is what the limit protects.
+  const bytes = Buffer.byteLength(JSON.stringify(event));
+  if (bytes > options.maxEventBytes) {
+    throw new TallyError(
+      'too_large',
+      'EventTooLargeError',
+      `Event is ${bytes} bytes; the limit is ${options.maxEventBytes} bytes.`,
+    );
+  }
+  return { collection, id, timestamp, event };
+}

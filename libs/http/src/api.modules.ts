@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { Stores, STORES } from '@app/storage';
+import { EventsWriteController } from './ingest/events-write.controller';
+import { IngestService } from './ingest/ingest.service';
+import { ID_SECRET } from './ingest/id-secret';
+import { QueriesController } from './query/queries.controller';
+import { QueryService } from './query/query.service';
+import { SchemaController } from './schema/schema.controller';
+import { SchemaService } from './schema/schema.service';
+
+/** The write half of the API (ingest pool). */
+@Module({
+  controllers: [EventsWriteController],
+  providers: [IngestService, { provide: ID_SECRET, inject: [STORES], useFactory: (s: Stores) => s.idSecret }],
+  exports: [IngestService],
+})
+export class IngestApiModule {}
+
+/** The read half of the API (query pool): queries and schema. */
+@Module({
+  controllers: [QueriesController, SchemaController],
+  providers: [QueryService, SchemaService],
+  exports: [SchemaService],
+})
+export class QueryApiModule {}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import {
+  CollectionEvent,
+  JsonObject,
+  RequestOrigin,
+  TallyError,
+  assertCollectionName,
+  prepareEvent,
+} from '@app/events';
+import { INGEST_QUEUE, IngestQueue } from '@app/queue';
+import { ID_SECRET } from './id-secret';
+
+export type BatchResult = Record<string, Array<{ success: true } | { success: false; error: { name: string; description: string } }>>;
+
+/**
+ * The write use case: validate, enrich, and answer only once the queue holds
+ * the events durably. A batch's bad events are reported and the rest stored.
+ */
+@Injectable()
+export class IngestService {
+  constructor(
+    @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
+    @Inject(INGEST_QUEUE) private readonly queue: IngestQueue,
+    @Inject(ID_SECRET) private readonly idSecret: string,
+  ) {}
+
+  async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<void> {
+    assertCollectionName(collection);
+    if (Array.isArray(body)) {
+      throw new TallyError('invalid', 'InvalidEventError', 'POST one event (a JSON object) to this URL; batches go to /events.');
+    }
+    const event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
+    await this.queue.enqueue({ batchId: randomUUID(), projectId: origin.projectId, events: [event] });
+  }
+
+  async recordBatch(origin: RequestOrigin, body: unknown): Promise<BatchResult> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new TallyError('invalid', 'InvalidBatchError', 'A batch is a JSON object mapping collection names to arrays of events.');
+    }
+    const batch = body as JsonObject;
+    let total = 0;
+    for (const [collection, events] of Object.entries(batch)) {
+      assertCollectionName(collection);
+      if (!Array.isArray(events)) {
+        throw new TallyError('invalid', 'InvalidBatchError', `Batch entry "${collection}" must be an array of events.`);
+      }
+      total += events.length;
+    }
+    if (total > this.config.limits.maxBatchEvents) {
+      throw new TallyError(
+        'too_large',
+        'BatchTooLargeError',
+        `A batch holds at most ${this.config.limits.maxBatchEvents} events; this one has ${total}.`,
+      );
+    }
+    const accepted: CollectionEvent[] = [];
+    const result: BatchResult = {};
+    const options = this.prepareOptions();
+    for (const [collection, events] of Object.entries(batch)) {
+      result[collection] = (events as unknown[]).map((raw, index) => {
+        try {
+          accepted.push(prepareEvent(collection, raw, index, origin, options));
+          return { success: true as const };
+        } catch (error) {
+          if (!(error instanceof TallyError)) throw error;
+          return { success: false as const, error: { name: error.errorCode, description: error.message } };
+        }
+      });
+    }
+    if (accepted.length > 0) {
+      await this.queue.enqueue({ batchId: randomUUID(), projectId: origin.projectId, events: accepted });
+    }
+    return result;
+  }
+
+  private prepareOptions() {
+    return { idSecret: this.idSecret, maxEventBytes: this.config.limits.maxEventBytes };
+  }
+}

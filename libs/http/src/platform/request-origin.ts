@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { RequestOrigin } from '@app/events';
+
+export interface OriginHeaders {
+  'x-request-id'?: string | string[];
+  'x-request-start'?: string | string[];
+}
+
+export interface RequestIdentity {
+  requestId: string;
+  /** Only set when the id and start time come from the trusted edge. */
+  requestStart?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The request id keen.ids derive from. Behind our nginx (TRUST_PROXY=true) the
+ * edge's id and start time are used, so a replayed journal entry re-creates the
+ * same ids. Otherwise a client's own x-request-id is honoured (it makes only
+ * that client's retries idempotent, since ids are keyed by project and secret).
+ */
+export function requestIdentity(headers: OriginHeaders, trustProxy: boolean): RequestIdentity {
+  const id = first(headers['x-request-id']);
+  const validId = id !== undefined && REQUEST_ID.test(id) ? id : undefined;
+  if (trustProxy && validId) {
+    // nginx's $msec: seconds with a millisecond fraction.
+    const start = Number(first(headers['x-request-start']));
+    if (Number.isFinite(start) && start > 0) return { requestId: validId, requestStart: Math.round(start * 1000) };
+  }
+  return { requestId: validId ? `client:${validId}` : randomUUID() };
+}
+
+export function requestOrigin(projectId: string, headers: OriginHeaders, trustProxy: boolean): RequestOrigin {
+  return { projectId, receivedAt: Date.now(), ...requestIdentity(headers, trustProxy) };
+}

@@ -1,0 +1,3 @@
+export * from './ingest-queue.port';
+export * from './inline/inline.queue';
+export * from './queue.module';

@@ -1,0 +1,53 @@
+import { EventBatch, TallyError } from '@app/events';
+import { EventPersister } from '@app/storage';
+import { IngestQueue } from '../ingest-queue.port';
+
+interface Pending {
+  batch: EventBatch;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Standalone's queue: no queue at all, the request waits for its events to be
+ * committed. Concurrent requests are group-committed: whatever arrives while a
+ * commit is running goes into the next one, so one fsync serves many requests.
+ */
+export class InlineQueue implements IngestQueue {
+  private pending: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly persister: EventPersister) {}
+
+  enqueue(batch: EventBatch): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(new TallyError('unavailable', 'ServiceUnavailableError', 'Server is shutting down.', 1));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ batch, resolve, reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    // Let the requests that are already parsed join this commit.
+    await new Promise((r) => setImmediate(r));
+    while (this.pending.length > 0) {
+      const group = this.pending;
+      this.pending = [];
+      try {
+        await this.persister.persistAll(group.map((p) => p.batch));
+        for (const p of group) p.resolve();
+      } catch (error) {
+        for (const p of group) p.reject(error);
+      }
+    }
+    this.flushing = null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './schema.types';
+export * from './infer-schema';
+export * from './schema-view';

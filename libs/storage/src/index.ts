@@ -1,0 +1,5 @@
+export * from './event-store.port';
+export * from './metadata-store.port';
+export * from './persist-events';
+export * from './open-stores';
+export * from './storage.module';

@@ -1,0 +1,139 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { CollectionEvent, StoredEvent } from '@app/events';
+import { ScanRequest } from '@app/query';
+import { EventStore, InsertOutcome } from '../event-store.port';
+import { SqliteDatabase } from './sqlite-database';
+
+interface EventRow {
+  id: string;
+  ts: number;
+  body: string;
+  collection?: string;
+}
+
+const PAGE_SIZE = 2000;
+// SQLite's default limit on bound parameters is far above this; ids are chunked.
+const ID_CHUNK = 500;
+
+function toStored(row: EventRow): StoredEvent {
+  return { id: row.id, timestamp: row.ts, event: JSON.parse(row.body) };
+}
+
+export class SqliteEventStore implements EventStore {
+  private readonly insertStmt;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.insertStmt = db.writer.prepare(
+      'INSERT OR IGNORE INTO events (project, collection, id, ts, body) VALUES (?, ?, ?, ?, ?)',
+    );
+  }
+
+  async insert(projectId: string, events: CollectionEvent[]): Promise<InsertOutcome> {
+    const inserted: CollectionEvent[] = [];
+    const duplicates: string[] = [];
+    const write = () => {
+      for (const e of events) {
+        const info = this.insertStmt.run(projectId, e.collection, e.id, e.timestamp, JSON.stringify(e.event));
+        if (info.changes === 1) inserted.push(e);
+        else duplicates.push(e.id);
+      }
+    };
+    // Inside a caller's transaction the rows join it; otherwise they get their own.
+    if (this.db.writer.inTransaction) write();
+    else this.db.writer.transaction(write)();
+    return { inserted, duplicates };
+  }
+
+  /**
+   * Keyset pagination on (ts, id): each page is a short read on the time index,
+   * and the loop yields between pages so a long scan never holds the event
+   * loop (which the write path shares in the standalone server).
+   */
+  async *scan(request: ScanRequest, signal?: AbortSignal): AsyncIterable<StoredEvent[]> {
+    if (request.ids) {
+      yield* this.scanIds(request);
+      return;
+    }
+    const desc = request.order === 'desc';
+    const limit = request.limit ?? Infinity;
+    const start = request.start ?? Number.MIN_SAFE_INTEGER;
+    const end = request.end ?? Number.MAX_SAFE_INTEGER;
+    const first = this.db.reader.prepare(
+      `SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND ts >= ? AND ts < ?
+       ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
+    );
+    const next = this.db.reader.prepare(
+      `SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND ts >= ? AND ts < ?
+       AND ${desc ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))'}
+       ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
+    );
+    let sent = 0;
+    let last: EventRow | undefined;
+    while (sent < limit) {
+      signal?.throwIfAborted();
+      const size = Math.min(PAGE_SIZE, limit - sent);
+      const rows = (
+        last
+          ? next.all(request.projectId, request.collection, start, end, last.ts, last.ts, last.id, size)
+          : first.all(request.projectId, request.collection, start, end, size)
+      ) as EventRow[];
+      if (rows.length === 0) return;
+      sent += rows.length;
+      last = rows[rows.length - 1];
+      yield rows.map(toStored);
+      if (rows.length < size) return;
+      await yieldToLoop();
+    }
+  }
+
+  private *scanIds(request: ScanRequest): Iterable<StoredEvent[]> {
+    const ids = [...new Set(request.ids)];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      const rows = this.db.reader
+        .prepare(
+          `SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND id IN (${chunk.map(() => '?').join(',')})`,
+        )
+        .all(request.projectId, request.collection, ...chunk) as EventRow[];
+      const inRange = rows.filter(
+        (r) => (request.start === undefined || r.ts >= request.start) && (request.end === undefined || r.ts < request.end),
+      );
+      if (inRange.length > 0) yield inRange.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1)).map(toStored);
+    }
+  }
+
+  async deleteByIds(projectId: string, collection: string, ids: string[]): Promise<CollectionEvent[]> {
+    const deleted: CollectionEvent[] = [];
+    const select = this.db.writer.prepare(
+      'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND id = ?',
+    );
+    const remove = this.db.writer.prepare('DELETE FROM events WHERE project = ? AND id = ?');
+    const work = () => {
+      for (const id of ids) {
+        const row = select.get(projectId, collection, id) as EventRow | undefined;
+        if (!row) continue;
+        remove.run(projectId, id);
+        deleted.push({ ...toStored(row), collection });
+      }
+    };
+    if (this.db.writer.inTransaction) work();
+    else this.db.writer.transaction(work)();
+    return deleted;
+  }
+
+  async dropCollection(projectId: string, collection: string): Promise<number> {
+    return this.db.writer.prepare('DELETE FROM events WHERE project = ? AND collection = ?').run(projectId, collection)
+      .changes;
+  }
+
+  async countCollection(projectId: string, collection: string): Promise<number> {
+    const row = this.db.reader
+      .prepare('SELECT count(*) AS n FROM events WHERE project = ? AND collection = ?')
+      .get(projectId, collection) as { n: number };
+    return row.n;
+  }
+
+  async close(): Promise<void> {
+    // The shared SqliteDatabase is closed by its owner.
+  }
+}

@@ -1,0 +1,88 @@
+import { SchemaCounter, SchemaDelta } from '@app/schema';
+import { MetadataStore, Project, StoredKey, UnitOfWork } from '../metadata-store.port';
+import { SqliteDatabase } from './sqlite-database';
+
+export class SqliteMetadataStore implements MetadataStore {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async createProject(project: Project, keys: StoredKey[]): Promise<void> {
+    await this.db.transaction(async () => {
+      this.db.writer
+        .prepare('INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)')
+        .run(project.id, project.name, project.createdAt);
+      const addKey = this.db.writer.prepare(
+        'INSERT INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
+      );
+      for (const k of keys) addKey.run(k.keyHash, k.projectId, k.role, k.createdAt);
+    });
+  }
+
+  async getProject(projectId: string): Promise<Project | null> {
+    const row = this.db.reader
+      .prepare('SELECT id, name, created_at AS createdAt FROM projects WHERE id = ?')
+      .get(projectId) as Project | undefined;
+    return row ?? null;
+  }
+
+  async listProjects(): Promise<Project[]> {
+    return this.db.reader
+      .prepare('SELECT id, name, created_at AS createdAt FROM projects ORDER BY created_at, id')
+      .all() as Project[];
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    return this.db.reader
+      .prepare('SELECT project_id AS projectId, key_hash AS keyHash, role, created_at AS createdAt FROM api_keys')
+      .all() as StoredKey[];
+  }
+
+  async applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void> {
+    const upsert = this.db.writer.prepare(
+      `INSERT INTO schema_counters (project, collection, path, type, count) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (project, collection, path, type) DO UPDATE SET count = count + excluded.count`,
+    );
+    const prune = this.db.writer.prepare(
+      'DELETE FROM schema_counters WHERE project = ? AND collection = ? AND path = ? AND type = ? AND count <= 0',
+    );
+    const work = () => {
+      for (const d of deltas) {
+        upsert.run(projectId, d.collection, d.path, d.type, d.delta);
+        if (d.delta < 0) prune.run(projectId, d.collection, d.path, d.type);
+      }
+    };
+    if (this.db.writer.inTransaction) work();
+    else this.db.writer.transaction(work)();
+  }
+
+  async getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]> {
+    const sql =
+      'SELECT collection, path, type, count FROM schema_counters WHERE project = ?' +
+      (collection === undefined ? '' : ' AND collection = ?') +
+      ' ORDER BY collection, path, type';
+    const args = collection === undefined ? [projectId] : [projectId, collection];
+    return this.db.reader.prepare(sql).all(...args) as SchemaCounter[];
+  }
+
+  /** Standalone's generated keen.id secret lives beside the data it keys. */
+  getSetting(name: string): string | undefined {
+    const row = this.db.reader.prepare('SELECT value FROM settings WHERE name = ?').get(name) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  setSettingIfAbsent(name: string, value: string): string {
+    this.db.writer.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, value);
+    return (this.db.writer.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class SqliteUnitOfWork implements UnitOfWork {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+}

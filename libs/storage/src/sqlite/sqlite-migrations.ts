@@ -1,0 +1,38 @@
+/** Versioned, append-only: never edit an entry that has shipped; add a new one. */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE events (
+    project TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX events_by_id ON events (project, id);
+  CREATE INDEX events_by_time ON events (project, collection, ts, id);
+
+  CREATE TABLE projects (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE api_keys (
+    key_hash TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects (id),
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE schema_counters (
+    project TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    type TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (project, collection, path, type)
+  ) WITHOUT ROWID;
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];
