@@ -1,4 +1,4 @@
-import { INestApplication, Type } from '@nestjs/common';
+import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -12,11 +12,11 @@ import { setupOpenApi } from './openapi';
  * body limits, JSON parsing for text/plain beacons, the pool header on every
  * response (errors included), Keen-shaped errors and graceful shutdown.
  */
-export async function createHttpApp(rootModule: Type<unknown>, config: TallyConfig): Promise<NestFastifyApplication> {
+export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, config: TallyConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.limits.maxRequestBytes,
     // Request ids for logs; keen.id derivation reads the headers itself.
-    genReqId: (req) => {
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const header = req.headers['x-request-id'];
       return typeof header === 'string' && header.length <= 128 ? header : randomUUID();
     },

@@ -13,25 +13,20 @@ const STATUS: Record<ErrorKind, number> = {
   timeout: 504,
 };
 
-// Fastify's own parser errors, reached before any handler runs.
-const FASTIFY_CODES: Record<string, { status: number; errorCode: string; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, errorCode: 'RequestTooLargeError' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, errorCode: 'InvalidJsonError' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, errorCode: 'InvalidJsonError', message: 'The request body is empty.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, errorCode: 'UnsupportedMediaTypeError' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, errorCode: 'InvalidRequestError' },
-};
+// Nest turns Fastify's own errors (body parsing, limits) into HttpExceptions
+// that keep only the status and message; these give them Keen error codes.
+function httpErrorCode(status: number, message: string): string {
+  if (status === 404) return 'ResourceNotFoundError';
+  if (status === 413) return 'RequestTooLargeError';
+  if (status === 415) return 'UnsupportedMediaTypeError';
+  if (status === 400 && /json|body/i.test(message)) return 'InvalidJsonError';
+  return 'InvalidRequestError';
+}
 
 interface ErrorBody {
   message: string;
   error_code: string;
   request_id: string;
-}
-
-interface FastifyishError {
-  code?: string;
-  statusCode?: number;
-  message?: string;
 }
 
 interface Reply {
@@ -72,23 +67,8 @@ export class KeenExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const errorCode = status === 404 ? 'ResourceNotFoundError' : status === 405 ? 'MethodNotAllowedError' : 'InvalidRequestError';
       const message = status === 404 ? 'Resource not found.' : exception.message;
-      return { status, body: { message, error_code: errorCode, request_id: requestId } };
-    }
-    const err = (exception ?? {}) as FastifyishError;
-    const known = err.code ? FASTIFY_CODES[err.code] : undefined;
-    if (known) {
-      return {
-        status: known.status,
-        body: { message: known.message ?? err.message ?? known.errorCode, error_code: known.errorCode, request_id: requestId },
-      };
-    }
-    if (exception instanceof SyntaxError) {
-      return { status: 400, body: { message: `Malformed JSON: ${exception.message}`, error_code: 'InvalidJsonError', request_id: requestId } };
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return { status: err.statusCode, body: { message: err.message ?? 'Bad request', error_code: 'InvalidRequestError', request_id: requestId } };
+      return { status, body: { message, error_code: httpErrorCode(status, message), request_id: requestId } };
     }
     return {
       status: 500,
