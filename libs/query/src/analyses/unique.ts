@@ -1,0 +1,44 @@
+import { JsonValue } from '@app/events';
+import { compareJson, valueKey } from '../values/total-order';
+import { Accumulator, ValueBudget } from './accumulator';
+
+/*
+ * Distinct values of the target property. Missing and null values are not
+ * values; a list or object counts as one value compared structurally (it is
+ * not flattened). 1 and "1" are different values.
+ */
+
+export class CountUniqueAccumulator implements Accumulator {
+  private readonly seen = new Set<unknown>();
+  constructor(private readonly budget: ValueBudget) {}
+
+  add(v: JsonValue | undefined): void {
+    if (v === undefined || v === null) return;
+    const k = valueKey(v);
+    if (this.seen.has(k)) return;
+    this.budget.take();
+    this.seen.add(k);
+  }
+
+  result(): JsonValue {
+    return this.seen.size;
+  }
+}
+
+/** Keen leaves the order open; Tally sorts by its total JSON order for stable answers. */
+export class SelectUniqueAccumulator implements Accumulator {
+  private readonly seen = new Map<unknown, JsonValue>();
+  constructor(private readonly budget: ValueBudget) {}
+
+  add(v: JsonValue | undefined): void {
+    if (v === undefined || v === null) return;
+    const k = valueKey(v);
+    if (this.seen.has(k)) return;
+    this.budget.take();
+    this.seen.set(k, v);
+  }
+
+  result(): JsonValue {
+    return [...this.seen.values()].sort(compareJson);
+  }
+}

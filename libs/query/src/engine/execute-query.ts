@@ -1,0 +1,48 @@
+import { JsonObject } from '@app/events';
+import { EventSource } from '../event-source.port';
+import { ExtractionQuery, Query, QueryResponse } from '../query.types';
+import { executionMetadata } from './execution-metadata';
+import { ExecuteContext, QueryRun } from './query-run';
+import { extractionStream, runExtraction } from './run-extraction';
+import { runFunnel } from './run-funnel';
+import { runMetrics } from './run-metrics';
+
+/**
+ * Runs a parsed query against a store and answers in Keen's exact shapes.
+ * Errors are TallyErrors: 400 for a limit the query would exceed, 504
+ * (QueryTimeoutError) when the deadline passes or the signal aborts.
+ */
+export async function executeQuery(
+  query: Query,
+  source: EventSource,
+  ctx: ExecuteContext,
+): Promise<QueryResponse> {
+  const run = new QueryRun(ctx);
+  let response: QueryResponse;
+  switch (query.analysis_type) {
+    case 'funnel':
+      response = await runFunnel(query, source, run);
+      break;
+    case 'extraction':
+      response = { result: await runExtraction(query, source, run) };
+      break;
+    default:
+      response = { result: await runMetrics(query, source, run) };
+  }
+  if (query.include_metadata) response.execution_metadata = executionMetadata(query, run);
+  return response;
+}
+
+/**
+ * Extraction as a stream of (projected) events for NDJSON export: constant
+ * memory without `latest`, no size limit, and a deadline only when
+ * ctx.deadlineMs is given (exports legitimately run long).
+ */
+export function streamExtraction(
+  query: ExtractionQuery,
+  source: EventSource,
+  ctx: ExecuteContext,
+): AsyncIterable<JsonObject> {
+  const run = new QueryRun(ctx, false);
+  return extractionStream(query, source, run);
+}

@@ -1,0 +1,137 @@
+import { JsonValue } from '@app/events';
+import { RE2JS } from 're2js';
+import { DEFAULT_QUERY_LIMITS } from '../query-limits';
+import { badFilter } from '../query-errors';
+import { readWithin } from './compile-filters';
+import { Filter, FilterOperator } from './filter.types';
+
+export interface ParseFilterOptions {
+  maxRegexLength?: number;
+  maxFilters?: number;
+}
+
+const OPERATORS: ReadonlySet<string> = new Set<FilterOperator>([
+  'eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'exists', 'in',
+  'contains', 'not_contains', 'within', 'regex', 'or',
+]);
+
+/** Deeper nesting of `or` has no use and would only cost stack. */
+const MAX_OR_DEPTH = 8;
+
+/**
+ * Validates the `filters` parameter in either transport form: JSON text
+ * (GET query string, DELETE) or an already-parsed array (POST body). Every
+ * error is a 400 naming the offending filter by its index path, e.g.
+ * `filters[2].operands[0].property_value`. `or` accepts its sub-filters under
+ * `operands` or under `property_value` (Keen's shape is undocumented).
+ */
+export function parseFilters(
+  raw: unknown,
+  param = 'filters',
+  options: ParseFilterOptions = {},
+): Filter[] {
+  if (raw === undefined || raw === null || raw === '') return [];
+  let value = raw;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw badFilter(`${param} must be a JSON array of filters`);
+    }
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) value = [value];
+  if (!Array.isArray(value)) throw badFilter(`${param} must be an array of filters`);
+  const state = {
+    count: 0,
+    maxFilters: options.maxFilters ?? DEFAULT_QUERY_LIMITS.maxFilters,
+    maxRegexLength: options.maxRegexLength ?? DEFAULT_QUERY_LIMITS.maxRegexLength,
+  };
+  return value.map((f, i) => parseOne(f, `${param}[${i}]`, state, 0));
+}
+
+interface ParseState {
+  count: number;
+  maxFilters: number;
+  maxRegexLength: number;
+}
+
+function parseOne(raw: unknown, at: string, state: ParseState, depth: number): Filter {
+  if (++state.count > state.maxFilters) {
+    throw badFilter(`filters: more than the limit of ${state.maxFilters} filters`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw badFilter(`${at} must be an object {property_name, operator, property_value}`);
+  }
+  const f = raw as Record<string, unknown>;
+  const operator = typeof f.operator === 'string' ? f.operator.trim().toLowerCase() : f.operator;
+  if (typeof operator !== 'string' || !OPERATORS.has(operator)) {
+    throw badFilter(`${at}.operator must be one of ${[...OPERATORS].join(', ')}`);
+  }
+  if (operator === 'or') {
+    if (depth >= MAX_OR_DEPTH) throw badFilter(`${at}: "or" filters nest too deeply`);
+    const key = f.operands !== undefined ? 'operands' : 'property_value';
+    const subs = f[key];
+    if (!Array.isArray(subs) || subs.length === 0) {
+      throw badFilter(`${at}.operands must be a non-empty array of filters`);
+    }
+    const name = typeof f.property_name === 'string' ? f.property_name : '';
+    return {
+      property_name: name,
+      operator: 'or',
+      operands: subs.map((s, i) => parseOne(s, `${at}.${key}[${i}]`, state, depth + 1)),
+    };
+  }
+  const name = f.property_name;
+  if (typeof name !== 'string' || name.length === 0 || name.split('.').some((k) => k === '')) {
+    throw badFilter(`${at}.property_name must be a non-empty (dotted) property name`);
+  }
+  return {
+    property_name: name,
+    operator: operator as FilterOperator,
+    property_value: parseValue(operator as FilterOperator, f.property_value, `${at}.property_value`, state),
+  };
+}
+
+function parseValue(op: FilterOperator, v: unknown, at: string, state: ParseState): JsonValue {
+  switch (op) {
+    case 'exists':
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false') return false;
+      throw badFilter(`${at} must be true or false for operator "exists"`);
+    case 'in':
+      if (!Array.isArray(v)) throw badFilter(`${at} must be an array for operator "in"`);
+      return v as JsonValue[];
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
+        throw badFilter(`${at} must be a number, string or boolean for operator "${op}"`);
+      }
+      if (typeof v === 'number' && !Number.isFinite(v)) throw badFilter(`${at} must be finite`);
+      return v;
+    case 'regex':
+      if (typeof v !== 'string') throw badFilter(`${at} must be a string for operator "regex"`);
+      if (v.length > state.maxRegexLength) {
+        throw badFilter(`${at}: regex is longer than the limit of ${state.maxRegexLength} characters`);
+      }
+      try {
+        RE2JS.compile(v);
+      } catch (err) {
+        throw badFilter(`${at} is not a valid regular expression: ${(err as Error).message}`);
+      }
+      return v;
+    case 'within': {
+      const w = readWithin(v);
+      if (!w) {
+        throw badFilter(
+          `${at} must be {"coordinates":[lon,lat],"max_distance_miles":N} for operator "within"`,
+        );
+      }
+      return { coordinates: [w.lon, w.lat], max_distance_miles: w.miles };
+    }
+    default:
+      if (v === undefined) throw badFilter(`${at} is required for operator "${op}"`);
+      return v as JsonValue;
+  }
+}

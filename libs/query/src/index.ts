@@ -1,0 +1,28 @@
+// The query engine's single public entry point (pure TypeScript, no Nest).
+// Test helpers (in-memory source, reference evaluator) live in ./testing.
+export * from './event-source.port';
+export * from './filters/filter.types';
+export * from './query.types';
+export * from './query-limits';
+export { QueryErrorCode } from './query-errors';
+
+export { parseQuery, ANALYSIS_TYPES, METRIC_ANALYSES } from './parse/parse-query';
+export { executeQuery, streamExtraction } from './engine/execute-query';
+export type { ExecuteContext } from './engine/query-run';
+
+export { compileFilters, compileFilter } from './filters/compile-filters';
+export type { EventPredicate, CompileFilterOptions } from './filters/compile-filters';
+export { parseFilters } from './filters/parse-filters';
+export type { ParseFilterOptions } from './filters/parse-filters';
+export { planPushdown } from './filters/filter-pushdown';
+export type { Pushdown } from './filters/filter-pushdown';
+
+export { parseTimeframe, resolveTimeframe } from './timeframe/timeframe';
+export type { Timeframe, RelativeTimeframe, AbsoluteTimeframe, TimeRange } from './timeframe/timeframe';
+export { parseTimezone, UTC } from './timeframe/timezone';
+export type { QueryTimezone } from './timeframe/timezone';
+export { parseInterval, bucketEdges } from './timeframe/interval';
+export type { Interval } from './timeframe/interval';
+export type { TimeUnit } from './timeframe/time-unit';
+export { compilePath, compileProjection } from './values/property-path';
+export type { PathGetter } from './values/property-path';
