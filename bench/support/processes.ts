@@ -4,7 +4,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '../..');
+/** The repository root (benchmarks run compiled from dist/bench). */
+export const ROOT = ((dir: string): string => {
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})(__dirname);
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
