@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { TallyError } from '@app/events';
 import { overLimit, QueryErrorCode } from '../query-errors';
-import { addUnits, MIN_UNIT_MS, TimeUnit } from './time-unit';
+import { addUnits, MAX_UNIT_MS, TimeUnit } from './time-unit';
 import { TimeRange } from './timeframe';
 import { QueryTimezone, zoneOf } from './timezone';
 
@@ -58,8 +58,8 @@ export function bucketEdges(
       `interval "${interval.raw}" over this timeframe gives more than the limit of ${maxBuckets} buckets`,
     );
   // Cheap bound first so an absurd request fails before any date arithmetic.
-  const minBucketMs = MIN_UNIT_MS[interval.unit] * interval.count;
-  if ((range.end - range.start) / minBucketMs > maxBuckets + 1) throw tooMany();
+  const maxBucketMs = MAX_UNIT_MS[interval.unit] * interval.count;
+  if ((range.end - range.start) / maxBucketMs > maxBuckets) throw tooMany();
   const origin = DateTime.fromMillis(range.start, { zone: zoneOf(timezone) });
   const edges = [range.start];
   for (let i = 1; edges[edges.length - 1] < range.end; i++) {

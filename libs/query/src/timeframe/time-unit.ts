@@ -4,14 +4,18 @@ export type TimeUnit = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
 
 export const TIME_UNITS: readonly TimeUnit[] = ['minute', 'hour', 'day', 'week', 'month', 'year'];
 
-/** Shortest possible length of each unit (DST days are 23 h), for cheap upper bounds. */
-export const MIN_UNIT_MS: Record<TimeUnit, number> = {
+/**
+ * Longest possible length of each unit (a DST day is 25 h), so that
+ * range / MAX_UNIT_MS is a lower bound on the bucket count: a cheap early
+ * refusal that never refuses a series within the limit.
+ */
+export const MAX_UNIT_MS: Record<TimeUnit, number> = {
   minute: 60_000,
   hour: 3_600_000,
-  day: 82_800_000,
-  week: 7 * 82_800_000,
-  month: 28 * 82_800_000,
-  year: 365 * 82_800_000,
+  day: 90_000_000,
+  week: 7 * 90_000_000,
+  month: 31 * 90_000_000,
+  year: 366 * 90_000_000,
 };
 
 /**

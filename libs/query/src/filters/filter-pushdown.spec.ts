@@ -1,0 +1,28 @@
+import { planPushdown } from './filter-pushdown';
+
+describe('planPushdown', () => {
+  it('turns keen.id eq / in into ids and intersects them', () => {
+    expect(planPushdown([{ property_name: 'keen.id', operator: 'eq', property_value: 'x' }])).toMatchObject({
+      ids: ['x'],
+      exact: true,
+    });
+    const p = planPushdown([
+      { property_name: 'keen.id', operator: 'in', property_value: ['a', 'b', 'c'] },
+      { property_name: 'keen.id', operator: 'in', property_value: ['b', 'c', 'd'] },
+      { property_name: 'n', operator: 'gt', property_value: 1 },
+    ]);
+    expect(p.ids).toEqual(['b', 'c']);
+    expect(p.exact).toBe(false);
+    expect(p.hints).toHaveLength(3);
+  });
+
+  it('does not push down or filters, regex, or non-string ids', () => {
+    const p = planPushdown([
+      { property_name: '', operator: 'or', operands: [{ property_name: 'keen.id', operator: 'eq', property_value: 'a' }] },
+      { property_name: 'keen.id', operator: 'eq', property_value: 5 },
+      { property_name: 's', operator: 'regex', property_value: 'a' },
+    ]);
+    expect(p.ids).toBeUndefined();
+    expect(p.hints.map((h) => h.operator)).toEqual(['eq']);
+  });
+});
