@@ -1,0 +1,79 @@
+package dev.tally.mongoserver;
+
+import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs a MongoDB-wire server on a loopback port for local stacks and tests.
+ *
+ * <pre>
+ * java -jar tally-mongo-server.jar --port 27018 [--host 127.0.0.1] [--backend h2|memory] [--file data/mongo.mv]
+ * </pre>
+ *
+ * The h2 backend keeps data in one MVStore file, so a graceful restart (SIGTERM,
+ * then start again) keeps what was written; MVStore auto-commits about once a
+ * second, so SIGKILL may lose the last second. The memory backend keeps nothing.
+ */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opts = parse(args);
+        String host = opts.getOrDefault("host", "127.0.0.1");
+        int port = Integer.parseInt(opts.getOrDefault("port", "27017"));
+        String backendName = opts.getOrDefault("backend", "h2");
+
+        MongoBackend backend;
+        if ("memory".equals(backendName)) {
+            backend = new MemoryBackend();
+        } else if ("h2".equals(backendName)) {
+            String file = opts.get("file");
+            if (file == null) {
+                backend = H2Backend.inMemory();
+            } else {
+                Path parent = Path.of(file).toAbsolutePath().getParent();
+                if (parent != null) {
+                    Files.createDirectories(parent);
+                }
+                backend = new H2Backend(file);
+            }
+        } else {
+            throw new IllegalArgumentException("--backend must be h2 or memory, got " + backendName);
+        }
+
+        MongoServer server = new MongoServer(backend);
+        server.bind(host, port);
+        System.err.println("tally-mongo-server listening on " + host + ":" + port + " backend=" + backend);
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("tally-mongo-server shutting down");
+            // shutdownNow closes the backend, which commits and closes the MVStore file.
+            server.shutdownNow();
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> opts = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--") || i + 1 >= args.length) {
+                throw new IllegalArgumentException("usage: --port N [--host H] [--backend h2|memory] [--file PATH], bad argument: " + a);
+            }
+            opts.put(a.substring(2), args[++i]);
+        }
+        return opts;
+    }
+}
