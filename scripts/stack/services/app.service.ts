@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertPortFree, liveRecord, spawnRecorded, stopRecorded, tcpProbe, waitReady } from '../process-control';
+import { repoRoot } from '../stack-paths';
+import { ServiceHandle, ServiceStartOptions } from '../service.types';
+
+export type AppKind = 'ingest' | 'query' | 'worker';
+
+export interface AppStartOptions extends ServiceStartOptions {
+  app: AppKind;
+  /** The app's whole configuration: the apps read nothing but environment variables. */
+  env: Record<string, string>;
+  /** Entry script instead of dist/apps/<app>/src/main.js (tests run stand-ins). */
+  main?: string;
+}
+
+export function mainPath(app: AppKind): string {
+  return join(repoRoot(), 'dist', 'apps', app, 'src', 'main.js');
+}
+
+/** Apps whose compiled entry point is missing (not written yet, or `npm run build` not run). */
+export function missingApps(apps: AppKind[]): AppKind[] {
+  return apps.filter((a) => !existsSync(mainPath(a)));
+}
+
+/**
+ * The variables a process needs to run at all; everything else it gets is the stack's
+ * explicit configuration, so a stray variable in the caller's shell cannot change it.
+ */
+function baseEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'];
+  const env: Record<string, string> = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  return env;
+}
+
+export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
+  const running = liveRecord(opts.stateDir, opts.name);
+  if (running) return handle(opts, running.pid);
+  const main = opts.main ?? mainPath(opts.app);
+  if (!existsSync(main)) {
+    throw new Error(`${opts.name}: ${main} does not exist; apps/${opts.app}/src/main.ts is not written or not built (npm run build)`);
+  }
+  await assertPortFree(opts.name, opts.port);
+  const rec = spawnRecorded({
+    name: opts.name,
+    kind: `app-${opts.app}`,
+    port: opts.port,
+    stateDir: opts.stateDir,
+    command: process.execPath,
+    args: [main],
+    cwd: repoRoot(),
+    env: { ...baseEnv(), ...opts.env, PORT: String(opts.port) },
+    // The worker need not listen: it counts as up while its process lives.
+    probe: opts.app === 'worker' ? 'pid' : 'tcp',
+    // Apps drain on SIGTERM: stop accepting, finish in-flight work, flush batches.
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 30_000,
+  });
+  const t0 = Date.now();
+  // A worker that survives its first 2 s without listening has connected and started consuming.
+  const ready = opts.app === 'worker' ? async () => Date.now() - t0 > 2000 || tcpProbe(opts.port, 500) : () => tcpProbe(opts.port, 500);
+  await waitReady(rec, ready, opts.readyTimeoutMs ?? 60_000);
+  return handle(opts, rec.pid);
+}
+
+export function stop(stateDir: string, name: string): Promise<boolean> {
+  return stopRecorded(stateDir, name);
+}
+
+function handle(opts: ServiceStartOptions, pid: number): ServiceHandle {
+  return {
+    name: opts.name,
+    pid,
+    port: opts.port,
+    stop: async () => {
+      await stop(opts.stateDir, opts.name);
+    },
+  };
+}
