@@ -18,7 +18,12 @@ export { planPushdown } from './filters/filter-pushdown';
 export type { Pushdown } from './filters/filter-pushdown';
 
 export { parseTimeframe, resolveTimeframe } from './timeframe/timeframe';
-export type { Timeframe, RelativeTimeframe, AbsoluteTimeframe, TimeRange } from './timeframe/timeframe';
+export type {
+  Timeframe,
+  RelativeTimeframe,
+  AbsoluteTimeframe,
+  TimeRange,
+} from './timeframe/timeframe';
 export { parseTimezone, UTC } from './timeframe/timezone';
 export type { QueryTimezone } from './timeframe/timezone';
 export { parseInterval, bucketEdges } from './timeframe/interval';

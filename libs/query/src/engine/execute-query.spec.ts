@@ -31,22 +31,42 @@ describe('executeQuery: Keen result shapes', () => {
   it('plain metrics', async () => {
     expect(await run('count', { event_collection: 'views' })).toEqual({ result: 5 });
     expect(await run('count', { event_collection: 'nothing' })).toEqual({ result: 0 });
-    expect(await run('sum', { event_collection: 'views', target_property: 'ms' })).toEqual({ result: 650 });
-    expect(await run('average', { event_collection: 'views', target_property: 'ms' })).toEqual({ result: 162.5 });
-    expect(await run('minimum', { event_collection: 'views', target_property: 'ms' })).toEqual({ result: 50 });
-    expect(await run('maximum', { event_collection: 'views', target_property: 'ms' })).toEqual({ result: 300 });
-    expect(await run('median', { event_collection: 'views', target_property: 'ms' })).toEqual({ result: 150 });
+    expect(await run('sum', { event_collection: 'views', target_property: 'ms' })).toEqual({
+      result: 650,
+    });
+    expect(await run('average', { event_collection: 'views', target_property: 'ms' })).toEqual({
+      result: 162.5,
+    });
+    expect(await run('minimum', { event_collection: 'views', target_property: 'ms' })).toEqual({
+      result: 50,
+    });
+    expect(await run('maximum', { event_collection: 'views', target_property: 'ms' })).toEqual({
+      result: 300,
+    });
+    expect(await run('median', { event_collection: 'views', target_property: 'ms' })).toEqual({
+      result: 150,
+    });
     expect(
       await run('percentile', { event_collection: 'views', target_property: 'ms', percentile: 75 }),
     ).toEqual({ result: 225 });
-    expect(await run('count_unique', { event_collection: 'views', target_property: 'user.id' })).toEqual({
+    expect(
+      await run('count_unique', { event_collection: 'views', target_property: 'user.id' }),
+    ).toEqual({
       result: 3,
     });
-    expect(await run('select_unique', { event_collection: 'views', target_property: 'os' })).toEqual({
+    expect(
+      await run('select_unique', { event_collection: 'views', target_property: 'os' }),
+    ).toEqual({
       result: ['linux', 'mac', 'win'],
     });
-    const sd = await run('standard_deviation', { event_collection: 'views', target_property: 'ms' });
-    expect(sd.result).toBeCloseTo(Math.sqrt((62.5 ** 2 + 137.5 ** 2 + 37.5 ** 2 + 112.5 ** 2) / 4), 10);
+    const sd = await run('standard_deviation', {
+      event_collection: 'views',
+      target_property: 'ms',
+    });
+    expect(sd.result).toBeCloseTo(
+      Math.sqrt((62.5 ** 2 + 137.5 ** 2 + 37.5 ** 2 + 112.5 ** 2) / 4),
+      10,
+    );
   });
 
   it('empty inputs: 0 for count and sum, null for the others, [] for select_unique', async () => {
@@ -88,21 +108,45 @@ describe('executeQuery: Keen result shapes', () => {
 
   it('interval: every bucket present with Keen timestamps, 0 for count, null for average', async () => {
     const tf = 'previous_3_days';
-    expect(await run('count', { event_collection: 'views', timeframe: tf, interval: 'daily' })).toEqual({
+    expect(
+      await run('count', { event_collection: 'views', timeframe: tf, interval: 'daily' }),
+    ).toEqual({
       result: [
-        { value: 0, timeframe: { start: '2024-03-03T00:00:00.000Z', end: '2024-03-04T00:00:00.000Z' } },
-        { value: 2, timeframe: { start: '2024-03-04T00:00:00.000Z', end: '2024-03-05T00:00:00.000Z' } },
-        { value: 1, timeframe: { start: '2024-03-05T00:00:00.000Z', end: '2024-03-06T00:00:00.000Z' } },
+        {
+          value: 0,
+          timeframe: { start: '2024-03-03T00:00:00.000Z', end: '2024-03-04T00:00:00.000Z' },
+        },
+        {
+          value: 2,
+          timeframe: { start: '2024-03-04T00:00:00.000Z', end: '2024-03-05T00:00:00.000Z' },
+        },
+        {
+          value: 1,
+          timeframe: { start: '2024-03-05T00:00:00.000Z', end: '2024-03-06T00:00:00.000Z' },
+        },
       ],
     });
-    const avg = await run('average', { event_collection: 'views', target_property: 'ms', timeframe: tf, interval: 'daily' });
+    const avg = await run('average', {
+      event_collection: 'views',
+      target_property: 'ms',
+      timeframe: tf,
+      interval: 'daily',
+    });
     expect((avg.result as JsonObject[]).map((b) => b.value)).toEqual([null, 200, 50]);
   });
 
   it('interval with a fixed-offset timezone shows local midnight in UTC', async () => {
-    const r = await run('count', { event_collection: 'views', timeframe: 'previous_1_days', interval: 'daily', timezone: -25200 });
+    const r = await run('count', {
+      event_collection: 'views',
+      timeframe: 'previous_1_days',
+      interval: 'daily',
+      timezone: -25200,
+    });
     expect(r.result).toEqual([
-      { value: 1, timeframe: { start: '2024-03-05T07:00:00.000Z', end: '2024-03-06T07:00:00.000Z' } },
+      {
+        value: 1,
+        timeframe: { start: '2024-03-05T07:00:00.000Z', end: '2024-03-06T07:00:00.000Z' },
+      },
     ]);
   });
 
@@ -138,7 +182,10 @@ describe('executeQuery: Keen result shapes', () => {
       group_by: 'os',
     });
     expect(none.result).toEqual([
-      { value: [], timeframe: { start: '2020-01-01T00:00:00.000Z', end: '2020-01-02T00:00:00.000Z' } },
+      {
+        value: [],
+        timeframe: { start: '2020-01-01T00:00:00.000Z', end: '2020-01-02T00:00:00.000Z' },
+      },
     ]);
   });
 
@@ -165,11 +212,29 @@ describe('executeQuery: Keen result shapes', () => {
       ],
     });
     const tf = { start: '2024-03-05T00:00:00Z', end: '2024-03-06T00:00:00Z' };
-    expect(await run('multi_analysis', { event_collection: 'views', analyses, timeframe: tf, interval: 'daily' })).toEqual({
-      result: [{ value: { total: 50, n: 1 }, timeframe: { start: '2024-03-05T00:00:00.000Z', end: '2024-03-06T00:00:00.000Z' } }],
+    expect(
+      await run('multi_analysis', {
+        event_collection: 'views',
+        analyses,
+        timeframe: tf,
+        interval: 'daily',
+      }),
+    ).toEqual({
+      result: [
+        {
+          value: { total: 50, n: 1 },
+          timeframe: { start: '2024-03-05T00:00:00.000Z', end: '2024-03-06T00:00:00.000Z' },
+        },
+      ],
     });
     expect(
-      await run('multi_analysis', { event_collection: 'views', analyses, timeframe: tf, interval: 'daily', group_by: 'os' }),
+      await run('multi_analysis', {
+        event_collection: 'views',
+        analyses,
+        timeframe: tf,
+        interval: 'daily',
+        group_by: 'os',
+      }),
     ).toEqual({
       result: [
         {
@@ -178,6 +243,15 @@ describe('executeQuery: Keen result shapes', () => {
         },
       ],
     });
+  });
+
+  it('multi_analysis with a single count keeps its label (no plain-count shortcut)', async () => {
+    expect(
+      await run('multi_analysis', {
+        event_collection: 'views',
+        analyses: { n: { analysis_type: 'count' } },
+      }),
+    ).toEqual({ result: { n: 5 } });
   });
 
   it('extraction: all events oldest first, latest N, property_names as nested objects', async () => {
@@ -189,7 +263,11 @@ describe('executeQuery: Keen result shapes', () => {
       '2024-03-04T13:00:00.000Z',
       '2024-03-05T12:00:00.000Z',
     ]);
-    expect((all.result as JsonObject[])[0]).toMatchObject({ os: 'mac', ms: 100, user: { id: 'u1' } });
+    expect((all.result as JsonObject[])[0]).toMatchObject({
+      os: 'mac',
+      ms: 100,
+      user: { id: 'u1' },
+    });
     const latest = await run('extraction', {
       event_collection: 'views',
       latest: 2,
@@ -219,7 +297,13 @@ describe('executeQuery: Keen result shapes', () => {
         optional: true,
         with_actors: true,
       },
-      { event_collection: 'views', actor_property: 'user.id', inverted: true, timeframe: { start: '2024-03-04T12:30:00Z', end: '2024-03-06T00:00:00Z' }, with_actors: true },
+      {
+        event_collection: 'views',
+        actor_property: 'user.id',
+        inverted: true,
+        timeframe: { start: '2024-03-04T12:30:00Z', end: '2024-03-06T00:00:00Z' },
+        with_actors: true,
+      },
     ];
     const r = await run('funnel', { steps });
     expect(r.result).toEqual([3, 2, 0, 1]);
@@ -234,7 +318,10 @@ describe('executeQuery: Keen result shapes', () => {
       inverted: false,
       with_actors: false,
     });
-    expect(r.steps?.[3].timeframe).toEqual({ start: '2024-03-04T12:30:00Z', end: '2024-03-06T00:00:00Z' });
+    expect(r.steps?.[3].timeframe).toEqual({
+      start: '2024-03-04T12:30:00Z',
+      end: '2024-03-06T00:00:00Z',
+    });
     const plain = await run('funnel', { steps: steps.slice(0, 1) });
     expect(plain).toEqual({ result: [3], steps: [expect.any(Object)] });
   });
@@ -247,7 +334,11 @@ describe('executeQuery: Keen result shapes', () => {
       filters: [{ property_name: 'ms', operator: 'exists', property_value: true }],
       include_metadata: true,
     });
-    expect(r.execution_metadata).toMatchObject({ events_scanned: 5, properties_per_event: 3, total_properties_scanned: 15 });
+    expect(r.execution_metadata).toMatchObject({
+      events_scanned: 5,
+      properties_per_event: 3,
+      total_properties_scanned: 15,
+    });
     expect(r.execution_metadata!.total_processing_time).toBeGreaterThanOrEqual(0);
   });
 

@@ -38,7 +38,8 @@ function propertiesRead(query: Query): Set<string> {
       break;
     case 'multi_analysis':
       addFilters(query.filters);
-      for (const a of Object.values(query.analyses)) if (a.target_property) names.add(a.target_property);
+      for (const a of Object.values(query.analyses))
+        if (a.target_property) names.add(a.target_property);
       for (const g of query.group_by ?? []) names.add(g);
       break;
     default:

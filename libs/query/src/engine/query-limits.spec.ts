@@ -8,7 +8,11 @@ const events = (n: number): StoredEvent[] =>
   Array.from({ length: n }, (_, i) => {
     const id = `e${String(i).padStart(6, '0')}`;
     const ts = Date.UTC(2024, 0, 1) + i * 1000;
-    return { id, timestamp: ts, event: { n: i, g: `g${i}`, keen: { id, timestamp: new Date(ts).toISOString() } } };
+    return {
+      id,
+      timestamp: ts,
+      event: { n: i, g: `g${i}`, keen: { id, timestamp: new Date(ts).toISOString() } },
+    };
   });
 
 const source = new InMemoryEventSource({ pageSize: 100 }).add('p', 'c', events(1000));
@@ -44,7 +48,10 @@ describe('query protection limits', () => {
   it('times out while streaming, as a 504 QueryTimeoutError, and closes the store cursor', async () => {
     const endless = new EndlessSource();
     const e = await failure(
-      executeQuery(parseQuery('count', { event_collection: 'c' }), endless, { projectId: 'p', deadlineMs: 50 }),
+      executeQuery(parseQuery('count', { event_collection: 'c' }), endless, {
+        projectId: 'p',
+        deadlineMs: 50,
+      }),
     );
     expect(e.kind).toBe('timeout');
     expect(e.errorCode).toBe('QueryTimeoutError');
@@ -79,14 +86,26 @@ describe('query protection limits', () => {
 
   it('refuses a synchronous extraction over the size limit, but streams it', async () => {
     const q = parseQuery('extraction', { event_collection: 'c' });
-    const e = await failure(executeQuery(q, source, { projectId: 'p', limits: { maxExtractionEvents: 999 } }));
+    const e = await failure(
+      executeQuery(q, source, { projectId: 'p', limits: { maxExtractionEvents: 999 } }),
+    );
     expect(e.message).toContain('maxExtractionEvents');
     expect(
-      (await failure(executeQuery(parseQuery('extraction', { event_collection: 'c', latest: 1000 }), source, { projectId: 'p', limits: { maxExtractionEvents: 999 } }))).message,
+      (
+        await failure(
+          executeQuery(parseQuery('extraction', { event_collection: 'c', latest: 1000 }), source, {
+            projectId: 'p',
+            limits: { maxExtractionEvents: 999 },
+          }),
+        )
+      ).message,
     ).toContain('latest');
     let n = 0;
     let last = -1;
-    for await (const ev of streamExtraction(q as never, source, { projectId: 'p', limits: { maxExtractionEvents: 1 } })) {
+    for await (const ev of streamExtraction(q as never, source, {
+      projectId: 'p',
+      limits: { maxExtractionEvents: 1 },
+    })) {
       expect(ev.n as number).toBeGreaterThan(last);
       last = ev.n as number;
       n++;
@@ -117,9 +136,17 @@ describe('query protection limits', () => {
 
   it('refuses too many interval buckets', async () => {
     const e = await failure(
-      executeQuery(parseQuery('count', { event_collection: 'c', timeframe: 'this_3_days', interval: 'minutely' }), source, {
-        projectId: 'p',
-      }),
+      executeQuery(
+        parseQuery('count', {
+          event_collection: 'c',
+          timeframe: 'this_3_days',
+          interval: 'minutely',
+        }),
+        source,
+        {
+          projectId: 'p',
+        },
+      ),
     );
     expect(e.message).toContain('2500 buckets');
   });

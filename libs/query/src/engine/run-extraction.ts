@@ -24,7 +24,9 @@ export async function runExtraction(
 ): Promise<JsonObject[]> {
   const max = run.limits.maxExtractionEvents;
   if (query.latest !== undefined && query.latest > max) {
-    throw overLimit(`latest must be at most ${max} (maxExtractionEvents); use the streaming export`);
+    throw overLimit(
+      `latest must be at most ${max} (maxExtractionEvents); use the streaming export`,
+    );
   }
   const out: JsonObject[] = [];
   for await (const e of extractionStream(query, source, run, max)) out.push(e);

@@ -40,7 +40,9 @@ export async function runMetrics(
       ? bucketEdges(range, query.interval, query.timezone, run.limits.maxIntervalBuckets)
       : undefined;
   const bucketCount = edges ? edges.length - 1 : 1;
-  const factories: AccumulatorFactory[] = metrics.map((m) => accumulatorFactory(m.spec, run.budget));
+  const factories: AccumulatorFactory[] = metrics.map((m) =>
+    accumulatorFactory(m.spec, run.budget),
+  );
   const getters: (PathGetter | undefined)[] = metrics.map((m) =>
     m.spec.analysis_type === 'count' || !m.spec.target_property
       ? undefined
@@ -56,7 +58,13 @@ export async function runMetrics(
     const { request } = buildScanRequest(run, query.event_collection, range, query.filters);
     const width = factories.length;
 
-    if (!edges && !grouper && width === 1 && metrics[0].spec.analysis_type === 'count') {
+    if (
+      !edges &&
+      !grouper &&
+      width === 1 &&
+      metrics[0].label === null &&
+      metrics[0].spec.analysis_type === 'count'
+    ) {
       // The common dashboard query: a plain count needs no cells at all.
       let n = 0;
       await scanPages(run, source, request, (page) => {

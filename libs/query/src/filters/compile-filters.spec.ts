@@ -4,7 +4,11 @@ import { Filter } from './filter.types';
 import { parseFilters } from './parse-filters';
 
 const ev: JsonObject = {
-  keen: { id: 'a1', timestamp: '2024-03-10T12:00:00.000Z', location: { coordinates: [-122.42, 37.77] } },
+  keen: {
+    id: 'a1',
+    timestamp: '2024-03-10T12:00:00.000Z',
+    location: { coordinates: [-122.42, 37.77] },
+  },
   user: { id: 42, name: 'Ada Lovelace', tags: ['admin', 'beta'], plan: null },
   price: 9.5,
   qty: '3',
@@ -14,7 +18,8 @@ const ev: JsonObject = {
   constructor_like: 'x',
 };
 
-const match = (filters: unknown, event: JsonObject = ev) => compileFilters(parseFilters(filters))(event);
+const match = (filters: unknown, event: JsonObject = ev) =>
+  compileFilters(parseFilters(filters))(event);
 const f = (property_name: string, operator: string, property_value?: unknown) => [
   { property_name, operator, property_value },
 ];
@@ -138,8 +143,11 @@ describe('compileFilters', () => {
       { property_name: 'user.id', operator: 'ne', property_value: 7 },
     ];
     expect(compileFilters(filters)(ev)).toBe(true);
-    expect(compileFilters([...filters, { property_name: 'x', operator: 'exists', property_value: true }])(ev)).toBe(
-      false,
-    );
+    expect(
+      compileFilters([
+        ...filters,
+        { property_name: 'x', operator: 'exists', property_value: true },
+      ])(ev),
+    ).toBe(false);
   });
 });

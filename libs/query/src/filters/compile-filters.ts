@@ -22,7 +22,10 @@ const ALWAYS: EventPredicate = () => true;
  * except `ne`, `not_contains` and `exists:false`, which are true; array
  * properties match when any element matches.
  */
-export function compileFilters(filters: Filter[], options: CompileFilterOptions = {}): EventPredicate {
+export function compileFilters(
+  filters: Filter[],
+  options: CompileFilterOptions = {},
+): EventPredicate {
   const preds = filters.map((f) => compileFilter(f, options));
   if (preds.length === 0) return ALWAYS;
   if (preds.length === 1) return preds[0];
@@ -90,7 +93,11 @@ export function compileFilter(f: Filter, options: CompileFilterOptions = {}): Ev
       };
     }
     case 'regex':
-      return compileRegex(get, value, options.maxRegexLength ?? DEFAULT_QUERY_LIMITS.maxRegexLength);
+      return compileRegex(
+        get,
+        value,
+        options.maxRegexLength ?? DEFAULT_QUERY_LIMITS.maxRegexLength,
+      );
     case 'within':
       return compileWithin(get, value);
     default:
@@ -119,7 +126,10 @@ function ordering(
   };
 }
 
-function compileIn(get: (e: JsonObject) => JsonValue | undefined, value: JsonValue): EventPredicate {
+function compileIn(
+  get: (e: JsonObject) => JsonValue | undefined,
+  value: JsonValue,
+): EventPredicate {
   if (!Array.isArray(value)) throw badFilter('filters: "in" needs an array property_value');
   const exps = value.map(toOperand);
   // Exact primitive hits are answered by a Set; only misses pay for the
@@ -179,7 +189,10 @@ function compileRegex(
   };
 }
 
-function compileWithin(get: (e: JsonObject) => JsonValue | undefined, value: JsonValue): EventPredicate {
+function compileWithin(
+  get: (e: JsonObject) => JsonValue | undefined,
+  value: JsonValue,
+): EventPredicate {
   const spec = readWithin(value);
   if (!spec) {
     throw badFilter(
@@ -197,14 +210,18 @@ function compileWithin(get: (e: JsonObject) => JsonValue | undefined, value: Jso
   };
 }
 
-export function readWithin(value: unknown): { lon: number; lat: number; miles: number } | undefined {
+export function readWithin(
+  value: unknown,
+): { lon: number; lat: number; miles: number } | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
   const coords = v.coordinates;
-  const miles = typeof v.max_distance_miles === 'string' ? Number(v.max_distance_miles) : v.max_distance_miles;
+  const miles =
+    typeof v.max_distance_miles === 'string' ? Number(v.max_distance_miles) : v.max_distance_miles;
   if (!Array.isArray(coords) || coords.length !== 2) return undefined;
   const [lon, lat] = coords.map((c) => (typeof c === 'string' ? Number(c) : c));
-  if (typeof lon !== 'number' || typeof lat !== 'number' || typeof miles !== 'number') return undefined;
+  if (typeof lon !== 'number' || typeof lat !== 'number' || typeof miles !== 'number')
+    return undefined;
   if (!Number.isFinite(lon) || !Number.isFinite(lat) || !Number.isFinite(miles) || miles < 0) {
     return undefined;
   }

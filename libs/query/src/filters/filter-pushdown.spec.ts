@@ -2,7 +2,9 @@ import { planPushdown } from './filter-pushdown';
 
 describe('planPushdown', () => {
   it('turns keen.id eq / in into ids and intersects them', () => {
-    expect(planPushdown([{ property_name: 'keen.id', operator: 'eq', property_value: 'x' }])).toMatchObject({
+    expect(
+      planPushdown([{ property_name: 'keen.id', operator: 'eq', property_value: 'x' }]),
+    ).toMatchObject({
       ids: ['x'],
       exact: true,
     });
@@ -18,7 +20,11 @@ describe('planPushdown', () => {
 
   it('does not push down or filters, regex, or non-string ids', () => {
     const p = planPushdown([
-      { property_name: '', operator: 'or', operands: [{ property_name: 'keen.id', operator: 'eq', property_value: 'a' }] },
+      {
+        property_name: '',
+        operator: 'or',
+        operands: [{ property_name: 'keen.id', operator: 'eq', property_value: 'a' }],
+      },
       { property_name: 'keen.id', operator: 'eq', property_value: 5 },
       { property_name: 's', operator: 'regex', property_value: 'a' },
     ]);

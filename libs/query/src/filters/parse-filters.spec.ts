@@ -22,7 +22,11 @@ describe('parseFilters', () => {
   it('normalises or filters to operands', () => {
     const sub = { property_name: 'a', operator: 'exists', property_value: 'true' };
     expect(parseFilters([{ operator: 'or', property_value: [sub] }])).toEqual([
-      { property_name: '', operator: 'or', operands: [{ property_name: 'a', operator: 'exists', property_value: true }] },
+      {
+        property_name: '',
+        operator: 'or',
+        operands: [{ property_name: 'a', operator: 'exists', property_value: true }],
+      },
     ]);
   });
 
@@ -34,11 +38,20 @@ describe('parseFilters', () => {
     [[{ property_name: 'a', operator: 'eq' }], 'filters[0].property_value'],
     [[{ property_name: 'a', operator: 'in', property_value: 1 }], 'filters[0].property_value'],
     [[{ property_name: 'a', operator: 'gt', property_value: [1] }], 'filters[0].property_value'],
-    [[{ property_name: 'a', operator: 'exists', property_value: 'yes' }], 'filters[0].property_value'],
+    [
+      [{ property_name: 'a', operator: 'exists', property_value: 'yes' }],
+      'filters[0].property_value',
+    ],
     [[{ property_name: 'a', operator: 'regex', property_value: '(' }], 'filters[0].property_value'],
-    [[{ property_name: 'a', operator: 'within', property_value: { coordinates: [1] } }], 'filters[0].property_value'],
+    [
+      [{ property_name: 'a', operator: 'within', property_value: { coordinates: [1] } }],
+      'filters[0].property_value',
+    ],
     [[{ operator: 'or', operands: [] }], 'filters[0].operands'],
-    [[{ operator: 'or', operands: [{ property_name: 'a', operator: 'zz' }] }], 'filters[0].operands[0].operator'],
+    [
+      [{ operator: 'or', operands: [{ property_name: 'a', operator: 'zz' }] }],
+      'filters[0].operands[0].operator',
+    ],
   ])('rejects %j naming %s', (input, naming) => {
     const e = err(() => parseFilters(input));
     expect(e).toBeInstanceOf(TallyError);
@@ -48,10 +61,18 @@ describe('parseFilters', () => {
   });
 
   it('caps regex length and filter count', () => {
-    expect(err(() => parseFilters([{ property_name: 'a', operator: 'regex', property_value: 'x'.repeat(600) }])).message).toContain(
-      'limit of 512',
+    expect(
+      err(() =>
+        parseFilters([{ property_name: 'a', operator: 'regex', property_value: 'x'.repeat(600) }]),
+      ).message,
+    ).toContain('limit of 512');
+    const many = Array.from({ length: 5 }, () => ({
+      property_name: 'a',
+      operator: 'exists',
+      property_value: true,
+    }));
+    expect(err(() => parseFilters(many, 'filters', { maxFilters: 4 })).message).toContain(
+      'limit of 4 filters',
     );
-    const many = Array.from({ length: 5 }, () => ({ property_name: 'a', operator: 'exists', property_value: true }));
-    expect(err(() => parseFilters(many, 'filters', { maxFilters: 4 })).message).toContain('limit of 4 filters');
   });
 });

@@ -11,8 +11,19 @@ export interface ParseFilterOptions {
 }
 
 const OPERATORS: ReadonlySet<string> = new Set<FilterOperator>([
-  'eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'exists', 'in',
-  'contains', 'not_contains', 'within', 'regex', 'or',
+  'eq',
+  'ne',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'exists',
+  'in',
+  'contains',
+  'not_contains',
+  'within',
+  'regex',
+  'or',
 ]);
 
 /** Deeper nesting of `or` has no use and would only cost stack. */
@@ -88,7 +99,12 @@ function parseOne(raw: unknown, at: string, state: ParseState, depth: number): F
   return {
     property_name: name,
     operator: operator as FilterOperator,
-    property_value: parseValue(operator as FilterOperator, f.property_value, `${at}.property_value`, state),
+    property_value: parseValue(
+      operator as FilterOperator,
+      f.property_value,
+      `${at}.property_value`,
+      state,
+    ),
   };
 }
 
@@ -113,7 +129,9 @@ function parseValue(op: FilterOperator, v: unknown, at: string, state: ParseStat
     case 'regex':
       if (typeof v !== 'string') throw badFilter(`${at} must be a string for operator "regex"`);
       if (v.length > state.maxRegexLength) {
-        throw badFilter(`${at}: regex is longer than the limit of ${state.maxRegexLength} characters`);
+        throw badFilter(
+          `${at}: regex is longer than the limit of ${state.maxRegexLength} characters`,
+        );
       }
       try {
         RE2JS.compile(v);

@@ -33,7 +33,10 @@ export function parseFunnelSteps(
     }
     if (!isPropertyPath(s.actor_property)) throw badParam(`${at}.actor_property is required`);
     const ownTz = !isAbsent(s.timezone);
-    const timezone = parseTimezone(ownTz ? s.timezone : topTimezone, ownTz ? `${at}.timezone` : 'timezone');
+    const timezone = parseTimezone(
+      ownTz ? s.timezone : topTimezone,
+      ownTz ? `${at}.timezone` : 'timezone',
+    );
     const ownTf = !isAbsent(s.timeframe);
     const timeframe = parseTimeframe(
       ownTf ? s.timeframe : topTimeframe,

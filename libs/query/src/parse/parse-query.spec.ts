@@ -4,7 +4,8 @@ import { parseQuery } from './parse-query';
 /** What a GET query string gives the controller for the same parameters. */
 const asQueryString = (params: Record<string, unknown>): Record<string, string> => {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(params))
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return out;
 };
 
@@ -35,13 +36,19 @@ describe('parseQuery: GET and POST parity', () => {
         include_metadata: true,
       },
     ],
-    ['percentile', { event_collection: 'c', target_property: 'ms', percentile: 99.5, timezone: 'Europe/London' }],
+    [
+      'percentile',
+      { event_collection: 'c', target_property: 'ms', percentile: 99.5, timezone: 'Europe/London' },
+    ],
     ['extraction', { event_collection: 'c', latest: 10, property_names: ['keen.id', 'user.id'] }],
     [
       'multi_analysis',
       {
         event_collection: 'c',
-        analyses: { total: { analysis_type: 'sum', target_property: 'n' }, n: { analysis_type: 'count' } },
+        analyses: {
+          total: { analysis_type: 'sum', target_property: 'n' },
+          n: { analysis_type: 'count' },
+        },
         group_by: 'os',
         order_by: { property_name: 'total', direction: 'asc' },
       },
@@ -52,7 +59,13 @@ describe('parseQuery: GET and POST parity', () => {
         timeframe: 'this_30_days',
         steps: [
           { event_collection: 'signup', actor_property: 'user.id' },
-          { event_collection: 'buy', actor_property: 'user.id', optional: true, with_actors: true, timezone: 3600 },
+          {
+            event_collection: 'buy',
+            actor_property: 'user.id',
+            optional: true,
+            with_actors: true,
+            timezone: 3600,
+          },
         ],
       },
     ],
@@ -76,24 +89,46 @@ describe('parseQuery: GET and POST parity', () => {
       limit: 5,
       include_metadata: true,
     });
-    expect(parseQuery('count', { event_collection: 'c', timezone: '-28800' }).timezone).toBe('UTC-8');
-    expect(parseQuery('count', { event_collection: 'c', group_by: 'a.b' })).toMatchObject({ group_by: ['a.b'] });
-    expect(parseQuery('count', { event_collection: 'c', include_metadata: 'false' }).include_metadata).toBe(false);
+    expect(parseQuery('count', { event_collection: 'c', timezone: '-28800' }).timezone).toBe(
+      'UTC-8',
+    );
+    expect(parseQuery('count', { event_collection: 'c', group_by: 'a.b' })).toMatchObject({
+      group_by: ['a.b'],
+    });
+    expect(
+      parseQuery('count', { event_collection: 'c', include_metadata: 'false' }).include_metadata,
+    ).toBe(false);
   });
 
   it('funnel steps inherit the funnel timeframe and timezone', () => {
     const q = parseQuery('funnel', cases[5][1]);
     expect(q).toMatchObject({
       steps: [
-        { timezone: 'UTC', timeframe: { raw: 'this_30_days' }, optional: false, echo: { timeframe: null } },
-        { timezone: 'UTC+1', timeframe: { raw: 'this_30_days' }, optional: true, with_actors: true },
+        {
+          timezone: 'UTC',
+          timeframe: { raw: 'this_30_days' },
+          optional: false,
+          echo: { timeframe: null },
+        },
+        {
+          timezone: 'UTC+1',
+          timeframe: { raw: 'this_30_days' },
+          optional: true,
+          with_actors: true,
+        },
       ],
     });
   });
 
   it('ignores null and empty optional parameters (clients send both)', () => {
     expect(
-      parseQuery('count', { event_collection: 'c', timeframe: null, filters: '', group_by: null, interval: '' }),
+      parseQuery('count', {
+        event_collection: 'c',
+        timeframe: null,
+        filters: '',
+        group_by: null,
+        interval: '',
+      }),
     ).toEqual(parseQuery('count', { event_collection: 'c' }));
   });
 });
@@ -110,7 +145,11 @@ describe('parseQuery: errors name the parameter', () => {
     ['count', { event_collection: 5 }, 'event_collection'],
     ['sum', { event_collection: 'c' }, 'target_property'],
     ['percentile', { event_collection: 'c', target_property: 'x' }, 'percentile'],
-    ['percentile', { event_collection: 'c', target_property: 'x', percentile: '101' }, 'percentile'],
+    [
+      'percentile',
+      { event_collection: 'c', target_property: 'x', percentile: '101' },
+      'percentile',
+    ],
     ['count', { event_collection: 'c', timeframe: 'this_week_or_so' }, 'timeframe'],
     ['count', { event_collection: 'c', timezone: 'Nowhere/City' }, 'timezone'],
     ['count', { event_collection: 'c', interval: 'daily' }, 'interval requires a timeframe'],
@@ -119,23 +158,51 @@ describe('parseQuery: errors name the parameter', () => {
     ['count', { event_collection: 'c', order_by: 'result' }, 'order_by requires group_by'],
     ['count', { event_collection: 'c', group_by: 'a', limit: 3 }, 'limit requires order_by'],
     ['count', { event_collection: 'c', group_by: 'a', order_by: 'b' }, 'order_by[0].property_name'],
-    ['count', { event_collection: 'c', group_by: 'a', order_by: { property_name: 'a', direction: 'UP' } }, 'direction'],
+    [
+      'count',
+      { event_collection: 'c', group_by: 'a', order_by: { property_name: 'a', direction: 'UP' } },
+      'direction',
+    ],
     ['count', { event_collection: 'c', group_by: 'a', order_by: 'a', limit: '0' }, 'limit'],
     ['count', { event_collection: 'c', group_by: '[1]' }, 'group_by'],
     ['count', { event_collection: 'c', include_metadata: 'yes' }, 'include_metadata'],
     ['extraction', { event_collection: 'c', latest: 'ten' }, 'latest'],
-    ['extraction', { event_collection: 'c', group_by: 'a' }, 'group_by is not supported for extraction'],
+    [
+      'extraction',
+      { event_collection: 'c', group_by: 'a' },
+      'group_by is not supported for extraction',
+    ],
     ['multi_analysis', { event_collection: 'c' }, 'analyses'],
-    ['multi_analysis', { event_collection: 'c', analyses: { a: { analysis_type: 'funnel' } } }, 'analyses.a.analysis_type'],
-    ['multi_analysis', { event_collection: 'c', analyses: { a: { analysis_type: 'sum' } } }, 'analyses.a.target_property'],
+    [
+      'multi_analysis',
+      { event_collection: 'c', analyses: { a: { analysis_type: 'funnel' } } },
+      'analyses.a.analysis_type',
+    ],
+    [
+      'multi_analysis',
+      { event_collection: 'c', analyses: { a: { analysis_type: 'sum' } } },
+      'analyses.a.target_property',
+    ],
     ['multi_analysis', { event_collection: 'c', analyses: '{"a":' }, 'analyses'],
     ['funnel', {}, 'steps'],
     ['funnel', { steps: [] }, 'steps'],
     ['funnel', { steps: [{ actor_property: 'u' }] }, 'steps[0].event_collection'],
     ['funnel', { steps: [{ event_collection: 'a' }] }, 'steps[0].actor_property'],
-    ['funnel', { steps: [{ event_collection: 'a', actor_property: 'u', inverted: true }] }, 'steps[0].inverted'],
-    ['funnel', { steps: [{ event_collection: 'a', actor_property: 'u', timeframe: 'soon' }] }, 'steps[0].timeframe'],
-    ['funnel', { steps: [{ event_collection: 'a', actor_property: 'u', filters: [{}] }] }, 'steps[0].filters[0]'],
+    [
+      'funnel',
+      { steps: [{ event_collection: 'a', actor_property: 'u', inverted: true }] },
+      'steps[0].inverted',
+    ],
+    [
+      'funnel',
+      { steps: [{ event_collection: 'a', actor_property: 'u', timeframe: 'soon' }] },
+      'steps[0].timeframe',
+    ],
+    [
+      'funnel',
+      { steps: [{ event_collection: 'a', actor_property: 'u', filters: [{}] }] },
+      'steps[0].filters[0]',
+    ],
     ['funnel', { steps: '[]', interval: 'daily' }, 'interval is not supported for funnel'],
   ])('%s %j → 400 naming %s', (type, params, naming) => {
     const e = errorOf(() => parseQuery(type, params as Record<string, unknown>));

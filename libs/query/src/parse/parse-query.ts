@@ -63,7 +63,10 @@ export function parseQuery(
   limits?: Partial<QueryLimits>,
 ): Query {
   const l = resolveLimits(limits);
-  const filterOptions: ParseFilterOptions = { maxFilters: l.maxFilters, maxRegexLength: l.maxRegexLength };
+  const filterOptions: ParseFilterOptions = {
+    maxFilters: l.maxFilters,
+    maxRegexLength: l.maxRegexLength,
+  };
   const type = analysisType.trim().toLowerCase();
   const include_metadata = booleanParam(params, 'include_metadata') ?? false;
   const max_age = numberParam(params, 'max_age', { min: 0 });
@@ -82,14 +85,24 @@ export function parseQuery(
     return query;
   }
   if (!isMetric(type) && type !== 'extraction' && type !== 'multi_analysis') {
-    throw new TallyError('not_found', QueryErrorCode.notFound, `Unknown analysis type "${analysisType}"`);
+    throw new TallyError(
+      'not_found',
+      QueryErrorCode.notFound,
+      `Unknown analysis type "${analysisType}"`,
+    );
   }
 
   const event_collection = stringParam(params, 'event_collection', true) as string;
   const timezone = parseTimezone(params.timezone);
   const timeframe = parseTimeframe(params.timeframe, timezone);
   const filters = parseFilters(params.filters, 'filters', filterOptions);
-  const scope = { event_collection, timezone, filters, ...(timeframe ? { timeframe } : {}), ...common };
+  const scope = {
+    event_collection,
+    timezone,
+    filters,
+    ...(timeframe ? { timeframe } : {}),
+    ...common,
+  };
 
   if (type === 'extraction') {
     rejectPresent(params, ['group_by', 'interval', 'order_by', 'limit'], 'extraction');
@@ -111,7 +124,12 @@ export function parseQuery(
     for (const g of grouping.group_by ?? []) {
       if (g in analyses) throw badParam(`analyses label "${g}" collides with a group_by property`);
     }
-    const query: MultiAnalysisQuery = { analysis_type: 'multi_analysis', analyses, ...scope, ...defined(grouping) };
+    const query: MultiAnalysisQuery = {
+      analysis_type: 'multi_analysis',
+      analyses,
+      ...scope,
+      ...defined(grouping),
+    };
     return query;
   }
 
@@ -157,7 +175,8 @@ function parseAnalyses(params: Params): Record<string, MetricSpec> {
     }
     const d = def as Record<string, unknown>;
     const t = typeof d.analysis_type === 'string' ? d.analysis_type.trim().toLowerCase() : '';
-    if (!isMetric(t)) throw badParam(`${at}.analysis_type must be one of ${METRIC_ANALYSES.join(', ')}`);
+    if (!isMetric(t))
+      throw badParam(`${at}.analysis_type must be one of ${METRIC_ANALYSES.join(', ')}`);
     out[label] = parseMetricSpec(t, d, `${at}.`);
   }
   return out;
@@ -172,6 +191,7 @@ function rejectPresent(params: Params, names: string[], type: string): void {
 /** Drops undefined members so parsed queries compare and serialise cleanly. */
 function defined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(o))
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }

@@ -50,7 +50,9 @@ export class InMemoryEventSource implements EventSource {
 }
 
 /** A StoredEvent from a body, taking id and timestamp from its keen object. */
-export function storedEvent(body: Record<string, unknown> & { keen: { id: string; timestamp: string } }): StoredEvent {
+export function storedEvent(
+  body: Record<string, unknown> & { keen: { id: string; timestamp: string } },
+): StoredEvent {
   return {
     id: body.keen.id,
     timestamp: Date.parse(body.keen.timestamp),

@@ -4,7 +4,9 @@ import { parseTimeframe, resolveTimeframe } from './timeframe';
 
 const edgesOf = (tf: unknown, interval: string, tz: string, now = '2024-01-01T00:00:00Z') => {
   const range = resolveTimeframe(parseTimeframe(tf, tz), tz, new Date(now))!;
-  return bucketEdges(range, parseInterval(interval)!, tz, 2500).map((t) => new Date(t).toISOString());
+  return bucketEdges(range, parseInterval(interval)!, tz, 2500).map((t) =>
+    new Date(t).toISOString(),
+  );
 };
 
 describe('parseInterval', () => {
@@ -55,12 +57,12 @@ describe('bucketEdges', () => {
   });
 
   it('monthly buckets in New York around both DST changes, and from the 31st without drift', () => {
-    expect(edgesOf({ start: '2024-02-01', end: '2024-04-01' }, 'monthly', 'America/New_York')).toEqual([
-      '2024-02-01T05:00:00.000Z',
-      '2024-03-01T05:00:00.000Z',
-      '2024-04-01T04:00:00.000Z',
-    ]);
-    expect(edgesOf({ start: '2024-01-31T00:00:00Z', end: '2024-04-30T00:00:00Z' }, 'monthly', 'UTC')).toEqual([
+    expect(
+      edgesOf({ start: '2024-02-01', end: '2024-04-01' }, 'monthly', 'America/New_York'),
+    ).toEqual(['2024-02-01T05:00:00.000Z', '2024-03-01T05:00:00.000Z', '2024-04-01T04:00:00.000Z']);
+    expect(
+      edgesOf({ start: '2024-01-31T00:00:00Z', end: '2024-04-30T00:00:00Z' }, 'monthly', 'UTC'),
+    ).toEqual([
       '2024-01-31T00:00:00.000Z',
       '2024-02-29T00:00:00.000Z',
       '2024-03-31T00:00:00.000Z',
@@ -78,7 +80,11 @@ describe('bucketEdges', () => {
 
   it('Australia/Lord_Howe daily buckets across the half-hour change (23.5 h day)', () => {
     expect(
-      edgesOf({ start: '2024-04-06T00:00:00', end: '2024-04-09T00:00:00' }, 'daily', 'Australia/Lord_Howe'),
+      edgesOf(
+        { start: '2024-04-06T00:00:00', end: '2024-04-09T00:00:00' },
+        'daily',
+        'Australia/Lord_Howe',
+      ),
     ).toEqual([
       '2024-04-05T13:00:00.000Z',
       '2024-04-06T13:00:00.000Z',
@@ -89,19 +95,25 @@ describe('bucketEdges', () => {
 
   it('Australia/Lord_Howe weekly and monthly buckets across the October change (+10:30 → +11)', () => {
     expect(
-      edgesOf({ start: '2024-09-29T00:00:00', end: '2024-10-13T00:00:00' }, 'weekly', 'Australia/Lord_Howe'),
+      edgesOf(
+        { start: '2024-09-29T00:00:00', end: '2024-10-13T00:00:00' },
+        'weekly',
+        'Australia/Lord_Howe',
+      ),
     ).toEqual(['2024-09-28T13:30:00.000Z', '2024-10-05T13:30:00.000Z', '2024-10-12T13:00:00.000Z']);
     expect(
-      edgesOf({ start: '2024-09-01T00:00:00', end: '2024-11-01T00:00:00' }, 'monthly', 'Australia/Lord_Howe'),
+      edgesOf(
+        { start: '2024-09-01T00:00:00', end: '2024-11-01T00:00:00' },
+        'monthly',
+        'Australia/Lord_Howe',
+      ),
     ).toEqual(['2024-08-31T13:30:00.000Z', '2024-09-30T13:30:00.000Z', '2024-10-31T13:00:00.000Z']);
   });
 
   it('clips the last bucket to the timeframe end', () => {
-    expect(edgesOf({ start: '2024-01-01T00:00:00Z', end: '2024-01-02T12:00:00Z' }, 'daily', 'UTC')).toEqual([
-      '2024-01-01T00:00:00.000Z',
-      '2024-01-02T00:00:00.000Z',
-      '2024-01-02T12:00:00.000Z',
-    ]);
+    expect(
+      edgesOf({ start: '2024-01-01T00:00:00Z', end: '2024-01-02T12:00:00Z' }, 'daily', 'UTC'),
+    ).toEqual(['2024-01-01T00:00:00.000Z', '2024-01-02T00:00:00.000Z', '2024-01-02T12:00:00.000Z']);
   });
 
   it('refuses more than the bucket limit, naming it', () => {

@@ -27,18 +27,40 @@ describe('parseTimezone', () => {
 
 describe('parseTimeframe', () => {
   it('reads relative names in every form', () => {
-    expect(parseTimeframe('this_7_days', 'UTC')).toMatchObject({ edge: 'this', count: 7, unit: 'day' });
-    expect(parseTimeframe('previous_1_week', 'UTC')).toMatchObject({ edge: 'previous', count: 1, unit: 'week' });
-    expect(parseTimeframe('this_month', 'UTC')).toMatchObject({ edge: 'this', count: 1, unit: 'month' });
-    expect(parseTimeframe('previous_minute', 'UTC')).toMatchObject({ edge: 'previous', count: 1, unit: 'minute' });
+    expect(parseTimeframe('this_7_days', 'UTC')).toMatchObject({
+      edge: 'this',
+      count: 7,
+      unit: 'day',
+    });
+    expect(parseTimeframe('previous_1_week', 'UTC')).toMatchObject({
+      edge: 'previous',
+      count: 1,
+      unit: 'week',
+    });
+    expect(parseTimeframe('this_month', 'UTC')).toMatchObject({
+      edge: 'this',
+      count: 1,
+      unit: 'month',
+    });
+    expect(parseTimeframe('previous_minute', 'UTC')).toMatchObject({
+      edge: 'previous',
+      count: 1,
+      unit: 'minute',
+    });
     expect(parseTimeframe('today', 'UTC')).toMatchObject({ edge: 'this', count: 1, unit: 'day' });
-    expect(parseTimeframe('yesterday', 'UTC')).toMatchObject({ edge: 'previous', count: 1, unit: 'day' });
+    expect(parseTimeframe('yesterday', 'UTC')).toMatchObject({
+      edge: 'previous',
+      count: 1,
+      unit: 'day',
+    });
   });
 
   it('reads absolute timeframes as objects or JSON text; offset-less bounds in the timezone', () => {
     const obj = { start: '2024-01-01T00:00:00.000Z', end: '2024-01-02T00:00:00.000Z' };
     expect(parseTimeframe(obj, 'UTC')).toEqual(parseTimeframe(JSON.stringify(obj), 'UTC'));
-    expect(parseTimeframe({ start: '2024-01-01T00:00:00', end: '2024-01-02' }, 'America/New_York')).toMatchObject({
+    expect(
+      parseTimeframe({ start: '2024-01-01T00:00:00', end: '2024-01-02' }, 'America/New_York'),
+    ).toMatchObject({
       start: Date.UTC(2024, 0, 1, 5),
       end: Date.UTC(2024, 0, 2, 5),
     });
@@ -72,12 +94,30 @@ describe('resolveTimeframe', () => {
 
   it('this_N includes the current unit; previous_N ends where it starts', () => {
     const now = '2024-05-15T10:20:30.000Z'; // a Wednesday
-    expect(resolve('this_3_days', 0, now)).toEqual({ start: '2024-05-13T00:00:00.000Z', end: '2024-05-16T00:00:00.000Z' });
-    expect(resolve('previous_3_days', 0, now)).toEqual({ start: '2024-05-12T00:00:00.000Z', end: '2024-05-15T00:00:00.000Z' });
-    expect(resolve('this_hour', 0, now)).toEqual({ start: '2024-05-15T10:00:00.000Z', end: '2024-05-15T11:00:00.000Z' });
-    expect(resolve('previous_2_minutes', 0, now)).toEqual({ start: '2024-05-15T10:18:00.000Z', end: '2024-05-15T10:20:00.000Z' });
-    expect(resolve('this_year', 0, now)).toEqual({ start: '2024-01-01T00:00:00.000Z', end: '2025-01-01T00:00:00.000Z' });
-    expect(resolve('previous_month', 0, now)).toEqual({ start: '2024-04-01T00:00:00.000Z', end: '2024-05-01T00:00:00.000Z' });
+    expect(resolve('this_3_days', 0, now)).toEqual({
+      start: '2024-05-13T00:00:00.000Z',
+      end: '2024-05-16T00:00:00.000Z',
+    });
+    expect(resolve('previous_3_days', 0, now)).toEqual({
+      start: '2024-05-12T00:00:00.000Z',
+      end: '2024-05-15T00:00:00.000Z',
+    });
+    expect(resolve('this_hour', 0, now)).toEqual({
+      start: '2024-05-15T10:00:00.000Z',
+      end: '2024-05-15T11:00:00.000Z',
+    });
+    expect(resolve('previous_2_minutes', 0, now)).toEqual({
+      start: '2024-05-15T10:18:00.000Z',
+      end: '2024-05-15T10:20:00.000Z',
+    });
+    expect(resolve('this_year', 0, now)).toEqual({
+      start: '2024-01-01T00:00:00.000Z',
+      end: '2025-01-01T00:00:00.000Z',
+    });
+    expect(resolve('previous_month', 0, now)).toEqual({
+      start: '2024-04-01T00:00:00.000Z',
+      end: '2024-05-01T00:00:00.000Z',
+    });
   });
 
   it('starts weeks on Sunday', () => {

@@ -93,7 +93,8 @@ function parseRelative(text: string, param: string): RelativeTimeframe {
     return { kind: 'relative', raw: text, edge: m[1] as 'this', count, unit: m[3] as TimeUnit };
   }
   m = RELATIVE_1.exec(name);
-  if (m) return { kind: 'relative', raw: text, edge: m[1] as 'this', count: 1, unit: m[2] as TimeUnit };
+  if (m)
+    return { kind: 'relative', raw: text, edge: m[1] as 'this', count: 1, unit: m[2] as TimeUnit };
   throw bad(
     `${param} "${text}" is not a timeframe: use this_N_<unit>, previous_N_<unit>, ` +
       'this_<unit>, previous_<unit>, today, yesterday (units: minutes..years) or {start, end}',
@@ -122,11 +123,17 @@ export function resolveTimeframe(
   if (!timeframe) return undefined;
   if (timeframe.kind === 'absolute') return { start: timeframe.start, end: timeframe.end };
   const nowMs = typeof now === 'number' ? now : now.getTime();
-  const current = startOfUnit(DateTime.fromMillis(nowMs, { zone: zoneOf(timezone) }), timeframe.unit);
+  const current = startOfUnit(
+    DateTime.fromMillis(nowMs, { zone: zoneOf(timezone) }),
+    timeframe.unit,
+  );
   const { unit, count } = timeframe;
   const start =
-    timeframe.edge === 'this' ? addUnits(current, unit, -(count - 1)) : addUnits(current, unit, -count);
+    timeframe.edge === 'this'
+      ? addUnits(current, unit, -(count - 1))
+      : addUnits(current, unit, -count);
   const end = timeframe.edge === 'this' ? addUnits(current, unit, 1) : current;
-  if (!start.isValid || !end.isValid) throw bad(`timeframe "${timeframe.raw}" reaches outside the supported date range`);
+  if (!start.isValid || !end.isValid)
+    throw bad(`timeframe "${timeframe.raw}" reaches outside the supported date range`);
   return { start: start.toMillis(), end: end.toMillis() };
 }

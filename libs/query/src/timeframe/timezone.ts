@@ -45,7 +45,9 @@ const zones = new Map<string, Zone>();
 export function zoneOf(tz: QueryTimezone): Zone {
   let z = zones.get(tz);
   if (!z) {
-    z = tz.startsWith('UTC') ? (FixedOffsetZone.parseSpecifier(tz) ?? FixedOffsetZone.utcInstance) : IANAZone.create(tz);
+    z = tz.startsWith('UTC')
+      ? (FixedOffsetZone.parseSpecifier(tz) ?? FixedOffsetZone.utcInstance)
+      : IANAZone.create(tz);
     zones.set(tz, z);
   }
   return z;

@@ -15,10 +15,15 @@ describe('parseIsoInstant', () => {
     expect(parseIsoInstant(s)).toBe(t);
   });
 
-  it.each(['2024', 'hello world', '2024-13-01', '2023-02-29', '2024-03-10T25:00', '2024-03-10T12:00:00Zjunk', '12345678901'])(
-    'rejects %s',
-    (s) => {
-      expect(parseIsoInstant(s)).toBeUndefined();
-    },
-  );
+  it.each([
+    '2024',
+    'hello world',
+    '2024-13-01',
+    '2023-02-29',
+    '2024-03-10T25:00',
+    '2024-03-10T12:00:00Zjunk',
+    '12345678901',
+  ])('rejects %s', (s) => {
+    expect(parseIsoInstant(s)).toBeUndefined();
+  });
 });
