@@ -8,13 +8,23 @@ import { MongoClient, MongoBulkWriteError } from 'mongodb';
 import * as redis from './redis.service';
 import * as nginx from './nginx.service';
 import * as mongo from './mongo.service';
+import * as cassandra from './cassandra.service';
+import { Client as CqlClient } from 'cassandra-driver';
 import { isOurs, readRecord, redisPing, sleep } from '../process-control';
 import { defaultStateDir } from '../stack-paths';
 import { ServiceHandle } from '../service.types';
 
 const stateDir = join(defaultStateDir(), `int-spec-${process.pid}`);
 const base = 20000 + (process.pid % 1000) * 10;
-const PORTS = { redis: base, nginx: base + 1, mongo: base + 2, ingest: [base + 3, base + 4], query: [base + 5, base + 6] };
+const PORTS = {
+  redis: base,
+  nginx: base + 1,
+  mongo: base + 2,
+  ingest: [base + 3, base + 4],
+  query: [base + 5, base + 6],
+  cassandra: base + 7,
+  cassandraStorage: base + 8,
+};
 
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
@@ -301,5 +311,61 @@ describe('mongo-wire service', () => {
     await client.connect();
     expect(await client.db('tally').collection('persist').findOne({ _id: 'keep' as never })).toEqual({ _id: 'keep', v: 42 });
     expect(await client.db('tally').collection('ev_q').countDocuments({})).toBe(45);
+  });
+});
+
+describe('cassandra service', () => {
+  // First run downloads ~100 jars (about 30 s); start-up itself takes about 10 s.
+  jest.setTimeout(600_000);
+  let handle: ServiceHandle;
+  const opts = { name: 'cassandra-t', port: PORTS.cassandra, storagePort: PORTS.cassandraStorage, stateDir };
+  const connect = async () => {
+    const c = new CqlClient({ contactPoints: [`127.0.0.1:${PORTS.cassandra}`], localDataCenter: 'datacenter1' });
+    await c.connect();
+    return c;
+  };
+
+  afterAll(async () => handle?.stop());
+
+  it('starts from Maven Central jars on Java 17 and round-trips CQL rows, also across a restart', async () => {
+    let t = Date.now();
+    handle = await cassandra.start(opts);
+    console.log(`cassandra start (install included): ${Date.now() - t} ms`);
+    let client = await connect();
+    await client.execute(
+      "CREATE KEYSPACE IF NOT EXISTS tally_it WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    );
+    await client.execute(
+      'CREATE TABLE IF NOT EXISTS tally_it.events (project text, bucket int, ts timestamp, id text, body text, PRIMARY KEY ((project, bucket), ts, id))',
+    );
+    const rows = [
+      ['p1', 1, new Date('2024-01-01T00:00:01Z'), 'a', '{"n":1}'],
+      ['p1', 1, new Date('2024-01-01T00:00:02Z'), 'b', '{"n":2}'],
+      ['p1', 2, new Date('2024-01-02T00:00:00Z'), 'c', '{"n":3}'],
+    ];
+    for (const r of rows) {
+      await client.execute('INSERT INTO tally_it.events (project, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?)', r, { prepare: true });
+    }
+    const read = async (c: CqlClient) =>
+      (await c.execute('SELECT id, ts, body FROM tally_it.events WHERE project = ? AND bucket = ?', ['p1', 1], { prepare: true })).rows.map(
+        (r) => [r.id, (r.ts as Date).toISOString(), r.body],
+      );
+    expect(await read(client)).toEqual([
+      ['a', '2024-01-01T00:00:01.000Z', '{"n":1}'],
+      ['b', '2024-01-01T00:00:02.000Z', '{"n":2}'],
+    ]);
+    expect(client.getState().getConnectedHosts().map((h) => h.datacenter)).toEqual(['datacenter1']);
+    await client.shutdown();
+
+    t = Date.now();
+    await handle.stop();
+    console.log(`cassandra stop: ${Date.now() - t} ms`);
+    expect(isOurs(readRecord(stateDir, 'cassandra-t'))).toBe(false);
+    t = Date.now();
+    handle = await cassandra.start(opts);
+    console.log(`cassandra restart: ${Date.now() - t} ms`);
+    client = await connect();
+    expect(await read(client)).toHaveLength(2);
+    await client.shutdown();
   });
 });
