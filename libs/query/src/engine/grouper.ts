@@ -1,7 +1,7 @@
 import { JsonObject, JsonValue } from '@app/events';
 import { overLimit } from '../query-errors';
 import { compilePath, PathGetter } from '../values/property-path';
-import { canonicalJson, valueKey } from '../values/total-order';
+import { valueKey } from '../values/total-order';
 
 /**
  * Assigns each event a dense group index by its group_by values (missing →
@@ -13,6 +13,7 @@ import { canonicalJson, valueKey } from '../values/total-order';
 export class Grouper {
   readonly values: JsonValue[][] = [];
   private readonly index = new Map<unknown, number>();
+  private readonly root = new Map<unknown, unknown>();
   private readonly getters: PathGetter[];
 
   constructor(
@@ -23,29 +24,51 @@ export class Grouper {
   }
 
   indexOf(event: JsonObject): number {
-    if (this.getters.length === 1) {
-      const v = this.getters[0](event);
+    const getters = this.getters;
+    if (getters.length === 1) {
+      const v = getters[0](event);
       const value = v === undefined ? null : v;
       const k = valueKey(value);
       const found = this.index.get(k);
       return found !== undefined ? found : this.add(k, [value]);
     }
-    const vals = this.getters.map((g) => {
-      const v = g(event);
-      return v === undefined ? null : v;
-    });
-    const k = canonicalJson(vals);
-    const found = this.index.get(k);
-    return found !== undefined ? found : this.add(k, vals);
+    // Several properties: a tree of Maps, one level per property, so no
+    // per-event key string or array is built; values are built only for new groups.
+    let node = this.root;
+    const last = getters.length - 1;
+    for (let i = 0; i < last; i++) {
+      const v = getters[i](event);
+      const k = valueKey(v === undefined ? null : v);
+      let next = node.get(k) as Map<unknown, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(k, next);
+      }
+      node = next;
+    }
+    const v = getters[last](event);
+    const k = valueKey(v === undefined ? null : v);
+    const found = node.get(k) as number | undefined;
+    if (found !== undefined) return found;
+    const index = this.add(
+      undefined,
+      getters.map((g) => {
+        const gv = g(event);
+        return gv === undefined ? null : gv;
+      }),
+    );
+    node.set(k, index);
+    return index;
   }
 
+  /** Registers a new group; `key` is set in the single-property index when given. */
   private add(key: unknown, values: JsonValue[]): number {
     if (this.values.length >= this.maxGroups) {
       throw overLimit(
         `group_by ${this.properties.join(', ')} has more than the limit of ${this.maxGroups} groups (maxGroups)`,
       );
     }
-    this.index.set(key, this.values.length);
+    if (key !== undefined) this.index.set(key, this.values.length);
     this.values.push(values);
     return this.values.length - 1;
   }

@@ -76,6 +76,7 @@ export async function runMetrics(
       return n;
     }
 
+    let lastBucket = 0;
     await scanPages(run, source, request, (page) => {
       for (let i = 0; i < page.length; i++) {
         const ev = page[i];
@@ -83,8 +84,13 @@ export async function runMetrics(
         if (t < lo || t >= hi) continue;
         const body = ev.event;
         if (!pred(body)) continue;
-        const b = edges ? bucketIndex(edges, t) : 0;
-        if (b < 0) continue;
+        let b = 0;
+        if (edges) {
+          // Stores return events mostly in time order: try the last bucket first.
+          if (t >= edges[lastBucket] && t < edges[lastBucket + 1]) b = lastBucket;
+          else if ((b = bucketIndex(edges, t)) < 0) continue;
+          else lastBucket = b;
+        }
         const g = grouper ? grouper.indexOf(body) : 0;
         const row = cells[b];
         let accs = row[g];
