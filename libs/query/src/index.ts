@@ -7,7 +7,10 @@ export * from './query-limits';
 export { QueryErrorCode } from './query-errors';
 
 export { parseQuery, ANALYSIS_TYPES, METRIC_ANALYSES } from './parse/parse-query';
+export { parseEventSelection } from './parse/parse-selection';
+export type { EventSelection } from './parse/parse-selection';
 export { executeQuery, streamExtraction } from './engine/execute-query';
+export { buildScanRequest } from './engine/scan-pages';
 export type { ExecuteContext } from './engine/query-run';
 
 export { compileFilters, compileFilter } from './filters/compile-filters';

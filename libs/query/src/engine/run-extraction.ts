@@ -47,7 +47,7 @@ export async function* extractionStream(
   const range = resolveTimeframe(query.timeframe, query.timezone, run.now);
   const pred = compileFilters(query.filters, { maxRegexLength: run.limits.maxRegexLength });
   const project = query.property_names ? compileProjection(query.property_names) : undefined;
-  const { request } = buildScanRequest(run, query.event_collection, range, query.filters);
+  const { request } = buildScanRequest(run.projectId, query.event_collection, range, query.filters);
   const lo = range ? range.start : -Infinity;
   const hi = range ? range.end : Infinity;
   const matches = (ev: StoredEvent) => ev.timestamp >= lo && ev.timestamp < hi && pred(ev.event);

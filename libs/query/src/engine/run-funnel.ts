@@ -56,7 +56,7 @@ async function actorsOf(
   const actor = compilePath(step.actor_property);
   const lo = range ? range.start : -Infinity;
   const hi = range ? range.end : Infinity;
-  const { request } = buildScanRequest(run, step.event_collection, range, step.filters);
+  const { request } = buildScanRequest(run.projectId, step.event_collection, range, step.filters);
   const found: ActorSet = new Map();
   await scanPages(run, source, request, (page) => {
     for (const ev of page) {

@@ -55,7 +55,12 @@ export async function runMetrics(
     const pred = compileFilters(query.filters, { maxRegexLength: run.limits.maxRegexLength });
     const lo = range ? range.start : -Infinity;
     const hi = range ? range.end : Infinity;
-    const { request } = buildScanRequest(run, query.event_collection, range, query.filters);
+    const { request } = buildScanRequest(
+      run.projectId,
+      query.event_collection,
+      range,
+      query.filters,
+    );
     const width = factories.length;
 
     if (

@@ -12,13 +12,13 @@ import { QueryRun } from './query-run';
  * when a `limit` may be handed to the store.
  */
 export function buildScanRequest(
-  run: QueryRun,
+  projectId: string,
   collection: string,
   range: TimeRange | undefined,
   filters: Filter[],
 ): { request: ScanRequest; exact: boolean } {
   const push = planPushdown(filters);
-  const request: ScanRequest = { projectId: run.projectId, collection };
+  const request: ScanRequest = { projectId, collection };
   if (range) {
     request.start = range.start;
     request.end = range.end;
