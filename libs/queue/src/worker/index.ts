@@ -1,0 +1,2 @@
+export * from './ingest-job.processor';
+export * from './ingest.worker';

@@ -1,0 +1,111 @@
+import { Job, Worker } from 'bullmq';
+import { EventPersister } from '@app/storage';
+import { DeadLetterStore } from '../../../storage/src/dead-letter/dead-letter-store.port';
+import { INGEST_QUEUE_NAME, IngestBatchPayload, IngestJobName } from '../bullmq/ingest-job.types';
+import { RedisShardOptions, workerRedisOptions } from '../bullmq/redis-connection.options';
+import { withTimeout } from '../bullmq/with-timeout';
+import { DEFAULT_RETRY, IngestJobProcessor, ProcessOutcome, ProcessorEvent, RetryPolicy } from './ingest-job.processor';
+
+export interface IngestWorkerOptions {
+  shards: RedisShardOptions[];
+  persister: Pick<EventPersister, 'persist'>;
+  deadLetters: DeadLetterStore;
+  queueName?: string;
+  prefix?: string;
+  /** Jobs processed at once per shard (default 4). */
+  concurrency?: number;
+  /** TCP connect timeout (default 500 ms). */
+  connectTimeoutMs?: number;
+  /**
+   * Per-command timeout. Must exceed the worker's blocking poll (BullMQ blocks
+   * up to `drainDelay` = 5 s), so the default is 10 s.
+   */
+  commandTimeoutMs?: number;
+  /** A job whose lock is not renewed for this long is redelivered (default 30 s). */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for (default 15 s). */
+  stalledIntervalMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** close(): how long in-flight jobs may take before they are aborted and left for redelivery (default 10 s). */
+  closeGraceMs?: number;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export type WorkerEvent =
+  | ProcessorEvent
+  | { kind: 'completed'; shard: number; jobId: string; outcome: ProcessOutcome }
+  | { kind: 'failed'; shard: number; jobId: string; error: string }
+  | { kind: 'error'; shard: number; error: string };
+
+/**
+ * Consumes the ingest queue on every shard: one BullMQ Worker per shard, each
+ * with its own connections, so a hung or dead shard only stalls its own
+ * worker. Each job goes through the same write use case the standalone
+ * process uses (EventPersister.persist, per project).
+ */
+export class IngestWorker {
+  private readonly workers: Worker<IngestBatchPayload, ProcessOutcome, IngestJobName>[];
+  private readonly processor: IngestJobProcessor;
+  private readonly closeController = new AbortController();
+  private started = false;
+
+  constructor(private readonly options: IngestWorkerOptions) {
+    const emit = (event: WorkerEvent) => options.onEvent?.(event);
+    this.processor = new IngestJobProcessor(options.persister, options.deadLetters, { ...DEFAULT_RETRY, ...options.retry }, emit);
+    const timeouts = { connectTimeoutMs: options.connectTimeoutMs ?? 500, commandTimeoutMs: options.commandTimeoutMs ?? 10_000 };
+    this.workers = options.shards.map((shard, index) => {
+      const worker = new Worker<IngestBatchPayload, ProcessOutcome, IngestJobName>(
+        options.queueName ?? INGEST_QUEUE_NAME,
+        (job: Job<IngestBatchPayload, ProcessOutcome, IngestJobName>, _token?: string, signal?: AbortSignal) =>
+          this.processor.process(job.data, anySignal(this.closeController.signal, signal)),
+        {
+          connection: workerRedisOptions(shard, timeouts),
+          prefix: options.prefix,
+          concurrency: options.concurrency ?? 4,
+          autorun: false,
+          lockDuration: options.lockDurationMs ?? 30_000,
+          stalledInterval: options.stalledIntervalMs ?? 15_000,
+          // A worker killed mid-job must not make the job fail for good: it is
+          // redelivered, and the idempotent write makes that harmless.
+          maxStalledCount: 1_000_000,
+        },
+      );
+      worker.on('error', (error: Error) => emit({ kind: 'error', shard: index, error: error.message }));
+      worker.on('completed', (job, outcome) => emit({ kind: 'completed', shard: index, jobId: String(job.id), outcome }));
+      worker.on('failed', (job, error) => emit({ kind: 'failed', shard: index, jobId: String(job?.id), error: error.message }));
+      return worker;
+    });
+  }
+
+  /** Starts consuming every shard; a shard that is down keeps reconnecting on its own. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const worker of this.workers) {
+      worker.run().catch((error: Error) => this.options.onEvent?.({ kind: 'error', shard: -1, error: error.message }));
+    }
+  }
+
+  /**
+   * Stops taking jobs, lets in-flight jobs finish for up to `closeGraceMs`, then
+   * aborts the rest (their jobs go back to the queue through BullMQ's retry) and
+   * closes every connection, each bounded so a hung shard cannot hold shutdown.
+   */
+  async close(): Promise<void> {
+    const grace = this.options.closeGraceMs ?? 10_000;
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        try {
+          await withTimeout(worker.close(), grace, 'worker close');
+        } catch {
+          this.closeController.abort();
+          await withTimeout(worker.close(true), 2000, 'worker force close').catch(() => undefined);
+        }
+      }),
+    );
+  }
+}
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => !!s));
+}

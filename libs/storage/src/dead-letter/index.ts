@@ -1,0 +1,4 @@
+export * from './dead-letter-store.port';
+export * from './rejected-events.error';
+export * from './in-memory-dead-letter.store';
+export * from './requeue-dead-letters';
