@@ -16,8 +16,17 @@ export interface ScanRequest {
   /** keen.id values (from eq / in filters): a point lookup on the id index. */
   ids?: string[];
   filters?: Filter[];
-  /** Extraction `latest`: newest first, at most `limit` events. */
+  /**
+   * Order by timestamp (ties in any order). The engine asks for `asc` for
+   * extractions and `desc` for extraction `latest`, reading newest first and
+   * stopping early; when absent, any order will do.
+   */
   order?: 'asc' | 'desc';
+  /**
+   * At most this many events, counted before the engine's filters. The engine
+   * does not set it today (it stops reading instead); kept for callers that
+   * know the store's output is final.
+   */
   limit?: number;
 }
 
