@@ -27,7 +27,8 @@ export async function runFunnel(
   const actors: (JsonValue[] | null)[] = [];
   let gate: ActorSet | undefined;
   for (const step of query.steps) {
-    const did = await actorsOf(step, source, run, step.inverted ? undefined : gate);
+    // Only actors already in the gate can matter, for inverted steps too (gate − did).
+    const did = await actorsOf(step, source, run, gate);
     let set: ActorSet;
     if (step.inverted) {
       set = new Map();

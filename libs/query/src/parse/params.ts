@@ -65,8 +65,10 @@ export function booleanParam(params: Params, name: string): boolean | undefined 
 
 export function toBoolean(v: unknown, name: string): boolean | undefined {
   if (isAbsent(v)) return undefined;
-  if (v === true || v === 'true' || v === '1' || v === 1) return true;
-  if (v === false || v === 'false' || v === '0' || v === 0) return false;
+  // Python clients put booleans in query strings as "True"/"False".
+  const t = typeof v === 'string' ? v.trim().toLowerCase() : v;
+  if (t === true || t === 'true' || t === '1' || t === 1) return true;
+  if (t === false || t === 'false' || t === '0' || t === 0) return false;
   throw badParam(`${name} must be true or false`);
 }
 
