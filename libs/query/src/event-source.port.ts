@@ -6,7 +6,9 @@ import { Filter } from './filters/filter.types';
  * collection, time range (start inclusive, end exclusive, epoch ms) and `ids`
  * exactly; `filters` are hints it MAY push down (the engine re-applies every
  * filter, so pushing down fewer is always correct, never more selective than
- * the filter itself).
+ * the filter itself). Tally's equality is loose (3 equals "3", datetimes equal
+ * across notations); `exactEqualityValues()` says when an eq/in can be pushed
+ * down as plain equality without losing matches.
  */
 export interface ScanRequest {
   projectId: string;

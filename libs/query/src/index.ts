@@ -17,7 +17,7 @@ export { compileFilters, compileFilter } from './filters/compile-filters';
 export type { EventPredicate, CompileFilterOptions } from './filters/compile-filters';
 export { parseFilters } from './filters/parse-filters';
 export type { ParseFilterOptions } from './filters/parse-filters';
-export { planPushdown } from './filters/filter-pushdown';
+export { planPushdown, exactEqualityValues } from './filters/filter-pushdown';
 export type { Pushdown } from './filters/filter-pushdown';
 
 export { parseTimeframe, resolveTimeframe } from './timeframe/timeframe';

@@ -1,4 +1,4 @@
-import { planPushdown } from './filter-pushdown';
+import { exactEqualityValues, planPushdown } from './filter-pushdown';
 
 describe('planPushdown', () => {
   it('turns keen.id eq / in into ids and intersects them', () => {
@@ -30,5 +30,25 @@ describe('planPushdown', () => {
     ]);
     expect(p.ids).toBeUndefined();
     expect(p.hints.map((h) => h.operator)).toEqual(['eq']);
+  });
+});
+
+describe('exactEqualityValues', () => {
+  const f = (operator: 'eq' | 'in' | 'ne', property_value: unknown) =>
+    exactEqualityValues({ property_name: 'p', operator, property_value: property_value as never });
+
+  it('allows plain strings, booleans and null', () => {
+    expect(f('eq', 'DE')).toEqual(['DE']);
+    expect(f('in', ['a', true, null])).toEqual(['a', true, null]);
+  });
+
+  it('refuses values whose loose equality a store cannot reproduce', () => {
+    expect(f('eq', 3)).toBeUndefined();
+    expect(f('eq', '3')).toBeUndefined();
+    expect(f('eq', '2024-03-10T12:00:00Z')).toBeUndefined();
+    expect(f('in', ['a', 1])).toBeUndefined();
+    expect(f('eq', { a: 1 })).toBeUndefined();
+    expect(f('ne', 'a')).toBeUndefined();
+    expect(f('in', [])).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
+import { parseIsoInstant } from '../values/iso-instant';
 import { Filter } from './filter.types';
+import { numericString } from './loose-compare';
 
 /** Operators a store can evaluate on an index or in its own query language. */
 const HINTABLE = new Set(['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'exists', 'in']);
@@ -42,4 +44,31 @@ function keenIdValues(f: Filter): string[] | undefined {
     return v as string[];
   }
   return undefined;
+}
+
+/**
+ * For stores that push equality down to their own engine: the exact values an
+ * `eq` / `in` filter can match, when plain equality on them (also matching
+ * list elements) selects no less than Tally's loose semantics; otherwise
+ * undefined and the filter must stay with the engine. Unsafe are numbers
+ * (they also equal numeric strings: 3 = "3" = "3.0"), numeric strings (they
+ * equal numbers) and datetime strings (equal to other notations of the same
+ * instant).
+ */
+export function exactEqualityValues(f: Filter): (string | boolean | null)[] | undefined {
+  if (f.operator !== 'eq' && f.operator !== 'in') return undefined;
+  const values = f.operator === 'in' ? f.property_value : [f.property_value];
+  if (!Array.isArray(values) || values.length === 0) return undefined;
+  const out: (string | boolean | null)[] = [];
+  for (const v of values) {
+    if (v === null || typeof v === 'boolean') out.push(v);
+    else if (
+      typeof v === 'string' &&
+      numericString(v) === undefined &&
+      parseIsoInstant(v) === undefined
+    )
+      out.push(v);
+    else return undefined;
+  }
+  return out;
 }
