@@ -312,6 +312,23 @@ describe('mongo-wire service', () => {
     expect(await client.db('tally').collection('persist').findOne({ _id: 'keep' as never })).toEqual({ _id: 'keep', v: 42 });
     expect(await client.db('tally').collection('ev_q').countDocuments({})).toBe(45);
   });
+
+  it('keeps every acknowledged write across kill -9 (commit before acknowledging)', async () => {
+    const docs = Array.from({ length: 3000 }, (_, i) => ({ _id: `k${i}`, i }));
+    await client.db('tally').collection('killed').insertMany(docs as never[], { ordered: false });
+    for (let i = 0; i < 20; i++) {
+      await client.db('tally').collection('killed_counters').updateOne({ _id: 'c' as never }, { $inc: { n: 1 } }, { upsert: true });
+    }
+    await client.close();
+    process.kill(handle.pid, 'SIGKILL');
+    await sleep(500);
+    handle = await mongo.start({ name: 'mongo-t', port: PORTS.mongo, stateDir });
+    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), { directConnection: true, serverSelectionTimeoutMS: 3000 });
+    await client.connect();
+    expect(await client.db('tally').collection('killed').countDocuments({})).toBe(3000);
+    expect(await client.db('tally').collection('killed').findOne({ _id: 'k2999' as never })).toEqual({ _id: 'k2999', i: 2999 });
+    expect(await client.db('tally').collection('killed_counters').findOne({})).toEqual({ _id: 'c', n: 20 });
+  });
 });
 
 describe('cassandra service', () => {

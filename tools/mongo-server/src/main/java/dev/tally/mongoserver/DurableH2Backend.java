@@ -1,0 +1,42 @@
+package dev.tally.mongoserver;
+
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
+import org.h2.mvstore.MVStore;
+
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * H2 (MVStore) backend that commits to its file before acknowledging a write.
+ *
+ * MVStore otherwise commits about once a second, so a SIGKILL of this server lost
+ * acknowledged writes (measured: 8k of 20k documents inserted 300 ms before the kill).
+ * The worker acknowledges queue jobs once the store acknowledged the events, so a
+ * store that forgets acknowledged writes would lose events in fault tests where real
+ * MongoDB (journaled) loses none. A commit reaches the OS page cache, which survives
+ * the death of this process (not of the machine: there is no fsync per write).
+ */
+final class DurableH2Backend extends H2Backend {
+
+    private static final Set<String> WRITES = Set.of(
+            "insert", "update", "delete", "findandmodify", "createindexes", "dropindexes",
+            "drop", "dropdatabase", "create", "renamecollection");
+
+    DurableH2Backend(MVStore store) {
+        super(store);
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        try {
+            return super.handleCommand(channel, databaseName, command, query);
+        } finally {
+            // Also after a partly failed write (ordered:false with duplicates): what was written stays.
+            if (WRITES.contains(command.toLowerCase(Locale.ROOT))) {
+                commit();
+            }
+        }
+    }
+}
