@@ -1,7 +1,6 @@
 import * as http from 'node:http';
 import { StandaloneServer } from '../support/standalone-server';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const KeenTracking = require('keen-tracking');
 const KeenAnalysis = require('keen-analysis');
 // The CommonJS module object itself, the one the SDK's require('https') gets.

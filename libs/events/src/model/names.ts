@@ -14,7 +14,6 @@ export function propertyNameProblem(name: string): string | undefined {
 export function assertCollectionName(name: string): void {
   let problem: string | undefined = propertyNameProblem(name);
   if (!problem && name.startsWith('_')) problem = "cannot start with '_'";
-  // eslint-disable-next-line no-control-regex
   if (!problem && /[\u0000-\u001f]/.test(name)) problem = 'cannot contain control characters';
   if (problem) {
     throw new TallyError(
