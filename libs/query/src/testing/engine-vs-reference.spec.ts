@@ -3,13 +3,8 @@ import fc from 'fast-check';
 import { executeQuery } from '../engine/execute-query';
 import { parseQuery } from '../parse/parse-query';
 import { InMemoryEventSource } from './in-memory-event-source';
-import {
-  anyQueryArb,
-  asQueryString,
-  GeneratedEvent,
-  GeneratedQuery,
-  scenarioArb,
-} from './query-arbitraries';
+import { GeneratedEvent, scenarioArb } from './event-arbitraries';
+import { anyQueryArb, asQueryString, GeneratedQuery } from './query-arbitraries';
 import { CollectionData, referenceEvaluate, ReferenceLimitError } from './reference-evaluator';
 import { expectSameAnswer } from './same-answer';
 

@@ -4,5 +4,6 @@ export { InMemoryEventSource, storedEvent } from './in-memory-event-source';
 export type { InMemoryEventSourceOptions } from './in-memory-event-source';
 export { referenceEvaluate, ReferenceLimitError } from './reference-evaluator';
 export type { CollectionData } from './reference-evaluator';
+export * from './event-arbitraries';
 export * from './query-arbitraries';
 export { expectSameAnswer } from './same-answer';
