@@ -18,7 +18,11 @@ export class InlineQueue implements IngestQueue {
   private flushing: Promise<void> | null = null;
   private closed = false;
 
-  constructor(private readonly persister: EventPersister) {}
+  constructor(
+    private readonly persister: EventPersister,
+    /** How long a commit waits for more requests to join it. */
+    private readonly lingerMs = 1,
+  ) {}
 
   enqueue(batch: EventBatch): Promise<void> {
     if (this.closed) {
@@ -31,9 +35,10 @@ export class InlineQueue implements IngestQueue {
   }
 
   private async flushLoop(): Promise<void> {
-    // Let the requests that are already parsed join this commit.
-    await new Promise((r) => setImmediate(r));
     while (this.pending.length > 0) {
+      // The commit's fsync blocks this thread, so requests can only join a
+      // commit before it starts: linger briefly to let concurrent ones arrive.
+      await new Promise((r) => setTimeout(r, this.lingerMs));
       const group = this.pending;
       this.pending = [];
       try {
