@@ -1,0 +1,206 @@
+import { BSON, Collection, Document, Filter as MongoFilter, MongoBulkWriteError } from 'mongodb';
+import { CollectionEvent, JsonObject, StoredEvent } from '@app/events';
+import { EventStore, InsertOutcome } from '../event-store.port';
+import { ScanRequest } from '@app/query';
+import { RejectedEvent } from '../dead-letter/rejected-events.error';
+import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
+import { pushDownFilters } from './mongo-filter.pushdown';
+
+export type MongoEventStoreOptions = MongoStoreOptions & {
+  /** Collection holding every project's events (default `events`). */
+  collection?: string;
+  /** Events per page yielded by scan() (default 1000). */
+  pageSize?: number;
+};
+
+/**
+ * Layout: `_id` = keen.id (the deterministic id is the idempotency key), `p`
+ * project, `c` collection, `t` timestamp as a Date, `e` the event body as a
+ * sub-document (Keen property names contain no `.` and never start with `$`,
+ * so the body is safe as is and filters can address `e.<path>`), and `m`, the
+ * write marker of the delivery that inserted it while its counters are pending.
+ */
+export interface EventDoc {
+  _id: string;
+  p: string;
+  c: string;
+  t: Date;
+  e: JsonObject;
+  m?: string;
+}
+
+export interface MarkedInsertOutcome extends InsertOutcome {
+  /** Events whose content the server refuses (never storable): dead-letter material. */
+  rejected: RejectedEvent[];
+}
+
+// Server error codes that mean "this document can never be stored", as opposed
+// to "the store is unavailable": BadValue, TypeMismatch, DollarPrefixedFieldName,
+// EmptyFieldName, DottedFieldName, DocumentValidationFailure, KeyTooLong, BSONObjectTooLarge.
+const CONTENT_ERRORS = new Set([2, 14, 52, 56, 57, 121, 17280, 10334]);
+const DUPLICATE_KEY = 11000;
+// 16 MiB document limit, minus room for the envelope fields.
+const MAX_DOC_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+
+export class MongoEventStore implements EventStore {
+  private readonly connection: MongoConnection;
+  private readonly owned: boolean;
+  private readonly collectionName: string;
+  private readonly pageSize: number;
+
+  constructor(options: MongoEventStoreOptions) {
+    ({ connection: this.connection, owned: this.owned } = connectionFor(options));
+    this.collectionName = options.collection ?? 'events';
+    this.pageSize = options.pageSize ?? 1000;
+  }
+
+  /** Creates the indexes (idempotent). */
+  async init(): Promise<void> {
+    const events = await this.events();
+    await events.createIndex({ p: 1, c: 1, t: 1 }, { name: 'project_collection_time' });
+    // Only documents whose counters are pending carry `m`: a small index.
+    await events.createIndex({ p: 1, m: 1 }, { name: 'pending_marker', partialFilterExpression: { m: { $exists: true } } });
+  }
+
+  async insert(projectId: string, events: CollectionEvent[]): Promise<InsertOutcome> {
+    const { inserted, duplicates } = await this.insertMarked(projectId, events);
+    return { inserted, duplicates };
+  }
+
+  /**
+   * insertMany(ordered: false): one round trip, every storable event written
+   * even if some are duplicates. Duplicate-key errors are "already stored";
+   * content errors are returned as rejected; anything else rejects the call.
+   */
+  async insertMarked(projectId: string, events: CollectionEvent[], marker?: string): Promise<MarkedInsertOutcome> {
+    const rejected: RejectedEvent[] = [];
+    const docs: EventDoc[] = [];
+    const byId = new Map<string, CollectionEvent>();
+    for (const event of events) {
+      if (byId.has(event.id)) continue; // the same id twice in one write is one event
+      const doc: EventDoc = { _id: event.id, p: projectId, c: event.collection, t: new Date(event.timestamp), e: event.event };
+      if (marker) doc.m = marker;
+      const size = BSON.calculateObjectSize(doc);
+      if (size > MAX_DOC_BYTES) {
+        rejected.push({ id: event.id, reason: `event is ${size} bytes, over the store's 16 MiB document limit` });
+        continue;
+      }
+      byId.set(event.id, event);
+      docs.push(doc);
+    }
+    const failed = new Map<string, number>();
+    if (docs.length > 0) {
+      try {
+        await (await this.events()).insertMany(docs, { ordered: false });
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError) || error.writeConcernError) throw error;
+        const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+        for (const we of writeErrors) {
+          const code = we.code as number;
+          if (code !== DUPLICATE_KEY && !CONTENT_ERRORS.has(code)) throw error;
+          failed.set(docs[we.index]._id, code);
+          if (code !== DUPLICATE_KEY) rejected.push({ id: docs[we.index]._id, reason: `store refused the event: ${we.errmsg}` });
+        }
+      }
+    }
+    const inserted: CollectionEvent[] = [];
+    const duplicates: string[] = [];
+    for (const doc of docs) {
+      const code = failed.get(doc._id);
+      if (code === undefined) inserted.push(byId.get(doc._id)!);
+      else if (code === DUPLICATE_KEY) duplicates.push(doc._id);
+    }
+    return { inserted, duplicates, rejected };
+  }
+
+  /** Markers carried by these (already stored) events: counters of another delivery still pending. */
+  async markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (ids.length === 0) return out;
+    const docs = await (await this.events())
+      .find({ _id: { $in: ids }, p: projectId, m: { $exists: true } }, { projection: { _id: 1, m: 1 } })
+      .toArray();
+    for (const doc of docs) out.set(doc.m!, [...(out.get(doc.m!) ?? []), doc._id]);
+    return out;
+  }
+
+  /** Events a delivery inserted (carrying its marker), per collection. */
+  async findByMarker(projectId: string, marker: string): Promise<CollectionEvent[]> {
+    const docs = await (await this.events()).find({ p: projectId, m: marker }).toArray();
+    return docs.map(toCollectionEvent);
+  }
+
+  async clearMarker(projectId: string, marker: string, collection?: string): Promise<void> {
+    const filter: MongoFilter<EventDoc> = { p: projectId, m: marker };
+    if (collection !== undefined) filter.c = collection;
+    await (await this.events()).updateMany(filter, { $unset: { m: '' } });
+  }
+
+  async *scan(request: ScanRequest, signal?: AbortSignal): AsyncIterable<StoredEvent[]> {
+    if (request.ids && request.ids.length === 0) return;
+    if (request.limit !== undefined && request.limit <= 0) return;
+    const filter: MongoFilter<EventDoc> = { p: request.projectId, c: request.collection };
+    if (request.start !== undefined || request.end !== undefined) {
+      filter.t = {};
+      if (request.start !== undefined) filter.t.$gte = new Date(request.start);
+      if (request.end !== undefined) filter.t.$lt = new Date(request.end);
+    }
+    if (request.ids) filter._id = { $in: request.ids };
+    const extra = pushDownFilters(request.filters ?? []);
+    const direction = request.order === 'desc' ? -1 : 1;
+    const cursor = (await this.events())
+      .find({ ...filter, ...extra } as MongoFilter<EventDoc>, { projection: { m: 0 } })
+      .sort({ t: direction, _id: direction })
+      .batchSize(this.pageSize);
+    if (request.limit !== undefined) cursor.limit(request.limit);
+    try {
+      let page: StoredEvent[] = [];
+      for await (const doc of cursor) {
+        if (signal?.aborted) return;
+        page.push({ id: doc._id, timestamp: doc.t.getTime(), event: doc.e });
+        if (page.length >= this.pageSize) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  async deleteByIds(projectId: string, collection: string, ids: string[]): Promise<CollectionEvent[]> {
+    if (ids.length === 0) return [];
+    const events = await this.events();
+    const filter: MongoFilter<EventDoc> = { _id: { $in: ids }, p: projectId, c: collection };
+    const found = await events.find(filter).toArray();
+    if (found.length === 0) return [];
+    // Delete exactly what was read, so the returned events (and the counter
+    // decrements computed from them) match what was removed.
+    const result = await events.deleteMany({ _id: { $in: found.map((d) => d._id) }, p: projectId, c: collection });
+    if (result.deletedCount === found.length) return found.map(toCollectionEvent);
+    const left = new Set((await events.find({ _id: { $in: found.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+    return found.filter((d) => !left.has(d._id)).map(toCollectionEvent);
+  }
+
+  async dropCollection(projectId: string, collection: string): Promise<number> {
+    const result = await (await this.events()).deleteMany({ p: projectId, c: collection });
+    return result.deletedCount;
+  }
+
+  async countCollection(projectId: string, collection: string): Promise<number> {
+    return (await this.events()).countDocuments({ p: projectId, c: collection });
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.connection.close();
+  }
+
+  private async events(): Promise<Collection<EventDoc>> {
+    return (await this.connection.db()).collection<EventDoc>(this.collectionName);
+  }
+}
+
+function toCollectionEvent(doc: EventDoc | Document): CollectionEvent {
+  return { id: doc._id, collection: doc.c, timestamp: (doc.t as Date).getTime(), event: doc.e };
+}
