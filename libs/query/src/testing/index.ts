@@ -7,3 +7,9 @@ export type { CollectionData } from './reference-evaluator';
 export * from './event-arbitraries';
 export * from './query-arbitraries';
 export { expectSameAnswer } from './same-answer';
+export {
+  assertEngineMatchesReference,
+  checkAgainstReference,
+  loadInMemory,
+} from './engine-vs-reference';
+export type { LoadEvents, ReferencePropertyOptions } from './engine-vs-reference';
