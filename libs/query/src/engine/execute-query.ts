@@ -1,6 +1,7 @@
 import { JsonObject } from '@app/events';
 import { EventSource } from '../event-source.port';
-import { ExtractionQuery, Query, QueryResponse } from '../query.types';
+import { badParam } from '../query-errors';
+import { Query, QueryResponse } from '../query.types';
 import { executionMetadata } from './execution-metadata';
 import { ExecuteContext, QueryRun } from './query-run';
 import { extractionStream, runExtraction } from './run-extraction';
@@ -39,10 +40,13 @@ export async function executeQuery(
  * ctx.deadlineMs is given (exports legitimately run long).
  */
 export function streamExtraction(
-  query: ExtractionQuery,
+  query: Query,
   source: EventSource,
   ctx: ExecuteContext,
 ): AsyncIterable<JsonObject> {
+  if (query.analysis_type !== 'extraction') {
+    throw badParam(`streaming export needs an extraction query, not ${query.analysis_type}`);
+  }
   const run = new QueryRun(ctx, false);
   return extractionStream(query, source, run);
 }

@@ -102,7 +102,7 @@ describe('query protection limits', () => {
     ).toContain('latest');
     let n = 0;
     let last = -1;
-    for await (const ev of streamExtraction(q as never, source, {
+    for await (const ev of streamExtraction(q, source, {
       projectId: 'p',
       limits: { maxExtractionEvents: 1 },
     })) {
@@ -117,9 +117,12 @@ describe('query protection limits', () => {
     const spy = new InMemoryEventSource({ pageSize: 10 }).add('p', 'c', events(1000));
     const q = parseQuery('extraction', { event_collection: 'c', latest: 3, property_names: ['n'] });
     const out = [];
-    for await (const ev of streamExtraction(q as never, spy, { projectId: 'p' })) out.push(ev);
+    for await (const ev of streamExtraction(q, spy, { projectId: 'p' })) out.push(ev);
     expect(out).toEqual([{ n: 997 }, { n: 998 }, { n: 999 }]);
     expect(spy.requests[0].order).toBe('desc');
+    expect(() =>
+      streamExtraction(parseQuery('count', { event_collection: 'c' }), spy, { projectId: 'p' }),
+    ).toThrow(/extraction/);
   });
 
   it('bounds the values kept in memory (unique sets, median samples)', async () => {
