@@ -15,7 +15,9 @@ let updated = false;
  */
 export function aptInstall(packages: string[]): void {
   if (process.getuid && process.getuid() !== 0) {
-    throw new Error(`missing ${packages.join(', ')}: run as root or install them (apt-get install -y ${packages.join(' ')})`);
+    throw new Error(
+      `missing ${packages.join(', ')}: run as root or install them (apt-get install -y ${packages.join(' ')})`,
+    );
   }
   const policy = '/usr/sbin/policy-rc.d';
   const ownPolicy = !existsSync(policy);

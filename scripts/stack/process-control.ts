@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { logDir, runDir } from './stack-paths';
@@ -94,7 +103,10 @@ export function liveRecord(stateDir: string, name: string): ProcessRecord | null
 export function spawnRecorded(spec: SpawnSpec): ProcessRecord {
   const logFile = join(logDir(spec.stateDir), `${spec.name}.log`);
   const fd = openSync(logFile, 'a');
-  writeFileSync(fd, `\n--- ${new Date().toISOString()} starting ${spec.command} ${spec.args.join(' ')}\n`);
+  writeFileSync(
+    fd,
+    `\n--- ${new Date().toISOString()} starting ${spec.command} ${spec.args.join(' ')}\n`,
+  );
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
     env: spec.env ?? process.env,
@@ -105,7 +117,8 @@ export function spawnRecorded(spec: SpawnSpec): ProcessRecord {
   if (child.pid === undefined) throw new Error(`${spec.name}: could not spawn ${spec.command}`);
   child.unref();
   const startTime = processStartTime(child.pid);
-  if (startTime === null) throw new Error(`${spec.name}: ${spec.command} exited at once; see ${logFile}`);
+  if (startTime === null)
+    throw new Error(`${spec.name}: ${spec.command} exited at once; see ${logFile}`);
   const rec: ProcessRecord = {
     name: spec.name,
     kind: spec.kind,
@@ -140,7 +153,11 @@ async function waitGone(rec: ProcessRecord, timeoutMs: number): Promise<boolean>
  * group (nginx workers, anything it forked) after the timeout. A stopped (SIGSTOP)
  * process is continued first so it can handle the signal.
  */
-export async function stopRecorded(stateDir: string, name: string, timeoutMs?: number): Promise<boolean> {
+export async function stopRecorded(
+  stateDir: string,
+  name: string,
+  timeoutMs?: number,
+): Promise<boolean> {
   const rec = readRecord(stateDir, name);
   if (!rec || !isOurs(rec)) {
     removeRecord(stateDir, name);
@@ -169,9 +186,14 @@ export async function stopRecorded(stateDir: string, name: string, timeoutMs?: n
 }
 
 /** Sends `signal` to a recorded process after checking it is still ours. */
-export function signalRecorded(stateDir: string, name: string, signal: NodeJS.Signals): ProcessRecord {
+export function signalRecorded(
+  stateDir: string,
+  name: string,
+  signal: NodeJS.Signals,
+): ProcessRecord {
   const rec = readRecord(stateDir, name);
-  if (!rec || !isOurs(rec)) throw new Error(`${name} is not running (no live process recorded in ${stateDir})`);
+  if (!rec || !isOurs(rec))
+    throw new Error(`${name} is not running (no live process recorded in ${stateDir})`);
   process.kill(rec.pid, signal);
   return rec;
 }
@@ -231,21 +253,31 @@ export function tailLog(file: string, lines = 30): string {
  * Polls `check` until it resolves true. Fails early, with the log's tail, if the
  * process dies meanwhile.
  */
-export async function waitReady(rec: ProcessRecord, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitReady(
+  rec: ProcessRecord,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isOurs(rec)) {
-      throw new Error(`${rec.name} exited during start-up; last lines of ${rec.logFile}:\n${tailLog(rec.logFile)}`);
+      throw new Error(
+        `${rec.name} exited during start-up; last lines of ${rec.logFile}:\n${tailLog(rec.logFile)}`,
+      );
     }
     if (await check().catch(() => false)) return;
     await sleep(200);
   }
-  throw new Error(`${rec.name} not ready on port ${rec.port} after ${timeoutMs} ms; see ${rec.logFile}:\n${tailLog(rec.logFile)}`);
+  throw new Error(
+    `${rec.name} not ready on port ${rec.port} after ${timeoutMs} ms; see ${rec.logFile}:\n${tailLog(rec.logFile)}`,
+  );
 }
 
 /** Refuses to start on a port some other process already serves. */
 export async function assertPortFree(name: string, port: number): Promise<void> {
   if (await tcpProbe(port, 500)) {
-    throw new Error(`${name}: port 127.0.0.1:${port} is already in use by a process this stack did not start`);
+    throw new Error(
+      `${name}: port 127.0.0.1:${port} is already in use by a process this stack did not start`,
+    );
   }
 }

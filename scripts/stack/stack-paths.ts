@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 export function repoRoot(): string {
   let dir = resolve(__dirname);
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tools', 'mongo-server'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tools', 'mongo-server')))
+      return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`cannot find the repository root above ${__dirname}`);
     dir = parent;

@@ -4,7 +4,15 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { MongoClient } from 'mongodb';
-import { restartService, signalService, stackDown, stackStatus, stackUp, startService, StackPorts } from './stack';
+import {
+  restartService,
+  signalService,
+  stackDown,
+  stackStatus,
+  stackUp,
+  startService,
+  StackPorts,
+} from './stack';
 import { readStackConfig } from './stack-config';
 import { defaultStateDir } from './stack-paths';
 import { sleep } from './process-control';
@@ -34,7 +42,8 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 const STUB_WORKER = `setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));`;
 
-const status = async () => Object.fromEntries((await stackStatus({ stateDir })).map((s) => [s.name, s]));
+const status = async () =>
+  Object.fromEntries((await stackStatus({ stateDir })).map((s) => [s.name, s]));
 
 describe('local stack (stand-in apps)', () => {
   jest.setTimeout(180_000);
@@ -57,18 +66,34 @@ describe('local stack (stand-in apps)', () => {
       store: 'mongo',
       ports,
       env: { EXTRA: 'x1' },
-      appMains: { ingest: join(stubDir, 'http.js'), query: join(stubDir, 'http.js'), worker: join(stubDir, 'worker.js') },
+      appMains: {
+        ingest: join(stubDir, 'http.js'),
+        query: join(stubDir, 'http.js'),
+        worker: join(stubDir, 'worker.js'),
+      },
     });
 
   it('up starts every process once, records the CLI config and routes through nginx', async () => {
     const first = await up();
     expect(first.missingApps).toEqual([]);
     expect(first.started.sort()).toEqual(
-      ['redis-1', 'redis-2', 'mongo', 'worker-1', 'query-1', 'query-2', 'ingest-1', 'ingest-2', 'nginx'].sort(),
+      [
+        'redis-1',
+        'redis-2',
+        'mongo',
+        'worker-1',
+        'query-1',
+        'query-2',
+        'ingest-1',
+        'ingest-2',
+        'nginx',
+      ].sort(),
     );
     const second = await up();
     expect(second.started).toEqual([]);
-    expect(second.services.map((s) => s.pid).sort()).toEqual(first.services.map((s) => s.pid).sort());
+    expect(second.services.map((s) => s.pid).sort()).toEqual(
+      first.services.map((s) => s.pid).sort(),
+    );
 
     const st = await status();
     expect(Object.values(st).every((s) => s.up && typeof s.pid === 'number')).toBe(true);
@@ -82,12 +107,22 @@ describe('local stack (stand-in apps)', () => {
     });
     expect(cfg.ID_SECRET).toMatch(/^[0-9a-f]{64}$/);
 
-    const res = await fetch(`http://127.0.0.1:${ports.nginx}/3.0/projects/p/events/c`, { method: 'POST', body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${ports.nginx}/3.0/projects/p/events/c`, {
+      method: 'POST',
+      body: '{}',
+    });
     const body = (await res.json()) as { pid: number; env: Record<string, string> };
     expect([st['ingest-1'].pid, st['ingest-2'].pid]).toContain(body.pid);
-    expect(body.env).toMatchObject({ ...cfg, TRUST_PROXY: 'true', EXTRA: 'x1', LOG_LEVEL: expect.any(String) });
+    expect(body.env).toMatchObject({
+      ...cfg,
+      TRUST_PROXY: 'true',
+      EXTRA: 'x1',
+      LOG_LEVEL: expect.any(String),
+    });
     const q = await fetch(`http://127.0.0.1:${ports.nginx}/3.0/projects/p/queries/count`);
-    expect([st['query-1'].pid, st['query-2'].pid]).toContain(((await q.json()) as { pid: number }).pid);
+    expect([st['query-1'].pid, st['query-2'].pid]).toContain(
+      ((await q.json()) as { pid: number }).pid,
+    );
   });
 
   it('a SIGSTOPped Redis shows as down, and up again after SIGCONT', async () => {
@@ -117,7 +152,10 @@ describe('local stack (stand-in apps)', () => {
     let done = false;
     const load = (async () => {
       while (!done) {
-        const r = await fetch(`http://127.0.0.1:${ports.nginx}/3.0/projects/p/events/c`, { method: 'POST', body: '{}' });
+        const r = await fetch(`http://127.0.0.1:${ports.nginx}/3.0/projects/p/events/c`, {
+          method: 'POST',
+          body: '{}',
+        });
         if (r.status !== 200) failures++;
         await r.arrayBuffer();
       }
@@ -142,11 +180,19 @@ describe('local stack (stand-in apps)', () => {
 
     const url = readStackConfig(stateDir)!.MONGO_URL;
     const m = new MongoClient(url, { directConnection: true });
-    await m.db().collection('stack_probe').insertOne({ _id: 'k' as never, n: 7 });
+    await m
+      .db()
+      .collection('stack_probe')
+      .insertOne({ _id: 'k' as never, n: 7 });
     await m.close();
     await restartService('mongo', { stateDir });
     const m2 = new MongoClient(url, { directConnection: true });
-    expect(await m2.db().collection('stack_probe').findOne({ _id: 'k' as never })).toEqual({ _id: 'k', n: 7 });
+    expect(
+      await m2
+        .db()
+        .collection('stack_probe')
+        .findOne({ _id: 'k' as never }),
+    ).toEqual({ _id: 'k', n: 7 });
     await m2.close();
   });
 

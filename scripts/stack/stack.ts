@@ -6,7 +6,14 @@ import * as cassandra from './services/cassandra.service';
 import * as mongo from './services/mongo.service';
 import * as nginx from './services/nginx.service';
 import * as redis from './services/redis.service';
-import { isOurs, listRecords, probe, readRecord, signalRecorded, stopRecorded } from './process-control';
+import {
+  isOurs,
+  listRecords,
+  probe,
+  readRecord,
+  signalRecorded,
+  stopRecorded,
+} from './process-control';
 import { readStackFile, ServiceSpec, StackFile, writeStackFile } from './stack-config';
 import { defaultStateDir, ensureDir } from './stack-paths';
 import { ServiceHandle } from './service.types';
@@ -89,7 +96,9 @@ export function planStack(options: StackOptions = {}): { stateDir: string; file:
   ensureDir(stateDir);
   const store: StackStore = options.store ?? ((process.env.STORE as StackStore) || 'mongo');
   if (store !== 'mongo' && store !== 'cassandra') {
-    throw new Error(`STORE must be mongo or cassandra for the split deployment (sqlite cannot be shared by processes), got "${store}"`);
+    throw new Error(
+      `STORE must be mongo or cassandra for the split deployment (sqlite cannot be shared by processes), got "${store}"`,
+    );
   }
   const ports: StackPorts = { ...DEFAULT_PORTS, ...options.ports };
   const env: Record<string, string> = {
@@ -104,11 +113,23 @@ export function planStack(options: StackOptions = {}): { stateDir: string; file:
     env.CASSANDRA_CONTACT_POINTS = `127.0.0.1:${ports.cassandra}`;
     env.CASSANDRA_KEYSPACE = 'tally';
   }
-  const appEnv = { ...env, TRUST_PROXY: 'true', LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info', ...options.env };
+  const appEnv = {
+    ...env,
+    TRUST_PROXY: 'true',
+    LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
+    ...options.env,
+  };
 
   const services: ServiceSpec[] = [];
-  ports.redis.forEach((port, i) => services.push({ name: `redis-${i + 1}`, kind: 'redis', port, options: {} }));
-  services.push({ name: 'mongo', kind: 'mongo', port: ports.mongo, options: { backend: options.mongoBackend ?? 'h2' } });
+  ports.redis.forEach((port, i) =>
+    services.push({ name: `redis-${i + 1}`, kind: 'redis', port, options: {} }),
+  );
+  services.push({
+    name: 'mongo',
+    kind: 'mongo',
+    port: ports.mongo,
+    options: { backend: options.mongoBackend ?? 'h2' },
+  });
   if (store === 'cassandra') {
     services.push({
       name: 'cassandra',
@@ -126,12 +147,29 @@ export function planStack(options: StackOptions = {}): { stateDir: string; file:
     for (const [kind, list] of apps) {
       const main = options.appMains?.[kind];
       list.forEach((port, i) =>
-        services.push({ name: `${kind}-${i + 1}`, kind: 'app', port, options: { app: kind, env: appEnv, ...(main ? { main } : {}) } }),
+        services.push({
+          name: `${kind}-${i + 1}`,
+          kind: 'app',
+          port,
+          options: { app: kind, env: appEnv, ...(main ? { main } : {}) },
+        }),
       );
     }
-    services.push({ name: 'nginx', kind: 'nginx', port: ports.nginx, options: { ingestPorts: ports.ingest, queryPorts: ports.query } });
+    services.push({
+      name: 'nginx',
+      kind: 'nginx',
+      port: ports.nginx,
+      options: { ingestPorts: ports.ingest, queryPorts: ports.query },
+    });
   }
-  const file: StackFile = { version: 1, updatedAt: new Date().toISOString(), stateDir, store, env, services };
+  const file: StackFile = {
+    version: 1,
+    updatedAt: new Date().toISOString(),
+    stateDir,
+    store,
+    env,
+    services,
+  };
   return { stateDir, file };
 }
 
@@ -152,7 +190,11 @@ function startSpec(stateDir: string, spec: ServiceSpec): Promise<ServiceHandle> 
   }
 }
 
-const STAGES: Array<Array<ServiceSpec['kind']>> = [['redis', 'mongo', 'cassandra'], ['app'], ['nginx']];
+const STAGES: Array<Array<ServiceSpec['kind']>> = [
+  ['redis', 'mongo', 'cassandra'],
+  ['app'],
+  ['nginx'],
+];
 
 /**
  * Installs what is missing and starts every service not already running (idempotent),
@@ -164,12 +206,23 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
   writeStackFile(stateDir, file);
   const appSpecs = file.services.filter((s) => s.kind === 'app');
   const missing = app.missingApps(
-    [...new Set(appSpecs.map((s) => (s.options as { app: app.AppKind }).app))].filter((a) => !options.appMains?.[a]),
+    [...new Set(appSpecs.map((s) => (s.options as { app: app.AppKind }).app))].filter(
+      (a) => !options.appMains?.[a],
+    ),
   );
-  const result: StackUpResult = { stateDir, env: file.env, started: [], alreadyRunning: [], services: [], missingApps: [] };
+  const result: StackUpResult = {
+    stateDir,
+    env: file.env,
+    started: [],
+    alreadyRunning: [],
+    services: [],
+    missingApps: [],
+  };
   for (const kinds of STAGES) {
     const specs = file.services.filter((s) => kinds.includes(s.kind));
-    const toStart = specs.filter((s) => !(s.kind === 'app' && missing.includes((s.options as { app: app.AppKind }).app)));
+    const toStart = specs.filter(
+      (s) => !(s.kind === 'app' && missing.includes((s.options as { app: app.AppKind }).app)),
+    );
     result.missingApps.push(...specs.filter((s) => !toStart.includes(s)).map((s) => s.name));
     // Installs (apt, mvn) are sequential: apt holds a lock; the starts run in parallel.
     for (const s of toStart) installFor(s.kind);
@@ -177,7 +230,9 @@ export async function stackUp(options: StackOptions = {}): Promise<StackUpResult
       toStart.map(async (s) => {
         const was = readRecord(stateDir, s.name);
         const h = await startSpec(stateDir, s);
-        (was && isOurs(was) && was.pid === h.pid ? result.alreadyRunning : result.started).push(s.name);
+        (was && isOurs(was) && was.pid === h.pid ? result.alreadyRunning : result.started).push(
+          s.name,
+        );
         return h;
       }),
     );
@@ -197,7 +252,8 @@ function installFor(kind: ServiceSpec['kind']): void {
 export async function stackDown(options: { stateDir?: string } = {}): Promise<string[]> {
   const stateDir = resolveStateDir(options.stateDir);
   const records = listRecords(stateDir);
-  const order = (kind: string) => (kind === 'nginx' ? 0 : kind === 'app-ingest' ? 1 : kind.startsWith('app-') ? 2 : 3);
+  const order = (kind: string) =>
+    kind === 'nginx' ? 0 : kind === 'app-ingest' ? 1 : kind.startsWith('app-') ? 2 : 3;
   const stopped: string[] = [];
   for (const rank of [0, 1, 2, 3]) {
     const batch = records.filter((r) => order(r.kind) === rank);
@@ -224,16 +280,24 @@ export async function stackStatus(options: { stateDir?: string } = {}): Promise<
 }
 
 /** Sends a signal to one service of the stack (fault tests: SIGSTOP/SIGCONT a Redis, SIGKILL the worker). */
-export function signalService(name: string, signal: NodeJS.Signals, options: { stateDir?: string } = {}): number {
+export function signalService(
+  name: string,
+  signal: NodeJS.Signals,
+  options: { stateDir?: string } = {},
+): number {
   return signalRecorded(resolveStateDir(options.stateDir), name, signal).pid;
 }
 
 /** Starts one service of the recorded stack again (after a stop, a kill, or to restart it). */
-export async function startService(name: string, options: { stateDir?: string } = {}): Promise<ServiceHandle> {
+export async function startService(
+  name: string,
+  options: { stateDir?: string } = {},
+): Promise<ServiceHandle> {
   const stateDir = resolveStateDir(options.stateDir);
   const file = readStackFile(stateDir);
   const spec = file?.services.find((s) => s.name === name);
-  if (!spec) throw new Error(`${name} is not a service of the stack in ${stateDir} (run stackUp first)`);
+  if (!spec)
+    throw new Error(`${name} is not a service of the stack in ${stateDir} (run stackUp first)`);
   return startSpec(stateDir, spec);
 }
 
@@ -243,7 +307,10 @@ export function stopService(name: string, options: { stateDir?: string } = {}): 
 }
 
 /** Graceful stop, then start with the same options (same ports, data and config). */
-export async function restartService(name: string, options: { stateDir?: string } = {}): Promise<ServiceHandle> {
+export async function restartService(
+  name: string,
+  options: { stateDir?: string } = {},
+): Promise<ServiceHandle> {
   await stopService(name, options);
   return startService(name, options);
 }

@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertPortFree, liveRecord, spawnRecorded, stopRecorded, tcpProbe, waitReady } from '../process-control';
+import {
+  assertPortFree,
+  liveRecord,
+  spawnRecorded,
+  stopRecorded,
+  tcpProbe,
+  waitReady,
+} from '../process-control';
 import { repoRoot } from '../stack-paths';
 import { ServiceHandle, ServiceStartOptions } from '../service.types';
 
@@ -28,7 +35,16 @@ export function missingApps(apps: AppKind[]): AppKind[] {
  * explicit configuration, so a stray variable in the caller's shell cannot change it.
  */
 function baseEnv(): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'];
+  const keep = [
+    'PATH',
+    'HOME',
+    'LANG',
+    'LC_ALL',
+    'TZ',
+    'TMPDIR',
+    'NODE_OPTIONS',
+    'NODE_EXTRA_CA_CERTS',
+  ];
   const env: Record<string, string> = {};
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   return env;
@@ -39,7 +55,9 @@ export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
   if (running) return handle(opts, running.pid);
   const main = opts.main ?? mainPath(opts.app);
   if (!existsSync(main)) {
-    throw new Error(`${opts.name}: ${main} does not exist; apps/${opts.app}/src/main.ts is not written or not built (npm run build)`);
+    throw new Error(
+      `${opts.name}: ${main} does not exist; apps/${opts.app}/src/main.ts is not written or not built (npm run build)`,
+    );
   }
   await assertPortFree(opts.name, opts.port);
   const rec = spawnRecorded({
@@ -59,7 +77,10 @@ export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
   });
   const t0 = Date.now();
   // A worker that survives its first 2 s without listening has connected and started consuming.
-  const ready = opts.app === 'worker' ? async () => Date.now() - t0 > 2000 || tcpProbe(opts.port, 500) : () => tcpProbe(opts.port, 500);
+  const ready =
+    opts.app === 'worker'
+      ? async () => Date.now() - t0 > 2000 || tcpProbe(opts.port, 500)
+      : () => tcpProbe(opts.port, 500);
   await waitReady(rec, ready, opts.readyTimeoutMs ?? 60_000);
   return handle(opts, rec.pid);
 }

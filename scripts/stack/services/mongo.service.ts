@@ -3,7 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { aptInstall, hasCommand } from '../apt-install';
-import { assertPortFree, liveRecord, spawnRecorded, stopRecorded, waitReady } from '../process-control';
+import {
+  assertPortFree,
+  liveRecord,
+  spawnRecorded,
+  stopRecorded,
+  waitReady,
+} from '../process-control';
 import { dataDir, repoRoot } from '../stack-paths';
 import { ServiceHandle, ServiceStartOptions } from '../service.types';
 
@@ -26,7 +32,10 @@ export function jarPath(): string {
 }
 
 function newestSource(): number {
-  const files = [join(toolDir(), 'pom.xml'), join(toolDir(), 'src/main/java/dev/tally/mongoserver/Main.java')];
+  const files = [
+    join(toolDir(), 'pom.xml'),
+    join(toolDir(), 'src/main/java/dev/tally/mongoserver/Main.java'),
+  ];
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
 
@@ -42,7 +51,10 @@ export function install(): void {
   const jar = jarPath();
   if (existsSync(jar) && statSync(jar).mtimeMs >= newestSource()) return;
   process.stderr.write('building tools/mongo-server (mvn -B -q package)...\n');
-  execFileSync('mvn', ['-B', '-q', 'package'], { cwd: toolDir(), stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('mvn', ['-B', '-q', 'package'], {
+    cwd: toolDir(),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (!existsSync(jar)) throw new Error(`mvn package did not produce ${jar}`);
 }
 
@@ -74,7 +86,18 @@ export async function start(opts: MongoStartOptions): Promise<ServiceHandle> {
   install();
   await assertPortFree(opts.name, opts.port);
   const backend = opts.backend ?? 'h2';
-  const args = ['-Xms128m', '-Xmx1g', '-jar', jarPath(), '--host', '127.0.0.1', '--port', String(opts.port), '--backend', backend];
+  const args = [
+    '-Xms128m',
+    '-Xmx1g',
+    '-jar',
+    jarPath(),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--backend',
+    backend,
+  ];
   if (backend === 'h2') args.push('--file', join(dataDir(opts.stateDir, opts.name), 'mongo.mv'));
   const rec = spawnRecorded({
     name: opts.name,

@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCommand } from '../apt-install';
-import { assertPortFree, liveRecord, spawnRecorded, stopRecorded, tcpProbe, waitReady } from '../process-control';
+import {
+  assertPortFree,
+  liveRecord,
+  spawnRecorded,
+  stopRecorded,
+  tcpProbe,
+  waitReady,
+} from '../process-control';
 import { confDir, ensureDir, logDir, repoRoot } from '../stack-paths';
 import { ServiceHandle, ServiceStartOptions } from '../service.types';
 
@@ -96,7 +103,9 @@ export async function start(opts: NginxStartOptions): Promise<ServiceHandle> {
   await assertPortFree(opts.name, opts.port);
   const { prefix, conf } = renderConfig(opts);
   try {
-    execFileSync('nginx', ['-t', '-q', '-e', startupLog(opts), '-p', prefix, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('nginx', ['-t', '-q', '-e', startupLog(opts), '-p', prefix, '-c', conf], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     const err = e as { stderr?: Buffer };
     throw new Error(`nginx: invalid configuration ${conf}:\n${err.stderr?.toString() ?? e}`);

@@ -1,7 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCommand } from '../apt-install';
-import { assertPortFree, liveRecord, redisPing, spawnRecorded, stopRecorded, waitReady } from '../process-control';
+import {
+  assertPortFree,
+  liveRecord,
+  redisPing,
+  spawnRecorded,
+  stopRecorded,
+  waitReady,
+} from '../process-control';
 import { confDir, dataDir } from '../stack-paths';
 import { ServiceHandle, ServiceStartOptions } from '../service.types';
 

@@ -39,11 +39,19 @@ describe('redis service', () => {
     const again = await redis.start({ name: 'redis-t', port: PORTS.redis, stateDir });
     expect(again.pid).toBe(handle.pid);
 
-    const client = new Redis({ host: '127.0.0.1', port: PORTS.redis, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: PORTS.redis,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     await client.connect();
     const config = await client.config('GET', '*');
     const conf = Object.fromEntries(
-      (config as string[]).reduce<string[][]>((acc, v, i) => (i % 2 ? (acc[acc.length - 1].push(v), acc) : [...acc, [v]]), []),
+      (config as string[]).reduce<string[][]>(
+        (acc, v, i) => (i % 2 ? (acc[acc.length - 1].push(v), acc) : [...acc, [v]]),
+        [],
+      ),
     );
     expect(conf.appendonly).toBe('yes');
     expect(conf.appendfsync).toBe('everysec');
@@ -108,7 +116,13 @@ describe('nginx service', () => {
   beforeAll(async () => {
     for (const p of PORTS.ingest) servers.push(await fakePool('ingest', p, seen));
     for (const p of PORTS.query) servers.push(await fakePool('query', p, seen));
-    handle = await nginx.start({ name: 'nginx-t', port: PORTS.nginx, stateDir, ingestPorts: PORTS.ingest, queryPorts: PORTS.query });
+    handle = await nginx.start({
+      name: 'nginx-t',
+      port: PORTS.nginx,
+      stateDir,
+      ingestPorts: PORTS.ingest,
+      queryPorts: PORTS.query,
+    });
   });
 
   afterAll(async () => {
@@ -163,7 +177,10 @@ describe('nginx service', () => {
     expect(upstream.body).toBe(body);
     await fetch(url('/3.0/projects/p9/queries/count?event_collection=clicks'));
     await sleep(200);
-    const lines = readFileSync(nginx.journalPath(stateDir), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(nginx.journalPath(stateDir), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const entry = lines.find((l) => l.request_id === upstream.headers['x-request-id']);
     expect(entry).toMatchObject({
       method: 'POST',
@@ -182,7 +199,10 @@ describe('nginx service', () => {
     const ok = await fetch(url('/3.0/projects/p1/events/big'), { method: 'POST', body: big });
     expect(ok.status).toBe(200);
     expect(seen[seen.length - 1].body.length).toBe(big.length);
-    const tooBig = await fetch(url('/3.0/projects/p1/events/big'), { method: 'POST', body: 'x'.repeat(10 * 1024 * 1024 + 10) });
+    const tooBig = await fetch(url('/3.0/projects/p1/events/big'), {
+      method: 'POST',
+      body: 'x'.repeat(10 * 1024 * 1024 + 10),
+    });
     expect(tooBig.status).toBe(413);
   });
 
@@ -190,7 +210,10 @@ describe('nginx service', () => {
     await new Promise((r) => servers[0].close(r));
     const ports = new Set<string>();
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(url('/3.0/projects/p1/events/clicks'), { method: 'POST', body: '{}' });
+      const res = await fetch(url('/3.0/projects/p1/events/clicks'), {
+        method: 'POST',
+        body: '{}',
+      });
       expect(res.status).toBe(200);
       ports.add(String(((await res.json()) as { port: number }).port));
     }
@@ -205,7 +228,10 @@ describe('mongo-wire service', () => {
 
   beforeAll(async () => {
     handle = await mongo.start({ name: 'mongo-t', port: PORTS.mongo, stateDir });
-    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), { directConnection: true, serverSelectionTimeoutMS: 3000 });
+    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), {
+      directConnection: true,
+      serverSelectionTimeoutMS: 3000,
+    });
     await client.connect();
   });
 
@@ -270,7 +296,11 @@ describe('mongo-wire service', () => {
       g: `g${i % 3}`,
     }));
     const bulk = await ev.bulkWrite(
-      docs.map((d) => ({ insertOne: { document: d } })).concat([{ updateOne: { filter: { _id: 'id000' }, update: { $set: { v: 100 } } } } as never]),
+      docs
+        .map((d) => ({ insertOne: { document: d } }))
+        .concat([
+          { updateOne: { filter: { _id: 'id000' }, update: { $set: { v: 100 } } } } as never,
+        ]),
       { ordered: false },
     );
     expect(bulk.insertedCount).toBe(50);
@@ -278,7 +308,11 @@ describe('mongo-wire service', () => {
     const indexes = await ev.indexes();
     expect(indexes.map((i) => i.key)).toContainEqual({ p: 1, ts: 1 });
 
-    const latest = await ev.find({ p: 'odd', ts: { $gte: new Date(t0) } }).sort({ ts: -1 }).limit(3).toArray();
+    const latest = await ev
+      .find({ p: 'odd', ts: { $gte: new Date(t0) } })
+      .sort({ ts: -1 })
+      .limit(3)
+      .toArray();
     expect(latest.map((d) => d._id)).toEqual(['id049', 'id047', 'id045']);
     expect(latest[0].ts).toEqual(new Date(t0 + 49 * 60_000));
 
@@ -290,7 +324,9 @@ describe('mongo-wire service', () => {
       ])
       .toArray();
     const expected = ['g0', 'g1', 'g2'].map((g) => {
-      const ds = docs.filter((d) => d.p === 'even' && d.g === g).map((d) => (d._id === 'id000' ? 100 : d.v));
+      const ds = docs
+        .filter((d) => d.p === 'even' && d.g === g)
+        .map((d) => (d._id === 'id000' ? 100 : d.v));
       return { _id: g, total: ds.reduce((a, b) => a + b, 0), n: ds.length };
     });
     expect(grouped).toEqual(expected);
@@ -302,32 +338,60 @@ describe('mongo-wire service', () => {
   });
 
   it('keeps its data across a graceful restart (H2 file backend)', async () => {
-    await client.db('tally').collection('persist').insertOne({ _id: 'keep' as never, v: 42 });
+    await client
+      .db('tally')
+      .collection('persist')
+      .insertOne({ _id: 'keep' as never, v: 42 });
     await client.close();
     await handle.stop();
     expect(existsSync(join(stateDir, 'data', 'mongo-t', 'mongo.mv'))).toBe(true);
     handle = await mongo.start({ name: 'mongo-t', port: PORTS.mongo, stateDir });
-    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), { directConnection: true, serverSelectionTimeoutMS: 3000 });
+    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), {
+      directConnection: true,
+      serverSelectionTimeoutMS: 3000,
+    });
     await client.connect();
-    expect(await client.db('tally').collection('persist').findOne({ _id: 'keep' as never })).toEqual({ _id: 'keep', v: 42 });
+    expect(
+      await client
+        .db('tally')
+        .collection('persist')
+        .findOne({ _id: 'keep' as never }),
+    ).toEqual({ _id: 'keep', v: 42 });
     expect(await client.db('tally').collection('ev_q').countDocuments({})).toBe(45);
   });
 
   it('keeps every acknowledged write across kill -9 (commit before acknowledging)', async () => {
     const docs = Array.from({ length: 3000 }, (_, i) => ({ _id: `k${i}`, i }));
-    await client.db('tally').collection('killed').insertMany(docs as never[], { ordered: false });
+    await client
+      .db('tally')
+      .collection('killed')
+      .insertMany(docs as never[], { ordered: false });
     for (let i = 0; i < 20; i++) {
-      await client.db('tally').collection('killed_counters').updateOne({ _id: 'c' as never }, { $inc: { n: 1 } }, { upsert: true });
+      await client
+        .db('tally')
+        .collection('killed_counters')
+        .updateOne({ _id: 'c' as never }, { $inc: { n: 1 } }, { upsert: true });
     }
     await client.close();
     process.kill(handle.pid, 'SIGKILL');
     await sleep(500);
     handle = await mongo.start({ name: 'mongo-t', port: PORTS.mongo, stateDir });
-    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), { directConnection: true, serverSelectionTimeoutMS: 3000 });
+    client = new MongoClient(mongo.mongoUrl(PORTS.mongo), {
+      directConnection: true,
+      serverSelectionTimeoutMS: 3000,
+    });
     await client.connect();
     expect(await client.db('tally').collection('killed').countDocuments({})).toBe(3000);
-    expect(await client.db('tally').collection('killed').findOne({ _id: 'k2999' as never })).toEqual({ _id: 'k2999', i: 2999 });
-    expect(await client.db('tally').collection('killed_counters').findOne({})).toEqual({ _id: 'c', n: 20 });
+    expect(
+      await client
+        .db('tally')
+        .collection('killed')
+        .findOne({ _id: 'k2999' as never }),
+    ).toEqual({ _id: 'k2999', i: 2999 });
+    expect(await client.db('tally').collection('killed_counters').findOne({})).toEqual({
+      _id: 'c',
+      n: 20,
+    });
   });
 });
 
@@ -335,9 +399,17 @@ describe('cassandra service', () => {
   // First run downloads ~100 jars (about 30 s); start-up itself takes about 10 s.
   jest.setTimeout(600_000);
   let handle: ServiceHandle;
-  const opts = { name: 'cassandra-t', port: PORTS.cassandra, storagePort: PORTS.cassandraStorage, stateDir };
+  const opts = {
+    name: 'cassandra-t',
+    port: PORTS.cassandra,
+    storagePort: PORTS.cassandraStorage,
+    stateDir,
+  };
   const connect = async () => {
-    const c = new CqlClient({ contactPoints: [`127.0.0.1:${PORTS.cassandra}`], localDataCenter: 'datacenter1' });
+    const c = new CqlClient({
+      contactPoints: [`127.0.0.1:${PORTS.cassandra}`],
+      localDataCenter: 'datacenter1',
+    });
     await c.connect();
     return c;
   };
@@ -361,17 +433,30 @@ describe('cassandra service', () => {
       ['p1', 2, new Date('2024-01-02T00:00:00Z'), 'c', '{"n":3}'],
     ];
     for (const r of rows) {
-      await client.execute('INSERT INTO tally_it.events (project, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?)', r, { prepare: true });
+      await client.execute(
+        'INSERT INTO tally_it.events (project, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?)',
+        r,
+        { prepare: true },
+      );
     }
     const read = async (c: CqlClient) =>
-      (await c.execute('SELECT id, ts, body FROM tally_it.events WHERE project = ? AND bucket = ?', ['p1', 1], { prepare: true })).rows.map(
-        (r) => [r.id, (r.ts as Date).toISOString(), r.body],
-      );
+      (
+        await c.execute(
+          'SELECT id, ts, body FROM tally_it.events WHERE project = ? AND bucket = ?',
+          ['p1', 1],
+          { prepare: true },
+        )
+      ).rows.map((r) => [r.id, (r.ts as Date).toISOString(), r.body]);
     expect(await read(client)).toEqual([
       ['a', '2024-01-01T00:00:01.000Z', '{"n":1}'],
       ['b', '2024-01-01T00:00:02.000Z', '{"n":2}'],
     ]);
-    expect(client.getState().getConnectedHosts().map((h) => h.datacenter)).toEqual(['datacenter1']);
+    expect(
+      client
+        .getState()
+        .getConnectedHosts()
+        .map((h) => h.datacenter),
+    ).toEqual(['datacenter1']);
     await client.shutdown();
 
     t = Date.now();

@@ -1,0 +1,36 @@
+# One image for every Tally process; APP selects which one runs:
+#   standalone (default) | ingest | query | worker | cli
+# Built once (multi-stage): the build stage compiles TypeScript and the native
+# better-sqlite3 addon, the runtime stage has production dependencies only.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 falls back to compiling from source when no prebuilt binary matches.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY apps ./apps
+COPY libs ./libs
+COPY bench ./bench
+COPY scripts ./scripts
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    APP=standalone \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+RUN mkdir -p /data && chown node:node /data
+VOLUME ["/data"]
+USER node
+EXPOSE 8080
+# exec: node gets SIGTERM directly and drains (run with an init, e.g. compose `init: true`).
+CMD ["sh", "-c", "case \"$APP\" in standalone|ingest|query|worker|cli) exec node \"dist/apps/$APP/src/main.js\" \"$@\" ;; *) echo \"APP must be standalone, ingest, query, worker or cli, got '$APP'\" >&2; exit 64 ;; esac", "tally"]
