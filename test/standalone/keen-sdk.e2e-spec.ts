@@ -147,7 +147,7 @@ describe('Keen SDK compatibility (keen-tracking + keen-analysis)', () => {
     const res = await fetch(`${server.url}/3.0/projects/default/events/purchases`, {
       headers: { authorization: server.keys!.read_key },
     });
-    const schema = await res.json();
+    const schema: any = await res.json();
     expect(schema.properties).toMatchObject({
       price: 'num',
       quantity: 'num',

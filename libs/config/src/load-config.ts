@@ -77,6 +77,13 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       kind: queueKind,
       redisUrls: list(env, 'REDIS_URLS', ['redis://127.0.0.1:6379']),
     },
+    query: {
+      deadlineMs: int(env, 'QUERY_DEADLINE_MS', 60_000, 1),
+      maxConcurrentPerProject: int(env, 'QUERY_CONCURRENCY_PER_PROJECT', 4, 1),
+      maxGroups: int(env, 'QUERY_MAX_GROUPS', 10_000, 1),
+      maxExtractionEvents: int(env, 'QUERY_MAX_EXTRACTION_EVENTS', 100_000, 1),
+      cacheEntries: int(env, 'QUERY_CACHE_ENTRIES', 1000, 0),
+    },
     idSecret: env.ID_SECRET || '',
     keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),

@@ -31,6 +31,16 @@ export interface TallyConfig {
     kind: QueueKind;
     redisUrls: string[];
   };
+  query: {
+    /** A query running longer answers 504. */
+    deadlineMs: number;
+    /** Queries one project may run at once on one process; beyond: 429. */
+    maxConcurrentPerProject: number;
+    maxGroups: number;
+    maxExtractionEvents: number;
+    /** Results kept for `max_age` reuse. */
+    cacheEntries: number;
+  };
   /** Server secret keying the keen.id hash, so clients cannot forge ids. */
   idSecret: string;
   /** How often the ingest key cache refreshes from the metadata store (ms). */
