@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { withInstallLock } from './install-lock';
 
 /** True when `bin` is on PATH (or an absolute path that exists). */
 export function hasCommand(bin: string): boolean {
@@ -14,6 +15,10 @@ let updated = false;
  * a temporary /usr/sbin/policy-rc.d answering 101 stops that; we run our own instances.
  */
 export function aptInstall(packages: string[]): void {
+  withInstallLock('apt', () => aptInstallLocked(packages));
+}
+
+function aptInstallLocked(packages: string[]): void {
   if (process.getuid && process.getuid() !== 0) {
     throw new Error(
       `missing ${packages.join(', ')}: run as root or install them (apt-get install -y ${packages.join(' ')})`,
@@ -24,14 +29,23 @@ export function aptInstall(packages: string[]): void {
   if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    // Another apt (unattended upgrades, a developer's shell) may hold dpkg's lock: wait for it.
+    const lock = ['-o', 'DPkg::Lock::Timeout=300'];
     if (!updated) {
-      execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+      execFileSync('apt-get', [...lock, 'update', '-q'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env,
+      });
       updated = true;
     }
-    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env,
-    });
+    execFileSync(
+      'apt-get',
+      [...lock, 'install', '-y', '-q', '--no-install-recommends', ...packages],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env,
+      },
+    );
   } finally {
     if (ownPolicy) rmSync(policy, { force: true });
   }
@@ -41,6 +55,7 @@ export function aptInstall(packages: string[]): void {
 export function ensureCommand(bin: string, pkg: string): void {
   if (hasCommand(bin)) return;
   process.stderr.write(`installing ${pkg} (apt-get) for ${bin}...\n`);
-  aptInstall([pkg]);
+  // Re-checked under the lock: a parallel caller may have installed it meanwhile.
+  withInstallLock('apt', () => hasCommand(bin) || aptInstallLocked([pkg]));
   if (!hasCommand(bin)) throw new Error(`${bin} still missing after apt-get install ${pkg}`);
 }

@@ -15,18 +15,22 @@ import {
 } from './stack';
 import { readStackConfig } from './stack-config';
 import { defaultStateDir } from './stack-paths';
-import { sleep } from './process-control';
+import { freePorts, sleep } from './process-control';
 
 const stateDir = join(defaultStateDir(), `int-spec-stack-${process.pid}`);
-const base = 21000 + (process.pid % 800) * 12;
-const ports: Partial<StackPorts> = {
-  nginx: base,
-  ingest: [base + 1, base + 2],
-  query: [base + 3, base + 4],
-  worker: [base + 5],
-  redis: [base + 6, base + 7],
-  mongo: base + 8,
-};
+let ports: Partial<StackPorts>;
+
+beforeAll(async () => {
+  const p = await freePorts(9);
+  ports = {
+    nginx: p[0],
+    ingest: [p[1], p[2]],
+    query: [p[3], p[4]],
+    worker: [p[5]],
+    redis: [p[6], p[7]],
+    mongo: p[8],
+  };
+});
 
 // A stand-in app: answers with its name and the configuration it was given; drains on SIGTERM.
 const STUB_HTTP = `

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'cassandra-driver';
 import { aptInstall, hasCommand } from '../apt-install';
+import { withInstallLock } from '../install-lock';
 import {
   assertPortFree,
   liveRecord,
@@ -67,22 +68,31 @@ export function install(): void {
     aptInstall(missing);
   }
   const lib = libDir();
-  if (existsSync(join(lib, `cassandra-all-${CASSANDRA_VERSION}.jar`))) return;
-  const home = homeDir();
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'pom.xml'), pom(CASSANDRA_VERSION));
-  process.stderr.write(`downloading Cassandra ${CASSANDRA_VERSION} jars into ${lib} (once)...\n`);
-  execFileSync(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
-      `-DoutputDirectory=${lib}`,
-      '-DincludeScope=runtime',
-    ],
-    { cwd: home, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  const complete = () => existsSync(join(lib, `cassandra-all-${CASSANDRA_VERSION}.jar`));
+  if (complete()) return;
+  withInstallLock(`cassandra-${CASSANDRA_VERSION}`, () => {
+    if (complete()) return;
+    const home = homeDir();
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, 'pom.xml'), pom(CASSANDRA_VERSION));
+    process.stderr.write(`downloading Cassandra ${CASSANDRA_VERSION} jars into ${lib} (once)...\n`);
+    // Into a temporary dir renamed at the end: an interrupted download is never taken as complete.
+    const partial = `${lib}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    execFileSync(
+      'mvn',
+      [
+        '-B',
+        '-q',
+        'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
+        `-DoutputDirectory=${partial}`,
+        '-DincludeScope=runtime',
+      ],
+      { cwd: home, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    rmSync(lib, { recursive: true, force: true });
+    renameSync(partial, lib);
+  });
 }
 
 function jammJar(): string {

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { aptInstall, hasCommand } from '../apt-install';
+import { withInstallLock } from '../install-lock';
 import {
   assertPortFree,
   liveRecord,
@@ -49,13 +50,17 @@ export function install(): void {
     aptInstall(missing);
   }
   const jar = jarPath();
-  if (existsSync(jar) && statSync(jar).mtimeMs >= newestSource()) return;
-  process.stderr.write('building tools/mongo-server (mvn -B -q package)...\n');
-  execFileSync('mvn', ['-B', '-q', 'package'], {
-    cwd: toolDir(),
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const fresh = () => existsSync(jar) && statSync(jar).mtimeMs >= newestSource();
+  if (fresh()) return;
+  withInstallLock('mongo-server-build', () => {
+    if (fresh()) return;
+    process.stderr.write('building tools/mongo-server (mvn -B -q package)...\n');
+    execFileSync('mvn', ['-B', '-q', 'package'], {
+      cwd: toolDir(),
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (!existsSync(jar)) throw new Error(`mvn package did not produce ${jar}`);
   });
-  if (!existsSync(jar)) throw new Error(`mvn package did not produce ${jar}`);
 }
 
 export function mongoUrl(port: number, db = 'tally'): string {

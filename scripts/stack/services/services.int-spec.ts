@@ -10,22 +10,34 @@ import * as nginx from './nginx.service';
 import * as mongo from './mongo.service';
 import * as cassandra from './cassandra.service';
 import { Client as CqlClient } from 'cassandra-driver';
-import { isOurs, readRecord, redisPing, sleep } from '../process-control';
+import { freePorts, isOurs, readRecord, redisPing, sleep } from '../process-control';
 import { defaultStateDir } from '../stack-paths';
 import { ServiceHandle } from '../service.types';
 
 const stateDir = join(defaultStateDir(), `int-spec-${process.pid}`);
-const base = 20000 + (process.pid % 1000) * 10;
-const PORTS = {
-  redis: base,
-  nginx: base + 1,
-  mongo: base + 2,
-  ingest: [base + 3, base + 4],
-  query: [base + 5, base + 6],
-  cassandra: base + 7,
-  cassandraStorage: base + 8,
-};
+interface Ports {
+  redis: number;
+  nginx: number;
+  mongo: number;
+  ingest: number[];
+  query: number[];
+  cassandra: number;
+  cassandraStorage: number;
+}
+let PORTS: Ports;
 
+beforeAll(async () => {
+  const p = await freePorts(9);
+  PORTS = {
+    redis: p[0],
+    nginx: p[1],
+    mongo: p[2],
+    ingest: [p[3], p[4]],
+    query: [p[5], p[6]],
+    cassandra: p[7],
+    cassandraStorage: p[8],
+  };
+});
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe('redis service', () => {
@@ -399,12 +411,12 @@ describe('cassandra service', () => {
   // First run downloads ~100 jars (about 30 s); start-up itself takes about 10 s.
   jest.setTimeout(600_000);
   let handle: ServiceHandle;
-  const opts = {
+  const opts = () => ({
     name: 'cassandra-t',
     port: PORTS.cassandra,
     storagePort: PORTS.cassandraStorage,
     stateDir,
-  };
+  });
   const connect = async () => {
     const c = new CqlClient({
       contactPoints: [`127.0.0.1:${PORTS.cassandra}`],
@@ -418,7 +430,7 @@ describe('cassandra service', () => {
 
   it('starts from Maven Central jars on Java 17 and round-trips CQL rows, also across a restart', async () => {
     let t = Date.now();
-    handle = await cassandra.start(opts);
+    handle = await cassandra.start(opts());
     console.log(`cassandra start (install included): ${Date.now() - t} ms`);
     let client = await connect();
     await client.execute(
@@ -464,7 +476,7 @@ describe('cassandra service', () => {
     console.log(`cassandra stop: ${Date.now() - t} ms`);
     expect(isOurs(readRecord(stateDir, 'cassandra-t'))).toBe(false);
     t = Date.now();
-    handle = await cassandra.start(opts);
+    handle = await cassandra.start(opts());
     console.log(`cassandra restart: ${Date.now() - t} ms`);
     client = await connect();
     expect(await read(client)).toHaveLength(2);
