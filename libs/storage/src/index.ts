@@ -3,3 +3,4 @@ export * from './metadata-store.port';
 export * from './persist-events';
 export * from './open-stores';
 export * from './storage.module';
+export * from './sqlite';
