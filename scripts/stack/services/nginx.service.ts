@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCommand } from '../apt-install';
 import {
@@ -91,17 +91,7 @@ export function renderConfig(opts: NginxStartOptions): { prefix: string; conf: s
   return { prefix, conf };
 }
 
-/** Where nginx logs before it has read the config (else /var/log/nginx, root-only). */
-function startupLog(opts: ServiceStartOptions): string {
-  return join(logDir(opts.stateDir), `${opts.name}-error.log`);
-}
-
-export async function start(opts: NginxStartOptions): Promise<ServiceHandle> {
-  const running = liveRecord(opts.stateDir, opts.name);
-  if (running) return handle(opts, running.pid);
-  install();
-  await assertPortFree(opts.name, opts.port);
-  const { prefix, conf } = renderConfig(opts);
+function testConfig(opts: ServiceStartOptions, prefix: string, conf: string): void {
   try {
     execFileSync('nginx', ['-t', '-q', '-e', startupLog(opts), '-p', prefix, '-c', conf], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -110,6 +100,44 @@ export async function start(opts: NginxStartOptions): Promise<ServiceHandle> {
     const err = e as { stderr?: Buffer };
     throw new Error(`nginx: invalid configuration ${conf}:\n${err.stderr?.toString() ?? e}`);
   }
+}
+
+/**
+ * A running nginx whose rendered config differs from the template's current rendering
+ * (template edited, other upstream ports) is reloaded gracefully (SIGHUP: new workers,
+ * old ones finish their requests); an invalid new config is refused before that.
+ */
+async function reloadIfChanged(opts: NginxStartOptions, pid: number): Promise<void> {
+  const prefix = confDir(opts.stateDir, opts.name);
+  const files = ['nginx.conf', 'tally.conf'].map((f) => join(prefix, f));
+  const before = files.map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : ''));
+  const { conf } = renderConfig(opts);
+  const after = files.map((f) => readFileSync(f, 'utf8'));
+  if (before.every((b, i) => b === after[i])) return;
+  try {
+    testConfig(opts, prefix, conf);
+  } catch (e) {
+    files.forEach((f, i) => writeFileSync(f, before[i]));
+    throw e;
+  }
+  process.kill(pid, 'SIGHUP');
+}
+
+/** Where nginx logs before it has read the config (else /var/log/nginx, root-only). */
+function startupLog(opts: ServiceStartOptions): string {
+  return join(logDir(opts.stateDir), `${opts.name}-error.log`);
+}
+
+export async function start(opts: NginxStartOptions): Promise<ServiceHandle> {
+  const running = liveRecord(opts.stateDir, opts.name);
+  if (running) {
+    await reloadIfChanged(opts, running.pid);
+    return handle(opts, running.pid);
+  }
+  install();
+  await assertPortFree(opts.name, opts.port);
+  const { prefix, conf } = renderConfig(opts);
+  testConfig(opts, prefix, conf);
   const rec = spawnRecorded({
     name: opts.name,
     kind: 'nginx',

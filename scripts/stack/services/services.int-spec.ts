@@ -231,6 +231,24 @@ describe('nginx service', () => {
     }
     expect([...ports]).toEqual([String(PORTS.ingest[1])]);
   });
+
+  it('start() on a running nginx reloads it in place when its upstreams change', async () => {
+    const again = await nginx.start({
+      name: 'nginx-t',
+      port: PORTS.nginx,
+      stateDir,
+      ingestPorts: PORTS.ingest,
+      queryPorts: [PORTS.query[1]],
+    });
+    expect(again.pid).toBe(handle.pid);
+    await sleep(500);
+    const ports = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(url('/3.0/projects/p1/queries/count'));
+      ports.add(((await res.json()) as { port: number }).port);
+    }
+    expect([...ports]).toEqual([PORTS.query[1]]);
+  });
 });
 
 describe('mongo-wire service', () => {
