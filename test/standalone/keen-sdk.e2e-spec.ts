@@ -1,24 +1,15 @@
-import * as http from 'node:http';
 import { StandaloneServer } from '../support/standalone-server';
-
-const KeenTracking = require('keen-tracking');
-const KeenAnalysis = require('keen-analysis');
-// The CommonJS module object itself, the one the SDK's require('https') gets.
-const https = require('https');
+import { keenClients } from '../support/keen-clients';
 
 /**
  * Keen's own, unmodified SDKs against a running standalone server: what they
  * write must come back from their queries exactly as computed from the events.
- *
- * Client quirk handled here, not in the server: keen-analysis' Node build
- * always calls https.request with the hostname only (port and protocol are
- * dropped), so for this test https.request is pointed at the plain-HTTP port.
  */
 describe('Keen SDK compatibility (keen-tracking + keen-analysis)', () => {
   const server = new StandaloneServer();
-  const realHttpsRequest = https.request;
   let tracking: any;
   let analysis: any;
+  let restore: () => void;
 
   const day = Date.UTC(2024, 2, 1);
   const purchases = Array.from({ length: 40 }, (_, i) => ({
@@ -32,27 +23,11 @@ describe('Keen SDK compatibility (keen-tracking + keen-analysis)', () => {
 
   beforeAll(async () => {
     await server.start();
-    const port = server.port;
-    https.request = (options: http.RequestOptions, callback: (res: http.IncomingMessage) => void) =>
-      http.request({ ...options, host: '127.0.0.1', port }, callback);
-    tracking = new KeenTracking({
-      projectId: 'default',
-      writeKey: server.keys!.write_key,
-      host: '127.0.0.1',
-      protocol: 'http',
-      nodeRequestConfig: { host: '127.0.0.1', port },
-    });
-    analysis = new KeenAnalysis({
-      projectId: 'default',
-      readKey: server.keys!.read_key,
-      masterKey: server.keys!.master_key,
-      host: '127.0.0.1',
-      protocol: 'https',
-    });
+    ({ tracking, analysis, restore } = keenClients(server));
   });
 
   afterAll(async () => {
-    https.request = realHttpsRequest;
+    restore();
     await server.stop();
     server.remove();
   });
