@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { stackDown, stackStatus, stackUp, StackStore } from './stack';
+import { restartService, stackDown, stackStatus, stackUp, StackStore } from './stack';
 
 /**
- * `npm run stack -- up|down|status`: the split deployment on this machine, on loopback.
+ * `npm run stack -- up|down|status|restart <name>`: the split deployment on this machine, on loopback.
  * Exit codes: 0 ok; 1 failure; 2 `up` started the servers but some apps are not built.
  */
 async function main(): Promise<void> {
@@ -55,6 +55,13 @@ async function main(): Promise<void> {
     .action(async () => {
       const status = await stackStatus();
       console.log(JSON.stringify(status, null, 2));
+    });
+  program
+    .command('restart <name>')
+    .description('gracefully restart one process of the stack (e.g. ingest-1, redis-2, nginx)')
+    .action(async (name: string) => {
+      const h = await restartService(name);
+      process.stderr.write(`restarted ${h.name}: pid ${h.pid}, port ${h.port}\n`);
     });
   await program.parseAsync(process.argv);
 }
