@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@app/config';
-import { createHttpApp, listen } from '@app/http';
+import { loadConfig } from '@app/config';
+import { createHttpApp, listen, runMain } from '@app/http';
 import { METADATA_STORE, MetadataStore } from '@app/storage';
 import { KeyCache } from '@app/auth';
 import { StandaloneModule } from './standalone.module';
 import { ensureDefaultProject } from './first-start';
 
-async function main(): Promise<void> {
+runMain(async () => {
   const config = loadConfig('standalone');
   const app = await createHttpApp(StandaloneModule.forRoot(config), config);
   const created = await ensureDefaultProject(app.get<MetadataStore>(METADATA_STORE));
@@ -21,13 +21,4 @@ async function main(): Promise<void> {
   process.stdout.write(
     `Tally standalone listening on http://${config.http.host}:${config.http.port} (data in ${config.storage.dataDir})\n`,
   );
-}
-
-main().catch((error) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`Configuration error: ${error.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
 });

@@ -6,3 +6,4 @@ export * from './api.modules';
 export * from './collection-get.controller';
 export * from './health.controller';
 export * from './ingest/id-secret';
+export * from './platform/run-main';

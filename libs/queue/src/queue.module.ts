@@ -3,6 +3,8 @@ import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { EventPersister } from '@app/storage';
 import { INGEST_QUEUE, IngestQueue } from './ingest-queue.port';
 import { InlineQueue } from './inline/inline.queue';
+import { ShardedBullQueue } from './bullmq/sharded-bull.queue';
+import { redisShards } from './redis-shards';
 
 class QueueCloser implements OnApplicationShutdown {
   constructor(@Inject(INGEST_QUEUE) private readonly queue: IngestQueue) {}
@@ -26,7 +28,10 @@ export class QueueModule {
           inject: [TALLY_CONFIG, EventPersister],
           useFactory: (config: TallyConfig, persister: EventPersister): IngestQueue => {
             if (config.queue.kind === 'inline') return new InlineQueue(persister);
-            throw new Error(`QUEUE=${config.queue.kind} is not available in this build`);
+            return new ShardedBullQueue({
+              shards: redisShards(config.queue.redisUrls),
+              enqueueDeadlineMs: config.http.enqueueDeadlineMs,
+            });
           },
         },
         QueueCloser,

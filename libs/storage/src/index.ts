@@ -4,3 +4,4 @@ export * from './persist-events';
 export * from './open-stores';
 export * from './storage.module';
 export * from './sqlite';
+export * from './dead-letter/dead-letter-store.port';

@@ -3,37 +3,71 @@ import { randomBytes } from 'node:crypto';
 import { TallyConfig } from '@app/config';
 import { EventStore } from './event-store.port';
 import { MetadataStore, UnitOfWork } from './metadata-store.port';
+import { EventPersister } from './persist-events';
+import { DeadLetterStore, InMemoryDeadLetterStore, MongoDeadLetterStore } from './dead-letter';
+import { MongoConnection, MongoEventPersister, MongoEventStore, MongoMetadataStore } from './mongo';
 import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from './sqlite';
 
 export interface Stores {
   events: EventStore;
   metadata: MetadataStore;
   unitOfWork: UnitOfWork;
+  /** The one write use case over these stores. */
+  persister: EventPersister;
+  /** Where events that can never be stored go instead of blocking their batch. */
+  deadLetters: DeadLetterStore;
   /** The keen.id secret: from config, or generated once and kept with the data. */
   idSecret: string;
   close(): Promise<void>;
 }
 
-const sequential: UnitOfWork = { run: (work) => work() };
-
 /** Opens the configured drivers; the only place that knows which exist. */
 export async function openStores(config: TallyConfig): Promise<Stores> {
   switch (config.storage.kind) {
-    case 'sqlite': {
-      const db = new SqliteDatabase(path.join(config.storage.dataDir, 'tally.db'));
-      const metadata = new SqliteMetadataStore(db);
-      const idSecret =
-        config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex'));
-      return {
-        events: new SqliteEventStore(db),
-        metadata,
-        unitOfWork: new SqliteUnitOfWork(db),
-        idSecret,
-        close: async () => db.close(),
-      };
-    }
+    case 'sqlite':
+      return openSqlite(config);
+    case 'mongo':
+      return openMongo(config);
     default:
-      void sequential;
       throw new Error(`STORE=${config.storage.kind} is not available in this build`);
   }
+}
+
+function openSqlite(config: TallyConfig): Stores {
+  const db = new SqliteDatabase(path.join(config.storage.dataDir, 'tally.db'));
+  const events = new SqliteEventStore(db);
+  const metadata = new SqliteMetadataStore(db);
+  const unitOfWork = new SqliteUnitOfWork(db);
+  return {
+    events,
+    metadata,
+    unitOfWork,
+    persister: new EventPersister(events, metadata, unitOfWork),
+    deadLetters: new InMemoryDeadLetterStore(),
+    idSecret: config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
+    close: async () => db.close(),
+  };
+}
+
+async function openMongo(config: TallyConfig): Promise<Stores> {
+  if (!config.idSecret) {
+    // Every process of a deployment must derive the same ids for a replay.
+    throw new Error('ID_SECRET must be set when STORE=mongo (the same value on every process)');
+  }
+  const connection = new MongoConnection({ url: config.storage.mongoUrl, database: config.storage.mongoDatabase });
+  const events = new MongoEventStore({ connection });
+  const metadata = new MongoMetadataStore({ connection });
+  const deadLetters = new MongoDeadLetterStore({ connection });
+  await Promise.all([events.init(), metadata.init(), deadLetters.init()]);
+  return {
+    events,
+    metadata,
+    // Without multi-document transactions the Mongo persister keeps counters
+    // exact under redelivery by itself (see docs/queue.md).
+    unitOfWork: { run: (work) => work() },
+    persister: new MongoEventPersister({ events, metadata }),
+    deadLetters,
+    idSecret: config.idSecret,
+    close: () => connection.close(),
+  };
 }

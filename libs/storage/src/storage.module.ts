@@ -29,7 +29,7 @@ export class StorageModule {
         {
           provide: EventPersister,
           inject: [STORES],
-          useFactory: (s: Stores) => new EventPersister(s.events, s.metadata, s.unitOfWork),
+          useFactory: (s: Stores) => s.persister,
         },
         StoresCloser,
       ],

@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, TallyConfig } from '@app/config';
+import { StorageModule } from '@app/storage';
+import { AuthModule } from '@app/auth';
+import { CollectionGetController, HealthController, LoggingModule, QueryApiModule } from '@app/http';
+
+/** The query pool: queries, schema, deletes and key management; never on the write path. */
+@Module({})
+export class QueryAppModule {
+  static forRoot(config: TallyConfig): DynamicModule {
+    return {
+      module: QueryAppModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), StorageModule.forRoot(), AuthModule, QueryApiModule],
+      controllers: [CollectionGetController, HealthController],
+    };
+  }
+}
