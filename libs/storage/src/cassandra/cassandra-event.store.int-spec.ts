@@ -1,0 +1,146 @@
+import { Client } from 'cassandra-driver';
+import { CollectionEvent } from '@app/events';
+import { executeQuery, parseQuery } from '@app/query';
+import { describeEventStoreContract } from '../testing/event-store.contract';
+import { PartitionRead } from './cassandra-client';
+import { CassandraEventStore } from './cassandra-event.store';
+import { startTestCassandra, TestCassandra, testKeyspace } from './testing/test-cassandra';
+
+// One Cassandra for the whole file (start-up takes ~20 s), stopped after every block.
+let server: Promise<TestCassandra> | undefined;
+const cassandra = () => (server ??= startTestCassandra());
+afterAll(async () => {
+  if (server) await (await server).stop();
+}, 90_000);
+
+describeEventStoreContract('cassandra', async () => {
+  const { contactPoints } = await cassandra();
+  const store = new CassandraEventStore({ contactPoints, keyspace: testKeyspace('contract') });
+  await store.init();
+  return { store, close: () => store.close() };
+});
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 4, 1);
+
+function dayOfEvents(day: number, n: number): CollectionEvent[] {
+  return Array.from({ length: n }, (_, i) => {
+    const timestamp = T0 + day * DAY + Math.floor((i / n) * DAY);
+    const id = `d${String(day).padStart(2, '0')}-${String(i).padStart(5, '0')}`;
+    return {
+      collection: 'clicks',
+      id,
+      timestamp,
+      event: { day, i, country: ['FR', 'US', 'JP'][i % 3], keen: { id, timestamp: new Date(timestamp).toISOString(), created_at: new Date(timestamp).toISOString() } },
+    };
+  });
+}
+
+describe('CassandraEventStore on a real Cassandra', () => {
+  jest.setTimeout(180_000);
+  let store: CassandraEventStore;
+  let contactPoints: string[];
+  let keyspace: string;
+  const reads: PartitionRead[] = [];
+
+  beforeAll(async () => {
+    ({ contactPoints } = await cassandra());
+    keyspace = testKeyspace('store');
+    store = new CassandraEventStore({ contactPoints, keyspace, onRead: (r) => reads.push(r), pageSize: 100 });
+    await store.init();
+  });
+  afterAll(async () => store?.close());
+
+  it('reads only the buckets of a one-day timeframe over a 30-day collection', async () => {
+    const project = 'prune';
+    // A different number of events every day, so the counts prove which day was read.
+    for (let day = 0; day < 30; day++) await store.insert(project, dayOfEvents(day, 50 + day));
+    expect(await store.countCollection(project, 'clicks')).toBe(30 * 50 + (29 * 30) / 2);
+
+    reads.length = 0;
+    const before = store.readStats();
+    const query = parseQuery('count', {
+      event_collection: 'clicks',
+      timeframe: { start: new Date(T0 + 10 * DAY).toISOString(), end: new Date(T0 + 11 * DAY).toISOString() },
+      group_by: 'country',
+      include_metadata: true,
+    });
+    const response = await executeQuery(query, store, { projectId: project });
+    const perCountry = (response.result as Array<{ country: string; result: number }>).reduce((n, g) => n + g.result, 0);
+    expect(perCountry).toBe(60);
+    expect(response.execution_metadata?.events_scanned).toBe(60);
+    expect(reads).toEqual([{ projectId: project, collection: 'clicks', bucket: T0 + 10 * DAY }]);
+    expect(store.readStats().partitionsRead - before.partitionsRead).toBe(1);
+    expect(store.readStats().rowsRead - before.rowsRead).toBe(60);
+
+    // A timeframe cutting through two days reads exactly those two partitions.
+    reads.length = 0;
+    const twoDays = parseQuery('count', {
+      event_collection: 'clicks',
+      timeframe: { start: new Date(T0 + 3 * DAY + DAY / 2).toISOString(), end: new Date(T0 + 4 * DAY + DAY / 2).toISOString() },
+      include_metadata: true,
+    });
+    const answer = await executeQuery(twoDays, store, { projectId: project });
+    // Day 3 (53 events) from noon: i = 27..52; day 4 (54 events) before noon: i = 0..26.
+    expect(answer.result).toBe(26 + 27);
+    expect(reads.map((r) => r.bucket)).toEqual([T0 + 3 * DAY, T0 + 4 * DAY]);
+  });
+
+  it('writes the event row before the by-id claim, so a redelivery after a crash in between stores and counts the event once', async () => {
+    const project = 'crash';
+    const [lost, other] = dayOfEvents(2, 2);
+    // Simulate a delivery that died after writing the event row and before its LWT.
+    const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
+    try {
+      await raw.execute('INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)', [project, 'clicks', new Date(T0 + 2 * DAY)], { prepare: true });
+      await raw.execute(
+        'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [project, 'clicks', new Date(T0 + 2 * DAY), new Date(lost.timestamp), lost.id, JSON.stringify(lost.event)],
+        { prepare: true },
+      );
+    } finally {
+      await raw.shutdown();
+    }
+    const redelivered = await store.insert(project, [lost, other]);
+    expect(redelivered.inserted.map((e) => e.id)).toEqual([lost.id, other.id]);
+    expect(redelivered.duplicates).toEqual([]);
+    const again = await store.insert(project, [lost, other]);
+    expect(again.inserted).toEqual([]);
+    expect(again.duplicates.sort()).toEqual([lost.id, other.id].sort());
+    const all: unknown[] = [];
+    for await (const page of store.scan({ projectId: project, collection: 'clicks' })) all.push(...page);
+    expect(all).toEqual([lost, other].map(({ id, timestamp, event }) => ({ id, timestamp, event })));
+  });
+
+  it('keeps the first stored body of an id, and an id claimed in another collection stays there', async () => {
+    const project = 'first-wins';
+    const [a] = dayOfEvents(1, 1);
+    await store.insert(project, [a]);
+    const moved = { ...a, collection: 'views', event: { ...a.event, changed: true } };
+    const outcome = await store.insert(project, [moved]);
+    expect(outcome).toEqual({ inserted: [], duplicates: [a.id] });
+    const views: unknown[] = [];
+    for await (const page of store.scan({ projectId: project, collection: 'views' })) views.push(...page);
+    expect(views).toEqual([]);
+    const clicks: unknown[] = [];
+    for await (const page of store.scan({ projectId: project, collection: 'clicks', ids: [a.id] })) clicks.push(...page);
+    expect(clicks).toEqual([{ id: a.id, timestamp: a.timestamp, event: a.event }]);
+  });
+
+  it('records applied migrations and refuses another bucket width on the same keyspace', async () => {
+    const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
+    try {
+      const rows = (await raw.execute('SELECT version, applied_at FROM schema_migrations')).rows;
+      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows[0].applied_at).toBeInstanceOf(Date);
+    } finally {
+      await raw.shutdown();
+    }
+    const again = new CassandraEventStore({ contactPoints, keyspace });
+    await expect(again.init()).resolves.toBeUndefined();
+    await again.close();
+    const other = new CassandraEventStore({ contactPoints, keyspace, bucketMs: 3_600_000 });
+    await expect(other.init()).rejects.toThrow(/bucketMs=86400000/);
+    await other.close();
+  });
+});
