@@ -84,6 +84,9 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxExtractionEvents: int(env, 'QUERY_MAX_EXTRACTION_EVENTS', 100_000, 1),
       cacheEntries: int(env, 'QUERY_CACHE_ENTRIES', 1000, 0),
     },
+    schema: {
+      recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),
+    },
     idSecret: env.ID_SECRET || '',
     keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),

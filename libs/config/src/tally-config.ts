@@ -41,6 +41,10 @@ export interface TallyConfig {
     /** Results kept for `max_age` reuse. */
     cacheEntries: number;
   };
+  schema: {
+    /** Largest collection an exact schema recount may scan; above it the recount is refused. */
+    recountMaxEvents: number;
+  };
   /** Server secret keying the keen.id hash, so clients cannot forge ids. */
   idSecret: string;
   /** How often the ingest key cache refreshes from the metadata store (ms). */

@@ -7,6 +7,8 @@ import { QueriesController } from './query/queries.controller';
 import { QueryService } from './query/query.service';
 import { SchemaController } from './schema/schema.controller';
 import { SchemaService } from './schema/schema.service';
+import { DeleteController } from './delete/delete.controller';
+import { DeleteService } from './delete/delete.service';
 
 /** The write half of the API (ingest pool). */
 @Module({
@@ -16,10 +18,10 @@ import { SchemaService } from './schema/schema.service';
 })
 export class IngestApiModule {}
 
-/** The read half of the API (query pool): queries and schema. */
+/** The read half of the API (query pool): queries, schema and deletes. */
 @Module({
-  controllers: [QueriesController, SchemaController],
-  providers: [QueryService, SchemaService],
+  controllers: [QueriesController, SchemaController, DeleteController],
+  providers: [QueryService, SchemaService, DeleteService],
   exports: [SchemaService],
 })
 export class QueryApiModule {}

@@ -5,3 +5,5 @@ export * from './open-stores';
 export * from './storage.module';
 export * from './sqlite';
 export * from './dead-letter/dead-letter-store.port';
+export * from './delete-events';
+export * from './recount-schema';
