@@ -154,7 +154,10 @@ export class SplitStack {
       timeout: 60_000,
     });
     const keys = JSON.parse(stdout.slice(stdout.indexOf('{'))) as ProjectKeys;
-    // The ingest pool serves keys from a cache refreshed in the background.
+    // Each ingest process serves keys from its own cache, refreshed in the
+    // background: wait until a run of writes (spread over both processes by
+    // nginx's round robin) is accepted, not just the first one.
+    let streak = 0;
     const accepted = await waitFor(
       async () => {
         const res = await fetch(this.url(keys.id, '/events/warmup'), {
@@ -163,10 +166,11 @@ export class SplitStack {
           body: JSON.stringify({ warmup: true }),
         }).catch(() => null);
         await res?.arrayBuffer();
-        return res?.status === 201;
+        streak = res?.status === 201 ? streak + 1 : 0;
+        return streak >= 8;
       },
       30_000,
-      200,
+      100,
     );
     if (!accepted) throw new Error(`write key of ${keys.id} not accepted within 30 s`);
     return keys;
