@@ -92,7 +92,10 @@ export class SqliteEventStore implements EventStore {
       const chunk = ids.slice(i, i + ID_CHUNK);
       const rows = this.db.reader
         .prepare(
-          `SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND id IN (${chunk.map(() => '?').join(',')})`,
+          // INDEXED BY: without it the planner may walk the (project, collection, ts)
+          // index, i.e. scan the whole collection, for what is a point lookup.
+          `SELECT id, ts, body FROM events INDEXED BY events_by_id
+           WHERE project = ? AND collection = ? AND id IN (${chunk.map(() => '?').join(',')})`,
         )
         .all(request.projectId, request.collection, ...chunk) as EventRow[];
       const inRange = rows.filter(
@@ -105,7 +108,7 @@ export class SqliteEventStore implements EventStore {
   async deleteByIds(projectId: string, collection: string, ids: string[]): Promise<CollectionEvent[]> {
     const deleted: CollectionEvent[] = [];
     const select = this.db.writer.prepare(
-      'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND id = ?',
+      'SELECT id, ts, body FROM events INDEXED BY events_by_id WHERE project = ? AND collection = ? AND id = ?',
     );
     const remove = this.db.writer.prepare('DELETE FROM events WHERE project = ? AND id = ?');
     const work = () => {
