@@ -22,7 +22,7 @@ export interface CassandraStoreOptions {
   scanConcurrency?: number;
   /** Concurrent requests per insert/delete call (default 64). */
   writeConcurrency?: number;
-  /** Concurrent by-id LWTs per insert call (default 32): Paxos rounds are the costly part of an insert. */
+  /** Concurrent by-id LWTs per insert call (default 64): Paxos rounds are the costly part of an insert. */
   claimConcurrency?: number;
   /** Consistency for plain reads and writes (default LOCAL_QUORUM; LWTs use LOCAL_SERIAL). */
   consistency?: 'one' | 'localQuorum' | 'quorum';

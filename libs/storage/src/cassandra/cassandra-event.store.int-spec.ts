@@ -112,6 +112,19 @@ describe('CassandraEventStore on a real Cassandra', () => {
     expect(all).toEqual([lost, other].map(({ id, timestamp, event }) => ({ id, timestamp, event })));
   });
 
+  it('records which insert call claimed each id, for settling counters on redelivery', async () => {
+    const project = 'tokens';
+    const [a, b, c] = dayOfEvents(4, 3);
+    await store.insertClaimed(project, [a, b], 'delivery-1');
+    const second = await store.insertClaimed(project, [a, b, c], 'delivery-2');
+    expect(second.inserted.map((e) => e.id)).toEqual([c.id]);
+    const tokens = await store.claimTokens(project, [a.id, b.id, c.id, 'missing']);
+    expect(Object.fromEntries([...tokens].map(([k, v]) => [k, [...v].sort()]))).toEqual({
+      'delivery-1': [a.id, b.id].sort(),
+      'delivery-2': [c.id],
+    });
+  });
+
   it('keeps the first stored body of an id, and an id claimed in another collection stays there', async () => {
     const project = 'first-wins';
     const [a] = dayOfEvents(1, 1);

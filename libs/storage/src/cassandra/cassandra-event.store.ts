@@ -23,7 +23,7 @@ const Q = {
   bucket: 'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
   row: 'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
   claim: 'INSERT INTO events_by_id (project, id, collection, bucket, ts, claim) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
-  lookup: 'SELECT id, collection, bucket, ts FROM events_by_id WHERE project = ? AND id IN ?',
+  lookup: 'SELECT id, collection, bucket, ts, claim FROM events_by_id WHERE project = ? AND id IN ?',
   point: 'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
   deleteRow: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
   deleteId: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',
@@ -36,6 +36,7 @@ const Q = {
 /** Where an event row lives, as the by-id table records it. */
 interface Location {
   id: string;
+  claim: string | null;
   collection: string;
   bucket: number;
   ts: number;
@@ -75,7 +76,7 @@ export class CassandraEventStore implements EventStore {
     this.pageSize = options.pageSize ?? 1000;
     this.scanConcurrency = options.scanConcurrency ?? 4;
     this.writeConcurrency = options.writeConcurrency ?? 64;
-    this.claimConcurrency = options.claimConcurrency ?? 32;
+    this.claimConcurrency = options.claimConcurrency ?? 64;
     this.client = createClient(options, options.keyspace);
   }
 
@@ -106,6 +107,15 @@ export class CassandraEventStore implements EventStore {
     }
   }
 
+  /** Claim tokens of stored ids: token -> the ids its insert call reported new. */
+  async claimTokens(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const l of (await this.locate(projectId, [...new Set(ids)])).values()) {
+      if (l.claim) out.set(l.claim, [...(out.get(l.claim) ?? []), l.id]);
+    }
+    return out;
+  }
+
   /** Counters since start: how many partitions and rows scans have read. */
   readStats(): CassandraReadStats {
     return { ...this.stats };
@@ -116,6 +126,16 @@ export class CassandraEventStore implements EventStore {
   }
 
   async insert(projectId: string, events: CollectionEvent[]): Promise<InsertOutcome> {
+    return this.insertClaimed(projectId, events, randomUUID());
+  }
+
+  /**
+   * insert() under a caller-chosen claim token (a delivery marker): the by-id
+   * row of every event this call reports new records it, so a later delivery
+   * can tell, through claimTokens(), which earlier delivery inserted its
+   * duplicates and settle that delivery's counters (see docs/cassandra.md).
+   */
+  async insertClaimed(projectId: string, events: CollectionEvent[], token: string): Promise<InsertOutcome> {
     const unique = new Map<string, CollectionEvent>();
     for (const e of events) if (!unique.has(e.id)) unique.set(e.id, e);
     // Fast path for redelivery and replay: ids already claimed are skipped
@@ -124,7 +144,6 @@ export class CassandraEventStore implements EventStore {
     const fresh = [...unique.values()].filter((e) => !known.has(e.id));
     await this.writeBuckets(projectId, fresh);
     await this.writeRows(projectId, fresh);
-    const token = randomUUID();
     const claimed = await mapBounded(fresh, this.claimConcurrency, (e) => this.claim(projectId, e, token));
     const newIds = new Set(fresh.filter((_, i) => claimed[i]).map((e) => e.id));
     const inserted = [...unique.values()].filter((e) => newIds.has(e.id));
@@ -253,7 +272,7 @@ export class CassandraEventStore implements EventStore {
     await mapBounded(chunks(ids, ID_CHUNK), 8, async (chunk) => {
       const rs = await this.client.execute(Q.lookup, [projectId, chunk]);
       for (const r of rs.rows) {
-        out.set(r.id, { id: r.id, collection: r.collection, bucket: (r.bucket as Date).getTime(), ts: (r.ts as Date).getTime() });
+        out.set(r.id, { id: r.id, claim: r.claim, collection: r.collection, bucket: (r.bucket as Date).getTime(), ts: (r.ts as Date).getTime() });
       }
     });
     return out;
