@@ -84,4 +84,29 @@ describe('standalone: CLI and API description', () => {
     expect(contents.events('default', 'pageviews').map((e) => e.event.page).sort()).toEqual(['/beacon', '/landing', '/landing']);
     contents.close();
   });
+
+  it('deletes from the CLI, with a dry run that only counts', async () => {
+    const key = server.keys!.write_key;
+    const res = await http('POST', `${server.url}/3.0/projects/default/events`, {
+      body: { cli_deletes: Array.from({ length: 30 }, (_, i) => ({ i, odd: i % 2 === 1 })) },
+      key,
+    });
+    expect(res.status).toBe(200);
+    const env = { ...process.env, DATA_DIR: server.dataDir, TALLY_STACK_FILE: '/nonexistent/stack.json' };
+    const filters = JSON.stringify([{ property_name: 'odd', operator: 'eq', property_value: true }]);
+    const dry = await run(process.execPath, [CLI_MAIN, 'delete', 'default', 'cli_deletes', '--filters', filters, '--dry-run', '--json'], { env });
+    expect(JSON.parse(dry.stdout)).toEqual({ scanned: 30, deleted: 15 });
+    let contents = new SqliteContents(server.dataDir);
+    expect(contents.events('default', 'cli_deletes')).toHaveLength(30);
+    contents.close();
+    const real = await run(process.execPath, [CLI_MAIN, 'delete', 'default', 'cli_deletes', '--filters', filters, '--json'], { env });
+    expect(JSON.parse(real.stdout)).toEqual({ scanned: 30, deleted: 15 });
+    contents = new SqliteContents(server.dataDir);
+    const left = contents.events('default', 'cli_deletes').map((e) => e.event.i as number);
+    expect(left.sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, k) => k * 2));
+    expect(contents.counters('default')).toEqual(contents.recount('default'));
+    contents.close();
+    const recount = await run(process.execPath, [CLI_MAIN, 'schema', 'recount', 'default', 'cli_deletes', '--json'], { env });
+    expect(JSON.parse(recount.stdout)).toEqual({ events: 15, corrected: 0 });
+  });
 });

@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@app/config';
-import { openStores, Stores } from '@app/storage';
+import { EventDeleter, openStores, recountSchema, Stores } from '@app/storage';
+import { parseEventSelection } from '@app/query';
+import { assertCollectionName } from '@app/events';
+import { progressReporter } from './progress';
 import { createProject } from '@app/auth';
 import { cliEnvironment } from './cli-environment';
 
@@ -43,6 +46,47 @@ projects
   .action(async (opts: { json?: boolean }) => {
     const list = await withStores((s) => s.metadata.listProjects());
     print(list, Boolean(opts.json), () => list.map((p) => `${p.id}\t${p.name}\t${p.createdAt}`).join('\n'));
+  });
+
+program
+  .command('delete <project> <collection>')
+  .description('Delete events matching --filters/--timeframe (none: the whole collection), with progress')
+  .option('--filters <json>', 'Keen filters, as JSON')
+  .option('--timeframe <timeframe>', 'relative (this_7_days) or absolute JSON {"start","end"}')
+  .option('--timezone <tz>', 'IANA name or offset in seconds', 'UTC')
+  .option('--dry-run', 'only count what would be deleted')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (project: string, collection: string, opts: { filters?: string; timeframe?: string; timezone: string; dryRun?: boolean; json?: boolean }) => {
+    assertCollectionName(collection);
+    const selection = parseEventSelection({ filters: opts.filters, timeframe: opts.timeframe, timezone: opts.timezone });
+    const outcome = await withStores(async (s) => {
+      if (!(await s.metadata.getProject(project))) throw new Error(`project "${project}" does not exist`);
+      const progress = progressReporter(opts.dryRun ? 'counting' : 'deleting', Boolean(opts.json));
+      try {
+        return await new EventDeleter(s.events, s.metadata, s.unitOfWork).delete(project, collection, selection, {
+          dryRun: opts.dryRun,
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+      }
+    });
+    print(outcome, Boolean(opts.json), () =>
+      opts.dryRun
+        ? `${outcome.deleted} events would be deleted (${outcome.scanned} read)`
+        : `${outcome.deleted} events deleted (${outcome.scanned} read)`,
+    );
+  });
+
+const schema = program.command('schema').description('Schema counters');
+schema
+  .command('recount <project> <collection>')
+  .description('Exact recount of a collection\'s counters (refused above SCHEMA_RECOUNT_MAX_EVENTS)')
+  .option('--json', 'print JSON')
+  .action(async (project: string, collection: string, opts: { json?: boolean }) => {
+    const config = loadConfig('cli', cliEnvironment());
+    const outcome = await withStores((s) => recountSchema(s, project, collection, config.schema.recountMaxEvents));
+    print(outcome, Boolean(opts.json), () => `recounted ${outcome.events} events; ${outcome.corrected} counters corrected`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

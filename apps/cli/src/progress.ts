@@ -1,0 +1,27 @@
+import { SingleBar } from 'cli-progress';
+
+/**
+ * Progress of a long operation on stderr (stdout stays clean for --json).
+ * The total is unknown while streaming, so it shows counts and a rate.
+ */
+export function progressReporter(verb: string, quiet: boolean) {
+  if (quiet || !process.stderr.isTTY) {
+    let last = 0;
+    return {
+      update: (p: { scanned: number; deleted: number }) => {
+        if (quiet || Date.now() - last < 1000) return;
+        last = Date.now();
+        process.stderr.write(`${verb}: ${p.deleted} matched, ${p.scanned} read\n`);
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new SingleBar(
+    { format: `${verb} {value} matched | {scanned} read | {duration_formatted}`, stream: process.stderr },
+  );
+  bar.start(0, 0, { scanned: 0 });
+  return {
+    update: (p: { scanned: number; deleted: number }) => bar.update(p.deleted, { scanned: p.scanned }),
+    stop: () => bar.stop(),
+  };
+}
