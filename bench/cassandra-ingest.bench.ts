@@ -46,7 +46,11 @@ function makeEvents(tag: string): CollectionEvent[] {
         price: (i % 1000) / 10,
         country: COUNTRIES[i % 5],
         user: { id: `u${i % 5000}`, premium: i % 7 === 0 },
-        keen: { id, timestamp: new Date(timestamp).toISOString(), created_at: new Date(timestamp).toISOString() },
+        keen: {
+          id,
+          timestamp: new Date(timestamp).toISOString(),
+          created_at: new Date(timestamp).toISOString(),
+        },
       },
     };
   });
@@ -54,7 +58,11 @@ function makeEvents(tag: string): CollectionEvent[] {
 
 async function lanes<T>(items: T[], n: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => { while (next < items.length) await work(items[next++]); }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -74,19 +82,32 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 async function connect(): Promise<{ contactPoints: string[]; stop: () => Promise<void> }> {
   if (process.env.CASSANDRA_CONTACT_POINTS) {
-    return { contactPoints: process.env.CASSANDRA_CONTACT_POINTS.split(','), stop: async () => undefined };
+    return {
+      contactPoints: process.env.CASSANDRA_CONTACT_POINTS.split(','),
+      stop: async () => undefined,
+    };
   }
   const [port, storagePort] = await freePorts(2);
   const stateDir = tempDir('tally-bench-cassandra-');
   process.stderr.write(`starting Cassandra on 127.0.0.1:${port}...\n`);
-  const handle = await cassandraService.start({ name: 'cassandra-bench', port, storagePort, stateDir });
+  const handle = await cassandraService.start({
+    name: 'cassandra-bench',
+    port,
+    storagePort,
+    stateDir,
+  });
   return { contactPoints: [`127.0.0.1:${port}`], stop: () => handle.stop() };
 }
 
 async function main(): Promise<void> {
   const server = await connect();
   const keyspace = `tally_bench_${Date.now().toString(36)}`;
-  const store = new CassandraEventStore({ contactPoints: server.contactPoints, keyspace, claimConcurrency: CONCURRENCY, writeConcurrency: CONCURRENCY });
+  const store = new CassandraEventStore({
+    contactPoints: server.contactPoints,
+    keyspace,
+    claimConcurrency: CONCURRENCY,
+    writeConcurrency: CONCURRENCY,
+  });
   await store.init();
   const raw = new Client({
     contactPoints: server.contactPoints,
@@ -106,38 +127,77 @@ async function main(): Promise<void> {
   const lwt: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const events = makeEvents(`r${r}`);
-    const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, b) => events.slice(b * BATCH, (b + 1) * BATCH));
-    tally.push(rate(EVENTS, await timed(async () => {
-      for (const batch of batches) await store.insert(`ingest-${r}`, batch);
-    })));
-    for (const [out, conditional] of [[plain, false], [lwt, true]] as const) {
-      out.push(rate(EVENTS, await timed(async () => {
-        for (const batch of batches) {
-          await lanes(batch, CONCURRENCY, (e) =>
-            raw.execute(rawInsert(conditional), [`raw-${conditional}-${r}`, e.collection, new Date(store.bucketOf(e.timestamp)), new Date(e.timestamp), e.id, JSON.stringify(e.event)]),
-          );
-        }
-      })));
+    const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, b) =>
+      events.slice(b * BATCH, (b + 1) * BATCH),
+    );
+    tally.push(
+      rate(
+        EVENTS,
+        await timed(async () => {
+          for (const batch of batches) await store.insert(`ingest-${r}`, batch);
+        }),
+      ),
+    );
+    for (const [out, conditional] of [
+      [plain, false],
+      [lwt, true],
+    ] as const) {
+      out.push(
+        rate(
+          EVENTS,
+          await timed(async () => {
+            for (const batch of batches) {
+              await lanes(batch, CONCURRENCY, (e) =>
+                raw.execute(rawInsert(conditional), [
+                  `raw-${conditional}-${r}`,
+                  e.collection,
+                  new Date(store.bucketOf(e.timestamp)),
+                  new Date(e.timestamp),
+                  e.id,
+                  JSON.stringify(e.event),
+                ]),
+              );
+            }
+          }),
+        ),
+      );
     }
   }
   const lines: string[] = [];
   const tallyMed = median(tally);
-  lines.push(`### Ingest into Cassandra: ${fmt(EVENTS)} events in batches of ${BATCH}, concurrency ${CONCURRENCY} (median of ${RUNS})`, '');
+  lines.push(
+    `### Ingest into Cassandra: ${fmt(EVENTS)} events in batches of ${BATCH}, concurrency ${CONCURRENCY} (median of ${RUNS})`,
+    '',
+  );
   lines.push('| writer | events/s | Tally / this |', '|---|---|---|');
-  lines.push(`| CassandraEventStore.insert (idempotent, reports new ids) | ${fmt(tallyMed)} | 1.00 |`);
-  lines.push(`| raw driver loop, plain INSERT (no idempotence report) | ${fmt(median(plain))} | ${(tallyMed / median(plain)).toFixed(2)} |`);
-  lines.push(`| raw driver loop, INSERT ... IF NOT EXISTS | ${fmt(median(lwt))} | ${(tallyMed / median(lwt)).toFixed(2)} |`);
+  lines.push(
+    `| CassandraEventStore.insert (idempotent, reports new ids) | ${fmt(tallyMed)} | 1.00 |`,
+  );
+  lines.push(
+    `| raw driver loop, plain INSERT (no idempotence report) | ${fmt(median(plain))} | ${(tallyMed / median(plain)).toFixed(2)} |`,
+  );
+  lines.push(
+    `| raw driver loop, INSERT ... IF NOT EXISTS | ${fmt(median(lwt))} | ${(tallyMed / median(lwt)).toFixed(2)} |`,
+  );
 
   // Scans over the collection written by the first Tally run.
   const project = 'ingest-0';
-  const timeframe = { start: new Date(T0).toISOString(), end: new Date(T0 + DAYS * DAY).toISOString() };
+  const timeframe = {
+    start: new Date(T0).toISOString(),
+    end: new Date(T0 + DAYS * DAY).toISOString(),
+  };
   const buckets = Array.from({ length: DAYS }, (_, d) => new Date(T0 + d * DAY));
   const engine = async (params: Record<string, unknown>, analysis = 'count') =>
-    executeQuery(parseQuery(analysis, { event_collection: 'c', timeframe, ...params }), store, { projectId: project });
+    executeQuery(parseQuery(analysis, { event_collection: 'c', timeframe, ...params }), store, {
+      projectId: project,
+    });
   const nativeCount = async () => {
     let n = 0;
     await lanes(buckets, 4, async (bucket) => {
-      const rs = await raw.execute('SELECT count(*) AS n FROM events WHERE project = ? AND collection = ? AND bucket = ?', [project, 'c', bucket]);
+      const rs = await raw.execute(
+        'SELECT count(*) AS n FROM events WHERE project = ? AND collection = ? AND bucket = ?',
+        [project, 'c', bucket],
+      );
       n += (rs.first().n as types.Long).toNumber();
     });
     return n;
@@ -147,7 +207,11 @@ async function main(): Promise<void> {
     await lanes(buckets, 4, async (bucket) => {
       let pageState: string | undefined;
       do {
-        const rs = await raw.execute('SELECT body FROM events WHERE project = ? AND collection = ? AND bucket = ?', [project, 'c', bucket], { fetchSize: 1000, pageState, autoPage: false });
+        const rs = await raw.execute(
+          'SELECT body FROM events WHERE project = ? AND collection = ? AND bucket = ?',
+          [project, 'c', bucket],
+          { fetchSize: 1000, pageState, autoPage: false },
+        );
         for (const row of rs.rows) {
           const country = (JSON.parse(row.body as string) as { country: string }).country;
           groups.set(country, (groups.get(country) ?? 0) + 1);
@@ -158,18 +222,38 @@ async function main(): Promise<void> {
     return groups;
   };
   const check = await engine({});
-  if (check.result !== EVENTS || (await nativeCount()) !== EVENTS) throw new Error(`count mismatch: engine ${String(check.result)}, expected ${EVENTS}`);
+  if (check.result !== EVENTS || (await nativeCount()) !== EVENTS)
+    throw new Error(`count mismatch: engine ${String(check.result)}, expected ${EVENTS}`);
   const cases: Array<[string, () => Promise<unknown>, () => Promise<unknown>, string]> = [
     ['count', () => engine({}), nativeCount, 'SELECT count(*) per partition'],
-    ['count group_by country', () => engine({ group_by: 'country' }), nativeGroup, 'paged SELECT body + JSON.parse + Map'],
-    ['sum price group_by country', () => engine({ target_property: 'price', group_by: 'country' }, 'sum'), nativeGroup, 'paged SELECT body + JSON.parse + Map'],
+    [
+      'count group_by country',
+      () => engine({ group_by: 'country' }),
+      nativeGroup,
+      'paged SELECT body + JSON.parse + Map',
+    ],
+    [
+      'sum price group_by country',
+      () => engine({ target_property: 'price', group_by: 'country' }, 'sum'),
+      nativeGroup,
+      'paged SELECT body + JSON.parse + Map',
+    ],
   ];
-  lines.push('', `### Scans over ${fmt(EVENTS)} events in ${DAYS} day partitions (median of ${RUNS})`, '');
-  lines.push('| query | Tally engine events/s | native best | native events/s | Tally / native |', '|---|---|---|---|---|');
+  lines.push(
+    '',
+    `### Scans over ${fmt(EVENTS)} events in ${DAYS} day partitions (median of ${RUNS})`,
+    '',
+  );
+  lines.push(
+    '| query | Tally engine events/s | native best | native events/s | Tally / native |',
+    '|---|---|---|---|---|',
+  );
   for (const [name, tallyRun, nativeRun, nativeName] of cases) {
     const t = await medianMs(tallyRun);
     const n = await medianMs(nativeRun);
-    lines.push(`| ${name} | ${fmt(rate(EVENTS, t))} | ${nativeName} | ${fmt(rate(EVENTS, n))} | ${(n / t).toFixed(2)} |`);
+    lines.push(
+      `| ${name} | ${fmt(rate(EVENTS, t))} | ${nativeName} | ${fmt(rate(EVENTS, n))} | ${(n / t).toFixed(2)} |`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   await raw.execute(`DROP KEYSPACE ${keyspace}`).catch(() => undefined);

@@ -40,7 +40,8 @@ export interface PartitionRead {
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,47}$/;
 
 export function assertIdentifier(name: string, what: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`cassandra ${what} "${name}" must match ${IDENTIFIER}`);
+  if (!IDENTIFIER.test(name))
+    throw new Error(`cassandra ${what} "${name}" must match ${IDENTIFIER}`);
   return name;
 }
 
@@ -75,7 +76,10 @@ export function createClient(options: CassandraStoreOptions, keyspace?: string):
       tcpNoDelay: true,
     },
     pooling: {
-      coreConnectionsPerHost: { [types.distance.local]: options.connectionsPerHost ?? 2, [types.distance.remote]: 1 },
+      coreConnectionsPerHost: {
+        [types.distance.local]: options.connectionsPerHost ?? 2,
+        [types.distance.remote]: 1,
+      },
       maxRequestsPerConnection: 2048,
       heartBeatInterval: 10_000,
     },

@@ -18,7 +18,11 @@ function batch(tag: string, n: number): CollectionEvent[] {
       collection: i % 3 === 0 ? 'views' : 'clicks',
       id,
       timestamp,
-      event: { n: i, ...(i % 2 ? { tag: 'odd' } : { deep: { flag: true } }), keen: { id, timestamp: new Date(timestamp).toISOString() } },
+      event: {
+        n: i,
+        ...(i % 2 ? { tag: 'odd' } : { deep: { flag: true } }),
+        keen: { id, timestamp: new Date(timestamp).toISOString() },
+      },
     };
   });
 }
@@ -26,7 +30,12 @@ function batch(tag: string, n: number): CollectionEvent[] {
 const expected = (events: CollectionEvent[]) =>
   schemaDeltas(events)
     .map((d) => ({ collection: d.collection, path: d.path, type: d.type, count: d.delta }))
-    .sort((a, b) => a.collection.localeCompare(b.collection) || a.path.localeCompare(b.path) || a.type.localeCompare(b.type));
+    .sort(
+      (a, b) =>
+        a.collection.localeCompare(b.collection) ||
+        a.path.localeCompare(b.path) ||
+        a.type.localeCompare(b.type),
+    );
 
 describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', () => {
   let cassandra: TestCassandra;
@@ -40,7 +49,10 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
     connection = new MongoConnection({ url: mongo.url, database: 'tally_persister' });
     metadata = new MongoMetadataStore({ connection });
     await metadata.init();
-    store = new CassandraEventStore({ contactPoints: cassandra.contactPoints, keyspace: testKeyspace('persister') });
+    store = new CassandraEventStore({
+      contactPoints: cassandra.contactPoints,
+      keyspace: testKeyspace('persister'),
+    });
     await store.init();
   });
   afterAll(async () => {
@@ -52,16 +64,24 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
 
   const counters = async (project: string) =>
     (await metadata.getSchema(project)).sort(
-      (a, b) => a.collection.localeCompare(b.collection) || a.path.localeCompare(b.path) || a.type.localeCompare(b.type),
+      (a, b) =>
+        a.collection.localeCompare(b.collection) ||
+        a.path.localeCompare(b.path) ||
+        a.type.localeCompare(b.type),
     );
 
   it('counts every event once when a worker dies between the insert and the counter update', async () => {
     const project = `p-crash-${Date.now()}`;
     const events = batch('crash', 12);
     // The first delivery stores the events, then its counter update fails (worker killed / Mongo timeout).
-    const dying = new CassandraEventPersister({ events: store, metadata: Object.assign(Object.create(metadata), {
-      applyMarked: async () => { throw new Error('worker killed'); },
-    }) });
+    const dying = new CassandraEventPersister({
+      events: store,
+      metadata: Object.assign(Object.create(metadata), {
+        applyMarked: async () => {
+          throw new Error('worker killed');
+        },
+      }),
+    });
     await expect(dying.persist(project, events)).rejects.toThrow('worker killed');
     expect(await counters(project)).toEqual([]);
     expect(await store.countCollection(project, 'clicks')).toBe(8);
@@ -72,19 +92,29 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
     expect(await counters(project)).toEqual(expected(events));
     // Redelivered again, and with new events mixed in: nothing counted twice.
     const more = batch('more', 4);
-    expect(await next.persist(project, [...events, ...more])).toEqual({ inserted: 4, duplicates: 12 });
+    expect(await next.persist(project, [...events, ...more])).toEqual({
+      inserted: 4,
+      duplicates: 12,
+    });
     expect(await counters(project)).toEqual(expected([...events, ...more]));
   });
 
   it('waits (CountersPendingError) while the earlier delivery may still be running', async () => {
     const project = `p-live-${Date.now()}`;
     const events = batch('live', 5);
-    const dying = new CassandraEventPersister({ events: store, metadata: Object.assign(Object.create(metadata), {
-      applyMarked: async () => { throw new Error('slow'); },
-    }) });
+    const dying = new CassandraEventPersister({
+      events: store,
+      metadata: Object.assign(Object.create(metadata), {
+        applyMarked: async () => {
+          throw new Error('slow');
+        },
+      }),
+    });
     await expect(dying.persist(project, events)).rejects.toThrow('slow');
     const other = new CassandraEventPersister({ events: store, metadata, takeoverAfterMs: 60_000 });
-    await expect(other.persist(project, events)).rejects.toMatchObject({ errorCode: 'CountersPendingError' });
+    await expect(other.persist(project, events)).rejects.toMatchObject({
+      errorCode: 'CountersPendingError',
+    });
     expect(await counters(project)).toEqual([]);
   });
 });

@@ -55,7 +55,14 @@ export class CassandraEventPersister extends EventPersister {
       for (const [other, ids] of earlier) {
         if (other === marker) continue;
         const wanted = new Set(ids);
-        if (!(await this.settle(projectId, other, batch.filter((e) => wanted.has(e.id))))) unsettled++;
+        if (
+          !(await this.settle(
+            projectId,
+            other,
+            batch.filter((e) => wanted.has(e.id)),
+          ))
+        )
+          unsettled++;
       }
     } catch (error) {
       this.abandon(marker);
@@ -81,19 +88,31 @@ export class CassandraEventPersister extends EventPersister {
     return total;
   }
 
-  private async settle(projectId: string, marker: string, claimed: CollectionEvent[]): Promise<boolean> {
+  private async settle(
+    projectId: string,
+    marker: string,
+    claimed: CollectionEvent[],
+  ): Promise<boolean> {
     const pending = await this.counters.collectionsPending(projectId, marker);
     const now = Date.now();
-    const mayTakeOver = this.abandoned.has(marker) || pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
+    const mayTakeOver =
+      this.abandoned.has(marker) ||
+      pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
     if (!mayTakeOver) return false;
     for (const { collection } of pending) {
-      await this.counters.applyMarked(projectId, collection, marker, schemaDeltas(claimed.filter((e) => e.collection === collection)));
+      await this.counters.applyMarked(
+        projectId,
+        collection,
+        marker,
+        schemaDeltas(claimed.filter((e) => e.collection === collection)),
+      );
     }
     return true;
   }
 
   private abandon(marker: string): void {
     this.abandoned.add(marker);
-    if (this.abandoned.size > 10_000) this.abandoned.delete(this.abandoned.values().next().value as string);
+    if (this.abandoned.size > 10_000)
+      this.abandoned.delete(this.abandoned.values().next().value as string);
   }
 }

@@ -31,7 +31,16 @@ function dayOfEvents(day: number, n: number): CollectionEvent[] {
       collection: 'clicks',
       id,
       timestamp,
-      event: { day, i, country: ['FR', 'US', 'JP'][i % 3], keen: { id, timestamp: new Date(timestamp).toISOString(), created_at: new Date(timestamp).toISOString() } },
+      event: {
+        day,
+        i,
+        country: ['FR', 'US', 'JP'][i % 3],
+        keen: {
+          id,
+          timestamp: new Date(timestamp).toISOString(),
+          created_at: new Date(timestamp).toISOString(),
+        },
+      },
     };
   });
 }
@@ -46,7 +55,12 @@ describe('CassandraEventStore on a real Cassandra', () => {
   beforeAll(async () => {
     ({ contactPoints } = await cassandra());
     keyspace = testKeyspace('store');
-    store = new CassandraEventStore({ contactPoints, keyspace, onRead: (r) => reads.push(r), pageSize: 100 });
+    store = new CassandraEventStore({
+      contactPoints,
+      keyspace,
+      onRead: (r) => reads.push(r),
+      pageSize: 100,
+    });
     await store.init();
   });
   afterAll(async () => store?.close());
@@ -61,12 +75,18 @@ describe('CassandraEventStore on a real Cassandra', () => {
     const before = store.readStats();
     const query = parseQuery('count', {
       event_collection: 'clicks',
-      timeframe: { start: new Date(T0 + 10 * DAY).toISOString(), end: new Date(T0 + 11 * DAY).toISOString() },
+      timeframe: {
+        start: new Date(T0 + 10 * DAY).toISOString(),
+        end: new Date(T0 + 11 * DAY).toISOString(),
+      },
       group_by: 'country',
       include_metadata: true,
     });
     const response = await executeQuery(query, store, { projectId: project });
-    const perCountry = (response.result as Array<{ country: string; result: number }>).reduce((n, g) => n + g.result, 0);
+    const perCountry = (response.result as Array<{ country: string; result: number }>).reduce(
+      (n, g) => n + g.result,
+      0,
+    );
     expect(perCountry).toBe(60);
     expect(response.execution_metadata?.events_scanned).toBe(60);
     expect(reads).toEqual([{ projectId: project, collection: 'clicks', bucket: T0 + 10 * DAY }]);
@@ -77,7 +97,10 @@ describe('CassandraEventStore on a real Cassandra', () => {
     reads.length = 0;
     const twoDays = parseQuery('count', {
       event_collection: 'clicks',
-      timeframe: { start: new Date(T0 + 3 * DAY + DAY / 2).toISOString(), end: new Date(T0 + 4 * DAY + DAY / 2).toISOString() },
+      timeframe: {
+        start: new Date(T0 + 3 * DAY + DAY / 2).toISOString(),
+        end: new Date(T0 + 4 * DAY + DAY / 2).toISOString(),
+      },
       include_metadata: true,
     });
     const answer = await executeQuery(twoDays, store, { projectId: project });
@@ -92,10 +115,21 @@ describe('CassandraEventStore on a real Cassandra', () => {
     // Simulate a delivery that died after writing the event row and before its LWT.
     const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
     try {
-      await raw.execute('INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)', [project, 'clicks', new Date(T0 + 2 * DAY)], { prepare: true });
+      await raw.execute(
+        'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
+        [project, 'clicks', new Date(T0 + 2 * DAY)],
+        { prepare: true },
+      );
       await raw.execute(
         'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
-        [project, 'clicks', new Date(T0 + 2 * DAY), new Date(lost.timestamp), lost.id, JSON.stringify(lost.event)],
+        [
+          project,
+          'clicks',
+          new Date(T0 + 2 * DAY),
+          new Date(lost.timestamp),
+          lost.id,
+          JSON.stringify(lost.event),
+        ],
         { prepare: true },
       );
     } finally {
@@ -108,8 +142,11 @@ describe('CassandraEventStore on a real Cassandra', () => {
     expect(again.inserted).toEqual([]);
     expect(again.duplicates.sort()).toEqual([lost.id, other.id].sort());
     const all: unknown[] = [];
-    for await (const page of store.scan({ projectId: project, collection: 'clicks' })) all.push(...page);
-    expect(all).toEqual([lost, other].map(({ id, timestamp, event }) => ({ id, timestamp, event })));
+    for await (const page of store.scan({ projectId: project, collection: 'clicks' }))
+      all.push(...page);
+    expect(all).toEqual(
+      [lost, other].map(({ id, timestamp, event }) => ({ id, timestamp, event })),
+    );
   });
 
   it('records which insert call claimed each id, for settling counters on redelivery', async () => {
@@ -133,10 +170,12 @@ describe('CassandraEventStore on a real Cassandra', () => {
     const outcome = await store.insert(project, [moved]);
     expect(outcome).toEqual({ inserted: [], duplicates: [a.id] });
     const views: unknown[] = [];
-    for await (const page of store.scan({ projectId: project, collection: 'views' })) views.push(...page);
+    for await (const page of store.scan({ projectId: project, collection: 'views' }))
+      views.push(...page);
     expect(views).toEqual([]);
     const clicks: unknown[] = [];
-    for await (const page of store.scan({ projectId: project, collection: 'clicks', ids: [a.id] })) clicks.push(...page);
+    for await (const page of store.scan({ projectId: project, collection: 'clicks', ids: [a.id] }))
+      clicks.push(...page);
     expect(clicks).toEqual([{ id: a.id, timestamp: a.timestamp, event: a.event }]);
   });
 

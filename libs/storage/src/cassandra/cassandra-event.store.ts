@@ -1,37 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, errors, types } from 'cassandra-driver';
+import { Client, types } from 'cassandra-driver';
 import { CollectionEvent, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query';
 import { EventStore, InsertOutcome } from '../event-store.port';
 import { chunks, mapBounded } from './bounded-concurrency';
-import { assertIdentifier, CassandraStoreOptions, createClient, PartitionRead } from './cassandra-client';
+import {
+  assertIdentifier,
+  CassandraStoreOptions,
+  createClient,
+  PartitionRead,
+} from './cassandra-client';
 import { migrate } from './cassandra-migrations';
-import { MAX_TIME, MIN_TIME, PartitionReader, readPartitions, toStoredEvent } from './cassandra-partition.reader';
+import { CQL } from './cassandra-queries';
+import { CassandraEventWriter } from './cassandra-event.writer';
+import {
+  MAX_TIME,
+  MIN_TIME,
+  PartitionReader,
+  readPartitions,
+  toStoredEvent,
+} from './cassandra-partition.reader';
 
 const DAY_MS = 86_400_000;
-// Rows per UNLOGGED batch. Every batch targets one partition, which Cassandra
-// exempts from its batch-size limits (CASSANDRA-10876); the cap keeps one
-// request's size and its coordinator work modest.
-const BATCH_ROWS = 100;
-const BATCH_BYTES = 512 * 1024;
 // Ids per `id IN ?` lookup on the by-id table (one partition per id).
 const ID_CHUNK = 100;
-
-const Q = {
-  bucket: 'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
-  row: 'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
-  claim: 'INSERT INTO events_by_id (project, id, collection, bucket, ts, claim) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
-  lookup: 'SELECT id, collection, bucket, ts, claim FROM events_by_id WHERE project = ? AND id IN ?',
-  point: 'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
-  deleteRow: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
-  deleteId: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',
-  deletePartition: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ?',
-  deleteBuckets: 'DELETE FROM event_buckets WHERE project = ? AND collection = ?',
-  idsOfPartition: 'SELECT ts, id FROM events WHERE project = ? AND collection = ? AND bucket = ?',
-  countPartition: 'SELECT count(*) AS n FROM events WHERE project = ? AND collection = ? AND bucket = ?',
-};
 
 /** Where an event row lives, as the by-id table records it. */
 interface Location {
@@ -67,17 +60,24 @@ export class CassandraEventStore implements EventStore {
   private readonly scanConcurrency: number;
   private readonly writeConcurrency: number;
   private readonly claimConcurrency: number;
+  private readonly writer: CassandraEventWriter;
   private readonly stats: CassandraReadStats = { partitionsRead: 0, rowsRead: 0 };
 
   constructor(private readonly options: CassandraStoreOptions) {
     assertIdentifier(options.keyspace, 'keyspace');
     this.bucketMs = options.bucketMs ?? DAY_MS;
-    if (!Number.isInteger(this.bucketMs) || this.bucketMs < 60_000) throw new Error('cassandra bucketMs must be an integer >= 60000');
+    if (!Number.isInteger(this.bucketMs) || this.bucketMs < 60_000)
+      throw new Error('cassandra bucketMs must be an integer >= 60000');
     this.pageSize = options.pageSize ?? 1000;
     this.scanConcurrency = options.scanConcurrency ?? 4;
     this.writeConcurrency = options.writeConcurrency ?? 64;
     this.claimConcurrency = options.claimConcurrency ?? 64;
     this.client = createClient(options, options.keyspace);
+    this.writer = new CassandraEventWriter(
+      this.client,
+      (ts) => this.bucketOf(ts),
+      this.writeConcurrency,
+    );
   }
 
   /**
@@ -103,7 +103,9 @@ export class CassandraEventStore implements EventStore {
     );
     const current = pinned.wasApplied() ? String(this.bucketMs) : (pinned.first().value as string);
     if (current !== String(this.bucketMs)) {
-      throw new Error(`cassandra keyspace ${this.options.keyspace} uses bucketMs=${current}; this process was configured with ${this.bucketMs}`);
+      throw new Error(
+        `cassandra keyspace ${this.options.keyspace} uses bucketMs=${current}; this process was configured with ${this.bucketMs}`,
+      );
     }
   }
 
@@ -135,16 +137,22 @@ export class CassandraEventStore implements EventStore {
    * can tell, through claimTokens(), which earlier delivery inserted its
    * duplicates and settle that delivery's counters (see docs/cassandra.md).
    */
-  async insertClaimed(projectId: string, events: CollectionEvent[], token: string): Promise<InsertOutcome> {
+  async insertClaimed(
+    projectId: string,
+    events: CollectionEvent[],
+    token: string,
+  ): Promise<InsertOutcome> {
     const unique = new Map<string, CollectionEvent>();
     for (const e of events) if (!unique.has(e.id)) unique.set(e.id, e);
     // Fast path for redelivery and replay: ids already claimed are skipped
     // without rewriting their rows (the first stored body stays).
     const known = await this.locate(projectId, [...unique.keys()]);
     const fresh = [...unique.values()].filter((e) => !known.has(e.id));
-    await this.writeBuckets(projectId, fresh);
-    await this.writeRows(projectId, fresh);
-    const claimed = await mapBounded(fresh, this.claimConcurrency, (e) => this.claim(projectId, e, token));
+    await this.writer.writeBuckets(projectId, fresh);
+    await this.writer.writeRows(projectId, fresh);
+    const claimed = await mapBounded(fresh, this.claimConcurrency, (e) =>
+      this.writer.claim(projectId, e, token),
+    );
     const newIds = new Set(fresh.filter((_, i) => claimed[i]).map((e) => e.id));
     const inserted = [...unique.values()].filter((e) => newIds.has(e.id));
     const duplicates = [...unique.keys()].filter((id) => !newIds.has(id));
@@ -164,19 +172,35 @@ export class CassandraEventStore implements EventStore {
     }
   }
 
-  async deleteByIds(projectId: string, collection: string, ids: string[]): Promise<CollectionEvent[]> {
-    const located = [...(await this.locate(projectId, [...new Set(ids)])).values()].filter((l) => l.collection === collection);
-    const rows = await mapBounded(located, this.writeConcurrency, (l) => this.readRow(projectId, l));
+  async deleteByIds(
+    projectId: string,
+    collection: string,
+    ids: string[],
+  ): Promise<CollectionEvent[]> {
+    const located = [...(await this.locate(projectId, [...new Set(ids)])).values()].filter(
+      (l) => l.collection === collection,
+    );
+    const rows = await mapBounded(located, this.writeConcurrency, (l) =>
+      this.readRow(projectId, l),
+    );
     // Event row first, by-id row after: a crash in between leaves a by-id row
     // pointing at nothing, which a retry of the delete removes and which can
     // never make a deleted event visible again.
     await mapBounded(located, this.writeConcurrency, (l) =>
-      this.client.execute(Q.deleteRow, [projectId, l.collection, new Date(l.bucket), new Date(l.ts), l.id]),
+      this.client.execute(CQL.deleteRow, [
+        projectId,
+        l.collection,
+        new Date(l.bucket),
+        new Date(l.ts),
+        l.id,
+      ]),
     );
-    await mapBounded(located, this.writeConcurrency, (l) => this.client.execute(Q.deleteId, [projectId, l.id]));
+    await mapBounded(located, this.writeConcurrency, (l) =>
+      this.client.execute(CQL.deleteId, [projectId, l.id]),
+    );
     const found = new Map<string, CollectionEvent>();
     for (const row of rows) if (row) found.set(row.id, { ...row, collection });
-    return ids.filter((id, i) => found.has(id) && ids.indexOf(id) === i).map((id) => found.get(id)!);
+    return [...new Set(ids)].filter((id) => found.has(id)).map((id) => found.get(id)!);
   }
 
   async dropCollection(projectId: string, collection: string): Promise<number> {
@@ -184,28 +208,41 @@ export class CassandraEventStore implements EventStore {
     for (const bucket of await this.listBuckets(projectId, collection, MIN_TIME, MAX_TIME, false)) {
       let pageState: string | undefined;
       do {
-        const rs = await this.client.execute(Q.idsOfPartition, [projectId, collection, new Date(bucket)], {
-          fetchSize: 1000,
-          pageState,
-          autoPage: false,
-        });
-        const batch = rs.rows.map((r) => ({ query: Q.deleteRow, params: [projectId, collection, new Date(bucket), r.ts, r.id] }));
+        const rs = await this.client.execute(
+          CQL.idsOfPartition,
+          [projectId, collection, new Date(bucket)],
+          {
+            fetchSize: 1000,
+            pageState,
+            autoPage: false,
+          },
+        );
+        const batch = rs.rows.map((r) => ({
+          query: CQL.deleteRow,
+          params: [projectId, collection, new Date(bucket), r.ts, r.id],
+        }));
         if (batch.length > 0) await this.client.batch(batch, { prepare: true, logged: false });
-        await mapBounded(rs.rows, this.writeConcurrency, (r) => this.client.execute(Q.deleteId, [projectId, r.id]));
+        await mapBounded(rs.rows, this.writeConcurrency, (r) =>
+          this.client.execute(CQL.deleteId, [projectId, r.id]),
+        );
         removed += rs.rows.length;
         pageState = rs.pageState ?? undefined;
       } while (pageState);
       // One partition tombstone over the row tombstones: compaction drops them together.
-      await this.client.execute(Q.deletePartition, [projectId, collection, new Date(bucket)]);
+      await this.client.execute(CQL.deletePartition, [projectId, collection, new Date(bucket)]);
     }
-    await this.client.execute(Q.deleteBuckets, [projectId, collection]);
+    await this.client.execute(CQL.deleteBuckets, [projectId, collection]);
     return removed;
   }
 
   async countCollection(projectId: string, collection: string): Promise<number> {
     const buckets = await this.listBuckets(projectId, collection, MIN_TIME, MAX_TIME, false);
     const counts = await mapBounded(buckets, this.scanConcurrency, async (bucket) => {
-      const rs = await this.client.execute(Q.countPartition, [projectId, collection, new Date(bucket)]);
+      const rs = await this.client.execute(CQL.countPartition, [
+        projectId,
+        collection,
+        new Date(bucket),
+      ]);
       return (rs.first().n as types.Long).toNumber();
     });
     return counts.reduce((a, b) => a + b, 0);
@@ -215,20 +252,21 @@ export class CassandraEventStore implements EventStore {
     await this.client.shutdown();
   }
 
-  private scanRange(request: ScanRequest, signal?: AbortSignal): AsyncIterable<StoredEvent[]> {
+  private async *scanRange(
+    request: ScanRequest,
+    signal?: AbortSignal,
+  ): AsyncIterable<StoredEvent[]> {
     const desc = request.order === 'desc';
     const start = request.start ?? MIN_TIME;
     const end = request.end ?? MAX_TIME;
-    const client = this.client;
-    const self = this;
-    return (async function* () {
-      const buckets = await self.listBuckets(request.projectId, request.collection, start, end, desc);
-      const readers = buckets.map((bucket) => {
-        const key = { projectId: request.projectId, collection: request.collection, bucket };
-        return new PartitionReader(client, key, { start, end, desc }, self.pageSize);
-      });
-      yield* readPartitions(readers, self.scanConcurrency, signal, (index) => self.noteRead({ ...readers[index].key }));
-    })();
+    const buckets = await this.listBuckets(request.projectId, request.collection, start, end, desc);
+    const readers = buckets.map((bucket) => {
+      const key = { projectId: request.projectId, collection: request.collection, bucket };
+      return new PartitionReader(this.client, key, { start, end, desc }, this.pageSize);
+    });
+    yield* readPartitions(readers, this.scanConcurrency, signal, (index) =>
+      this.noteRead({ ...readers[index].key }),
+    );
   }
 
   private noteRead(read: PartitionRead): void {
@@ -240,19 +278,27 @@ export class CassandraEventStore implements EventStore {
   private async *scanIds(request: ScanRequest): AsyncIterable<StoredEvent[]> {
     const start = request.start ?? MIN_TIME;
     const end = request.end ?? MAX_TIME;
-    const located = [...(await this.locate(request.projectId, [...new Set(request.ids)])).values()].filter(
-      (l) => l.collection === request.collection && l.ts >= start && l.ts < end,
-    );
-    const rows = (await mapBounded(located, this.writeConcurrency, (l) => this.readRow(request.projectId, l))).filter(
-      (r): r is StoredEvent => r !== undefined,
-    );
+    const located = [
+      ...(await this.locate(request.projectId, [...new Set(request.ids)])).values(),
+    ].filter((l) => l.collection === request.collection && l.ts >= start && l.ts < end);
+    const rows = (
+      await mapBounded(located, this.writeConcurrency, (l) => this.readRow(request.projectId, l))
+    ).filter((r): r is StoredEvent => r !== undefined);
     const sign = request.order === 'desc' ? -1 : 1;
-    rows.sort((a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    rows.sort(
+      (a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    );
     for (const page of chunks(rows, this.pageSize)) yield page;
   }
 
   /** Buckets of a collection that may hold events in [start, end), in time order. */
-  private async listBuckets(projectId: string, collection: string, start: number, end: number, desc: boolean): Promise<number[]> {
+  private async listBuckets(
+    projectId: string,
+    collection: string,
+    start: number,
+    end: number,
+    desc: boolean,
+  ): Promise<number[]> {
     const query = `SELECT bucket FROM event_buckets WHERE project = ? AND collection = ? AND bucket >= ? AND bucket < ?${
       desc ? ' ORDER BY bucket DESC' : ''
     }`;
@@ -260,7 +306,11 @@ export class CassandraEventStore implements EventStore {
     const params = [projectId, collection, new Date(this.bucketOf(start)), new Date(end)];
     let pageState: string | undefined;
     do {
-      const rs = await this.client.execute(query, params, { fetchSize: 5000, pageState, autoPage: false });
+      const rs = await this.client.execute(query, params, {
+        fetchSize: 5000,
+        pageState,
+        autoPage: false,
+      });
       for (const row of rs.rows) out.push((row.bucket as Date).getTime());
       pageState = rs.pageState ?? undefined;
     } while (pageState);
@@ -270,105 +320,30 @@ export class CassandraEventStore implements EventStore {
   private async locate(projectId: string, ids: string[]): Promise<Map<string, Location>> {
     const out = new Map<string, Location>();
     await mapBounded(chunks(ids, ID_CHUNK), 8, async (chunk) => {
-      const rs = await this.client.execute(Q.lookup, [projectId, chunk]);
+      const rs = await this.client.execute(CQL.lookup, [projectId, chunk]);
       for (const r of rs.rows) {
-        out.set(r.id, { id: r.id, claim: r.claim, collection: r.collection, bucket: (r.bucket as Date).getTime(), ts: (r.ts as Date).getTime() });
+        out.set(r.id, {
+          id: r.id,
+          claim: r.claim,
+          collection: r.collection,
+          bucket: (r.bucket as Date).getTime(),
+          ts: (r.ts as Date).getTime(),
+        });
       }
     });
     return out;
   }
 
   private async readRow(projectId: string, l: Location): Promise<StoredEvent | undefined> {
-    const row = (await this.client.execute(Q.point, [projectId, l.collection, new Date(l.bucket), new Date(l.ts), l.id])).first();
+    const row = (
+      await this.client.execute(CQL.point, [
+        projectId,
+        l.collection,
+        new Date(l.bucket),
+        new Date(l.ts),
+        l.id,
+      ])
+    ).first();
     return row ? toStoredEvent(row) : undefined;
   }
-
-  /**
-   * Upserted for every insert, never cached: another process may drop the
-   * collection (and its bucket list) at any time, and a missing bucket row
-   * would hide its events from every scan.
-   */
-  private async writeBuckets(projectId: string, events: CollectionEvent[]): Promise<void> {
-    const keys = new Map<string, [string, number]>();
-    for (const e of events) keys.set(`${e.collection}\u0000${this.bucketOf(e.timestamp)}`, [e.collection, this.bucketOf(e.timestamp)]);
-    await mapBounded([...keys.values()], this.writeConcurrency, ([collection, bucket]) =>
-      this.client.execute(Q.bucket, [projectId, collection, new Date(bucket)]),
-    );
-  }
-
-  /** Event rows grouped per partition into UNLOGGED single-partition batches. */
-  private async writeRows(projectId: string, events: CollectionEvent[]): Promise<void> {
-    const partitions = new Map<string, CollectionEvent[]>();
-    for (const e of events) {
-      const key = `${e.collection}\u0000${this.bucketOf(e.timestamp)}`;
-      const list = partitions.get(key);
-      if (list) list.push(e);
-      else partitions.set(key, [e]);
-    }
-    const batches: Array<Array<{ query: string; params: unknown[] }>> = [];
-    for (const list of partitions.values()) {
-      let batch: Array<{ query: string; params: unknown[] }> = [];
-      let bytes = 0;
-      for (const e of list) {
-        const body = JSON.stringify(e.event);
-        if (batch.length > 0 && (batch.length >= BATCH_ROWS || bytes + body.length > BATCH_BYTES)) {
-          batches.push(batch);
-          batch = [];
-          bytes = 0;
-        }
-        batch.push({
-          query: Q.row,
-          params: [projectId, e.collection, new Date(this.bucketOf(e.timestamp)), new Date(e.timestamp), e.id, body],
-        });
-        bytes += body.length;
-      }
-      batches.push(batch);
-    }
-    await mapBounded(batches, this.writeConcurrency, (batch) =>
-      batch.length === 1
-        ? this.client.execute(batch[0].query, batch[0].params)
-        : this.client.batch(batch, { prepare: true, logged: false }),
-    );
-  }
-
-  /**
-   * The by-id LWT, after the event row is durable. A CAS write timeout (or a
-   * client-side timeout) leaves the outcome unknown: the claim is retried, and
-   * a retry that finds the row carrying this call's token knows it won.
-   * When another delivery won the claim for the same id under other
-   * coordinates (only possible if two different events share an id), the row
-   * just written is removed again so the id is visible once.
-   */
-  private async claim(projectId: string, e: CollectionEvent, token: string): Promise<boolean> {
-    const bucket = this.bucketOf(e.timestamp);
-    const params = [projectId, e.id, e.collection, new Date(bucket), new Date(e.timestamp), token];
-    let rs: types.ResultSet;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        rs = await this.client.execute(Q.claim, params);
-        break;
-      } catch (error) {
-        if (attempt >= CLAIM_ATTEMPTS || !isUnknownOutcome(error)) throw error;
-        await sleep(50 * 2 ** attempt);
-      }
-    }
-    if (rs.wasApplied()) return true;
-    const winner = rs.first();
-    if (winner.claim === token) return true;
-    const same =
-      winner.collection === e.collection &&
-      (winner.bucket as Date).getTime() === bucket &&
-      (winner.ts as Date).getTime() === e.timestamp;
-    if (!same) await this.client.execute(Q.deleteRow, [projectId, e.collection, new Date(bucket), new Date(e.timestamp), e.id]);
-    return false;
-  }
-}
-
-const CLAIM_ATTEMPTS = 4;
-
-/** Timeouts after which a write may or may not have been applied. */
-function isUnknownOutcome(error: unknown): boolean {
-  if (error instanceof errors.OperationTimedOutError) return true;
-  if (!(error instanceof errors.ResponseError)) return false;
-  return error.code === types.responseErrorCodes.writeTimeout || error.code === types.responseErrorCodes.unavailableException;
 }

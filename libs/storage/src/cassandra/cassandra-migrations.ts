@@ -71,14 +71,19 @@ export async function migrate(client: Client, options: MigrateOptions): Promise<
     const deadline = Date.now() + claimTimeoutMs;
     for (;;) {
       const row = (
-        await client.execute('SELECT claimed_by, claimed_at, applied_at FROM schema_migrations WHERE version = ?', [migration.version], {
-          prepare: true,
-        })
+        await client.execute(
+          'SELECT claimed_by, claimed_at, applied_at FROM schema_migrations WHERE version = ?',
+          [migration.version],
+          {
+            prepare: true,
+          },
+        )
       ).first();
       if (row?.applied_at) break;
       // A claim older than the timeout belongs to a runner that died mid-way:
       // take it over (conditionally, so only one waiter does).
-      const stale = row !== null && Date.now() - (row.claimed_at as Date).getTime() > claimTimeoutMs;
+      const stale =
+        row !== null && Date.now() - (row.claimed_at as Date).getTime() > claimTimeoutMs;
       let mine = false;
       if (!row) {
         mine = (
@@ -99,9 +104,13 @@ export async function migrate(client: Client, options: MigrateOptions): Promise<
       }
       if (mine) {
         for (const statement of migration.statements) await client.execute(statement);
-        await client.execute('UPDATE schema_migrations SET applied_at = ? WHERE version = ?', [new Date(), migration.version], {
-          prepare: true,
-        });
+        await client.execute(
+          'UPDATE schema_migrations SET applied_at = ? WHERE version = ?',
+          [new Date(), migration.version],
+          {
+            prepare: true,
+          },
+        );
         applied.push(migration.version);
         break;
       }

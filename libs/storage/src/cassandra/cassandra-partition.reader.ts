@@ -16,7 +16,11 @@ export interface PartitionKey {
 }
 
 export function toStoredEvent(row: types.Row): StoredEvent {
-  return { id: row.id as string, timestamp: (row.ts as Date).getTime(), event: JSON.parse(row.body as string) };
+  return {
+    id: row.id as string,
+    timestamp: (row.ts as Date).getTime(),
+    event: JSON.parse(row.body as string),
+  };
 }
 
 /**
@@ -58,7 +62,13 @@ export class PartitionReader {
     const { projectId, collection, bucket } = this.key;
     const promise = this.client.execute(
       this.range.desc ? SELECT_DESC : SELECT_ASC,
-      [projectId, collection, new Date(bucket), new Date(this.range.start), new Date(this.range.end)],
+      [
+        projectId,
+        collection,
+        new Date(bucket),
+        new Date(this.range.start),
+        new Date(this.range.end),
+      ],
       { prepare: true, fetchSize: this.fetchSize, pageState, autoPage: false },
     );
     // A page fetched ahead may never be awaited (the consumer stopped early):

@@ -16,10 +16,17 @@ export interface TestCassandra {
 
 export async function startTestCassandra(): Promise<TestCassandra> {
   const given = process.env.CASSANDRA_CONTACT_POINTS;
-  if (given) return { contactPoints: given.split(',').map((s) => s.trim()), stop: async () => undefined };
+  if (given)
+    return { contactPoints: given.split(',').map((s) => s.trim()), stop: async () => undefined };
   const stateDir = mkdtempSync(join(tmpdir(), 'tally-cassandra-'));
   const [port, storagePort] = await freePorts(2);
-  const handle = await cassandra.start({ name: 'cassandra', port, storagePort, stateDir, heap: '768M' });
+  const handle = await cassandra.start({
+    name: 'cassandra',
+    port,
+    storagePort,
+    stateDir,
+    heap: '768M',
+  });
   return {
     contactPoints: [`127.0.0.1:${port}`],
     stop: async () => {

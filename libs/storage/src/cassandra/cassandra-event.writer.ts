@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, errors, types } from 'cassandra-driver';
+import { CollectionEvent } from '@app/events';
+import { mapBounded } from './bounded-concurrency';
+import { CQL } from './cassandra-queries';
+
+// Rows per UNLOGGED batch. Every batch targets one partition, which Cassandra
+// exempts from its batch-size limits (CASSANDRA-10876); the cap keeps one
+// request's size and its coordinator work modest.
+const BATCH_ROWS = 100;
+const BATCH_BYTES = 512 * 1024;
+const CLAIM_ATTEMPTS = 4;
+
+/**
+ * The write half of an insert: bucket rows, event rows, then by-id claims.
+ * The order is the safety argument (see CassandraEventStore, docs/cassandra.md).
+ */
+export class CassandraEventWriter {
+  constructor(
+    private readonly client: Client,
+    private readonly bucketOf: (timestamp: number) => number,
+    private readonly writeConcurrency: number,
+  ) {}
+
+  /**
+   * Upserted for every insert, never cached: another process may drop the
+   * collection (and its bucket list) at any time, and a missing bucket row
+   * would hide its events from every scan.
+   */
+  async writeBuckets(projectId: string, events: CollectionEvent[]): Promise<void> {
+    const keys = new Map<string, [string, number]>();
+    for (const e of events)
+      keys.set(`${e.collection}\u0000${this.bucketOf(e.timestamp)}`, [
+        e.collection,
+        this.bucketOf(e.timestamp),
+      ]);
+    await mapBounded([...keys.values()], this.writeConcurrency, ([collection, bucket]) =>
+      this.client.execute(CQL.bucket, [projectId, collection, new Date(bucket)]),
+    );
+  }
+
+  /** Event rows grouped per partition into UNLOGGED single-partition batches. */
+  async writeRows(projectId: string, events: CollectionEvent[]): Promise<void> {
+    const partitions = new Map<string, CollectionEvent[]>();
+    for (const e of events) {
+      const key = `${e.collection}\u0000${this.bucketOf(e.timestamp)}`;
+      const list = partitions.get(key);
+      if (list) list.push(e);
+      else partitions.set(key, [e]);
+    }
+    const batches: Array<Array<{ query: string; params: unknown[] }>> = [];
+    for (const list of partitions.values()) {
+      let batch: Array<{ query: string; params: unknown[] }> = [];
+      let bytes = 0;
+      for (const e of list) {
+        const body = JSON.stringify(e.event);
+        if (batch.length > 0 && (batch.length >= BATCH_ROWS || bytes + body.length > BATCH_BYTES)) {
+          batches.push(batch);
+          batch = [];
+          bytes = 0;
+        }
+        batch.push({
+          query: CQL.row,
+          params: [
+            projectId,
+            e.collection,
+            new Date(this.bucketOf(e.timestamp)),
+            new Date(e.timestamp),
+            e.id,
+            body,
+          ],
+        });
+        bytes += body.length;
+      }
+      batches.push(batch);
+    }
+    await mapBounded(batches, this.writeConcurrency, (batch) =>
+      batch.length === 1
+        ? this.client.execute(batch[0].query, batch[0].params)
+        : this.client.batch(batch, { prepare: true, logged: false }),
+    );
+  }
+
+  /**
+   * The by-id LWT, after the event row is durable. A CAS write timeout (or a
+   * client-side timeout) leaves the outcome unknown: the claim is retried, and
+   * a retry that finds the row carrying this call's token knows it won.
+   * When another delivery won the claim for the same id under other
+   * coordinates (only possible if two different events share an id), the row
+   * just written is removed again so the id is visible once.
+   */
+  async claim(projectId: string, e: CollectionEvent, token: string): Promise<boolean> {
+    const bucket = this.bucketOf(e.timestamp);
+    const params = [projectId, e.id, e.collection, new Date(bucket), new Date(e.timestamp), token];
+    let rs: types.ResultSet;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rs = await this.client.execute(CQL.claim, params);
+        break;
+      } catch (error) {
+        if (attempt >= CLAIM_ATTEMPTS || !isUnknownOutcome(error)) throw error;
+        await sleep(50 * 2 ** attempt);
+      }
+    }
+    if (rs.wasApplied()) return true;
+    const winner = rs.first();
+    if (winner.claim === token) return true;
+    const same =
+      winner.collection === e.collection &&
+      (winner.bucket as Date).getTime() === bucket &&
+      (winner.ts as Date).getTime() === e.timestamp;
+    if (!same)
+      await this.client.execute(CQL.deleteRow, [
+        projectId,
+        e.collection,
+        new Date(bucket),
+        new Date(e.timestamp),
+        e.id,
+      ]);
+    return false;
+  }
+}
+
+/** Timeouts after which a write may or may not have been applied. */
+function isUnknownOutcome(error: unknown): boolean {
+  if (error instanceof errors.OperationTimedOutError) return true;
+  if (!(error instanceof errors.ResponseError)) return false;
+  return (
+    error.code === types.responseErrorCodes.writeTimeout ||
+    error.code === types.responseErrorCodes.unavailableException
+  );
+}

@@ -1,0 +1,19 @@
+/** Every CQL statement of the store (tables: see cassandra-migrations.ts). */
+export const CQL = {
+  bucket: 'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
+  row: 'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+  claim:
+    'INSERT INTO events_by_id (project, id, collection, bucket, ts, claim) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+  lookup:
+    'SELECT id, collection, bucket, ts, claim FROM events_by_id WHERE project = ? AND id IN ?',
+  point:
+    'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
+  deleteRow:
+    'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
+  deleteId: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',
+  deletePartition: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ?',
+  deleteBuckets: 'DELETE FROM event_buckets WHERE project = ? AND collection = ?',
+  idsOfPartition: 'SELECT ts, id FROM events WHERE project = ? AND collection = ? AND bucket = ?',
+  countPartition:
+    'SELECT count(*) AS n FROM events WHERE project = ? AND collection = ? AND bucket = ?',
+};
