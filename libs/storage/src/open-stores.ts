@@ -6,6 +6,7 @@ import { MetadataStore, UnitOfWork } from './metadata-store.port';
 import { EventPersister } from './persist-events';
 import { DeadLetterStore, InMemoryDeadLetterStore, MongoDeadLetterStore } from './dead-letter';
 import { MongoConnection, MongoEventPersister, MongoEventStore, MongoMetadataStore } from './mongo';
+import { CassandraEventPersister, CassandraEventStore } from './cassandra';
 import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from './sqlite';
 
 export interface Stores {
@@ -28,8 +29,8 @@ export async function openStores(config: TallyConfig): Promise<Stores> {
       return openSqlite(config);
     case 'mongo':
       return openMongo(config);
-    default:
-      throw new Error(`STORE=${config.storage.kind} is not available in this build`);
+    case 'cassandra':
+      return openCassandra(config);
   }
 }
 
@@ -49,11 +50,16 @@ function openSqlite(config: TallyConfig): Stores {
   };
 }
 
-async function openMongo(config: TallyConfig): Promise<Stores> {
+function requireIdSecret(config: TallyConfig): string {
+  // Every process of a deployment must derive the same ids for a replay.
   if (!config.idSecret) {
-    // Every process of a deployment must derive the same ids for a replay.
-    throw new Error('ID_SECRET must be set when STORE=mongo (the same value on every process)');
+    throw new Error(`ID_SECRET must be set when STORE=${config.storage.kind} (the same value on every process)`);
   }
+  return config.idSecret;
+}
+
+async function openMongo(config: TallyConfig): Promise<Stores> {
+  const idSecret = requireIdSecret(config);
   const connection = new MongoConnection({ url: config.storage.mongoUrl, database: config.storage.mongoDatabase });
   const events = new MongoEventStore({ connection });
   const metadata = new MongoMetadataStore({ connection });
@@ -67,7 +73,34 @@ async function openMongo(config: TallyConfig): Promise<Stores> {
     unitOfWork: { run: (work) => work() },
     persister: new MongoEventPersister({ events, metadata }),
     deadLetters,
-    idSecret: config.idSecret,
+    idSecret,
     close: () => connection.close(),
+  };
+}
+
+/** Events in Cassandra; projects, keys, counters and dead letters stay in MongoDB. */
+async function openCassandra(config: TallyConfig): Promise<Stores> {
+  const idSecret = requireIdSecret(config);
+  const connection = new MongoConnection({ url: config.storage.mongoUrl, database: config.storage.mongoDatabase });
+  const events = new CassandraEventStore({
+    contactPoints: config.storage.cassandraContactPoints,
+    keyspace: config.storage.cassandraKeyspace,
+    localDataCenter: 'datacenter1',
+  });
+  const metadata = new MongoMetadataStore({ connection });
+  const deadLetters = new MongoDeadLetterStore({ connection });
+  await Promise.all([events.init(), metadata.init(), deadLetters.init()]);
+  return {
+    events,
+    metadata,
+    unitOfWork: { run: (work) => work() },
+    // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md).
+    persister: new CassandraEventPersister({ events, metadata }),
+    deadLetters,
+    idSecret,
+    close: async () => {
+      await events.close();
+      await connection.close();
+    },
   };
 }
