@@ -1,27 +1,24 @@
-import { Filter } from '@app/query';
-
-type Scalar = string | number | boolean;
-const isScalar = (v: unknown): v is Scalar => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+import { exactEqualityValues, Filter } from '@app/query';
 
 /**
  * Filters the store may push down. The engine re-applies every filter, so a
- * pushed-down condition must never be MORE selective than Keen's; only `eq` /
- * `in` with scalar values qualify: MongoDB's equality also matches list
- * elements and numbers across int/double, which only widens the candidates.
- * Everything else (ranges across types, exists on null, regex dialects) stays
- * with the engine.
+ * pushed-down condition must never be MORE selective than Keen's semantics.
+ * Only `eq` / `in` qualify, and only with values for which plain equality is
+ * no narrower than Tally's loose equality (`exactEqualityValues`: no numbers
+ * or numeric strings, since 3 = "3" = "3.0"; no datetime strings, since two
+ * notations of one instant are equal). MongoDB's equality also matches list
+ * elements and `null` matches a missing field: both only widen the candidates.
+ * Everything else (ranges across types, exists, regex dialects) stays with
+ * the engine.
  */
 export function pushDownFilters(filters: Filter[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
   const clauses: Record<string, unknown>[] = [];
   for (const f of filters) {
     if (!f.property_name || f.property_name.startsWith('keen.id')) continue;
+    const values = exactEqualityValues(f);
+    if (!values) continue;
     const field = `e.${f.property_name}`;
-    if (f.operator === 'eq' && isScalar(f.property_value)) clauses.push({ [field]: f.property_value });
-    else if (f.operator === 'in' && Array.isArray(f.property_value) && f.property_value.length > 0 && f.property_value.every(isScalar)) {
-      clauses.push({ [field]: { $in: f.property_value } });
-    }
+    clauses.push(values.length === 1 ? { [field]: values[0] } : { [field]: { $in: values } });
   }
-  if (clauses.length > 0) out.$and = clauses;
-  return out;
+  return clauses.length > 0 ? { $and: clauses } : {};
 }
