@@ -48,6 +48,7 @@ export class IngestWorker {
   private readonly processor: IngestJobProcessor;
   private readonly closeController = new AbortController();
   private started = false;
+  private closeRequested = false;
 
   constructor(private readonly options: IngestWorkerOptions) {
     const emit = (event: WorkerEvent) => options.onEvent?.(event);
@@ -68,6 +69,9 @@ export class IngestWorker {
           // A worker killed mid-job must not make the job fail for good: it is
           // redelivered, and the idempotent write makes that harmless.
           maxStalledCount: 1_000_000,
+          // After a shard comes back, resume within a second (BullMQ waits 15 s
+          // between attempts by default, which reads as a stalled pipeline).
+          runRetryDelay: 1000,
         },
       );
       worker.on('error', (error: Error) => emit({ kind: 'error', shard: index, error: error.message }));
@@ -81,8 +85,22 @@ export class IngestWorker {
   start(): void {
     if (this.started) return;
     this.started = true;
-    for (const worker of this.workers) {
-      worker.run().catch((error: Error) => this.options.onEvent?.({ kind: 'error', shard: -1, error: error.message }));
+    this.workers.forEach((worker, index) => void this.supervise(worker, index));
+  }
+
+  /**
+   * Keeps one shard's consumer running: if BullMQ's run loop ends or throws
+   * while we are not closing (e.g. its connection died for good), start it again.
+   */
+  private async supervise(worker: Worker<IngestBatchPayload, ProcessOutcome, IngestJobName>, shard: number): Promise<void> {
+    while (!this.closeRequested) {
+      try {
+        await worker.run();
+      } catch (error) {
+        this.options.onEvent?.({ kind: 'error', shard, error: (error as Error).message });
+      }
+      if (this.closeRequested) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 
@@ -92,6 +110,7 @@ export class IngestWorker {
    * closes every connection, each bounded so a hung shard cannot hold shutdown.
    */
   async close(): Promise<void> {
+    this.closeRequested = true;
     const grace = this.options.closeGraceMs ?? 10_000;
     await Promise.all(
       this.workers.map(async (worker) => {
