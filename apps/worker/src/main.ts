@@ -20,7 +20,8 @@ runMain(async () => {
     deadLetters: stores.deadLetters,
     onEvent: (event) => {
       if (event.kind === 'error' || event.kind === 'failed') log.warn(event, 'worker event');
-      else log.debug(event, 'worker event');
+      else if (event.kind === 'completed') log.debug(event, 'worker event');
+      else log.info(event, 'worker event');
     },
   });
   await worker.start();
