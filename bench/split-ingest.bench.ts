@@ -1,0 +1,168 @@
+/**
+ * End-to-end ingest of the split deployment: through nginx, ingest, Redis and
+ * the worker until every event is stored in MongoDB, next to a raw insertMany
+ * loop into the same Mongo-wire server in the same run (the store's own ceiling),
+ * alternating rounds so machine noise hits both. Also the ingest latency seen by
+ * the client (p50/p99: the time to an acknowledgement, not to storage).
+ * Run: `npm run build --silent && node dist/bench/run.js split-ingest`
+ * (figures in docs/benchmarks-split.md).
+ */
+import { performance } from 'node:perf_hooks';
+import { markedEvent, ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
+import { median } from './support/load';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
+const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS || 10_000);
+const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS || 2_000);
+const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS || 600_000);
+const STALL_MS = Number(process.env.BENCH_STALL_MS || 30_000);
+
+interface Scenario {
+  name: string;
+  eventsPerRequest: number;
+  events: number;
+}
+
+interface RoundResult {
+  /** Acknowledged events that never reached the store (must be 0). */
+  lost: number;
+  /** Events stored per second, from the first request to the last event in MongoDB. */
+  storedPerSec: number;
+  /** Events acknowledged per second at the edge (ingest only). */
+  ackedPerSec: number;
+  latencies: number[];
+  failed: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function e2eRound(stack: SplitStack, keys: ProjectKeys, s: Scenario, round: number): Promise<RoundResult> {
+  const collection = `bench_${s.eventsPerRequest}_${round}`;
+  const requests = Math.ceil(s.events / s.eventsPerRequest);
+  const latencies: number[] = [];
+  let next = 0;
+  let acked = 0;
+  let failed = 0;
+  const single = s.eventsPerRequest === 1;
+  const url = stack.url(keys.id, single ? `/events/${collection}` : '/events');
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      for (let r = next++; r < requests; r = next++) {
+        const events = Array.from({ length: s.eventsPerRequest }, (_, i) =>
+          markedEvent(`${collection}-${r}-${i}`, r * s.eventsPerRequest + i),
+        );
+        const body = JSON.stringify(single ? events[0] : { [collection]: events });
+        const start = performance.now();
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: keys.write_key, 'content-type': 'application/json' },
+          body,
+        }).catch(() => null);
+        const text = res ? await res.text() : '';
+        latencies.push(performance.now() - start);
+        if (res && (res.status === 201 || res.status === 200)) {
+          acked += single ? 1 : (JSON.parse(text)[collection] as Array<{ success: boolean }>).filter((x) => x.success).length;
+        } else failed++;
+      }
+    }),
+  );
+  const ackedAt = performance.now();
+  // Until every acknowledged event is stored, or the count stops moving (then the
+  // shortfall is reported as lost: acknowledged but never stored).
+  const until = Date.now() + DRAIN_TIMEOUT_MS;
+  let stored = 0;
+  let storedAt = performance.now();
+  let lastMove = Date.now();
+  for (;;) {
+    const n = await stack.storedCount(keys.id, collection);
+    if (n !== stored) {
+      stored = n;
+      storedAt = performance.now();
+      lastMove = Date.now();
+    }
+    if (stored >= acked || Date.now() > until || Date.now() - lastMove > STALL_MS) break;
+    await sleep(100);
+  }
+  return {
+    lost: acked - stored,
+    storedPerSec: stored / ((storedAt - t0) / 1000),
+    ackedPerSec: acked / ((ackedAt - t0) / 1000),
+    latencies,
+    failed,
+  };
+}
+
+/** The same documents (layout of MongoEventStore) straight into the same server, 100 per insertMany. */
+async function rawRound(stack: SplitStack, events: number, round: number): Promise<number> {
+  const coll = (await stack.db()).collection(`bench_raw_${round}`);
+  let n = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(CONNECTIONS, 4) }, async () => {
+      while (n < events) {
+        const docs = Array.from({ length: 100 }, () => {
+          const i = n++;
+          return { _id: `raw-${round}-${i}`, p: 'bench', c: 'raw', t: new Date(), e: markedEvent(`raw-${i}`, i) };
+        });
+        await coll.insertMany(docs as never[], { ordered: false });
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  const stack = await SplitStack.start({ logLevel: 'warn' });
+  const lines: string[] = [];
+  try {
+    const keys = await stack.createProject('bench');
+    const scenarios: Scenario[] = [
+      { name: '100-event batch POST', eventsPerRequest: 100, events: BATCH_EVENTS },
+      { name: 'single event POST', eventsPerRequest: 1, events: SINGLE_EVENTS },
+    ];
+    let round = 0;
+    for (const s of scenarios) {
+      const e2e: RoundResult[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < ROUNDS; i++, round++) {
+        e2e.push(await e2eRound(stack, keys, s, round));
+        raw.push(await rawRound(stack, s.events, round));
+        process.stderr.write(
+          `${s.name} round ${i + 1}: stored ${Math.round(e2e[i].storedPerSec)}/s, acked ${Math.round(e2e[i].ackedPerSec)}/s, raw ${Math.round(raw[i])}/s, lost ${e2e[i].lost}\n`,
+        );
+      }
+      const stored = median(e2e.map((r) => r.storedPerSec));
+      const ackedRate = median(e2e.map((r) => r.ackedPerSec));
+      const rawRate = median(raw);
+      const p50 = median(e2e.map((r) => percentile([...r.latencies].sort((a, b) => a - b), 50)));
+      const p99 = median(e2e.map((r) => percentile([...r.latencies].sort((a, b) => a - b), 99)));
+      const failed = e2e.reduce((n, r) => n + r.failed, 0);
+      const lost = e2e.reduce((n, r) => n + r.lost, 0);
+      lines.push(
+        `| ${s.name} | ${s.events} | ${Math.round(stored)} | ${Math.round(ackedRate)} | ${Math.round(rawRate)} | ${(stored / rawRate).toFixed(2)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${failed} | ${lost} |`,
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+  process.stdout.write(
+    [
+      `split-ingest: ${ROUNDS} rounds, ${CONNECTIONS} client connections through nginx, medians`,
+      '',
+      '| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | raw insertMany events/s | e2e / raw | ingest p50 ms | ingest p99 ms | failed requests | lost (acked, never stored) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...lines,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
