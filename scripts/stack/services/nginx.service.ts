@@ -41,8 +41,11 @@ export function renderTemplate(template: string, values: Record<string, string>)
 
 function upstreamServers(ports: number[]): string {
   if (ports.length === 0) throw new Error('nginx: an upstream needs at least one port');
-  // max_fails=1/fail_timeout=5s: a dead process is skipped for 5 s after one failure.
-  return ports.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join(' ');
+  // max_fails=0: never mark a process down. With two processes restarted one
+  // after the other, marking would leave both out at once ("no live upstreams");
+  // a refused connect on loopback costs microseconds, and the request goes on
+  // to the next process.
+  return ports.map((p) => `server 127.0.0.1:${p} max_fails=0;`).join(' ');
 }
 
 /** Renders `<stateDir>/conf/<name>/nginx.conf` (process-level) and `tally.conf` (the template). */

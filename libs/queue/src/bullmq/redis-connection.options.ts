@@ -45,5 +45,10 @@ export function workerRedisOptions(shard: RedisShardOptions, timeouts: RedisTime
   return {
     ...failFastRedisOptions(shard, timeouts),
     maxRetriesPerRequest: null,
+    // A BullMQ Worker re-issues its commands across a reconnect through the
+    // offline queue; without it a restarted shard (not merely a paused one)
+    // leaves the worker disconnected for good. Producers keep it off: they
+    // must fail fast and fail over instead.
+    enableOfflineQueue: true,
   };
 }
