@@ -73,7 +73,6 @@ describe('split deployment: one Redis shard hung (SIGSTOP)', () => {
       `ackedDuringHang=${duringHang.filter((r) => r.acked.length).length} ` +
       `shard2Jobs=${jobsAfterResume}->${await stack.shardJobs(1)} drainMs=${drainMs}`;
     process.stdout.write(`hung-shard: ${summary}\n`);
-    const t0 = stream.requests[0]?.startedAt ?? 0;
     for (const r of stream.requests.filter((x) => x.status !== 201 || x.ms > 300).slice(0, 30)) {
       process.stdout.write(`  ${r.status} ${Math.round(r.ms)}ms at stop${r.startedAt - stoppedAt >= 0 ? '+' : ''}${r.startedAt - stoppedAt} ms: ${r.error ?? ''}\n`);
     }
