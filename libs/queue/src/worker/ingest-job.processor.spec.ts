@@ -98,4 +98,17 @@ describe('IngestJobProcessor', () => {
     await expect(run).rejects.toBeInstanceOf(AbortedError);
     expect(persister.stored.size).toBe(0);
   });
+
+  it('a store coming back during isolation dead-letters nothing: early failures are retried', async () => {
+    const persister = new FakePersister();
+    // 3 failed attempts reach the isolation threshold; the store then stays
+    // down for the first two single writes of the isolation pass.
+    persister.down = 3 + 2;
+    const dead = new InMemoryDeadLetterStore();
+    const events = [ev('a'), ev('b'), ev('c'), ev('d')];
+    const outcome = await new IngestJobProcessor(persister, dead, fast).process(payload(events));
+    expect(outcome.deadLettered).toBe(0);
+    expect(await dead.list()).toEqual([]);
+    expect([...persister.stored.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
 });

@@ -71,7 +71,7 @@ export class IngestJobProcessor {
     signal?: AbortSignal,
   ): Promise<ProcessOutcome> {
     const outcome: ProcessOutcome = { inserted: 0, duplicates: 0, deadLettered: 0, attempts: 0 };
-    const remaining = events;
+    let remaining = events;
     let failures = 0;
     while (remaining.length > 0) {
       if (signal?.aborted) throw new AbortedError();
@@ -94,19 +94,16 @@ export class IngestJobProcessor {
         failures += 1;
         if (failures >= this.retry.isolateAfterAttempts && failures % this.retry.isolateAfterAttempts === 0) {
           const isolated = await this.isolate(projectId, remaining, signal);
-          if (isolated.stored > 0 && isolated.failed.length > 0) {
+          if (isolated.failed.length > 0) {
             const reasons = new Map(isolated.failed.map((f) => [f.event.id, f.reason]));
             await this.deadLetter(projectId, batchId, isolated.failed.map((f) => f.event), (e) => reasons.get(e.id)!, signal);
             outcome.deadLettered += isolated.failed.length;
-            outcome.inserted += isolated.inserted;
-            outcome.duplicates += isolated.duplicates;
-            return outcome;
           }
-          if (isolated.failed.length === 0) {
-            outcome.inserted += isolated.inserted;
-            outcome.duplicates += isolated.duplicates;
-            return outcome;
-          }
+          outcome.inserted += isolated.inserted;
+          outcome.duplicates += isolated.duplicates;
+          if (isolated.transient.length === 0) return outcome;
+          // What failed around an outage's edge stays in the job and is retried.
+          remaining = isolated.transient;
         }
         const delayMs = this.backoff(failures);
         this.onEvent({ kind: 'retry', projectId, attempt: failures, delayMs, error: (error as Error).message });
@@ -116,9 +113,15 @@ export class IngestJobProcessor {
     return outcome;
   }
 
-  /** Writes events one at a time to tell poison events from an unavailable store. */
+  /**
+   * Writes events one at a time to tell poison events from an unavailable
+   * store. Only a failure with successes both before and after it is poison:
+   * failures before the first success or after the last one are what a store
+   * coming back (or going away) in the middle of the pass looks like, and
+   * those events stay in the job to be retried, never dead-lettered.
+   */
   private async isolate(projectId: string, events: CollectionEvent[], signal?: AbortSignal) {
-    const failed: { event: CollectionEvent; reason: string }[] = [];
+    const results: ({ ok: true } | { ok: false; reason: string })[] = [];
     let stored = 0;
     let inserted = 0;
     let duplicates = 0;
@@ -126,14 +129,24 @@ export class IngestJobProcessor {
       if (signal?.aborted) throw new AbortedError();
       try {
         const r = await this.persister.persist(projectId, [event]);
+        results.push({ ok: true });
         stored += 1;
         inserted += r.inserted;
         duplicates += r.duplicates;
       } catch (error) {
-        failed.push({ event, reason: (error as Error).message });
+        results.push({ ok: false, reason: (error as Error).message });
       }
     }
-    return { failed, stored, inserted, duplicates };
+    const firstOk = results.findIndex((r) => r.ok);
+    const lastOk = results.map((r) => r.ok).lastIndexOf(true);
+    const failed: { event: CollectionEvent; reason: string }[] = [];
+    const transient: CollectionEvent[] = [];
+    results.forEach((r, i) => {
+      if (r.ok) return;
+      if (i > firstOk && i < lastOk && firstOk >= 0) failed.push({ event: events[i], reason: r.reason });
+      else transient.push(events[i]);
+    });
+    return { failed, transient, stored, inserted, duplicates };
   }
 
   /** Dead-lettering must not lose events either: retried like a store write. */
