@@ -1,4 +1,4 @@
-import { CollectionEvent } from '@app/events';
+import { CollectionEvent, TallyError } from '@app/events';
 import { EventPersister } from '@app/storage';
 import { DeadLetterEntry, DeadLetterStore } from '../../../storage/src/dead-letter/dead-letter-store.port';
 import { isRejectedEventsError } from '../../../storage/src/dead-letter/rejected-events.error';
@@ -121,7 +121,7 @@ export class IngestJobProcessor {
    * those events stay in the job to be retried, never dead-lettered.
    */
   private async isolate(projectId: string, events: CollectionEvent[], signal?: AbortSignal) {
-    const results: ({ ok: true } | { ok: false; reason: string })[] = [];
+    const results: ({ ok: true } | { ok: false; reason: string; retryable: boolean })[] = [];
     let stored = 0;
     let inserted = 0;
     let duplicates = 0;
@@ -134,7 +134,10 @@ export class IngestJobProcessor {
         inserted += r.inserted;
         duplicates += r.duplicates;
       } catch (error) {
-        results.push({ ok: false, reason: (error as Error).message });
+        // A store that says "unavailable" (e.g. another delivery's counters still
+        // pending) is never describing the event itself.
+        const retryable = error instanceof TallyError && error.kind === 'unavailable';
+        results.push({ ok: false, reason: (error as Error).message, retryable });
       }
     }
     const firstOk = results.findIndex((r) => r.ok);
@@ -143,7 +146,7 @@ export class IngestJobProcessor {
     const transient: CollectionEvent[] = [];
     results.forEach((r, i) => {
       if (r.ok) return;
-      if (i > firstOk && i < lastOk && firstOk >= 0) failed.push({ event: events[i], reason: r.reason });
+      if (!r.retryable && i > firstOk && i < lastOk && firstOk >= 0) failed.push({ event: events[i], reason: r.reason });
       else transient.push(events[i]);
     });
     return { failed, transient, stored, inserted, duplicates };

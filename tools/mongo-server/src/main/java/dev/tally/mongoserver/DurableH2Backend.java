@@ -28,13 +28,24 @@ final class DurableH2Backend extends H2Backend {
         super(store);
     }
 
+    private final Object writeLock = new Object();
+
     @Override
     public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
-        try {
+        if (!WRITES.contains(command.toLowerCase(Locale.ROOT))) {
             return super.handleCommand(channel, databaseName, command, query);
-        } finally {
-            // Also after a partly failed write (ordered:false with duplicates): what was written stays.
-            if (WRITES.contains(command.toLowerCase(Locale.ROOT))) {
+        }
+        // Writes run one at a time, each committed before it is acknowledged.
+        // Concurrent writes lost acknowledged documents: under concurrent batches
+        // with duplicate-key errors (redeliveries), whole acknowledged inserts were
+        // missing afterwards, as if one command's failure had discarded another's
+        // uncommitted changes. Serialized, each acknowledgement covers a commit of
+        // exactly that command's changes.
+        synchronized (writeLock) {
+            try {
+                return super.handleCommand(channel, databaseName, command, query);
+            } finally {
+                // Also after a partly failed write (ordered:false with duplicates): what was written stays.
                 commit();
             }
         }
