@@ -12,4 +12,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci
 fi
 npm run build --silent
+if [ "$#" -eq 0 ]; then
+  set -- --selectProjects unit integration e2e
+fi
 exec npx jest --maxWorkers=2 "$@"
