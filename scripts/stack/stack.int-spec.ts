@@ -1,6 +1,6 @@
 // Drives the whole local topology through the same functions `npm run stack` and the
 // e2e/fault tests use, with stand-in apps (the real ones are tested in test/).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { MongoClient } from 'mongodb';
@@ -205,6 +205,23 @@ describe('local stack (stand-in apps)', () => {
     const stopped = await stackDown({ stateDir });
     expect(stopped.sort()).toEqual(Object.keys(st).sort());
     expect(Object.values(await status()).every((s) => !s.up && s.pid === null)).toBe(true);
-    for (const s of Object.values(st)) expect(() => process.kill(s.pid!, 0)).toThrow();
+    // Gone, or a zombie its parent has not reaped yet (kill(pid, 0) still succeeds on those).
+    for (const s of Object.values(st)) expect(await exitedWithin(s.pid!, 5000)).toBe(true);
   });
 });
+
+async function exitedWithin(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    let state = '';
+    try {
+      process.kill(pid, 0);
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+    } catch {
+      return true;
+    }
+    if (state === 'Z') return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
