@@ -12,7 +12,7 @@ import {
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { logDir, runDir } from './stack-paths';
-import { ProbeKind, ProcessRecord } from './service.types';
+import { ProbeKind, ProcessRecord, ServiceHandle, ServiceStartOptions } from './service.types';
 
 export interface SpawnSpec {
   name: string;
@@ -299,4 +299,16 @@ export async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/** The handle every service's start() returns: its stop() stops the recorded process. */
+export function serviceHandle(opts: ServiceStartOptions, pid: number): ServiceHandle {
+  return {
+    name: opts.name,
+    pid,
+    port: opts.port,
+    stop: async () => {
+      await stopRecorded(opts.stateDir, opts.name);
+    },
+  };
 }

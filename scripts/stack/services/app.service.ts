@@ -4,6 +4,7 @@ import {
   assertPortFree,
   liveRecord,
   spawnRecorded,
+  serviceHandle,
   stopRecorded,
   tcpProbe,
   waitReady,
@@ -52,7 +53,7 @@ function baseEnv(): Record<string, string> {
 
 export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
   const running = liveRecord(opts.stateDir, opts.name);
-  if (running) return handle(opts, running.pid);
+  if (running) return serviceHandle(opts, running.pid);
   const main = opts.main ?? mainPath(opts.app);
   if (!existsSync(main)) {
     throw new Error(
@@ -82,20 +83,9 @@ export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
       ? async () => Date.now() - t0 > 2000 || tcpProbe(opts.port, 500)
       : () => tcpProbe(opts.port, 500);
   await waitReady(rec, ready, opts.readyTimeoutMs ?? 60_000);
-  return handle(opts, rec.pid);
+  return serviceHandle(opts, rec.pid);
 }
 
 export function stop(stateDir: string, name: string): Promise<boolean> {
   return stopRecorded(stateDir, name);
-}
-
-function handle(opts: ServiceStartOptions, pid: number): ServiceHandle {
-  return {
-    name: opts.name,
-    pid,
-    port: opts.port,
-    stop: async () => {
-      await stop(opts.stateDir, opts.name);
-    },
-  };
 }

@@ -8,6 +8,7 @@ import {
   assertPortFree,
   liveRecord,
   spawnRecorded,
+  serviceHandle,
   stopRecorded,
   waitReady,
 } from '../process-control';
@@ -231,7 +232,7 @@ export async function cqlPing(port: number, timeoutMs = 2000): Promise<boolean> 
 
 export async function start(opts: CassandraStartOptions): Promise<ServiceHandle> {
   const running = liveRecord(opts.stateDir, opts.name);
-  if (running) return handle(opts, running.pid);
+  if (running) return serviceHandle(opts, running.pid);
   install();
   await assertPortFree(opts.name, opts.port);
   await assertPortFree(`${opts.name} (storage port)`, opts.storagePort ?? 7000);
@@ -253,20 +254,9 @@ export async function start(opts: CassandraStartOptions): Promise<ServiceHandle>
     stopTimeoutMs: 60_000,
   });
   await waitReady(rec, () => cqlPing(opts.port, 2000), opts.readyTimeoutMs ?? 180_000);
-  return handle(opts, rec.pid);
+  return serviceHandle(opts, rec.pid);
 }
 
 export function stop(stateDir: string, name: string): Promise<boolean> {
   return stopRecorded(stateDir, name);
-}
-
-function handle(opts: ServiceStartOptions, pid: number): ServiceHandle {
-  return {
-    name: opts.name,
-    pid,
-    port: opts.port,
-    stop: async () => {
-      await stop(opts.stateDir, opts.name);
-    },
-  };
 }

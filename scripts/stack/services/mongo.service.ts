@@ -8,6 +8,7 @@ import {
   assertPortFree,
   liveRecord,
   spawnRecorded,
+  serviceHandle,
   stopRecorded,
   waitReady,
 } from '../process-control';
@@ -87,7 +88,7 @@ export async function mongoPing(port: number, timeoutMs = 1000): Promise<boolean
 
 export async function start(opts: MongoStartOptions): Promise<ServiceHandle> {
   const running = liveRecord(opts.stateDir, opts.name);
-  if (running) return handle(opts, running.pid);
+  if (running) return serviceHandle(opts, running.pid);
   install();
   await assertPortFree(opts.name, opts.port);
   const backend = opts.backend ?? 'h2';
@@ -115,20 +116,9 @@ export async function start(opts: MongoStartOptions): Promise<ServiceHandle> {
     stopTimeoutMs: 15_000,
   });
   await waitReady(rec, () => mongoPing(opts.port, 500), opts.readyTimeoutMs ?? 30_000);
-  return handle(opts, rec.pid);
+  return serviceHandle(opts, rec.pid);
 }
 
 export function stop(stateDir: string, name: string): Promise<boolean> {
   return stopRecorded(stateDir, name);
-}
-
-function handle(opts: ServiceStartOptions, pid: number): ServiceHandle {
-  return {
-    name: opts.name,
-    pid,
-    port: opts.port,
-    stop: async () => {
-      await stop(opts.stateDir, opts.name);
-    },
-  };
 }

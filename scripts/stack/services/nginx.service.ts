@@ -6,6 +6,7 @@ import {
   assertPortFree,
   liveRecord,
   spawnRecorded,
+  serviceHandle,
   stopRecorded,
   tcpProbe,
   waitReady,
@@ -135,7 +136,7 @@ export async function start(opts: NginxStartOptions): Promise<ServiceHandle> {
   const running = liveRecord(opts.stateDir, opts.name);
   if (running) {
     await reloadIfChanged(opts, running.pid);
-    return handle(opts, running.pid);
+    return serviceHandle(opts, running.pid);
   }
   install();
   await assertPortFree(opts.name, opts.port);
@@ -154,20 +155,9 @@ export async function start(opts: NginxStartOptions): Promise<ServiceHandle> {
     stopTimeoutMs: 15_000,
   });
   await waitReady(rec, () => tcpProbe(opts.port, 500), opts.readyTimeoutMs ?? 10_000);
-  return handle(opts, rec.pid);
+  return serviceHandle(opts, rec.pid);
 }
 
 export function stop(stateDir: string, name: string): Promise<boolean> {
   return stopRecorded(stateDir, name);
-}
-
-function handle(opts: ServiceStartOptions, pid: number): ServiceHandle {
-  return {
-    name: opts.name,
-    pid,
-    port: opts.port,
-    stop: async () => {
-      await stop(opts.stateDir, opts.name);
-    },
-  };
 }

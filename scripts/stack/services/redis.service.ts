@@ -6,6 +6,7 @@ import {
   liveRecord,
   redisPing,
   spawnRecorded,
+  serviceHandle,
   stopRecorded,
   waitReady,
 } from '../process-control';
@@ -40,7 +41,7 @@ export function renderConfig(opts: ServiceStartOptions): string {
 
 export async function start(opts: ServiceStartOptions): Promise<ServiceHandle> {
   const running = liveRecord(opts.stateDir, opts.name);
-  if (running) return handle(opts, running.pid);
+  if (running) return serviceHandle(opts, running.pid);
   install();
   await assertPortFree(opts.name, opts.port);
   const conf = join(confDir(opts.stateDir, opts.name), 'redis.conf');
@@ -56,20 +57,9 @@ export async function start(opts: ServiceStartOptions): Promise<ServiceHandle> {
     stopTimeoutMs: 15_000,
   });
   await waitReady(rec, () => redisPing(opts.port, 500), opts.readyTimeoutMs ?? 20_000);
-  return handle(opts, rec.pid);
+  return serviceHandle(opts, rec.pid);
 }
 
 export function stop(stateDir: string, name: string): Promise<boolean> {
   return stopRecorded(stateDir, name);
-}
-
-function handle(opts: ServiceStartOptions, pid: number): ServiceHandle {
-  return {
-    name: opts.name,
-    pid,
-    port: opts.port,
-    stop: async () => {
-      await stop(opts.stateDir, opts.name);
-    },
-  };
 }
