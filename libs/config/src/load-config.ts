@@ -84,6 +84,14 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxExtractionEvents: int(env, 'QUERY_MAX_EXTRACTION_EVENTS', 100_000, 1),
       cacheEntries: int(env, 'QUERY_CACHE_ENTRIES', 1000, 0),
     },
+    deletes: {
+      jobThreshold: int(env, 'DELETE_JOB_THRESHOLD', 10_000, 0),
+      jobBatchSize: int(env, 'DELETE_JOB_BATCH_SIZE', 500, 1),
+      jobBatchPauseMs: int(env, 'DELETE_JOB_BATCH_PAUSE_MS', 0, 0),
+      jobLeaseMs: int(env, 'DELETE_JOB_LEASE_MS', 30_000, 100),
+      maxConcurrentPerProject: int(env, 'DELETE_MAX_CONCURRENT_PER_PROJECT', 2, 1),
+      ratePerMinute: int(env, 'DELETE_RATE_PER_MINUTE', 60, 0),
+    },
     schema: {
       recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),
     },

@@ -41,6 +41,23 @@ export interface TallyConfig {
     /** Results kept for `max_age` reuse. */
     cacheEntries: number;
   };
+  deletes: {
+    /**
+     * A delete that reads more than this many events runs as a background job
+     * (202 + status URL); up to it, it runs in the request (204).
+     */
+    jobThreshold: number;
+    /** Events removed per batch (one unit of work) by a job. */
+    jobBatchSize: number;
+    /** Pause between a job's batches (ms), beyond the event-loop yield every batch gets. */
+    jobBatchPauseMs: number;
+    /** How long a job's owner may be silent before another query process takes the job over. */
+    jobLeaseMs: number;
+    /** Deletes (in requests and jobs) one project may run at once on one process; beyond: 429. */
+    maxConcurrentPerProject: number;
+    /** Delete requests per project per minute on one process (token bucket); 0: unlimited. */
+    ratePerMinute: number;
+  };
   schema: {
     /** Largest collection an exact schema recount may scan; above it the recount is refused. */
     recountMaxEvents: number;

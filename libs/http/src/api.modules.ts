@@ -9,6 +9,7 @@ import { SchemaController } from './schema/schema.controller';
 import { SchemaService } from './schema/schema.service';
 import { DeleteController } from './delete/delete.controller';
 import { DeleteService } from './delete/delete.service';
+import { DeleteJobsModule } from './delete/delete-jobs.module';
 
 /** The write half of the API (ingest pool). */
 @Module({
@@ -20,6 +21,7 @@ export class IngestApiModule {}
 
 /** The read half of the API (query pool): queries, schema and deletes. */
 @Module({
+  imports: [DeleteJobsModule],
   controllers: [QueriesController, SchemaController, DeleteController],
   providers: [QueryService, SchemaService, DeleteService],
   exports: [SchemaService],

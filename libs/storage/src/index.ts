@@ -7,3 +7,4 @@ export * from './sqlite';
 export * from './dead-letter/dead-letter-store.port';
 export * from './delete-events';
 export * from './recount-schema';
+export * from './jobs';

@@ -8,6 +8,7 @@ import { DeadLetterStore, InMemoryDeadLetterStore, MongoDeadLetterStore } from '
 import { MongoConnection, MongoEventPersister, MongoEventStore, MongoMetadataStore } from './mongo';
 import { CassandraEventPersister, CassandraEventStore } from './cassandra';
 import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from './sqlite';
+import { DeleteJobStore, MongoDeleteJobStore, SqliteDeleteJobStore } from './jobs';
 
 export interface Stores {
   events: EventStore;
@@ -17,6 +18,8 @@ export interface Stores {
   persister: EventPersister;
   /** Where events that can never be stored go instead of blocking their batch. */
   deadLetters: DeadLetterStore;
+  /** Background deletes, beside the metadata (SQLite: in the same file as the events). */
+  deleteJobs: DeleteJobStore;
   /** The keen.id secret: from config, or generated once and kept with the data. */
   idSecret: string;
   close(): Promise<void>;
@@ -45,6 +48,7 @@ function openSqlite(config: TallyConfig): Stores {
     unitOfWork,
     persister: new EventPersister(events, metadata, unitOfWork),
     deadLetters: new InMemoryDeadLetterStore(),
+    deleteJobs: new SqliteDeleteJobStore(db),
     idSecret: config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
     close: async () => db.close(),
   };
@@ -64,10 +68,12 @@ async function openMongo(config: TallyConfig): Promise<Stores> {
   const events = new MongoEventStore({ connection });
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });
-  await Promise.all([events.init(), metadata.init(), deadLetters.init()]);
+  const deleteJobs = new MongoDeleteJobStore({ connection });
+  await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
   return {
     events,
     metadata,
+    deleteJobs,
     // Without multi-document transactions the Mongo persister keeps counters
     // exact under redelivery by itself (see docs/queue.md).
     unitOfWork: { run: (work) => work() },
@@ -89,10 +95,12 @@ async function openCassandra(config: TallyConfig): Promise<Stores> {
   });
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });
-  await Promise.all([events.init(), metadata.init(), deadLetters.init()]);
+  const deleteJobs = new MongoDeleteJobStore({ connection });
+  await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
   return {
     events,
     metadata,
+    deleteJobs,
     unitOfWork: { run: (work) => work() },
     // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md).
     persister: new CassandraEventPersister({ events, metadata }),

@@ -2,6 +2,13 @@ import { Controller, Delete, HttpCode, Param, Post, Query, Res } from '@nestjs/c
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeleteService } from './delete.service';
+import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
+
+interface DeleteReply {
+  status(code: number): DeleteReply;
+  header(name: string, value: string): DeleteReply;
+  send(body?: unknown): void;
+}
 
 /**
  * Deletes are served by the query pool even though the URL is the write URL:
@@ -16,17 +23,30 @@ export class DeleteController {
   @Delete()
   @HttpCode(204)
   @RequireKey('master')
-  @ApiOperation({ summary: 'Delete the events matching filters/timeframe/timezone (query string); none: the whole collection' })
+  @ApiOperation({
+    summary:
+      'Delete the events matching filters/timeframe/timezone (query string); none: the whole collection. ' +
+      '204 when done in the request; 202 {job_id, status_url} when it reads more than DELETE_JOB_THRESHOLD events; ' +
+      '429 over the per-project delete limits',
+  })
   async deleteEvents(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
     @Query() params: Record<string, unknown>,
-    @Res({ passthrough: true }) reply: { header(name: string, value: string): unknown },
+    @Res() reply: DeleteReply,
   ): Promise<void> {
-    const done = await this.deletes.deleteEvents(projectId, collection, params);
+    const outcome = await this.deletes.deleteEvents(projectId, collection, params);
+    if (outcome.kind === 'job') {
+      const accepted: DeleteJobAccepted = { job_id: outcome.job.id, status_url: jobStatusUrl(projectId, outcome.job.id) };
+      reply.status(202).header('location', accepted.status_url).send(accepted);
+      return;
+    }
     // What the delete read and removed: a keen.id delete must read only those ids.
-    reply.header('x-tally-events-scanned', String(done.scanned));
-    reply.header('x-tally-events-deleted', String(done.deleted));
+    reply
+      .status(204)
+      .header('x-tally-events-scanned', String(outcome.progress.scanned))
+      .header('x-tally-events-deleted', String(outcome.progress.deleted))
+      .send();
   }
 
   @Post('schema/recalculate')

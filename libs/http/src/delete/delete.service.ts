@@ -2,7 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { assertCollectionName } from '@app/events';
 import { parseEventSelection } from '@app/query';
-import { DeleteProgress, EventDeleter, recountSchema, Stores, STORES } from '@app/storage';
+import { DeleteJob, DeleteProgress, EventDeleter, isLargeDelete, recountSchema, Stores, STORES } from '@app/storage';
+import { DeleteJobsService } from './delete-jobs.service';
+import { ProjectDeleteLimits } from './project-delete-limits';
+
+/** A delete either ran in the request, or was accepted as a background job. */
+export type DeleteOutcome = { kind: 'done'; progress: DeleteProgress } | { kind: 'job'; job: DeleteJob };
 
 @Injectable()
 export class DeleteService {
@@ -11,15 +16,36 @@ export class DeleteService {
   constructor(
     @Inject(STORES) private readonly stores: Stores,
     @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
+    private readonly limits: ProjectDeleteLimits,
+    private readonly jobs: DeleteJobsService,
   ) {
     this.deleter = new EventDeleter(stores.events, stores.metadata, stores.unitOfWork);
   }
 
-  /** No filters and no timeframe: the whole collection. */
-  deleteEvents(projectId: string, collection: string, params: Record<string, unknown>): Promise<DeleteProgress> {
+  /**
+   * No filters and no timeframe: the whole collection. Bad input is refused
+   * before the limits are consulted, so it costs no token. A delete that would
+   * read more than DELETE_JOB_THRESHOLD events becomes a job, which keeps the
+   * request's slot until it ends.
+   */
+  async deleteEvents(projectId: string, collection: string, params: Record<string, unknown>): Promise<DeleteOutcome> {
     assertCollectionName(collection);
     const { api_key: _key, ...rest } = params;
-    return this.deleter.delete(projectId, collection, parseEventSelection(rest));
+    const selection = parseEventSelection(rest);
+    const slot = this.limits.admit(projectId);
+    let handedToJob = false;
+    try {
+      const now = new Date();
+      const threshold = this.config.deletes.jobThreshold;
+      if (await isLargeDelete(this.stores.events, projectId, collection, selection, threshold, now)) {
+        const job = await this.jobs.start(projectId, collection, selection, now, slot);
+        handedToJob = true;
+        return { kind: 'job', job };
+      }
+      return { kind: 'done', progress: await this.deleter.delete(projectId, collection, selection, { now }) };
+    } finally {
+      if (!handedToJob) slot.release();
+    }
   }
 
   recount(projectId: string, collection: string) {

@@ -1,0 +1,47 @@
+import { Filter } from '@app/query';
+import { DeleteJob, DeleteJobState } from '@app/storage';
+
+/** What GET …/jobs/:id answers (snake_case, like the rest of the Keen surface). */
+export interface DeleteJobView {
+  id: string;
+  kind: 'delete';
+  collection: string;
+  filters: Filter[];
+  /** As the client sent it: a relative name or {start, end}; null for all time. */
+  timeframe: string | { start: string; end: string } | null;
+  timezone: string;
+  state: DeleteJobState;
+  events_scanned: number;
+  events_deleted: number;
+  created_at: string;
+  updated_at: string;
+  error?: string;
+}
+
+/** The 202 answer to a delete that became a job. */
+export interface DeleteJobAccepted {
+  job_id: string;
+  status_url: string;
+}
+
+export function jobStatusUrl(projectId: string, jobId: string): string {
+  return `/3.0/projects/${encodeURIComponent(projectId)}/jobs/${encodeURIComponent(jobId)}`;
+}
+
+export function toDeleteJobView(job: DeleteJob): DeleteJobView {
+  const view: DeleteJobView = {
+    id: job.id,
+    kind: 'delete',
+    collection: job.collection,
+    filters: job.selection.filters,
+    timeframe: job.selection.timeframe?.raw ?? null,
+    timezone: job.selection.timezone,
+    state: job.state,
+    events_scanned: job.eventsScanned,
+    events_deleted: job.eventsDeleted,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+  };
+  if (job.error !== undefined) view.error = job.error;
+  return view;
+}

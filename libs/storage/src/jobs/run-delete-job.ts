@@ -1,0 +1,163 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StoredEvent } from '@app/events';
+import { EventDeleter } from '../delete-events';
+import { EventStore } from '../event-store.port';
+import { MetadataStore, UnitOfWork } from '../metadata-store.port';
+import { DeleteJob, DeleteJobProgress, DeleteJobStore } from './delete-job.store.port';
+
+export interface DeleteJobRunnerOptions {
+  /** This process's lease owner id (unique per process). */
+  owner: string;
+  leaseMs: number;
+  batchSize: number;
+  /** Extra pause before each batch (ms); every batch also yields to the event loop. */
+  batchPauseMs: number;
+  clock?: () => number;
+}
+
+/** How a run ended: finished (done/failed), stopped by the caller (lease released), or lost to another process. */
+export type DeleteJobRunResult = 'done' | 'failed' | 'stopped' | 'lost';
+
+export interface DeleteJobRunnerStores {
+  events: EventStore;
+  metadata: MetadataStore;
+  unitOfWork: UnitOfWork;
+  jobs: DeleteJobStore;
+}
+
+/**
+ * Runs a delete job this process holds the lease of, to its end.
+ *
+ * Resuming is re-running: the job's filtered delete is idempotent (a re-run
+ * finds only the survivors), so a run started after a crash simply deletes
+ * what remains, with relative timeframes resolved at the job's `resolveAt`.
+ * The counters stay exact across crashes because each batch decrements them by
+ * what that batch's store call actually removed (EventDeleter), and an event
+ * removed before the crash is not found again. The job's own counts are
+ * checkpointed inside each batch's unit of work: on SQLite the rows, their
+ * counter decrements and the new events_deleted commit together, so the counts
+ * are exact after a kill -9 too.
+ *
+ * Between batches the run pauses (at least one event-loop turn) before it
+ * opens the next unit of work, so a job never holds SQLite's write lock or
+ * the event loop across batches, and ingestion in the same process interleaves.
+ */
+export class DeleteJobRunner {
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly stores: DeleteJobRunnerStores,
+    private readonly options: DeleteJobRunnerOptions,
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async run(job: DeleteJob, stop?: AbortSignal): Promise<DeleteJobRunResult> {
+    const { jobs } = this.stores;
+    const { owner, leaseMs } = this.options;
+    const run = { scanned: 0, deleted: 0 };
+    const progress = (): DeleteJobProgress => ({
+      eventsScanned: job.eventsScanned + run.scanned,
+      eventsDeleted: job.eventsDeleted + run.deleted,
+    });
+    const abort = new AbortController();
+    let lost = false;
+    const checkpoint = async (withProgress: boolean) => {
+      const now = this.clock();
+      const held = await jobs.checkpoint(job.id, owner, {
+        now,
+        leaseUntil: now + leaseMs,
+        state: 'running',
+        ...(withProgress ? { progress: progress() } : {}),
+      });
+      if (!held) {
+        lost = true;
+        abort.abort(new Error(`delete job ${job.id} was taken over by another process`));
+      }
+    };
+    const onStop = () => abort.abort(stop?.reason);
+    stop?.addEventListener('abort', onStop);
+    // Renewed well before expiry even when a long stretch of the scan finds
+    // nothing to delete (no batch, hence no checkpoint, for a while).
+    const renew = setInterval(() => void checkpoint(false).catch(() => undefined), Math.max(50, leaseMs / 3));
+    renew.unref();
+    try {
+      await checkpoint(false);
+      if (lost) return 'lost';
+      const deleter = new EventDeleter(
+        this.countingEvents(run),
+        this.stores.metadata,
+        this.pacedUnitOfWork(abort.signal, () => checkpoint(true)),
+      );
+      await deleter.delete(job.projectId, job.collection, job.selection, {
+        batchSize: this.options.batchSize,
+        signal: abort.signal,
+        now: new Date(job.resolveAt),
+      });
+      return (await jobs.finish(job.id, owner, { state: 'done', progress: progress(), now: this.clock() }))
+        ? 'done'
+        : 'lost';
+    } catch (error) {
+      if (lost) return 'lost';
+      if (abort.signal.aborted) {
+        await jobs.release(job.id, owner, this.clock());
+        return 'stopped';
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      await jobs.finish(job.id, owner, { state: 'failed', progress: progress(), error: message, now: this.clock() });
+      return 'failed';
+    } finally {
+      clearInterval(renew);
+      stop?.removeEventListener('abort', onStop);
+    }
+  }
+
+  /** The event store, counting what the job reads and removes (no I/O of its own). */
+  private countingEvents(run: { scanned: number; deleted: number }): EventStore {
+    const events = this.stores.events;
+    async function* counted(pages: AsyncIterable<StoredEvent[]>): AsyncIterable<StoredEvent[]> {
+      for await (const page of pages) {
+        run.scanned += page.length;
+        yield page;
+      }
+    }
+    // A proxy rather than a hand-written delegate, so methods added to the port
+    // later are passed through untouched.
+    return new Proxy(events, {
+      get(target, name) {
+        if (name === 'scan') return (...args: Parameters<EventStore['scan']>) => counted(target.scan(...args));
+        if (name === 'deleteByIds') {
+          return async (...args: Parameters<EventStore['deleteByIds']>) => {
+            const gone = await target.deleteByIds(...args);
+            run.deleted += gone.length;
+            return gone;
+          };
+        }
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  /**
+   * Each batch: wait (outside any transaction), then the batch and its
+   * checkpoint in one unit of work. On MongoDB the checkpoint comes after the
+   * counter update, so it never widens the window between removing events and
+   * decrementing their counters.
+   */
+  private pacedUnitOfWork(signal: AbortSignal, checkpoint: () => Promise<void>): UnitOfWork {
+    const { unitOfWork } = this.stores;
+    const pauseMs = this.options.batchPauseMs;
+    return {
+      run: async <T>(work: () => Promise<T>): Promise<T> => {
+        await (pauseMs > 0 ? sleep(pauseMs) : new Promise((resolve) => setImmediate(resolve)));
+        signal.throwIfAborted();
+        return unitOfWork.run(async () => {
+          const result = await work();
+          await checkpoint();
+          return result;
+        });
+      },
+    };
+  }
+}
