@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Client, types } from 'cassandra-driver';
 import { CollectionEvent, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query';
-import { EventStore, InsertOutcome } from '../event-store.port';
+import { BodyReplacement, EventStore, InsertOutcome } from '../event-store.port';
 import { chunks, mapBounded } from './bounded-concurrency';
 import {
   assertIdentifier,
@@ -201,6 +201,36 @@ export class CassandraEventStore implements EventStore {
     const found = new Map<string, CollectionEvent>();
     for (const row of rows) if (row) found.set(row.id, { ...row, collection });
     return [...new Set(ids)].filter((id) => found.has(id)).map((id) => found.get(id)!);
+  }
+
+  /**
+   * Only events the by-id table points at are rewritten, at the coordinates it
+   * records, so both tables keep describing the same rows: an event row whose
+   * claim is missing (an insert that died before its LWT) is left for the
+   * redelivery that rewrites and claims it, which would otherwise restore the
+   * body and count it in full. The body itself is a Paxos compare-and-set.
+   */
+  async replaceBodies(
+    projectId: string,
+    collection: string,
+    replacements: BodyReplacement[],
+  ): Promise<string[]> {
+    const located = await this.locate(projectId, [...new Set(replacements.map((r) => r.id))]);
+    const targets = replacements.filter((r) => located.get(r.id)?.collection === collection);
+    const applied = await mapBounded(targets, this.claimConcurrency, async (r) => {
+      const l = located.get(r.id)!;
+      const rs = await this.client.execute(CQL.replaceBody, [
+        JSON.stringify(r.body),
+        projectId,
+        collection,
+        new Date(l.bucket),
+        new Date(l.ts),
+        r.id,
+        JSON.stringify(r.expected),
+      ]);
+      return rs.wasApplied();
+    });
+    return targets.filter((_, i) => applied[i]).map((r) => r.id);
   }
 
   async dropCollection(projectId: string, collection: string): Promise<number> {

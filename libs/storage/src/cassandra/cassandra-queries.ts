@@ -8,6 +8,9 @@ export const CQL = {
     'SELECT id, collection, bucket, ts, claim FROM events_by_id WHERE project = ? AND id IN ?',
   point:
     'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
+  // LWT compare-and-set: never recreates a row deleted meanwhile (the condition fails on it).
+  replaceBody:
+    'UPDATE events SET body = ? WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ? IF body = ?',
   deleteRow:
     'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
   deleteId: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',

@@ -1,6 +1,6 @@
 import { BSON, Collection, Document, Filter as MongoFilter, MongoBulkWriteError } from 'mongodb';
 import { CollectionEvent, JsonObject, StoredEvent } from '@app/events';
-import { EventStore, InsertOutcome } from '../event-store.port';
+import { BodyReplacement, EventStore, InsertOutcome } from '../event-store.port';
 import { ScanRequest } from '@app/query';
 import { RejectedEvent } from '../dead-letter/rejected-events.error';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
@@ -41,6 +41,8 @@ const CONTENT_ERRORS = new Set([2, 14, 52, 56, 57, 121, 17280, 10334]);
 const DUPLICATE_KEY = 11000;
 // 16 MiB document limit, minus room for the envelope fields.
 const MAX_DOC_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+// Conditional updates in flight at once for replaceBodies.
+const REPLACE_CONCURRENCY = 16;
 
 export class MongoEventStore implements EventStore {
   private readonly connection: MongoConnection;
@@ -181,6 +183,38 @@ export class MongoEventStore implements EventStore {
     if (result.deletedCount === found.length) return found.map(toCollectionEvent);
     const left = new Set((await events.find({ _id: { $in: found.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
     return found.filter((d) => !left.has(d._id)).map(toCollectionEvent);
+  }
+
+  /**
+   * One conditional update per event, so each result says whether that event
+   * changed (a bulk write only reports totals). The condition is the whole
+   * body as read (BSON equality; the body comes back from the driver with its
+   * fields in stored order) and no pending write marker: the persister that
+   * settles a dead delivery recounts that delivery's events from their stored
+   * bodies, so a body must not change under a marker (docs/queue.md).
+   */
+  async replaceBodies(
+    projectId: string,
+    collection: string,
+    replacements: BodyReplacement[],
+  ): Promise<string[]> {
+    const events = await this.events();
+    const replaced: string[] = [];
+    for (let i = 0; i < replacements.length; i += REPLACE_CONCURRENCY) {
+      const slice = replacements.slice(i, i + REPLACE_CONCURRENCY);
+      const results = await Promise.all(
+        slice.map((r) =>
+          events.updateOne(
+            { _id: r.id, p: projectId, c: collection, e: r.expected, m: { $exists: false } },
+            { $set: { e: r.body } },
+          ),
+        ),
+      );
+      results.forEach((result, j) => {
+        if (result.modifiedCount === 1) replaced.push(slice[j].id);
+      });
+    }
+    return replaced;
   }
 
   async dropCollection(projectId: string, collection: string): Promise<number> {

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CollectionEvent, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query';
-import { EventStore, InsertOutcome } from '../event-store.port';
+import { BodyReplacement, EventStore, InsertOutcome } from '../event-store.port';
 import { SqliteDatabase } from './sqlite-database';
 
 interface EventRow {
@@ -122,6 +122,32 @@ export class SqliteEventStore implements EventStore {
     if (this.db.writer.inTransaction) work();
     else this.db.writer.transaction(work)();
     return deleted;
+  }
+
+  /**
+   * The compare-and-set is on the stored JSON text: bodies are written with
+   * JSON.stringify and stringifying the parsed body gives the same text back.
+   */
+  async replaceBodies(
+    projectId: string,
+    collection: string,
+    replacements: BodyReplacement[],
+  ): Promise<string[]> {
+    const replaced: string[] = [];
+    const update = this.db.writer.prepare(
+      'UPDATE events SET body = ? WHERE project = ? AND id = ? AND collection = ? AND body = ?',
+    );
+    const work = () => {
+      for (const r of replacements) {
+        const expected = JSON.stringify(r.expected);
+        const info = update.run(JSON.stringify(r.body), projectId, r.id, collection, expected);
+        if (info.changes === 1) replaced.push(r.id);
+      }
+    };
+    // Inside a caller's transaction (with the counter updates) the rows join it.
+    if (this.db.writer.inTransaction) work();
+    else this.db.writer.transaction(work)();
+    return replaced;
   }
 
   async dropCollection(projectId: string, collection: string): Promise<number> {
