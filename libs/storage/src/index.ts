@@ -7,5 +7,5 @@ export * from './sqlite';
 export * from './dead-letter/dead-letter-store.port';
 export * from './delete-events';
 export * from './recount-schema';
-export * from './jobs';
 export * from './delete-property';
+export * from './jobs';
