@@ -10,14 +10,34 @@ describe('loadConfig', () => {
       maxEventBytes: 1048576,
       maxRequestBytes: 10485760,
       maxBatchEvents: 5000,
-      maxPropertiesPerCollection: 1000,
     });
+    expect(c.schema.maxProperties).toBe(1000);
   });
 
   it('names the bad variable', () => {
     expect(() => loadConfig('standalone', { PORT: 'eighty' })).toThrow(/PORT must be an integer/);
     expect(() => loadConfig('standalone', { STORE: 'postgres' })).toThrow(/STORE must be one of/);
     expect(() => loadConfig('standalone', { TRUST_PROXY: 'maybe' })).toThrow(ConfigError);
+    expect(() => loadConfig('standalone', { SCHEMA_MAX_PROPERTIES: '0' })).toThrow(/SCHEMA_MAX_PROPERTIES must be an integer >= 1/);
+    expect(loadConfig('standalone', { SCHEMA_MAX_PROPERTIES: '25' }).schema.maxProperties).toBe(25);
+  });
+
+  it('reads the delete job and limit settings, naming a bad one', () => {
+    expect(loadConfig('query', { STORE: 'mongo', QUEUE: 'redis' }).deletes).toEqual({
+      jobThreshold: 10_000,
+      jobBatchSize: 500,
+      jobBatchPauseMs: 0,
+      jobLeaseMs: 30_000,
+      maxConcurrentPerProject: 2,
+      ratePerMinute: 60,
+    });
+    const c = loadConfig('standalone', { DELETE_JOB_THRESHOLD: '0', DELETE_RATE_PER_MINUTE: '0' });
+    expect([c.deletes.jobThreshold, c.deletes.ratePerMinute]).toEqual([0, 0]);
+    expect(() => loadConfig('standalone', { DELETE_JOB_THRESHOLD: 'many' })).toThrow(/DELETE_JOB_THRESHOLD must be an integer/);
+    expect(() => loadConfig('standalone', { DELETE_MAX_CONCURRENT_PER_PROJECT: '0' })).toThrow(
+      /DELETE_MAX_CONCURRENT_PER_PROJECT must be an integer >= 1/,
+    );
+    expect(() => loadConfig('standalone', { DELETE_JOB_LEASE_MS: '10' })).toThrow(/DELETE_JOB_LEASE_MS/);
   });
 
   it('parses lists', () => {

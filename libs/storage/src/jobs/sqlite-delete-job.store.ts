@@ -89,8 +89,8 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
   }
 
   async claim(owner: string, now: number, leaseMs: number, busyProjects: string[]): Promise<DeleteJob | null> {
-    // BEGIN IMMEDIATE takes the file's write lock, so the select and the update
-    // are one step for every connection, in this process or another.
+    // One write transaction (BEGIN IMMEDIATE holds the file's write lock), so
+    // the select and the update are one step for every connection.
     return this.write(() => {
       const skip = busyProjects.length > 0 ? ` AND project NOT IN (${busyProjects.map(() => '?').join(',')})` : '';
       const row = this.db.writer
@@ -159,12 +159,13 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
 
   /**
    * Inside a caller's unit of work (a delete batch) the statement joins its
-   * transaction; otherwise it gets its own, queued behind the open one so it
-   * cannot slip into another caller's transaction.
+   * transaction; otherwise it runs in a synchronous BEGIN IMMEDIATE transaction
+   * of its own (as the event store's writes do): nothing else in the process
+   * can interleave with it, and other processes wait on the file's write lock.
    */
-  private write<T>(work: () => T): Promise<T> {
-    if (this.db.writer.inTransaction) return Promise.resolve(work());
-    return this.db.transaction(async () => work());
+  private async write<T>(work: () => T): Promise<T> {
+    if (this.db.writer.inTransaction) return work();
+    return this.db.writer.transaction(work).immediate();
   }
 }
 
