@@ -16,91 +16,27 @@
  * the store, vs `SELECT count(*)` per partition (count) and a hand loop over
  * the driver's paged rows (group_by on a body property has no CQL equivalent).
  */
-import { Client, types } from 'cassandra-driver';
 import { CollectionEvent } from '@app/events';
 import { executeQuery, parseQuery } from '@app/query';
 import { CassandraEventStore } from '../libs/storage/src/cassandra';
-import * as cassandraService from '../scripts/stack/services/cassandra.service';
-import { freePorts } from '../scripts/stack/process-control';
+import { startTestCassandra } from '../libs/storage/src/cassandra/testing/test-cassandra';
+import { benchEvents, DAY_MS as DAY, T0 } from './support/bench-events';
+import { countPerPartition, foldBodies, rawCassandraClient } from './support/cassandra-native';
 import { median } from './support/load';
-import { tempDir } from './support/processes';
+import { addTo } from './support/scan-answers';
+import { fmt, lanes, medianMs as medianOf, rate, timed } from './support/timing';
 
 const EVENTS = Number(process.env.BENCH_EVENTS || 20_000);
 const RUNS = Number(process.env.BENCH_RUNS || 3);
 const BATCH = 500;
 const CONCURRENCY = 32;
 const DAYS = 10;
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-const COUNTRIES = ['FR', 'US', 'DE', 'JP', 'BR'];
 
-function makeEvents(tag: string): CollectionEvent[] {
-  return Array.from({ length: EVENTS }, (_, i) => {
-    const timestamp = T0 + Math.floor((i / EVENTS) * DAYS * DAY);
-    const id = `${tag}-${i.toString(16).padStart(20, '0')}`;
-    return {
-      collection: 'c',
-      id,
-      timestamp,
-      event: {
-        price: (i % 1000) / 10,
-        country: COUNTRIES[i % 5],
-        user: { id: `u${i % 5000}`, premium: i % 7 === 0 },
-        keen: {
-          id,
-          timestamp: new Date(timestamp).toISOString(),
-          created_at: new Date(timestamp).toISOString(),
-        },
-      },
-    };
-  });
-}
-
-async function lanes<T>(items: T[], n: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await work(items[next++]);
-    }),
-  );
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-async function medianMs(fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) times.push(await timed(fn));
-  return median(times);
-}
-
-const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-async function connect(): Promise<{ contactPoints: string[]; stop: () => Promise<void> }> {
-  if (process.env.CASSANDRA_CONTACT_POINTS) {
-    return {
-      contactPoints: process.env.CASSANDRA_CONTACT_POINTS.split(','),
-      stop: async () => undefined,
-    };
-  }
-  const [port, storagePort] = await freePorts(2);
-  const stateDir = tempDir('tally-bench-cassandra-');
-  process.stderr.write(`starting Cassandra on 127.0.0.1:${port}...\n`);
-  const handle = await cassandraService.start({
-    name: 'cassandra-bench',
-    port,
-    storagePort,
-    stateDir,
-  });
-  return { contactPoints: [`127.0.0.1:${port}`], stop: () => handle.stop() };
-}
+const makeEvents = (tag: string): CollectionEvent[] => benchEvents(EVENTS, DAYS * DAY, `${tag}-`);
+const medianMs = (fn: () => Promise<unknown>) => medianOf(fn, RUNS);
 
 async function main(): Promise<void> {
-  const server = await connect();
+  const server = await startTestCassandra();
   const keyspace = `tally_bench_${Date.now().toString(36)}`;
   const store = new CassandraEventStore({
     contactPoints: server.contactPoints,
@@ -109,13 +45,7 @@ async function main(): Promise<void> {
     writeConcurrency: CONCURRENCY,
   });
   await store.init();
-  const raw = new Client({
-    contactPoints: server.contactPoints,
-    localDataCenter: 'datacenter1',
-    keyspace,
-    protocolOptions: { maxVersion: types.protocolVersion.v4 },
-    queryOptions: { prepare: true, consistency: types.consistencies.localQuorum },
-  });
+  const raw = rawCassandraClient(server.contactPoints, keyspace);
   await raw.execute(`CREATE TABLE IF NOT EXISTS raw_events (
     project text, collection text, bucket timestamp, ts timestamp, id text, body text,
     PRIMARY KEY ((project, collection, bucket), ts, id))`);
@@ -191,34 +121,11 @@ async function main(): Promise<void> {
     executeQuery(parseQuery(analysis, { event_collection: 'c', timeframe, ...params }), store, {
       projectId: project,
     });
-  const nativeCount = async () => {
-    let n = 0;
-    await lanes(buckets, 4, async (bucket) => {
-      const rs = await raw.execute(
-        'SELECT count(*) AS n FROM events WHERE project = ? AND collection = ? AND bucket = ?',
-        [project, 'c', bucket],
-      );
-      n += (rs.first().n as types.Long).toNumber();
-    });
-    return n;
-  };
+  const partitions = { project, collection: 'c', buckets };
+  const nativeCount = () => countPerPartition(raw, partitions);
   const nativeGroup = async () => {
     const groups = new Map<string, number>();
-    await lanes(buckets, 4, async (bucket) => {
-      let pageState: string | undefined;
-      do {
-        const rs = await raw.execute(
-          'SELECT body FROM events WHERE project = ? AND collection = ? AND bucket = ?',
-          [project, 'c', bucket],
-          { fetchSize: 1000, pageState, autoPage: false },
-        );
-        for (const row of rs.rows) {
-          const country = (JSON.parse(row.body as string) as { country: string }).country;
-          groups.set(country, (groups.get(country) ?? 0) + 1);
-        }
-        pageState = rs.pageState ?? undefined;
-      } while (pageState);
-    });
+    await foldBodies(raw, partitions, (body) => addTo(groups, body.country, 1));
     return groups;
   };
   const check = await engine({});

@@ -14,29 +14,12 @@ import * as path from 'node:path';
 import { StoredEvent } from '@app/events';
 import { EventSource, executeQuery, parseQuery, ScanRequest } from '@app/query';
 import { SqliteDatabase, SqliteEventStore } from '@app/storage';
-import { median } from './support/load';
+import { benchEvent, DAY_MS as DAY } from './support/bench-events';
 import { tempDir } from './support/processes';
+import { fmt, medianMs, rate as perSecond } from './support/timing';
 
 const EVENTS = Number(process.env.BENCH_EVENTS || 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS || 5);
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-
-function makeEvent(i: number, spanMs: number, total: number): StoredEvent {
-  const timestamp = T0 + Math.floor((i / total) * spanMs);
-  const id = i.toString(16).padStart(24, '0');
-  return {
-    id,
-    timestamp,
-    event: {
-      price: (i % 1000) / 10,
-      country: ['FR', 'US', 'DE', 'JP', 'BR'][i % 5],
-      user: { id: `u${i % 5000}`, premium: i % 7 === 0 },
-      keen: { id, timestamp: new Date(timestamp).toISOString(), created_at: new Date(timestamp).toISOString() },
-    },
-  };
-}
-
 /** Pages over a plain array, no copying: isolates the evaluator's own cost. */
 class ArraySource implements EventSource {
   constructor(private readonly pages: StoredEvent[][]) {}
@@ -45,22 +28,13 @@ class ArraySource implements EventSource {
   }
 }
 
-async function timeIt(fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return median(times);
-}
-
-const rate = (events: number, ms: number) => Math.round(events / (ms / 1000)).toLocaleString('en-US');
+const timeIt = (fn: () => Promise<unknown>) => medianMs(fn, RUNS);
+const rate = (events: number, ms: number) => fmt(perSecond(events, ms));
 
 async function evaluatorThroughput(lines: string[]): Promise<void> {
   const pages: StoredEvent[][] = [];
   for (let i = 0; i < EVENTS; i += 2000) {
-    pages.push(Array.from({ length: Math.min(2000, EVENTS - i) }, (_, k) => makeEvent(i + k, 30 * DAY, EVENTS)));
+    pages.push(Array.from({ length: Math.min(2000, EVENTS - i) }, (_, k) => benchEvent(i + k, EVENTS, 30 * DAY)));
   }
   const source = new ArraySource(pages);
   const baselineMs = await timeIt(async () => {
@@ -94,10 +68,7 @@ async function scalingWithTimeframe(lines: string[]): Promise<void> {
   const load = async (project: string, days: number) => {
     const total = perDay * days;
     for (let i = 0; i < total; i += 10_000) {
-      const chunk = Array.from({ length: Math.min(10_000, total - i) }, (_, k) => ({
-        collection: 'c',
-        ...makeEvent(i + k, days * DAY, total),
-      }));
+      const chunk = Array.from({ length: Math.min(10_000, total - i) }, (_, k) => benchEvent(i + k, total, days * DAY));
       await store.insert(project, chunk);
     }
     return total;
