@@ -63,7 +63,6 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1 * MB, 1),
       maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 10 * MB, 1),
       maxBatchEvents: int(env, 'MAX_BATCH_EVENTS', 5000, 1),
-      maxPropertiesPerCollection: int(env, 'MAX_PROPERTIES_PER_COLLECTION', 1000, 1),
     },
     storage: {
       kind: storeKind,
@@ -94,6 +93,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
     },
     schema: {
       recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),
+      maxProperties: int(env, 'SCHEMA_MAX_PROPERTIES', 1000, 1),
     },
     idSecret: env.ID_SECRET || '',
     keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),

@@ -17,7 +17,6 @@ export interface TallyConfig {
     maxEventBytes: number;
     maxRequestBytes: number;
     maxBatchEvents: number;
-    maxPropertiesPerCollection: number;
   };
   storage: {
     kind: StoreKind;
@@ -61,6 +60,11 @@ export interface TallyConfig {
   schema: {
     /** Largest collection an exact schema recount may scan; above it the recount is refused. */
     recountMaxEvents: number;
+    /**
+     * Distinct property paths per collection kept in the schema counters;
+     * events beyond it are stored in full and the collection is flagged.
+     */
+    maxProperties: number;
   };
   /** Server secret keying the keen.id hash, so clients cannot forge ids. */
   idSecret: string;

@@ -18,6 +18,21 @@ export interface StoredKey {
   createdAt: string;
 }
 
+/** One collection's state under the schema property cap (docs/operations.md, "Schema property cap"). */
+export interface SchemaCapState {
+  /** How many (non-reserved) property paths the collection has admitted. */
+  admittedCount: number;
+  /** The admitted paths among those asked for; every admitted path when none were named. */
+  admitted: string[];
+  /** Some stored event has a property path that was not admitted to the counters. */
+  capped: boolean;
+}
+
+export interface CappedCollection {
+  projectId: string;
+  collection: string;
+}
+
 /**
  * Projects, keys and schema counters. Split deployments keep this in MongoDB;
  * standalone keeps it in the same SQLite file as the events.
@@ -28,9 +43,26 @@ export interface MetadataStore {
   listProjects(): Promise<Project[]>;
   /** Every key, for the in-memory key cache the write path authenticates from. */
   listKeys(): Promise<StoredKey[]>;
-  /** Adds the deltas to the counters; a counter that reaches zero is removed. */
+  /**
+   * Adds the deltas to the counters; a counter that reaches zero is removed.
+   * A decrement of a path that has no counter (never admitted under the cap)
+   * leaves nothing behind: no negative counter, no entry.
+   */
   applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void>;
   getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]>;
+  /**
+   * The writers' view of the cap (persister, recount; within their unit of
+   * work): which of `paths` are admitted (every admitted path when omitted),
+   * how many are, and the flag. Readers use listCappedCollections.
+   */
+  getSchemaCap(projectId: string, collection: string, paths?: string[]): Promise<SchemaCapState>;
+  /**
+   * Adds paths to the admitted set (idempotent; the set never shrinks) and
+   * sets the capped flag. Writers only ever set the flag; a recount may clear it.
+   */
+  updateSchemaCap(projectId: string, collection: string, admit: string[], capped: boolean): Promise<void>;
+  /** Capped collections of one project, or of every project (the write path's cache). */
+  listCappedCollections(projectId?: string): Promise<CappedCollection[]>;
   close(): Promise<void>;
 }
 

@@ -22,6 +22,8 @@ export interface Stores {
   deleteJobs: DeleteJobStore;
   /** The keen.id secret: from config, or generated once and kept with the data. */
   idSecret: string;
+  /** The schema property cap (SCHEMA_MAX_PROPERTIES) the persister and recounts apply. */
+  maxProperties: number;
   close(): Promise<void>;
 }
 
@@ -46,10 +48,11 @@ function openSqlite(config: TallyConfig): Stores {
     events,
     metadata,
     unitOfWork,
-    persister: new EventPersister(events, metadata, unitOfWork),
+    persister: new EventPersister(events, metadata, unitOfWork, config.schema.maxProperties),
     deadLetters: new InMemoryDeadLetterStore(),
     deleteJobs: new SqliteDeleteJobStore(db),
     idSecret: config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
+    maxProperties: config.schema.maxProperties,
     close: async () => db.close(),
   };
 }
@@ -77,9 +80,10 @@ async function openMongo(config: TallyConfig): Promise<Stores> {
     // Without multi-document transactions the Mongo persister keeps counters
     // exact under redelivery by itself (see docs/queue.md).
     unitOfWork: { run: (work) => work() },
-    persister: new MongoEventPersister({ events, metadata }),
+    persister: new MongoEventPersister({ events, metadata, maxProperties: config.schema.maxProperties }),
     deadLetters,
     idSecret,
+    maxProperties: config.schema.maxProperties,
     close: () => connection.close(),
   };
 }
@@ -103,9 +107,10 @@ async function openCassandra(config: TallyConfig): Promise<Stores> {
     deleteJobs,
     unitOfWork: { run: (work) => work() },
     // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md).
-    persister: new CassandraEventPersister({ events, metadata }),
+    persister: new CassandraEventPersister({ events, metadata, maxProperties: config.schema.maxProperties }),
     deadLetters,
     idSecret,
+    maxProperties: config.schema.maxProperties,
     close: async () => {
       await events.close();
       await connection.close();

@@ -1,5 +1,5 @@
 import { TallyError } from '@app/events';
-import { schemaDeltas, SchemaDelta } from '@app/schema';
+import { DEFAULT_MAX_PROPERTIES, SchemaDelta, SchemaRecount } from '@app/schema';
 import { EventStore } from './event-store.port';
 import { MetadataStore, UnitOfWork } from './metadata-store.port';
 
@@ -8,9 +8,14 @@ import { MetadataStore, UnitOfWork } from './metadata-store.port';
  * Allowed only up to `maxEvents`: above it the collection is refused before
  * a single event is read (a full scan of a large collection on a shared store
  * is exactly what the counters exist to avoid).
+ *
+ * The property cap applies as on writes (`stores.maxProperties`, default
+ * 1000): paths already admitted are recounted, free slots are filled in
+ * first-seen order by (keen.timestamp, keen.id), paths beyond stay out, and
+ * the capped flag is set to whether any event has such a path (SchemaRecount).
  */
 export async function recountSchema(
-  stores: { events: EventStore; metadata: MetadataStore; unitOfWork: UnitOfWork },
+  stores: { events: EventStore; metadata: MetadataStore; unitOfWork: UnitOfWork; maxProperties?: number },
   projectId: string,
   collection: string,
   maxEvents: number,
@@ -25,17 +30,19 @@ export async function recountSchema(
     );
   }
   return stores.unitOfWork.run(async () => {
-    const recount = new Map<string, SchemaDelta>();
+    const cap = await stores.metadata.getSchemaCap(projectId, collection);
+    const counting = new SchemaRecount(collection, cap.admitted, stores.maxProperties ?? DEFAULT_MAX_PROPERTIES);
     let events = 0;
     for await (const page of stores.events.scan({ projectId, collection })) {
       events += page.length;
-      for (const d of schemaDeltas(page.map((e) => ({ collection, event: e.event })))) {
-        const key = `${d.path}\u0000${d.type}`;
-        const found = recount.get(key);
-        if (found) found.delta += d.delta;
-        else recount.set(key, { ...d });
-      }
+      for (const event of page) counting.add(event);
     }
+    const result = counting.result();
+    // The whole set is written back, so paths counted before the cap existed
+    // are recorded as admitted too; admitting comes before the corrections
+    // so that they apply to admitted paths.
+    await stores.metadata.updateSchemaCap(projectId, collection, [...cap.admitted, ...result.admit], result.capped);
+    const recount = new Map<string, SchemaDelta>(result.counters.map((d) => [`${d.path}\u0000${d.type}`, d]));
     // Turn "what it should be" into deltas from "what it is".
     const corrections: SchemaDelta[] = [];
     for (const c of await stores.metadata.getSchema(projectId, collection)) {

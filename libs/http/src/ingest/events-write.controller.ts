@@ -27,9 +27,10 @@ export class EventsWriteController {
     @Param('collection') collection: string,
     @Body() body: unknown,
     @Req() req: RawRequest,
-  ): Promise<{ created: true }> {
-    await this.ingest.recordOne(this.origin(projectId, req), collection, body);
-    return { created: true };
+  ): Promise<{ created: true; schema_capped?: true }> {
+    const { schemaCapped } = await this.ingest.recordOne(this.origin(projectId, req), collection, body);
+    // Keen's clients read only `created`; the flag is Tally's addition.
+    return schemaCapped ? { created: true, schema_capped: true } : { created: true };
   }
 
   @Post()

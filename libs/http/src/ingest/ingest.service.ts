@@ -11,8 +11,22 @@ import {
 } from '@app/events';
 import { INGEST_QUEUE, IngestQueue } from '@app/queue';
 import { ID_SECRET } from './id-secret';
+import { CappedCollectionsCache } from './capped-collections.cache';
 
-export type BatchResult = Record<string, Array<{ success: true } | { success: false; error: { name: string; description: string } }>>;
+/**
+ * `schema_capped` is Tally's addition (Keen's clients read only `success`):
+ * the event was stored, but its collection is over its property cap, so the
+ * schema may not list all of its properties.
+ */
+export type BatchResult = Record<
+  string,
+  Array<{ success: true; schema_capped?: true } | { success: false; error: { name: string; description: string } }>
+>;
+
+export interface WriteOutcome {
+  /** The collection is over its property cap (the event is stored in full all the same). */
+  schemaCapped: boolean;
+}
 
 /**
  * The write use case: validate, enrich, and answer only once the queue holds
@@ -24,15 +38,18 @@ export class IngestService {
     @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
     @Inject(INGEST_QUEUE) private readonly queue: IngestQueue,
     @Inject(ID_SECRET) private readonly idSecret: string,
+    private readonly capped: CappedCollectionsCache,
   ) {}
 
-  async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<void> {
+  async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<WriteOutcome> {
     assertCollectionName(collection);
     if (Array.isArray(body)) {
       throw new TallyError('invalid', 'InvalidEventError', 'POST one event (a JSON object) to this URL; batches go to /events.');
     }
     const event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
     await this.queue.enqueue({ batchId: randomUUID(), projectId: origin.projectId, events: [event] });
+    // Asked after the enqueue: standalone's persister has reported by then.
+    return { schemaCapped: this.capped.isCapped(origin.projectId, collection) };
   }
 
   async recordBatch(origin: RequestOrigin, body: unknown): Promise<BatchResult> {
@@ -71,6 +88,10 @@ export class IngestService {
     }
     if (accepted.length > 0) {
       await this.queue.enqueue({ batchId: randomUUID(), projectId: origin.projectId, events: accepted });
+    }
+    for (const [collection, entries] of Object.entries(result)) {
+      if (!this.capped.isCapped(origin.projectId, collection)) continue;
+      for (const entry of entries) if (entry.success) entry.schema_capped = true;
     }
     return result;
   }

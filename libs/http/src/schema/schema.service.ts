@@ -1,27 +1,46 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { TallyError } from '@app/events';
 import { CollectionSchema, toCollectionSchemas } from '@app/schema';
 import { METADATA_STORE, MetadataStore } from '@app/storage';
 
 export interface CollectionView extends CollectionSchema {
   url: string;
+  /**
+   * Tally's addition, present only on a collection over its property cap:
+   * some of its events have properties the schema does not list (they are
+   * stored and queryable all the same). Keen's clients ignore unknown fields.
+   */
+  schema_capped?: true;
+  max_properties?: number;
 }
 
 @Injectable()
 export class SchemaService {
-  constructor(@Inject(METADATA_STORE) private readonly metadata: MetadataStore) {}
+  constructor(
+    @Inject(METADATA_STORE) private readonly metadata: MetadataStore,
+    @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
+  ) {}
 
   async listCollections(projectId: string): Promise<CollectionView[]> {
-    const schemas = toCollectionSchemas(await this.metadata.getSchema(projectId));
-    return schemas.map((s) => this.withUrl(projectId, s));
+    const [counters, capped] = await Promise.all([
+      this.metadata.getSchema(projectId),
+      this.metadata.listCappedCollections(projectId),
+    ]);
+    const cappedNames = new Set(capped.map((c) => c.collection));
+    return toCollectionSchemas(counters).map((s) => this.view(projectId, s, cappedNames.has(s.name)));
   }
 
   async getCollection(projectId: string, collection: string): Promise<CollectionView> {
-    const [schema] = toCollectionSchemas(await this.metadata.getSchema(projectId, collection));
+    const [counters, capped] = await Promise.all([
+      this.metadata.getSchema(projectId, collection),
+      this.metadata.listCappedCollections(projectId),
+    ]);
+    const [schema] = toCollectionSchemas(counters);
     if (!schema) {
       throw new TallyError('not_found', 'ResourceNotFoundError', `Collection "${collection.slice(0, 256)}" has no events.`);
     }
-    return this.withUrl(projectId, schema);
+    return this.view(projectId, schema, capped.some((c) => c.collection === collection));
   }
 
   async getProperty(projectId: string, collection: string, property: string) {
@@ -38,7 +57,12 @@ export class SchemaService {
     };
   }
 
-  private withUrl(projectId: string, schema: CollectionSchema): CollectionView {
-    return { ...schema, url: `/3.0/projects/${projectId}/events/${encodeURIComponent(schema.name)}` };
+  private view(projectId: string, schema: CollectionSchema, capped: boolean): CollectionView {
+    const view: CollectionView = { ...schema, url: `/3.0/projects/${projectId}/events/${encodeURIComponent(schema.name)}` };
+    if (capped) {
+      view.schema_capped = true;
+      view.max_properties = this.config.schema.maxProperties;
+    }
+    return view;
   }
 }

@@ -11,6 +11,8 @@ export interface CassandraEventPersisterOptions {
   metadata: MongoMetadataStore;
   /** A foreign marker is taken over only after this long (default 60 s), as in MongoEventPersister. */
   takeoverAfterMs?: number;
+  /** The schema property cap (SCHEMA_MAX_PROPERTIES), as in MongoEventPersister. */
+  maxProperties?: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export class CassandraEventPersister extends EventPersister {
   private readonly abandoned = new Set<string>();
 
   constructor(options: CassandraEventPersisterOptions) {
-    super(options.events, options.metadata, { run: (work) => work() });
+    super(options.events, options.metadata, { run: (work) => work() }, options.maxProperties);
     this.store = options.events;
     this.counters = options.metadata;
     this.takeoverAfterMs = options.takeoverAfterMs ?? 60_000;
@@ -49,7 +51,7 @@ export class CassandraEventPersister extends EventPersister {
       outcome = await this.store.insertClaimed(projectId, batch, marker);
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
-        await this.counters.applyMarked(projectId, collection, marker, schemaDeltas(mine));
+        await this.counters.applyMarked(projectId, collection, marker, schemaDeltas(mine), this.maxProperties);
       }
       const earlier = await this.store.claimTokens(projectId, outcome.duplicates);
       for (const [other, ids] of earlier) {
@@ -105,6 +107,7 @@ export class CassandraEventPersister extends EventPersister {
         collection,
         marker,
         schemaDeltas(claimed.filter((e) => e.collection === collection)),
+        this.maxProperties,
       );
     }
     return true;

@@ -16,6 +16,8 @@ export interface MongoEventPersisterOptions {
    * process are taken over at once.
    */
   takeoverAfterMs?: number;
+  /** The schema property cap (SCHEMA_MAX_PROPERTIES), decided atomically with each counter update. */
+  maxProperties?: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export class MongoEventPersister extends EventPersister {
   private readonly abandoned = new Set<string>();
 
   constructor(options: MongoEventPersisterOptions) {
-    super(options.events, options.metadata, { run: (work) => work() });
+    super(options.events, options.metadata, { run: (work) => work() }, options.maxProperties);
     this.eventStore = options.events;
     this.metadataStore = options.metadata;
     this.takeoverAfterMs = options.takeoverAfterMs ?? 60_000;
@@ -62,7 +64,7 @@ export class MongoEventPersister extends EventPersister {
       outcome = await this.eventStore.insertMarked(projectId, batch, marker);
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
-        await this.metadataStore.applyMarked(projectId, collection, marker, schemaDeltas(mine));
+        await this.metadataStore.applyMarked(projectId, collection, marker, schemaDeltas(mine), this.maxProperties);
       }
       await this.eventStore.clearMarker(projectId, marker);
       const earlier = await this.eventStore.markersOf(projectId, outcome.duplicates);
@@ -98,7 +100,7 @@ export class MongoEventPersister extends EventPersister {
       const events = await this.eventStore.findByMarker(projectId, marker);
       for (const { collection } of pending) {
         const deltas = schemaDeltas(events.filter((e) => e.collection === collection));
-        await this.metadataStore.applyMarked(projectId, collection, marker, deltas);
+        await this.metadataStore.applyMarked(projectId, collection, marker, deltas, this.maxProperties);
       }
     }
     await this.eventStore.clearMarker(projectId, marker);

@@ -28,6 +28,12 @@ export interface SchemaDoc {
   p: string;
   c: string;
   counts?: Record<string, Partial<Record<PropertyType, number>>>;
+  /** Paths admitted under the property cap (`props.<encoded path>: 1`); the set never shrinks. */
+  props?: Record<string, 1>;
+  /** Bumped by every update that admits paths: admissions are compare-and-set on it. */
+  v?: number;
+  /** Some stored event has a path that was not admitted. */
+  capped?: boolean;
   /** Write markers registered but not applied yet (see docs/queue.md). */
   pending?: { a: string; at: Date }[];
 }

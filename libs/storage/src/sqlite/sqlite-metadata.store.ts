@@ -1,5 +1,5 @@
 import { SchemaCounter, SchemaDelta } from '@app/schema';
-import { MetadataStore, Project, StoredKey, UnitOfWork } from '../metadata-store.port';
+import { CappedCollection, MetadataStore, Project, SchemaCapState, StoredKey, UnitOfWork } from '../metadata-store.port';
 import { SqliteDatabase } from './sqlite-database';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -44,14 +44,12 @@ export class SqliteMetadataStore implements MetadataStore {
     const prune = this.db.writer.prepare(
       'DELETE FROM schema_counters WHERE project = ? AND collection = ? AND path = ? AND type = ? AND count <= 0',
     );
-    const work = () => {
+    this.write(() => {
       for (const d of deltas) {
         upsert.run(projectId, d.collection, d.path, d.type, d.delta);
         if (d.delta < 0) prune.run(projectId, d.collection, d.path, d.type);
       }
-    };
-    if (this.db.writer.inTransaction) work();
-    else this.db.writer.transaction(work)();
+    });
   }
 
   async getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]> {
@@ -61,6 +59,55 @@ export class SqliteMetadataStore implements MetadataStore {
       ' ORDER BY collection, path, type';
     const args = collection === undefined ? [projectId] : [projectId, collection];
     return this.db.reader.prepare(sql).all(...args) as SchemaCounter[];
+  }
+
+  /**
+   * The writers' view (persister, recount): read through the writer
+   * connection, because inside a write transaction the persister must see
+   * the admissions it made earlier in that same transaction.
+   */
+  async getSchemaCap(projectId: string, collection: string, paths?: string[]): Promise<SchemaCapState> {
+    const db = this.db.writer;
+    const { n } = db
+      .prepare('SELECT count(*) AS n FROM schema_properties WHERE project = ? AND collection = ?')
+      .get(projectId, collection) as { n: number };
+    let admitted: string[];
+    if (paths === undefined) {
+      admitted = (
+        db
+          .prepare('SELECT path FROM schema_properties WHERE project = ? AND collection = ? ORDER BY path')
+          .all(projectId, collection) as { path: string }[]
+      ).map((r) => r.path);
+    } else {
+      const has = db.prepare('SELECT 1 FROM schema_properties WHERE project = ? AND collection = ? AND path = ?');
+      admitted = paths.filter((p) => has.get(projectId, collection, p) !== undefined);
+    }
+    const flag = db
+      .prepare('SELECT capped FROM schema_collections WHERE project = ? AND collection = ?')
+      .get(projectId, collection) as { capped: number } | undefined;
+    return { admittedCount: n, admitted, capped: flag?.capped === 1 };
+  }
+
+  async updateSchemaCap(projectId: string, collection: string, admit: string[], capped: boolean): Promise<void> {
+    const add = this.db.writer.prepare(
+      'INSERT OR IGNORE INTO schema_properties (project, collection, path) VALUES (?, ?, ?)',
+    );
+    const flag = this.db.writer.prepare(
+      `INSERT INTO schema_collections (project, collection, capped) VALUES (?, ?, ?)
+       ON CONFLICT (project, collection) DO UPDATE SET capped = excluded.capped`,
+    );
+    this.write(() => {
+      for (const path of admit) add.run(projectId, collection, path);
+      flag.run(projectId, collection, capped ? 1 : 0);
+    });
+  }
+
+  async listCappedCollections(projectId?: string): Promise<CappedCollection[]> {
+    const sql =
+      'SELECT project AS projectId, collection FROM schema_collections WHERE capped = 1' +
+      (projectId === undefined ? '' : ' AND project = ?') +
+      ' ORDER BY project, collection';
+    return this.db.reader.prepare(sql).all(...(projectId === undefined ? [] : [projectId])) as CappedCollection[];
   }
 
   /** Standalone's generated keen.id secret lives beside the data it keys. */
@@ -77,6 +124,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {}
+
+  /** Joins the caller's open write transaction, or runs in one of its own. */
+  private write(work: () => void): void {
+    if (this.db.writer.inTransaction) work();
+    else this.db.writer.transaction(work)();
+  }
 }
 
 export class SqliteUnitOfWork implements UnitOfWork {

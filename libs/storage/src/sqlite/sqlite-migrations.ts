@@ -35,4 +35,24 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // The schema property cap: the paths admitted to the counters (a slot, once
+  // taken, stays taken) and the per-collection capped flag. Paths counted
+  // before the cap existed are admitted as they are.
+  `
+  CREATE TABLE schema_properties (
+    project TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (project, collection, path)
+  ) WITHOUT ROWID;
+  CREATE TABLE schema_collections (
+    project TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    capped INTEGER NOT NULL,
+    PRIMARY KEY (project, collection)
+  ) WITHOUT ROWID;
+  INSERT INTO schema_properties (project, collection, path)
+    SELECT DISTINCT project, collection, path FROM schema_counters
+    WHERE path <> 'keen' AND NOT (substr(path, 1, 5) = 'keen.' AND instr(substr(path, 6), '.') = 0);
+  `,
 ];
