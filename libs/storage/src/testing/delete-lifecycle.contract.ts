@@ -306,6 +306,39 @@ export function describeDeleteLifecycle(
       await h.check('concurrent property deletes');
     }, 300_000);
 
+    it('replaces a body only while it is unchanged, and never brings a deleted event back', async () => {
+      const gen = generator(5);
+      const project = `lifecycle-cas-${runTag()}`;
+      const [a, b, c] = gen.events(3).map((e) => ({ ...e, collection: 'orders' }));
+      await stores.events.insert(project, [a, b, c]);
+      await stores.events.deleteByIds(project, 'orders', [c.id]);
+      const changed = { ...a.event, changed: true };
+      const replaced = await stores.events.replaceBodies(project, 'orders', [
+        { id: a.id, expected: a.event, body: changed },
+        // Stale: what was read is no longer stored.
+        { id: b.id, expected: { ...b.event, n: -1 }, body: { stale: true } },
+        // Deleted: the compare fails, nothing is written.
+        { id: c.id, expected: c.event, body: { resurrected: true } },
+      ]);
+      expect(replaced).toEqual([a.id]);
+      // Another collection's name never reaches this event.
+      expect(
+        await stores.events.replaceBodies(project, 'visits', [
+          { id: a.id, expected: changed, body: {} },
+        ]),
+      ).toEqual([]);
+      const stored: StoredEvent[] = [];
+      for await (const page of stores.events.scan({ projectId: project, collection: 'orders' }))
+        stored.push(...page);
+      expect(stored.sort((x, y) => x.timestamp - y.timestamp || (x.id < y.id ? -1 : 1))).toEqual(
+        [
+          { id: a.id, timestamp: a.timestamp, event: changed },
+          { id: b.id, timestamp: b.timestamp, event: b.event },
+        ].sort((x, y) => x.timestamp - y.timestamp || (x.id < y.id ? -1 : 1)),
+      );
+      expect(await stores.events.countCollection(project, 'orders')).toBe(2);
+    }, 120_000);
+
     it('counts carriers in a dry run, changing nothing, and refuses keen and bad names', async () => {
       const gen = generator(11);
       const project = `lifecycle-dry-${runTag()}`;
