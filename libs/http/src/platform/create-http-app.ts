@@ -15,6 +15,10 @@ import { setupOpenApi } from './openapi';
 export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, config: TallyConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.limits.maxRequestBytes,
+    // Collection and property names may be 256 characters and property paths
+    // nest (`a.b.c`); find-my-way's default (100) answered 414 for valid names.
+    // Over-long names now reach validation and get a Keen-shaped 400.
+    maxParamLength: 4096,
     // Request ids for logs; keen.id derivation reads the headers itself.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const header = req.headers['x-request-id'];
