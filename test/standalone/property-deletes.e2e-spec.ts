@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { http } from '../support/http';
 import { SqliteContents } from '../support/sqlite-contents';
-import { StandaloneServer } from '../support/standalone-server';
+import { CLI_MAIN, StandaloneServer } from '../support/standalone-server';
+
+const run = promisify(execFile);
 
 type Event = Record<string, any>;
 
@@ -188,5 +192,37 @@ describe('standalone: property deletes', () => {
     });
     expect(recount.body).toEqual({ events: sent.length, corrected: 0 });
     countersMatchRecount();
+  });
+  it('removes a property from the CLI, with a dry run that only counts the events carrying it', async () => {
+    const env = {
+      ...process.env,
+      DATA_DIR: server.dataDir,
+      TALLY_STACK_FILE: '/nonexistent/stack.json',
+    };
+    const carriers = sent.filter((e) => 'tags' in e).length;
+    const args = [CLI_MAIN, 'delete-property', 'default', 'purchases', 'tags'];
+    const dry = await run(process.execPath, [...args, '--dry-run', '--json'], { env });
+    expect(JSON.parse(dry.stdout)).toEqual({ scanned: sent.length, updated: carriers, skipped: 0 });
+    expect((await extraction('purchases')).filter((e) => 'tags' in e)).toHaveLength(carriers);
+
+    const real = await run(process.execPath, [...args, '--json'], { env });
+    expect(JSON.parse(real.stdout)).toEqual({
+      scanned: sent.length,
+      updated: carriers,
+      skipped: 0,
+    });
+    const stored = await extraction('purchases');
+    expect(stored.some((e) => 'tags' in e)).toBe(false);
+    expect(stored.map((e) => e.user.id)).toEqual(sent.map((e) => e.user.id));
+    expect((await schema('purchases')).property_types.tags).toBeUndefined();
+    countersMatchRecount();
+
+    await expect(
+      run(process.execPath, [CLI_MAIN, 'delete-property', 'default', 'purchases', 'keen.id'], {
+        env,
+      }),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/keen and its sub-properties are set by the server/),
+    });
   });
 });

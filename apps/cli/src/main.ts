@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@app/config';
-import { EventDeleter, openStores, recountSchema, Stores } from '@app/storage';
+import { EventDeleter, openStores, PropertyDeleter, recountSchema, Stores } from '@app/storage';
 import { parseEventSelection } from '@app/query';
 import { assertCollectionName } from '@app/events';
 import { progressReporter } from './progress';
@@ -75,6 +75,33 @@ program
       opts.dryRun
         ? `${outcome.deleted} events would be deleted (${outcome.scanned} read)`
         : `${outcome.deleted} events deleted (${outcome.scanned} read)`,
+    );
+  });
+
+program
+  .command('delete-property <project> <collection> <property>')
+  .description('Remove a property (dotted path: user.address.city) from every event of a collection, with progress')
+  .option('--dry-run', 'only count the events that carry it')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (project: string, collection: string, property: string, opts: { dryRun?: boolean; json?: boolean }) => {
+    assertCollectionName(collection);
+    const outcome = await withStores(async (s) => {
+      if (!(await s.metadata.getProject(project))) throw new Error(`project "${project}" does not exist`);
+      const progress = progressReporter(opts.dryRun ? 'counting' : 'rewriting', Boolean(opts.json));
+      try {
+        return await new PropertyDeleter(s.events, s.metadata, s.unitOfWork).delete(project, collection, property, {
+          dryRun: opts.dryRun,
+          onProgress: (p) => progress.update({ scanned: p.scanned, deleted: p.updated }),
+        });
+      } finally {
+        progress.stop();
+      }
+    });
+    print(outcome, Boolean(opts.json), () =>
+      opts.dryRun
+        ? `${outcome.updated} events carry "${property}" (${outcome.scanned} read)`
+        : `"${property}" removed from ${outcome.updated} events (${outcome.scanned} read` +
+          (outcome.skipped > 0 ? `; ${outcome.skipped} changed meanwhile and still carry it: run again)` : ')'),
     );
   });
 
