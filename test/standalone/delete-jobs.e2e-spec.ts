@@ -18,20 +18,37 @@ function makeEvents(count: number) {
     keen: { timestamp: new Date(T0 + n * 3600_000).toISOString() },
   }));
 }
-const DROP = encodeURIComponent(JSON.stringify([{ property_name: 'kind', operator: 'eq', property_value: 'drop' }]));
+const DROP = encodeURIComponent(
+  JSON.stringify([{ property_name: 'kind', operator: 'eq', property_value: 'drop' }]),
+);
 
-async function load(server: StandaloneServer, keys: Keys, collection: string, events: object[]): Promise<void> {
-  const res = await http('POST', `${server.url}/3.0/projects/default/events`, { body: { [collection]: events }, key: keys.write_key });
+async function load(
+  server: StandaloneServer,
+  keys: Keys,
+  collection: string,
+  events: object[],
+): Promise<void> {
+  const res = await http('POST', `${server.url}/3.0/projects/default/events`, {
+    body: { [collection]: events },
+    key: keys.write_key,
+  });
   expect(res.status).toBe(200);
 }
 
-async function pollJob(server: StandaloneServer, keys: Keys, url: string, until: (job: any) => boolean, ms = 60_000) {
+async function pollJob(
+  server: StandaloneServer,
+  keys: Keys,
+  url: string,
+  until: (job: any) => boolean,
+  ms = 60_000,
+) {
   const deadline = Date.now() + ms;
   for (;;) {
     const res = await http('GET', `${server.url}${url}`, { key: keys.master_key });
     expect(res.status).toBe(200);
     if (until(res.body)) return res.body;
-    if (Date.now() > deadline) throw new Error(`job never reached the state: ${JSON.stringify(res.body)}`);
+    if (Date.now() > deadline)
+      throw new Error(`job never reached the state: ${JSON.stringify(res.body)}`);
     await sleep(25);
   }
 }
@@ -92,20 +109,33 @@ describe('standalone: background delete jobs', () => {
   it('runs a large filtered delete as a job: 202, status until done, exact survivors and counters; 429 meanwhile', async () => {
     const sent = makeEvents(240);
     await load(server, keys, 'big', sent);
-    const res = await http('DELETE', `${server.url}/3.0/projects/default/events/big?filters=${DROP}`, { key: keys.master_key });
+    const res = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/big?filters=${DROP}`,
+      { key: keys.master_key },
+    );
     expect(res.status).toBe(202);
     expect(res.body.job_id).toMatch(/^[0-9a-f]{24}$/);
     expect(res.body.status_url).toBe(`/3.0/projects/default/jobs/${res.body.job_id}`);
     expect(res.headers.get('location')).toBe(res.body.status_url);
 
     // The job holds the project's only delete slot while it runs.
-    const second = await http('DELETE', `${server.url}/3.0/projects/default/events/big?filters=${DROP}`, { key: keys.master_key });
+    const second = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/big?filters=${DROP}`,
+      { key: keys.master_key },
+    );
     expect(second.status).toBe(429);
     expect(second.body.error_code).toBe('TooManyConcurrentDeletesError');
     expect(second.body.message).toMatch(/DELETE_MAX_CONCURRENT_PER_PROJECT/);
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
 
-    const running = await pollJob(server, keys, res.body.status_url, (j) => j.state === 'running' && j.events_deleted > 0);
+    const running = await pollJob(
+      server,
+      keys,
+      res.body.status_url,
+      (j) => j.state === 'running' && j.events_deleted > 0,
+    );
     expect(running.events_deleted).toBeLessThan(180);
 
     const done = await pollJob(server, keys, res.body.status_url, (j) => j.state === 'done');
@@ -131,22 +161,39 @@ describe('standalone: background delete jobs', () => {
   it('keeps a delete under the threshold in the request (204), and never makes a job of a keen.id delete', async () => {
     const sent = makeEvents(40);
     await load(server, keys, 'small', sent);
-    const res = await http('DELETE', `${server.url}/3.0/projects/default/events/small?filters=${DROP}`, { key: keys.master_key });
+    const res = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/small?filters=${DROP}`,
+      { key: keys.master_key },
+    );
     expect(res.status).toBe(204);
     expect(res.headers.get('x-tally-events-deleted')).toBe('30');
 
     await load(server, keys, 'ids', makeEvents(120));
     const contents = new SqliteContents(server.dataDir);
-    const ids = contents.events('default', 'ids').map((r) => r.id).slice(0, 60);
+    const ids = contents
+      .events('default', 'ids')
+      .map((r) => r.id)
+      .slice(0, 60);
     contents.close();
-    const byId = encodeURIComponent(JSON.stringify([{ property_name: 'keen.id', operator: 'in', property_value: ids }]));
-    const idDelete = await http('DELETE', `${server.url}/3.0/projects/default/events/ids?filters=${byId}`, { key: keys.master_key });
+    const byId = encodeURIComponent(
+      JSON.stringify([{ property_name: 'keen.id', operator: 'in', property_value: ids }]),
+    );
+    const idDelete = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/ids?filters=${byId}`,
+      { key: keys.master_key },
+    );
     expect(idDelete.status).toBe(204);
     expect(idDelete.headers.get('x-tally-events-deleted')).toBe('60');
   });
 
   it('answers an unknown job id with a Keen-shaped 404, and wants the master key', async () => {
-    const missing = await http('GET', `${server.url}/3.0/projects/default/jobs/0123456789abcdef01234567`, { key: keys.master_key });
+    const missing = await http(
+      'GET',
+      `${server.url}/3.0/projects/default/jobs/0123456789abcdef01234567`,
+      { key: keys.master_key },
+    );
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ error_code: 'ResourceNotFoundError' });
     expect(missing.body.message).toMatch(/no job "0123456789abcdef01234567"/);
@@ -155,7 +202,11 @@ describe('standalone: background delete jobs', () => {
     expect((await http('GET', url)).status).toBe(401);
     expect((await http('GET', url, { key: 'not-a-key' })).status).toBe(401);
     expect((await http('GET', url, { key: keys.read_key })).status).toBe(403);
-    const writeDelete = await http('DELETE', `${server.url}/3.0/projects/default/events/big?filters=${DROP}`, { key: keys.write_key });
+    const writeDelete = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/big?filters=${DROP}`,
+      { key: keys.write_key },
+    );
     expect(writeDelete.status).toBe(403);
     expect(writeDelete.body.error_code).toBeDefined();
   });
@@ -163,7 +214,11 @@ describe('standalone: background delete jobs', () => {
   it('resumes a job after kill -9 and finishes it with exact survivors, counts and counters', async () => {
     const sent = makeEvents(400);
     await load(server, keys, 'crash', sent);
-    const res = await http('DELETE', `${server.url}/3.0/projects/default/events/crash?filters=${DROP}`, { key: keys.master_key });
+    const res = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/crash?filters=${DROP}`,
+      { key: keys.master_key },
+    );
     expect(res.status).toBe(202);
     const url = res.body.status_url as string;
     const before = await pollJob(server, keys, url, (j) => j.events_deleted >= 60);
@@ -213,6 +268,12 @@ describe('standalone: delete rate limit', () => {
     expect(retryAfter).toBeGreaterThan(25);
     expect(retryAfter).toBeLessThanOrEqual(30);
     // Bad input is refused before the limits: a 400, not a 429.
-    expect((await http('DELETE', `${server.url}/3.0/projects/default/events/things?filters=nope`, { key: keys.master_key })).status).toBe(400);
+    expect(
+      (
+        await http('DELETE', `${server.url}/3.0/projects/default/events/things?filters=nope`, {
+          key: keys.master_key,
+        })
+      ).status,
+    ).toBe(400);
   });
 });

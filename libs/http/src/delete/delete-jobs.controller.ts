@@ -13,9 +13,13 @@ export class DeleteJobsController {
   @Get(':jobId')
   @RequireKey('master')
   @ApiOperation({
-    summary: 'Status of a background delete: state queued|running|done|failed, events_scanned, events_deleted',
+    summary:
+      'Status of a background delete: state queued|running|done|failed, events_scanned, events_deleted',
   })
-  status(@Param('projectId') projectId: string, @Param('jobId') jobId: string): Promise<DeleteJobView> {
+  status(
+    @Param('projectId') projectId: string,
+    @Param('jobId') jobId: string,
+  ): Promise<DeleteJobView> {
     return this.jobs.status(projectId, jobId);
   }
 }

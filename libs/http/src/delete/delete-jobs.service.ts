@@ -43,13 +43,29 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
   ) {
     const d = config.deletes;
     this.runner = new DeleteJobRunner(
-      { events: stores.events, metadata: stores.metadata, unitOfWork: stores.unitOfWork, jobs: stores.deleteJobs },
-      { owner: this.owner, leaseMs: d.jobLeaseMs, batchSize: d.jobBatchSize, batchPauseMs: d.jobBatchPauseMs },
+      {
+        events: stores.events,
+        metadata: stores.metadata,
+        unitOfWork: stores.unitOfWork,
+        jobs: stores.deleteJobs,
+      },
+      {
+        owner: this.owner,
+        leaseMs: d.jobLeaseMs,
+        batchSize: d.jobBatchSize,
+        batchPauseMs: d.jobBatchPauseMs,
+      },
     );
   }
 
   /** Persists the delete as a job leased to this process, and runs it holding `slot` (released at its end). */
-  async start(projectId: string, collection: string, selection: EventSelection, now: Date, slot: DeleteSlot): Promise<DeleteJob> {
+  async start(
+    projectId: string,
+    collection: string,
+    selection: EventSelection,
+    now: Date,
+    slot: DeleteSlot,
+  ): Promise<DeleteJob> {
     const at = now.getTime();
     const job: DeleteJob = {
       id: randomBytes(12).toString('hex'),
@@ -73,14 +89,21 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
   async status(projectId: string, jobId: string): Promise<DeleteJobView> {
     const job = await this.stores.deleteJobs.get(projectId, jobId);
     if (!job) {
-      throw new TallyError('not_found', 'ResourceNotFoundError', `Project "${projectId}" has no job "${jobId}".`);
+      throw new TallyError(
+        'not_found',
+        'ResourceNotFoundError',
+        `Project "${projectId}" has no job "${jobId}".`,
+      );
     }
     return toDeleteJobView(job);
   }
 
   onApplicationBootstrap(): void {
     // Half a lease: a dead owner's job is resumed within 1.5 leases of its last renewal.
-    this.poll = setInterval(() => void this.claimAvailable(), Math.max(50, this.config.deletes.jobLeaseMs / 2));
+    this.poll = setInterval(
+      () => void this.claimAvailable(),
+      Math.max(50, this.config.deletes.jobLeaseMs / 2),
+    );
     this.poll.unref();
     void this.claimAvailable();
   }
@@ -88,7 +111,10 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.poll);
     this.stopping.abort(new Error('shutting down'));
-    await Promise.race([Promise.allSettled(this.running.values()), sleep(STOP_GRACE_MS, undefined, { ref: false })]);
+    await Promise.race([
+      Promise.allSettled(this.running.values()),
+      sleep(STOP_GRACE_MS, undefined, { ref: false }),
+    ]);
   }
 
   private async claimAvailable(): Promise<void> {
@@ -97,7 +123,12 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
     try {
       while (!this.stopping.signal.aborted) {
         const jobs = this.stores.deleteJobs;
-        const job = await jobs.claim(this.owner, Date.now(), this.config.deletes.jobLeaseMs, this.limits.busyProjects());
+        const job = await jobs.claim(
+          this.owner,
+          Date.now(),
+          this.config.deletes.jobLeaseMs,
+          this.limits.busyProjects(),
+        );
         if (!job) return;
         // Ours already (its renewals lapsed but nobody took it): the claim just renewed it.
         if (this.running.has(job.id)) continue;
@@ -107,7 +138,10 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
           await jobs.release(job.id, this.owner, Date.now());
           return;
         }
-        this.logger.log({ job_id: job.id, project: job.projectId, collection: job.collection }, 'resuming delete job');
+        this.logger.log(
+          { job_id: job.id, project: job.projectId, collection: job.collection },
+          'resuming delete job',
+        );
         this.launch(job, slot);
       }
     } catch (error) {
@@ -122,9 +156,11 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
     const done = this.runner
       .run(job, this.stopping.signal)
       .then(
-        (result) => this.logger.log({ job_id: job.id, project: job.projectId, result }, 'delete job ended'),
+        (result) =>
+          this.logger.log({ job_id: job.id, project: job.projectId, result }, 'delete job ended'),
         // A store error while recording the outcome: the lease lapses and the job is resumed.
-        (error: unknown) => this.logger.error({ err: error, job_id: job.id }, 'delete job run failed'),
+        (error: unknown) =>
+          this.logger.error({ err: error, job_id: job.id }, 'delete job run failed'),
       )
       .finally(() => {
         slot.release();

@@ -37,7 +37,10 @@ export class DeleteController {
   ): Promise<void> {
     const outcome = await this.deletes.deleteEvents(projectId, collection, params);
     if (outcome.kind === 'job') {
-      const accepted: DeleteJobAccepted = { job_id: outcome.job.id, status_url: jobStatusUrl(projectId, outcome.job.id) };
+      const accepted: DeleteJobAccepted = {
+        job_id: outcome.job.id,
+        status_url: jobStatusUrl(projectId, outcome.job.id),
+      };
       reply.status(202).header('location', accepted.status_url).send(accepted);
       return;
     }
@@ -52,7 +55,9 @@ export class DeleteController {
   @Post('schema/recalculate')
   @HttpCode(200)
   @RequireKey('master')
-  @ApiOperation({ summary: 'Exact recount of the schema counters (refused above SCHEMA_RECOUNT_MAX_EVENTS)' })
+  @ApiOperation({
+    summary: 'Exact recount of the schema counters (refused above SCHEMA_RECOUNT_MAX_EVENTS)',
+  })
   recalculate(@Param('projectId') projectId: string, @Param('collection') collection: string) {
     return this.deletes.recount(projectId, collection);
   }

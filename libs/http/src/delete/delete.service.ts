@@ -2,12 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { assertCollectionName } from '@app/events';
 import { parseEventSelection } from '@app/query';
-import { DeleteJob, DeleteProgress, EventDeleter, isLargeDelete, recountSchema, Stores, STORES } from '@app/storage';
+import {
+  DeleteJob,
+  DeleteProgress,
+  EventDeleter,
+  isLargeDelete,
+  recountSchema,
+  Stores,
+  STORES,
+} from '@app/storage';
 import { DeleteJobsService } from './delete-jobs.service';
 import { ProjectDeleteLimits } from './project-delete-limits';
 
 /** A delete either ran in the request, or was accepted as a background job. */
-export type DeleteOutcome = { kind: 'done'; progress: DeleteProgress } | { kind: 'job'; job: DeleteJob };
+export type DeleteOutcome =
+  { kind: 'done'; progress: DeleteProgress } | { kind: 'job'; job: DeleteJob };
 
 @Injectable()
 export class DeleteService {
@@ -28,7 +37,11 @@ export class DeleteService {
    * read more than DELETE_JOB_THRESHOLD events becomes a job, which keeps the
    * request's slot until it ends.
    */
-  async deleteEvents(projectId: string, collection: string, params: Record<string, unknown>): Promise<DeleteOutcome> {
+  async deleteEvents(
+    projectId: string,
+    collection: string,
+    params: Record<string, unknown>,
+  ): Promise<DeleteOutcome> {
     assertCollectionName(collection);
     const { api_key: _key, ...rest } = params;
     const selection = parseEventSelection(rest);
@@ -37,12 +50,17 @@ export class DeleteService {
     try {
       const now = new Date();
       const threshold = this.config.deletes.jobThreshold;
-      if (await isLargeDelete(this.stores.events, projectId, collection, selection, threshold, now)) {
+      if (
+        await isLargeDelete(this.stores.events, projectId, collection, selection, threshold, now)
+      ) {
         const job = await this.jobs.start(projectId, collection, selection, now, slot);
         handedToJob = true;
         return { kind: 'job', job };
       }
-      return { kind: 'done', progress: await this.deleter.delete(projectId, collection, selection, { now }) };
+      return {
+        kind: 'done',
+        progress: await this.deleter.delete(projectId, collection, selection, { now }),
+      };
     } finally {
       if (!handedToJob) slot.release();
     }

@@ -56,7 +56,11 @@ describe('ProjectDeleteLimits', () => {
 
   it('refuses requests over the rate with the seconds until the next token, and takes no slot for them', () => {
     let now = 0;
-    const limits = new ProjectDeleteLimits({ maxConcurrentPerProject: 5, ratePerMinute: 2, clock: () => now });
+    const limits = new ProjectDeleteLimits({
+      maxConcurrentPerProject: 5,
+      ratePerMinute: 2,
+      clock: () => now,
+    });
     limits.admit('p').release();
     limits.admit('p').release();
     const error = refusal(() => limits.admit('p'));

@@ -35,7 +35,9 @@ export class ProjectDeleteLimits {
 
   constructor(private readonly options: DeleteLimitsOptions) {
     this.rate =
-      options.ratePerMinute > 0 ? new TokenBuckets(options.ratePerMinute, options.ratePerMinute, options.clock) : undefined;
+      options.ratePerMinute > 0
+        ? new TokenBuckets(options.ratePerMinute, options.ratePerMinute, options.clock)
+        : undefined;
   }
 
   /** Admits one delete request: a free slot and a token, or a 429 naming the limit. */

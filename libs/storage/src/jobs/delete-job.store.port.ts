@@ -67,7 +67,12 @@ export interface DeleteJobStore {
    * skipping `busyProjects`. Atomic: when processes claim at once, exactly one
    * gets a given job.
    */
-  claim(owner: string, now: number, leaseMs: number, busyProjects: string[]): Promise<DeleteJob | null>;
+  claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    busyProjects: string[],
+  ): Promise<DeleteJob | null>;
   /**
    * Renews the lease and records progress. False when `owner` no longer holds
    * the job (another process took it over), and nothing is written. Safe to call

@@ -54,21 +54,10 @@ export class MongoDeleteJobStore implements DeleteJobStore {
   }
 
   async create(job: DeleteJob): Promise<void> {
-    const doc: JobDoc = {
-      _id: job.id,
-      projectId: job.projectId,
-      collection: job.collection,
-      selection: JSON.stringify(job.selection),
-      resolveAt: job.resolveAt,
-      state: job.state,
-      eventsScanned: job.eventsScanned,
-      eventsDeleted: job.eventsDeleted,
-      createdAt: job.createdAt,
-      updatedAt: job.updatedAt,
-      leaseUntil: job.leaseUntil,
-    };
-    if (job.owner !== undefined) doc.owner = job.owner;
-    if (job.error !== undefined) doc.error = job.error;
+    const { id, selection, ...fields } = job;
+    // Optional fields absent, not null: the driver would store an undefined as null.
+    const present = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    const doc = { ...present, _id: id, selection: JSON.stringify(selection) } as JobDoc;
     await (await this.jobs()).insertOne(doc);
   }
 
@@ -77,8 +66,15 @@ export class MongoDeleteJobStore implements DeleteJobStore {
     return doc ? toJob(doc) : null;
   }
 
-  async claim(owner: string, now: number, leaseMs: number, busyProjects: string[]): Promise<DeleteJob | null> {
-    const doc = await (await this.jobs()).findOneAndUpdate(
+  async claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    busyProjects: string[],
+  ): Promise<DeleteJob | null> {
+    const doc = await (
+      await this.jobs()
+    ).findOneAndUpdate(
       {
         state: { $in: UNFINISHED },
         leaseUntil: { $lte: now },
@@ -91,13 +87,18 @@ export class MongoDeleteJobStore implements DeleteJobStore {
   }
 
   async checkpoint(id: string, owner: string, checkpoint: DeleteJobCheckpoint): Promise<boolean> {
-    const set: Partial<JobDoc> = { leaseUntil: checkpoint.leaseUntil, updatedAt: new Date(checkpoint.now).toISOString() };
+    const set: Partial<JobDoc> = {
+      leaseUntil: checkpoint.leaseUntil,
+      updatedAt: new Date(checkpoint.now).toISOString(),
+    };
     if (checkpoint.progress) {
       set.eventsScanned = checkpoint.progress.eventsScanned;
       set.eventsDeleted = checkpoint.progress.eventsDeleted;
     }
     if (checkpoint.state) set.state = checkpoint.state;
-    const result = await (await this.jobs()).updateOne({ _id: id, owner, state: { $in: UNFINISHED } }, { $set: set });
+    const result = await (
+      await this.jobs()
+    ).updateOne({ _id: id, owner, state: { $in: UNFINISHED } }, { $set: set });
     return result.matchedCount === 1;
   }
 
@@ -110,7 +111,9 @@ export class MongoDeleteJobStore implements DeleteJobStore {
       leaseUntil: 0,
     };
     if (outcome.error !== undefined) set.error = outcome.error;
-    const result = await (await this.jobs()).updateOne(
+    const result = await (
+      await this.jobs()
+    ).updateOne(
       { _id: id, owner, state: { $in: UNFINISHED } },
       { $set: set, $unset: { owner: '' } },
     );
@@ -118,7 +121,9 @@ export class MongoDeleteJobStore implements DeleteJobStore {
   }
 
   async release(id: string, owner: string, now: number): Promise<void> {
-    await (await this.jobs()).updateOne(
+    await (
+      await this.jobs()
+    ).updateOne(
       { _id: id, owner },
       { $set: { leaseUntil: 0, updatedAt: new Date(now).toISOString() }, $unset: { owner: '' } },
     );
@@ -134,20 +139,6 @@ export class MongoDeleteJobStore implements DeleteJobStore {
 }
 
 function toJob(doc: JobDoc): DeleteJob {
-  const job: DeleteJob = {
-    id: doc._id,
-    projectId: doc.projectId,
-    collection: doc.collection,
-    selection: JSON.parse(doc.selection) as DeleteJob['selection'],
-    resolveAt: doc.resolveAt,
-    state: doc.state,
-    eventsScanned: doc.eventsScanned,
-    eventsDeleted: doc.eventsDeleted,
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-    leaseUntil: doc.leaseUntil,
-  };
-  if (doc.error !== undefined) job.error = doc.error;
-  if (doc.owner !== undefined) job.owner = doc.owner;
-  return job;
+  const { _id, selection, ...fields } = doc;
+  return { ...fields, id: _id, selection: JSON.parse(selection) as DeleteJob['selection'] };
 }

@@ -79,7 +79,10 @@ export class DeleteJobRunner {
     stop?.addEventListener('abort', onStop);
     // Renewed well before expiry even when a long stretch of the scan finds
     // nothing to delete (no batch, hence no checkpoint, for a while).
-    const renew = setInterval(() => void checkpoint(false).catch(() => undefined), Math.max(50, leaseMs / 3));
+    const renew = setInterval(
+      () => void checkpoint(false).catch(() => undefined),
+      Math.max(50, leaseMs / 3),
+    );
     renew.unref();
     try {
       await checkpoint(false);
@@ -94,7 +97,11 @@ export class DeleteJobRunner {
         signal: abort.signal,
         now: new Date(job.resolveAt),
       });
-      return (await jobs.finish(job.id, owner, { state: 'done', progress: progress(), now: this.clock() }))
+      return (await jobs.finish(job.id, owner, {
+        state: 'done',
+        progress: progress(),
+        now: this.clock(),
+      }))
         ? 'done'
         : 'lost';
     } catch (error) {
@@ -104,7 +111,12 @@ export class DeleteJobRunner {
         return 'stopped';
       }
       const message = error instanceof Error ? error.message : String(error);
-      await jobs.finish(job.id, owner, { state: 'failed', progress: progress(), error: message, now: this.clock() });
+      await jobs.finish(job.id, owner, {
+        state: 'failed',
+        progress: progress(),
+        error: message,
+        now: this.clock(),
+      });
       return 'failed';
     } finally {
       clearInterval(renew);
@@ -125,7 +137,8 @@ export class DeleteJobRunner {
     // later are passed through untouched.
     return new Proxy(events, {
       get(target, name) {
-        if (name === 'scan') return (...args: Parameters<EventStore['scan']>) => counted(target.scan(...args));
+        if (name === 'scan')
+          return (...args: Parameters<EventStore['scan']>) => counted(target.scan(...args));
         if (name === 'deleteByIds') {
           return async (...args: Parameters<EventStore['deleteByIds']>) => {
             const gone = await target.deleteByIds(...args);

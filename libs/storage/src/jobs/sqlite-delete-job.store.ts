@@ -88,13 +88,23 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
     return row ? toJob(row) : null;
   }
 
-  async claim(owner: string, now: number, leaseMs: number, busyProjects: string[]): Promise<DeleteJob | null> {
+  async claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    busyProjects: string[],
+  ): Promise<DeleteJob | null> {
     // One write transaction (BEGIN IMMEDIATE holds the file's write lock), so
     // the select and the update are one step for every connection.
     return this.write(() => {
-      const skip = busyProjects.length > 0 ? ` AND project NOT IN (${busyProjects.map(() => '?').join(',')})` : '';
+      const skip =
+        busyProjects.length > 0
+          ? ` AND project NOT IN (${busyProjects.map(() => '?').join(',')})`
+          : '';
       const row = this.db.writer
-        .prepare(`SELECT * FROM delete_jobs WHERE ${UNFINISHED} AND lease_until <= ?${skip} ORDER BY created_at, id LIMIT 1`)
+        .prepare(
+          `SELECT * FROM delete_jobs WHERE ${UNFINISHED} AND lease_until <= ?${skip} ORDER BY created_at, id LIMIT 1`,
+        )
         .get(now, ...busyProjects) as JobRow | undefined;
       if (!row) return null;
       const updatedAt = new Date(now).toISOString();
@@ -152,7 +162,9 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
   async release(id: string, owner: string, now: number): Promise<void> {
     await this.write(() => {
       this.db.writer
-        .prepare(`UPDATE delete_jobs SET owner = NULL, lease_until = 0, updated_at = ? WHERE id = ? AND owner = ?`)
+        .prepare(
+          `UPDATE delete_jobs SET owner = NULL, lease_until = 0, updated_at = ? WHERE id = ? AND owner = ?`,
+        )
         .run(new Date(now).toISOString(), id, owner);
     });
   }

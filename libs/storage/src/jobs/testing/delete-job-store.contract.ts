@@ -10,7 +10,12 @@ const LEASE = 10_000;
 const T0 = Date.UTC(2024, 5, 1, 12);
 let seq = 0;
 
-function newJob(projectId: string, owner: string, at: number, overrides: Partial<DeleteJob> = {}): DeleteJob {
+function newJob(
+  projectId: string,
+  owner: string,
+  at: number,
+  overrides: Partial<DeleteJob> = {},
+): DeleteJob {
   return {
     id: `job-${process.pid}-${++seq}`,
     projectId,
@@ -19,7 +24,11 @@ function newJob(projectId: string, owner: string, at: number, overrides: Partial
       filters: [
         { property_name: 'price', operator: 'lt', property_value: 3 },
         // Values are arbitrary JSON, including keys MongoDB refuses as field names.
-        { property_name: 'meta', operator: 'eq', property_value: { $weird: 1, 'dotted.key': [true, null] } },
+        {
+          property_name: 'meta',
+          operator: 'eq',
+          property_value: { $weird: 1, 'dotted.key': [true, null] },
+        },
       ],
       timeframe: { kind: 'relative', raw: 'this_7_days', edge: 'this', count: 7, unit: 'day' },
       timezone: 'Europe/Paris',
@@ -42,7 +51,10 @@ function newJob(projectId: string, owner: string, at: number, overrides: Partial
  * an expired lease is taken over, and the previous owner can then write
  * nothing. `pair()` gives fresh, empty stores for each test.
  */
-export function describeDeleteJobStoreContract(name: string, pair: () => Promise<DeleteJobStorePair>): void {
+export function describeDeleteJobStoreContract(
+  name: string,
+  pair: () => Promise<DeleteJobStorePair>,
+): void {
   describe(`${name}: DeleteJobStore contract`, () => {
     let a: DeleteJobStore;
     let b: DeleteJobStore;
@@ -71,11 +83,30 @@ export function describeDeleteJobStoreContract(name: string, pair: () => Promise
       expect(winner.id).toBe(job.id);
       expect(winner.owner).toBe(claims[0] ? 'A' : 'B');
       expect(winner.leaseUntil).toBe(at + LEASE);
-      expect(await a.get('p1', job.id)).toMatchObject({ owner: winner.owner, leaseUntil: at + LEASE });
+      expect(await a.get('p1', job.id)).toMatchObject({
+        owner: winner.owner,
+        leaseUntil: at + LEASE,
+      });
       // The previous owner can write nothing any more.
-      expect(await a.checkpoint(job.id, 'dead', { now: at, leaseUntil: at + LEASE, progress: { eventsScanned: 9, eventsDeleted: 9 } })).toBe(false);
-      expect(await a.finish(job.id, 'dead', { state: 'done', progress: { eventsScanned: 9, eventsDeleted: 9 }, now: at })).toBe(false);
-      expect(await b.get('p1', job.id)).toMatchObject({ state: 'queued', eventsScanned: 0, eventsDeleted: 0 });
+      expect(
+        await a.checkpoint(job.id, 'dead', {
+          now: at,
+          leaseUntil: at + LEASE,
+          progress: { eventsScanned: 9, eventsDeleted: 9 },
+        }),
+      ).toBe(false);
+      expect(
+        await a.finish(job.id, 'dead', {
+          state: 'done',
+          progress: { eventsScanned: 9, eventsDeleted: 9 },
+          now: at,
+        }),
+      ).toBe(false);
+      expect(await b.get('p1', job.id)).toMatchObject({
+        state: 'queued',
+        eventsScanned: 0,
+        eventsDeleted: 0,
+      });
     });
 
     it('takes a job over from an owner whose lease expired, after which the old owner is fenced off', async () => {
@@ -94,12 +125,41 @@ export function describeDeleteJobStoreContract(name: string, pair: () => Promise
       expect(await b.claim('B', T0 + LEASE, LEASE, [])).toBeNull();
       const t2 = t1 + LEASE;
       const taken = await b.claim('B', t2, LEASE, []);
-      expect(taken).toMatchObject({ id: job.id, owner: 'B', state: 'running', eventsScanned: 500, eventsDeleted: 200 });
-      expect(await a.checkpoint(job.id, 'A', { now: t2, leaseUntil: t2 + LEASE, progress: { eventsScanned: 999, eventsDeleted: 999 } })).toBe(false);
-      expect(await b.checkpoint(job.id, 'B', { now: t2 + 1, leaseUntil: t2 + LEASE, progress: { eventsScanned: 800, eventsDeleted: 300 } })).toBe(true);
-      expect(await b.finish(job.id, 'B', { state: 'done', progress: { eventsScanned: 900, eventsDeleted: 300 }, now: t2 + 2 })).toBe(true);
+      expect(taken).toMatchObject({
+        id: job.id,
+        owner: 'B',
+        state: 'running',
+        eventsScanned: 500,
+        eventsDeleted: 200,
+      });
+      expect(
+        await a.checkpoint(job.id, 'A', {
+          now: t2,
+          leaseUntil: t2 + LEASE,
+          progress: { eventsScanned: 999, eventsDeleted: 999 },
+        }),
+      ).toBe(false);
+      expect(
+        await b.checkpoint(job.id, 'B', {
+          now: t2 + 1,
+          leaseUntil: t2 + LEASE,
+          progress: { eventsScanned: 800, eventsDeleted: 300 },
+        }),
+      ).toBe(true);
+      expect(
+        await b.finish(job.id, 'B', {
+          state: 'done',
+          progress: { eventsScanned: 900, eventsDeleted: 300 },
+          now: t2 + 2,
+        }),
+      ).toBe(true);
       const done = await a.get('p1', job.id);
-      expect(done).toMatchObject({ state: 'done', eventsScanned: 900, eventsDeleted: 300, leaseUntil: 0 });
+      expect(done).toMatchObject({
+        state: 'done',
+        eventsScanned: 900,
+        eventsDeleted: 300,
+        leaseUntil: 0,
+      });
       expect(done!.owner).toBeUndefined();
       expect(done!.updatedAt).toBe(new Date(t2 + 2).toISOString());
       // Finished jobs are never claimed again.
@@ -123,9 +183,18 @@ export function describeDeleteJobStoreContract(name: string, pair: () => Promise
     it('records a failure with its message', async () => {
       const job = newJob('p1', 'A', T0);
       await a.create(job);
-      const outcome = { state: 'failed' as const, progress: { eventsScanned: 3, eventsDeleted: 1 }, error: 'store said no', now: T0 + 5 };
+      const outcome = {
+        state: 'failed' as const,
+        progress: { eventsScanned: 3, eventsDeleted: 1 },
+        error: 'store said no',
+        now: T0 + 5,
+      };
       expect(await a.finish(job.id, 'A', outcome)).toBe(true);
-      expect(await b.get('p1', job.id)).toMatchObject({ state: 'failed', error: 'store said no', eventsDeleted: 1 });
+      expect(await b.get('p1', job.id)).toMatchObject({
+        state: 'failed',
+        error: 'store said no',
+        eventsDeleted: 1,
+      });
     });
   });
 }
