@@ -2,8 +2,17 @@
  * Acceptance 6 (DESIGN lesson 7): both ingest processes restarted one after the
  * other (graceful SIGTERM drain, then start) under continuous load: nginx moves
  * traffic to the other process, no client request fails, no event is lost.
+ * Runs on either event store (STORE=mongo or cassandra).
  */
-import { compareStored, EventStream, ProjectKeys, sleep, SplitStack } from '../support/split-stack';
+import {
+  compareStored,
+  EventStream,
+  ProjectKeys,
+  sleep,
+  SplitStack,
+  STACK_START_TIMEOUT_MS,
+  STORE_AGREES,
+} from '../support/split-stack';
 
 jest.setTimeout(300_000);
 
@@ -14,16 +23,27 @@ describe('split deployment: rolling restart of the ingest pool', () => {
   beforeAll(async () => {
     stack = await SplitStack.start();
     keys = await stack.createProject('rolling');
-  });
+  }, STACK_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await stack?.stop();
   });
 
   it('fails no request and loses no event', async () => {
-    const common = { baseUrl: stack.baseUrl, projectId: keys.id, writeKey: keys.write_key, collection: 'rr' };
+    const common = {
+      baseUrl: stack.baseUrl,
+      projectId: keys.id,
+      writeKey: keys.write_key,
+      collection: 'rr',
+    };
     const singles = new EventStream({ ...common, runId: 'rr-single', concurrency: 4 }).start();
-    const batches = new EventStream({ ...common, runId: 'rr-batch', concurrency: 1, batchSize: 50, pauseMs: 20 }).start();
+    const batches = new EventStream({
+      ...common,
+      runId: 'rr-batch',
+      concurrency: 1,
+      batchSize: 50,
+      pauseMs: 20,
+    }).start();
     await sleep(2_000);
 
     const pids: number[] = [];
@@ -38,7 +58,8 @@ describe('split deployment: rolling restart of the ingest pool', () => {
     await Promise.all([singles.stop(), batches.stop()]);
 
     const status = await stack.status();
-    for (const name of ['ingest-1', 'ingest-2']) expect(status.find((s) => s.name === name)).toMatchObject({ up: true });
+    for (const name of ['ingest-1', 'ingest-2'])
+      expect(status.find((s) => s.name === name)).toMatchObject({ up: true });
     const acknowledged = [...singles.acknowledged(), ...batches.acknowledged()];
     const sent = [...singles.sent(), ...batches.sent()];
     const docs = await stack.waitForMarkers(keys.id, 'rr', acknowledged, 120_000);
@@ -47,8 +68,12 @@ describe('split deployment: rolling restart of the ingest pool', () => {
       `rolling-restart: singles ${singles.summary()}; batches ${batches.summary()}; ` +
         `acknowledged=${acknowledged.length} stored=${docs.length}\n`,
     );
-    expect({ singles: singles.failures(), batches: batches.failures() }).toEqual({ singles: {}, batches: {} });
+    expect({ singles: singles.failures(), batches: batches.failures() }).toEqual({
+      singles: {},
+      batches: {},
+    });
     expect(acknowledged.length).toBe(sent.length);
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    expect(await stack.storeAgreement(keys.id, 'rr', docs)).toEqual(STORE_AGREES);
   });
 });

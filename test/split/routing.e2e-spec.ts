@@ -1,9 +1,17 @@
 /**
  * Acceptance 1 (DESIGN lesson 1): nginx routes by method, path and query args,
- * and what goes in through it is stored in MongoDB field for field.
+ * and what goes in through it is stored field for field, in the event store the
+ * suite runs on (STORE=mongo or cassandra; read through the EventStore port).
  */
 import { http } from '../support/http';
-import { ProjectKeys, SplitStack, StoredDoc, waitFor } from '../support/split-stack';
+import {
+  ProjectKeys,
+  SplitStack,
+  STACK_START_TIMEOUT_MS,
+  STORE_AGREES,
+  StoredDoc,
+  waitFor,
+} from '../support/split-stack';
 
 jest.setTimeout(180_000);
 
@@ -14,7 +22,7 @@ describe('split deployment: routing and stored contents', () => {
   beforeAll(async () => {
     stack = await SplitStack.start();
     keys = await stack.createProject('routing');
-  });
+  }, STACK_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await stack?.stop();
@@ -22,13 +30,21 @@ describe('split deployment: routing and stored contents', () => {
 
   const url = (rest: string) => stack.url(keys.id, rest);
 
-  async function storedByMarker(collection: string, markers: string[]): Promise<Map<string, StoredDoc>> {
+  async function storedByMarker(
+    collection: string,
+    markers: string[],
+  ): Promise<Map<string, StoredDoc>> {
     const docs = await stack.waitForMarkers(keys.id, collection, markers, 30_000);
+    expect(await stack.storeAgreement(keys.id, collection, docs)).toEqual(STORE_AGREES);
     return new Map(docs.map((d) => [d.e.marker as string, d]));
   }
 
   /** The stored document is the sent event plus the server's keen fields, nothing more, nothing less. */
-  function expectStoredAsSent(doc: StoredDoc | undefined, collection: string, sent: Record<string, any>): void {
+  function expectStoredAsSent(
+    doc: StoredDoc | undefined,
+    collection: string,
+    sent: Record<string, any>,
+  ): void {
     expect(doc).toBeDefined();
     const { keen, ...body } = doc!.e;
     const { keen: sentKeen, ...sentBody } = sent;
@@ -40,7 +56,8 @@ describe('split deployment: routing and stored contents', () => {
     expect(Number.isNaN(Date.parse(keen.created_at))).toBe(false);
     expect(doc!.t).toBeInstanceOf(Date);
     expect(doc!.t.getTime()).toBe(Date.parse(keen.timestamp));
-    if (sentKeen?.timestamp) expect(Date.parse(keen.timestamp)).toBe(Date.parse(sentKeen.timestamp));
+    if (sentKeen?.timestamp)
+      expect(Date.parse(keen.timestamp)).toBe(Date.parse(sentKeen.timestamp));
     expect(Object.keys(keen).sort()).toEqual(['created_at', 'id', 'timestamp']);
     // The write marker is removed once the event's counters are applied.
     expect(doc!.m).toBeUndefined();
@@ -79,7 +96,10 @@ describe('split deployment: routing and stored contents', () => {
     const res = await http('POST', url('/events'), { key: keys.write_key, body: batch });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-tally-pool')).toBe('ingest');
-    expect(res.body).toEqual({ clicks: [{ success: true }, { success: true }], views: [{ success: true }] });
+    expect(res.body).toEqual({
+      clicks: [{ success: true }, { success: true }],
+      views: [{ success: true }],
+    });
     const clicks = await storedByMarker('clicks', ['batch-1', 'batch-2']);
     expectStoredAsSent(clicks.get('batch-1'), 'clicks', batch.clicks[0]);
     expectStoredAsSent(clicks.get('batch-2'), 'clicks', batch.clicks[1]);
@@ -92,7 +112,9 @@ describe('split deployment: routing and stored contents', () => {
     const data = Buffer.from(JSON.stringify(event)).toString('base64');
     const res = await http(
       'GET',
-      url(`/events/pixels?api_key=${encodeURIComponent(keys.write_key)}&data=${encodeURIComponent(data)}`),
+      url(
+        `/events/pixels?api_key=${encodeURIComponent(keys.write_key)}&data=${encodeURIComponent(data)}`,
+      ),
     );
     expect(res.status).toBe(200);
     expect(res.headers.get('x-tally-pool')).toBe('ingest');
@@ -106,7 +128,9 @@ describe('split deployment: routing and stored contents', () => {
     const count = await waitFor(async () => {
       const r = await http(
         'GET',
-        url(`/queries/count?event_collection=clicks&timeframe=${encodeURIComponent(JSON.stringify({ start: '2020-01-01T00:00:00Z', end: '2100-01-01T00:00:00Z' }))}`),
+        url(
+          `/queries/count?event_collection=clicks&timeframe=${encodeURIComponent(JSON.stringify({ start: '2020-01-01T00:00:00Z', end: '2100-01-01T00:00:00Z' }))}`,
+        ),
         { key: keys.read_key },
       );
       return r.status === 200 && r.body.result === 2 ? r : null;
@@ -116,7 +140,10 @@ describe('split deployment: routing and stored contents', () => {
 
     const post = await http('POST', url('/queries/count'), {
       key: keys.read_key,
-      body: { event_collection: 'views', timeframe: { start: '2020-01-01T00:00:00Z', end: '2100-01-01T00:00:00Z' } },
+      body: {
+        event_collection: 'views',
+        timeframe: { start: '2020-01-01T00:00:00Z', end: '2100-01-01T00:00:00Z' },
+      },
     });
     expect(post.headers.get('x-tally-pool')).toBe('query');
     expect(post.status).toBe(200);
@@ -131,7 +158,11 @@ describe('split deployment: routing and stored contents', () => {
     const one = await http('GET', url('/events/clicks'), { key: keys.read_key });
     expect(one.status).toBe(200);
     expect(one.headers.get('x-tally-pool')).toBe('query');
-    expect(one.body.properties).toMatchObject({ marker: 'string', page: 'string', 'user.id': 'num' });
+    expect(one.body.properties).toMatchObject({
+      marker: 'string',
+      page: 'string',
+      'user.id': 'num',
+    });
 
     const prop = await http('GET', url('/events/clicks/properties/page'), { key: keys.read_key });
     expect(prop.headers.get('x-tally-pool')).toBe('query');
@@ -143,7 +174,9 @@ describe('split deployment: routing and stored contents', () => {
   it('a DELETE on the write URL goes to the query pool (DESIGN lesson 1)', async () => {
     const del = await http('DELETE', url('/events/views'), { key: keys.master_key });
     expect(del.headers.get('x-tally-pool')).toBe('query');
-    const delProp = await http('DELETE', url('/events/views/properties/ms'), { key: keys.master_key });
+    const delProp = await http('DELETE', url('/events/views/properties/ms'), {
+      key: keys.master_key,
+    });
     expect(delProp.headers.get('x-tally-pool')).toBe('query');
   });
 

@@ -1,10 +1,12 @@
 /**
- * A private split deployment for e2e fault tests and the split bench: its own
+ * A private split deployment for e2e fault tests and the split benches: its own
  * state dir and free loopback ports (never the developer stack on 8080), the
- * real nginx, ingest, query, worker, Redis shards and Mongo-wire server, driven
- * through scripts/stack. Plus what the tests need around it: a project made by
- * the CLI, stored events and schema counters read straight from MongoDB, and a
- * client that streams marked events and records which requests were acknowledged.
+ * real nginx, ingest, query, worker, Redis shards, Mongo-wire server and, with
+ * STORE=cassandra, Cassandra, driven through scripts/stack. Plus what the tests
+ * need around it: a project made by the CLI, stored events read through the
+ * EventStore port (the same code on both stores), schema counters read straight
+ * from MongoDB (they live there on both), and a client that streams marked
+ * events and records which requests were acknowledged.
  *
  * No jest imports: the split bench compiles and uses this file too.
  */
@@ -15,6 +17,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
+import { loadConfig } from '@app/config';
+import type { StoredEvent } from '@app/events';
+import { openStores } from '@app/storage';
+import type { Stores } from '@app/storage';
+import { CassandraEventStore } from '../../libs/storage/src/cassandra';
+import { MongoEventStore } from '../../libs/storage/src/mongo';
 import {
   restartService,
   signalService,
@@ -25,6 +33,10 @@ import {
   stopService,
 } from '../../scripts/stack';
 import type { ServiceStatus, StackPorts } from '../../scripts/stack';
+import { splitStore, SplitStore } from './split-store';
+
+export { splitStore } from './split-store';
+export type { SplitStore } from './split-store';
 
 const ROOT = ((dir: string): string => {
   while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
@@ -40,15 +52,49 @@ export interface ProjectKeys {
   master_key: string;
 }
 
-/** The stored layout of one event (libs/storage/src/mongo/mongo-event.store.ts). */
+/**
+ * One stored event as a scan of the EventStore port returns it, in the field
+ * names of MongoEventStore's layout (which the specs were written against):
+ * `_id` keen.id, `p` project, `c` collection, `t` timestamp, `e` the event.
+ */
 export interface StoredDoc {
   _id: string;
   p: string;
   c: string;
   t: Date;
   e: Record<string, any>;
+  /**
+   * The delivery marker of a write whose schema counters are not applied yet:
+   * on MongoDB the event's own `m`; on Cassandra its by-id claim token while
+   * that token is still pending on the collection's counter document.
+   */
   m?: string;
 }
+
+/**
+ * What differs between a store's two ways to reach an event (empty lists and
+ * a zero when they agree): the collection scan and the by-id lookup (MongoDB:
+ * `_id`; Cassandra: the `events_by_id` table, then the row in `events`), and
+ * the store's own count of the collection.
+ */
+export interface StoreAgreement {
+  /** keen.ids the scan returned more than once. */
+  duplicateIds: string[];
+  /** Scanned ids a by-id lookup does not find. */
+  missingById: string[];
+  /** Ids whose by-id read differs from the scanned event (timestamp or body). */
+  differentById: string[];
+  /** countCollection() minus the number of distinct scanned ids. */
+  countDelta: number;
+}
+
+/** storeAgreement() of a store whose access paths agree. */
+export const STORE_AGREES: StoreAgreement = {
+  duplicateIds: [],
+  missingById: [],
+  differentById: [],
+  countDelta: 0,
+};
 
 /** A schema counter document (libs/storage/src/mongo/schema-counter.keys.ts). */
 export interface CounterDoc {
@@ -82,7 +128,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it returns a truthy value or the timeout passes (then the last value). */
-export async function waitFor<T>(check: () => Promise<T>, timeoutMs: number, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T>,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -91,20 +141,34 @@ export async function waitFor<T>(check: () => Promise<T>, timeoutMs: number, int
   }
 }
 
+/**
+ * How long a spec's beforeAll may take to start a stack: Cassandra alone needs
+ * 15-60 s on a busy 2-core machine (installs happen before, in the global setup).
+ */
+export const STACK_START_TIMEOUT_MS = 300_000;
+
 export interface SplitStackOptions {
+  /** Event store; default $STORE, else mongo (see split-store.ts). */
+  store?: SplitStore;
   /** Extra app environment (e.g. ENQUEUE_DEADLINE_MS). */
   env?: Record<string, string>;
   mongoBackend?: 'h2' | 'memory';
+  cassandraHeap?: string;
   logLevel?: string;
 }
 
+export type SplitStackPorts = Omit<StackPorts, 'cassandra' | 'cassandraStorage'> &
+  Partial<Pick<StackPorts, 'cassandra' | 'cassandraStorage'>>;
+
 export class SplitStack {
   private mongo: MongoClient | null = null;
+  private stores: Promise<Stores> | null = null;
 
   private constructor(
     readonly stateDir: string,
-    readonly ports: Omit<StackPorts, 'cassandra' | 'cassandraStorage'>,
+    readonly ports: SplitStackPorts,
     readonly env: Record<string, string>,
+    readonly store: SplitStore = 'mongo',
   ) {}
 
   /** Starts a whole private stack (apps built beforehand with `npm run build`). */
@@ -113,25 +177,77 @@ export class SplitStack {
       const main = path.join(ROOT, `dist/apps/${app}/src/main.js`);
       if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build --silent`);
     }
+    const store = options.store ?? splitStore();
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-split-'));
-    const [nginx, i1, i2, q1, q2, w1, r1, r2, mongo] = await freePorts(9);
-    const ports = { nginx, ingest: [i1, i2], query: [q1, q2], worker: [w1], redis: [r1, r2], mongo };
-    const stack = new SplitStack(stateDir, ports, {});
+    const [nginx, i1, i2, q1, q2, w1, r1, r2, mongo, cassandra, cassandraStorage] =
+      await freePorts(11);
+    const ports: SplitStackPorts = {
+      nginx,
+      ingest: [i1, i2],
+      query: [q1, q2],
+      worker: [w1],
+      redis: [r1, r2],
+      mongo,
+    };
+    // Both Cassandra ports are private too: a developer node may hold 9042 and 7000.
+    if (store === 'cassandra') Object.assign(ports, { cassandra, cassandraStorage });
+    const stack = new SplitStack(stateDir, ports, {}, store);
     try {
       const result = await stackUp({
         stateDir,
+        store,
         ports,
         env: options.env,
         mongoBackend: options.mongoBackend ?? 'h2',
+        cassandraHeap: options.cassandraHeap,
         logLevel: options.logLevel ?? 'warn',
       });
-      if (result.missingApps.length) throw new Error(`apps not started: ${result.missingApps.join(', ')}`);
+      if (result.missingApps.length)
+        throw new Error(`apps not started: ${result.missingApps.join(', ')}`);
       Object.assign(stack.env, result.env);
+      await stack.awaitWorkers();
     } catch (error) {
       await stack.stop();
       throw error;
     }
     return stack;
+  }
+
+  /**
+   * The stack calls a worker ready once it has stayed alive 2 s, but it opens
+   * its stores (on Cassandra: also the schema migrations of a fresh keyspace)
+   * after that: wait for its "consuming" line, or no event is ever stored. On
+   * an overloaded machine a worker can exit at start-up on a store timeout,
+   * and the local stack has no supervisor to restart it: it is started once
+   * more (said on stderr), and the stack fails to start if that one dies too.
+   */
+  private async awaitWorkers(timeoutMs = 120_000): Promise<void> {
+    const workers = this.ports.worker.map((_, i) => `worker-${i + 1}`);
+    const lastRun = (name: string) => this.log(name).split('\n--- ').pop() ?? '';
+    for (const name of workers) {
+      for (let attempt = 1; ; attempt++) {
+        const state = await waitFor(
+          async () => {
+            if (lastRun(name).includes('Tally worker consuming')) return 'consuming';
+            const up = (await this.status()).find((s) => s.name === name)?.up;
+            return up ? null : 'exited';
+          },
+          timeoutMs,
+          250,
+        );
+        if (state === 'consuming') break;
+        const tail = lastRun(name).split('\n').slice(-15).join('\n');
+        if (state === null || attempt > 1)
+          throw new Error(`${name} did not start consuming:\n${tail}`);
+        process.stderr.write(`${name} exited during start-up, starting it again:\n${tail}\n`);
+        await this.startService(name);
+      }
+    }
+  }
+
+  /** The stack service that holds the events: stopped by the store-down spec. */
+  get eventStoreService(): string {
+    return this.store === 'cassandra' ? 'cassandra' : 'mongo';
   }
 
   get baseUrl(): string {
@@ -148,11 +264,15 @@ export class SplitStack {
 
   /** Creates a project with the CLI against this stack, then waits until its write key is accepted. */
   async createProject(name: string): Promise<ProjectKeys> {
-    const { stdout } = await run(process.execPath, [CLI_MAIN, 'projects', 'create', name, '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, TALLY_STACK_FILE: this.stackFile, LOG_LEVEL: 'warn' },
-      timeout: 60_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [CLI_MAIN, 'projects', 'create', name, '--json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, TALLY_STACK_FILE: this.stackFile, LOG_LEVEL: 'warn' },
+        timeout: 60_000,
+      },
+    );
     const keys = JSON.parse(stdout.slice(stdout.indexOf('{'))) as ProjectKeys;
     // Each ingest process serves keys from its own cache, refreshed in the
     // background: wait until a run of writes (spread over both processes by
@@ -188,17 +308,136 @@ export class SplitStack {
     return this.mongo.db(this.env.MONGO_DATABASE || 'tally');
   }
 
-  /** Stored events of a project (optionally one collection), straight from MongoDB. */
+  /**
+   * The stack's stores opened as the apps open them (openStores over the
+   * stack's env), once: stored events are read through the EventStore port, so
+   * every assertion holds the same way on MongoDB and on Cassandra.
+   */
+  private openStores(): Promise<Stores> {
+    this.stores ??= openStores(loadConfig('cli', { ...this.env, LOG_LEVEL: 'warn' })).catch(
+      (error) => {
+        this.stores = null;
+        throw error;
+      },
+    );
+    return this.stores;
+  }
+
+  /** Collections of a project that have schema counters (every collection written to). */
+  private async collections(projectId: string): Promise<string[]> {
+    const counters = await (await this.openStores()).metadata.getSchema(projectId);
+    return [...new Set(counters.map((c) => c.collection))];
+  }
+
+  private async scanAll(
+    projectId: string,
+    collection: string,
+    ids?: string[],
+  ): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = [];
+    for await (const page of (await this.openStores()).events.scan({ projectId, collection, ids }))
+      out.push(...page);
+    return out;
+  }
+
+  /** Stored events of a project (optionally one collection), read through the EventStore port. */
   async storedEvents(projectId: string, collection?: string): Promise<StoredDoc[]> {
-    const filter: Record<string, string> = { p: projectId };
-    if (collection) filter.c = collection;
-    return (await this.db()).collection<StoredDoc>('events').find(filter).toArray();
+    const docs: StoredDoc[] = [];
+    for (const c of collection ? [collection] : await this.collections(projectId)) {
+      const events = await this.scanAll(projectId, c);
+      const pending = await this.unsettled(
+        projectId,
+        c,
+        events.map((e) => e.id),
+      );
+      for (const e of events) {
+        const doc: StoredDoc = { _id: e.id, p: projectId, c, t: new Date(e.timestamp), e: e.event };
+        const marker = pending.get(e.id);
+        if (marker !== undefined) doc.m = marker;
+        docs.push(doc);
+      }
+    }
+    return docs;
   }
 
   async storedCount(projectId: string, collection?: string): Promise<number> {
-    const filter: Record<string, string> = { p: projectId };
-    if (collection) filter.c = collection;
-    return (await this.db()).collection<StoredDoc>('events').countDocuments(filter);
+    const { events } = await this.openStores();
+    let n = 0;
+    for (const c of collection ? [collection] : await this.collections(projectId)) {
+      n += await events.countCollection(projectId, c);
+    }
+    return n;
+  }
+
+  /**
+   * id -> delivery marker, for stored events whose delivery has not applied its
+   * counter deltas yet. Each persister keeps this state in its own adapter
+   * (MongoEventStore: `m` on the event; CassandraEventStore: the claim token on
+   * the by-id row, pending on the counter document), hence the two branches.
+   */
+  private async unsettled(
+    projectId: string,
+    collection: string,
+    ids: string[],
+  ): Promise<Map<string, string>> {
+    const { events } = await this.openStores();
+    const out = new Map<string, string>();
+    if (events instanceof MongoEventStore) {
+      for (const [marker, marked] of await events.markersOf(projectId, ids))
+        for (const id of marked) out.set(id, marker);
+    } else if (events instanceof CassandraEventStore) {
+      const pending = new Set(
+        (await this.counterDoc(projectId, collection))?.pending?.map((p) => p.a),
+      );
+      if (pending.size === 0) return out;
+      for (const [token, claimed] of await events.claimTokens(projectId, ids)) {
+        if (pending.has(token)) for (const id of claimed) out.set(id, token);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Exactly once, checked across the store's access paths: each scanned
+   * keen.id once, each found by a by-id lookup with the same timestamp and
+   * body, and the store's count equal to the distinct ids. On Cassandra a
+   * duplicate cannot exist within a partition by primary key, so this is what
+   * shows a double write (two rows for one id) or a row its by-id table lost.
+   */
+  async storeAgreement(
+    projectId: string,
+    collection: string,
+    docs: StoredDoc[],
+  ): Promise<StoreAgreement> {
+    const seen = new Map<string, StoredDoc>();
+    const duplicateIds = new Set<string>();
+    for (const d of docs) {
+      if (seen.has(d._id)) duplicateIds.add(d._id);
+      seen.set(d._id, d);
+    }
+    const ids = [...seen.keys()];
+    const byId = new Map<string, StoredEvent>();
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const e of await this.scanAll(projectId, collection, ids.slice(i, i + 500)))
+        byId.set(e.id, e);
+    }
+    const missingById = ids.filter((id) => !byId.has(id));
+    const differentById = ids.filter((id) => {
+      const found = byId.get(id);
+      const doc = seen.get(id)!;
+      return (
+        found &&
+        (found.timestamp !== doc.t.getTime() ||
+          JSON.stringify(found.event) !== JSON.stringify(doc.e))
+      );
+    });
+    const counted = await (await this.openStores()).events.countCollection(projectId, collection);
+    return {
+      duplicateIds: [...duplicateIds],
+      missingById,
+      differentById,
+      countDelta: counted - ids.length,
+    };
   }
 
   async counterDoc(projectId: string, collection: string): Promise<CounterDoc | null> {
@@ -236,9 +475,13 @@ export class SplitStack {
 
   /** Runs redis-cli against one shard (index 0 or 1). */
   async redis(shard: number, ...args: string[]): Promise<string> {
-    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.ports.redis[shard]), ...args], {
-      timeout: 5_000,
-    });
+    const { stdout } = await run(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(this.ports.redis[shard]), ...args],
+      {
+        timeout: 5_000,
+      },
+    );
     return stdout.trim();
   }
 
@@ -253,7 +496,10 @@ export class SplitStack {
       this.redis(shard, 'ZCARD', k('prioritized')),
       this.redis(shard, 'ZCARD', k('delayed')),
     ]);
-    return [wait, active, completed, failed, prioritized, delayed].reduce((n, v) => n + (Number(v) || 0), 0);
+    return [wait, active, completed, failed, prioritized, delayed].reduce(
+      (n, v) => n + (Number(v) || 0),
+      0,
+    );
   }
 
   signal(name: string, signal: NodeJS.Signals): number {
@@ -285,6 +531,9 @@ export class SplitStack {
   async stop(): Promise<void> {
     await this.mongo?.close(true).catch(() => undefined);
     this.mongo = null;
+    const stores = this.stores;
+    this.stores = null;
+    await stores?.then((s) => s.close()).catch(() => undefined);
     await stackDown({ stateDir: this.stateDir });
     if (!process.env.KEEP_SPLIT_STACK) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
