@@ -17,6 +17,24 @@ async function withStores<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
   }
 }
 
+/** A long operation on one existing project's stores, with progress on stderr. */
+async function withProjectProgress<T>(
+  project: string,
+  verb: string,
+  quiet: boolean,
+  work: (stores: Stores, onProgress: (p: { scanned: number; deleted: number }) => void) => Promise<T>,
+): Promise<T> {
+  return withStores(async (s) => {
+    if (!(await s.metadata.getProject(project))) throw new Error(`project "${project}" does not exist`);
+    const progress = progressReporter(verb, quiet);
+    try {
+      return await work(s, progress.update);
+    } finally {
+      progress.stop();
+    }
+  });
+}
+
 function print(value: unknown, json: boolean, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text()}\n`);
 }
@@ -59,18 +77,13 @@ program
   .action(async (project: string, collection: string, opts: { filters?: string; timeframe?: string; timezone: string; dryRun?: boolean; json?: boolean }) => {
     assertCollectionName(collection);
     const selection = parseEventSelection({ filters: opts.filters, timeframe: opts.timeframe, timezone: opts.timezone });
-    const outcome = await withStores(async (s) => {
-      if (!(await s.metadata.getProject(project))) throw new Error(`project "${project}" does not exist`);
-      const progress = progressReporter(opts.dryRun ? 'counting' : 'deleting', Boolean(opts.json));
-      try {
-        return await new EventDeleter(s.events, s.metadata, s.unitOfWork).delete(project, collection, selection, {
-          dryRun: opts.dryRun,
-          onProgress: progress.update,
-        });
-      } finally {
-        progress.stop();
-      }
-    });
+    const verb = opts.dryRun ? 'counting' : 'deleting';
+    const outcome = await withProjectProgress(project, verb, Boolean(opts.json), (s, onProgress) =>
+      new EventDeleter(s.events, s.metadata, s.unitOfWork).delete(project, collection, selection, {
+        dryRun: opts.dryRun,
+        onProgress,
+      }),
+    );
     print(outcome, Boolean(opts.json), () =>
       opts.dryRun
         ? `${outcome.deleted} events would be deleted (${outcome.scanned} read)`
@@ -85,18 +98,13 @@ program
   .option('--json', 'print the outcome as JSON')
   .action(async (project: string, collection: string, property: string, opts: { dryRun?: boolean; json?: boolean }) => {
     assertCollectionName(collection);
-    const outcome = await withStores(async (s) => {
-      if (!(await s.metadata.getProject(project))) throw new Error(`project "${project}" does not exist`);
-      const progress = progressReporter(opts.dryRun ? 'counting' : 'rewriting', Boolean(opts.json));
-      try {
-        return await new PropertyDeleter(s.events, s.metadata, s.unitOfWork).delete(project, collection, property, {
-          dryRun: opts.dryRun,
-          onProgress: (p) => progress.update({ scanned: p.scanned, deleted: p.updated }),
-        });
-      } finally {
-        progress.stop();
-      }
-    });
+    const verb = opts.dryRun ? 'counting' : 'rewriting';
+    const outcome = await withProjectProgress(project, verb, Boolean(opts.json), (s, onProgress) =>
+      new PropertyDeleter(s.events, s.metadata, s.unitOfWork).delete(project, collection, property, {
+        dryRun: opts.dryRun,
+        onProgress: (p) => onProgress({ scanned: p.scanned, deleted: p.updated }),
+      }),
+    );
     print(outcome, Boolean(opts.json), () =>
       opts.dryRun
         ? `${outcome.updated} events carry "${property}" (${outcome.scanned} read)`

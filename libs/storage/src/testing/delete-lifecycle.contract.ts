@@ -3,13 +3,29 @@ import { parseEventSelection } from '@app/query';
 import { SchemaCounter, schemaDeltas } from '@app/schema';
 import { EventDeleter } from '../delete-events';
 import { PropertyDeleter } from '../delete-property';
-import { Stores } from '../open-stores';
+import { loadConfig } from '@app/config';
+import { openStores, Stores } from '../open-stores';
 import { recountSchema } from '../recount-schema';
 
 export interface LifecycleSubject {
   /** The stores as the product opens them (openStores), persister included. */
   stores: Stores;
   close(): Promise<void>;
+}
+
+/** Stores opened from environment variables, exactly as a query process opens them. */
+export async function openLifecycleStores(
+  env: Record<string, string>,
+  release: () => Promise<void>,
+): Promise<LifecycleSubject> {
+  const stores = await openStores(loadConfig('query', env));
+  return {
+    stores,
+    close: async () => {
+      await stores.close();
+      await release();
+    },
+  };
 }
 
 const DAY = 86_400_000;
