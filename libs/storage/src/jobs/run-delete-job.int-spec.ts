@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CollectionEvent } from '@app/events';
+import { schemaDeltas } from '@app/schema';
+import { EventPersister } from '../persist-events';
+import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from '../sqlite';
+import { DeleteJob } from './delete-job.store.port';
+import { DeleteJobRunner } from './run-delete-job';
+import { SqliteDeleteJobStore } from './sqlite-delete-job.store';
+
+const T0 = Date.UTC(2024, 0, 1);
+const events: CollectionEvent[] = Array.from({ length: 100 }, (_, n) => {
+  const id = `e${String(n).padStart(3, '0')}`;
+  const body = { n, kind: n % 4 === 0 ? 'keep' : 'drop', ...(n % 3 === 0 ? { extra: n } : {}) };
+  return {
+    id,
+    collection: 'c',
+    timestamp: T0 + n,
+    event: { ...body, keen: { id, timestamp: new Date(T0 + n).toISOString() } },
+  };
+});
+
+/** Against a real SQLite file: a stopped run releases its lease and another runner finishes it exactly; a lost lease stops a run before it deletes. */
+describe('DeleteJobRunner on SQLite', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-runner-'));
+  const db = new SqliteDatabase(path.join(dir, 'tally.db'));
+  const stores = {
+    events: new SqliteEventStore(db),
+    metadata: new SqliteMetadataStore(db),
+    unitOfWork: new SqliteUnitOfWork(db),
+    jobs: new SqliteDeleteJobStore(db),
+  };
+  const runner = (owner: string) =>
+    new DeleteJobRunner(stores, { owner, leaseMs: 5000, batchSize: 7, batchPauseMs: 0 });
+  const job = (id: string, owner: string, leaseUntil: number): DeleteJob => ({
+    id,
+    projectId: 'p',
+    collection: 'c',
+    selection: {
+      filters: [{ property_name: 'kind', operator: 'eq', property_value: 'drop' }],
+      timezone: 'UTC',
+    },
+    resolveAt: Date.now(),
+    state: 'queued',
+    eventsScanned: 0,
+    eventsDeleted: 0,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    owner,
+    leaseUntil,
+  });
+
+  beforeAll(async () => {
+    await new EventPersister(stores.events, stores.metadata, stores.unitOfWork).persist(
+      'p',
+      events,
+    );
+  });
+  afterAll(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops at a batch boundary when asked, releases the lease, and is finished exactly by another runner', async () => {
+    await stores.jobs.create(job('j1', 'A', Date.now() + 5000));
+    const stop = new AbortController();
+    let batches = 0;
+    const original = stores.metadata.applySchemaDeltas.bind(stores.metadata);
+    stores.metadata.applySchemaDeltas = async (...args) => {
+      if (++batches === 3) stop.abort();
+      return original(...args);
+    };
+    expect(await runner('A').run((await stores.jobs.get('p', 'j1'))!, stop.signal)).toBe('stopped');
+    stores.metadata.applySchemaDeltas = original;
+    const stopped = (await stores.jobs.get('p', 'j1'))!;
+    expect(stopped).toMatchObject({ state: 'running', eventsDeleted: 21, leaseUntil: 0 });
+    expect(stopped.owner).toBeUndefined();
+    expect(await stores.events.countCollection('p', 'c')).toBe(79);
+
+    const claimed = await stores.jobs.claim('B', Date.now(), 5000, []);
+    expect(claimed?.id).toBe('j1');
+    expect(await runner('B').run(claimed!)).toBe('done');
+    expect(await stores.jobs.get('p', 'j1')).toMatchObject({ state: 'done', eventsDeleted: 75 });
+    const left = events.filter((e) => e.event.kind === 'keep');
+    const counters = await stores.metadata.getSchema('p', 'c');
+    const recount = schemaDeltas(left).map((d) => ({
+      collection: d.collection,
+      path: d.path,
+      type: d.type,
+      count: d.delta,
+    }));
+    const order = (x: { path: string; type: string }, y: { path: string; type: string }) =>
+      x.path.localeCompare(y.path) || x.type.localeCompare(y.type);
+    expect([...counters].sort(order)).toEqual(recount.sort(order));
+    expect(await stores.events.countCollection('p', 'c')).toBe(25);
+  });
+
+  it('gives up before deleting anything when another process holds the job', async () => {
+    await stores.jobs.create(job('j2', 'A', 0));
+    const taken = await stores.jobs.claim('B', Date.now(), 5000, []);
+    expect(taken?.id).toBe('j2');
+    const before = await stores.events.countCollection('p', 'c');
+    expect(await runner('A').run(taken!)).toBe('lost');
+    expect(await stores.events.countCollection('p', 'c')).toBe(before);
+    expect(await stores.jobs.get('p', 'j2')).toMatchObject({ owner: 'B', state: 'queued' });
+  });
+});
