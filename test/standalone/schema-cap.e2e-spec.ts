@@ -41,7 +41,10 @@ describe('standalone: schema property cap', () => {
     const counts: Record<string, number> = {};
     for (const event of sent) {
       // As stored: the server adds keen.created_at and keen.id.
-      const stored = { ...event, keen: { ...(event.keen as JsonObject), created_at: new Date(DAY).toISOString(), id: 'id' } };
+      const stored = {
+        ...event,
+        keen: { ...(event.keen as JsonObject), created_at: new Date(DAY).toISOString(), id: 'id' },
+      };
       forEachProperty(stored, (path, type) => {
         if (!isReservedPath(path) && !admitted.includes(path)) {
           if (admitted.length >= CAP) return;
@@ -59,7 +62,9 @@ describe('standalone: schema property cap', () => {
     return res.body;
   }
 
-  function flatTypes(view: { property_types: Record<string, Record<string, number>> }): Record<string, number> {
+  function flatTypes(view: {
+    property_types: Record<string, Record<string, number>>;
+  }): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [path, types] of Object.entries(view.property_types)) {
       for (const [type, count] of Object.entries(types)) out[`${path}:${type}`] = count;
@@ -67,7 +72,7 @@ describe('standalone: schema property cap', () => {
     return out;
   }
 
-  it('flags the write that crosses the cap and every later one; Keen\'s client accepts the responses', async () => {
+  it("flags the write that crosses the cap and every later one; Keen's client accepts the responses", async () => {
     const under = body({ a: 1, b: 'x', user: { id: 1, plan: 'pro' } });
     const first = await http('POST', `${base()}/events/wide`, { key: write(), body: under });
     expect(first).toMatchObject({ status: 201, body: { created: true } });
@@ -75,7 +80,11 @@ describe('standalone: schema property cap', () => {
     sent.push(under);
 
     // n, a, b, user, user.id, user.plan are admitted (6); this batch brings c, d (8), then e, f, f.g.
-    const batch = [body({ c: true, a: 2 }), body({ d: [1, 2], e: null }), body({ f: { g: 3 }, a: 'three' })];
+    const batch = [
+      body({ c: true, a: 2 }),
+      body({ d: [1, 2], e: null }),
+      body({ f: { g: 3 }, a: 'three' }),
+    ];
     const crossing = await http('POST', `${base()}/events`, {
       key: write(),
       body: { wide: batch, narrow: [{ only: 1 }, { $bad: 1 }] },
@@ -87,7 +96,10 @@ describe('standalone: schema property cap', () => {
       { success: true, schema_capped: true },
     ]);
     expect(crossing.body.narrow[0]).toEqual({ success: true });
-    expect(crossing.body.narrow[1]).toMatchObject({ success: false, error: { name: 'InvalidPropertyNameError' } });
+    expect(crossing.body.narrow[1]).toMatchObject({
+      success: false,
+      error: { name: 'InvalidPropertyNameError' },
+    });
     sent.push(...batch);
 
     const after = body({ a: 4, brand_new: 'x', user: { id: 2, extra: true } });
@@ -98,7 +110,10 @@ describe('standalone: schema property cap', () => {
     const { tracking, restore } = keenClients(server);
     try {
       const viaSdk = body({ b: 'sdk', sdk_only: 1 });
-      expect(await tracking.recordEvent('wide', viaSdk)).toEqual({ created: true, schema_capped: true });
+      expect(await tracking.recordEvent('wide', viaSdk)).toEqual({
+        created: true,
+        schema_capped: true,
+      });
       sent.push(viaSdk);
       const viaSdkBatch = [body({ a: 5 }), body({ sdk_batch: 'x' })];
       const res = await tracking.recordEvents({ wide: viaSdkBatch });
@@ -113,7 +128,10 @@ describe('standalone: schema property cap', () => {
   });
 
   it('stores every event field for field, refused properties included', async () => {
-    const res = await http('POST', `${base()}/queries/extraction`, { key: read(), body: { event_collection: 'wide' } });
+    const res = await http('POST', `${base()}/queries/extraction`, {
+      key: read(),
+      body: { event_collection: 'wide' },
+    });
     expect(res.status).toBe(200);
     const got = (res.body.result as JsonObject[]).sort((x, y) => (x.n as number) - (y.n as number));
     expect(got).toHaveLength(sent.length);
@@ -127,7 +145,10 @@ describe('standalone: schema property cap', () => {
     // A refused property is queryable like any other.
     const count = await http('POST', `${base()}/queries/count`, {
       key: read(),
-      body: { event_collection: 'wide', filters: [{ property_name: 'f.g', operator: 'eq', property_value: 3 }] },
+      body: {
+        event_collection: 'wide',
+        filters: [{ property_name: 'f.g', operator: 'eq', property_value: 3 }],
+      },
     });
     expect(count.body).toEqual({ result: 1 });
   });
@@ -140,21 +161,27 @@ describe('standalone: schema property cap', () => {
     expect(view.max_properties).toBe(CAP);
     expect(flatTypes(view)).toEqual(expected.properties);
     const leaves = expected.admitted.filter((p) => p !== 'user');
-    expect(Object.keys(view.properties).sort()).toEqual([...leaves, 'keen.created_at', 'keen.id', 'keen.timestamp'].sort());
+    expect(Object.keys(view.properties).sort()).toEqual(
+      [...leaves, 'keen.created_at', 'keen.id', 'keen.timestamp'].sort(),
+    );
 
     const narrow = await schemaOf('narrow');
     expect(narrow.schema_capped).toBeUndefined();
     expect(narrow.max_properties).toBeUndefined();
 
     const list = await http('GET', `${base()}/events`, { key: read() });
-    const byName = Object.fromEntries((list.body as Array<{ name: string }>).map((c) => [c.name, c]));
+    const byName = Object.fromEntries(
+      (list.body as Array<{ name: string }>).map((c) => [c.name, c]),
+    );
     expect(byName.wide).toEqual(view);
     expect(byName.narrow).toEqual(narrow);
   });
 
   it('a recount agrees with the counters and keeps the flag', async () => {
     const before = await schemaOf('wide');
-    const res = await http('POST', `${base()}/events/wide/schema/recalculate`, { key: server.keys!.master_key });
+    const res = await http('POST', `${base()}/events/wide/schema/recalculate`, {
+      key: server.keys!.master_key,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ events: sent.length, corrected: 0 });
     expect(await schemaOf('wide')).toEqual(before);

@@ -1,13 +1,24 @@
 import { JsonObject, StoredEvent } from '@app/events';
 import { schemaDeltas } from './infer-schema';
-import { admitDeltas, AdmittedView, isReservedPath, pathsToLookUp, SchemaRecount } from './schema-cap';
+import {
+  admitDeltas,
+  AdmittedView,
+  isReservedPath,
+  pathsToLookUp,
+  SchemaRecount,
+} from './schema-cap';
 
 const view = (admitted: string[]): AdmittedView => ({
   admittedCount: admitted.length,
   isAdmitted: (p) => admitted.includes(p),
 });
-const deltasOf = (...events: JsonObject[]) => schemaDeltas(events.map((event) => ({ collection: 'c', event })));
-const stored = (id: string, timestamp: number, event: JsonObject): StoredEvent => ({ id, timestamp, event });
+const deltasOf = (...events: JsonObject[]) =>
+  schemaDeltas(events.map((event) => ({ collection: 'c', event })));
+const stored = (id: string, timestamp: number, event: JsonObject): StoredEvent => ({
+  id,
+  timestamp,
+  event,
+});
 
 describe('schema property cap', () => {
   it('reserves keen and its direct children only', () => {
@@ -38,7 +49,10 @@ describe('schema property cap', () => {
     const plan = admitDeltas(deltas, view(['old', 'x', 'y']), 3);
     expect(plan.admit).toEqual([]);
     expect(plan.refused).toEqual(['fresh', 'user', 'user.id']);
-    expect(plan.deltas.map((d) => `${d.path}:${d.type}:${d.delta}`)).toEqual(['old:num:1', 'old:string:1']);
+    expect(plan.deltas.map((d) => `${d.path}:${d.type}:${d.delta}`)).toEqual([
+      'old:num:1',
+      'old:string:1',
+    ]);
 
     const roomForOne = admitDeltas(deltasOf({ user: { id: 1 } }), view([]), 1);
     expect(roomForOne.admit).toEqual(['user']);
@@ -53,7 +67,9 @@ describe('schema property cap', () => {
   });
 
   it('looks up each non-reserved path once', () => {
-    expect(pathsToLookUp(deltasOf({ a: 1, keen: { id: 'x' } }, { a: 'two', b: { c: 1 } }))).toEqual(['a', 'b', 'b.c']);
+    expect(pathsToLookUp(deltasOf({ a: 1, keen: { id: 'x' } }, { a: 'two', b: { c: 1 } }))).toEqual(
+      ['a', 'b', 'b.c'],
+    );
   });
 
   describe('SchemaRecount', () => {
@@ -72,24 +88,35 @@ describe('schema property cap', () => {
       expect(result.admit).toEqual(['first', 'second']);
       expect(result.capped).toBe(true);
       expect(result.counters.map((d) => `${d.path}:${d.type}:${d.delta}`).sort()).toEqual(
-        ['first:string:1', 'keen:object:1', 'keen.id:string:1', 'kept:num:2', 'second:num:1'].sort(),
+        [
+          'first:string:1',
+          'keen:object:1',
+          'keen.id:string:1',
+          'kept:num:2',
+          'second:num:1',
+        ].sort(),
       );
     });
 
     it('equals the incremental counters when events arrived in time order', () => {
-      const events = Array.from({ length: 6 }, (_, i) => stored(`id${i}`, 1000 + i, { [`p${i}`]: i, shared: i, [`q${i}`]: 'v' }));
+      const events = Array.from({ length: 6 }, (_, i) =>
+        stored(`id${i}`, 1000 + i, { [`p${i}`]: i, shared: i, [`q${i}`]: 'v' }),
+      );
       const admitted: string[] = [];
       const counted = new Map<string, number>();
       for (const e of events) {
         const plan = admitDeltas(deltasOf(e.event), view(admitted), 5);
         admitted.push(...plan.admit);
-        for (const d of plan.deltas) counted.set(`${d.path}:${d.type}`, (counted.get(`${d.path}:${d.type}`) ?? 0) + d.delta);
+        for (const d of plan.deltas)
+          counted.set(`${d.path}:${d.type}`, (counted.get(`${d.path}:${d.type}`) ?? 0) + d.delta);
       }
       const recount = new SchemaRecount('c', [], 5);
       for (const e of events) recount.add(e);
       const result = recount.result();
       expect(result.admit).toEqual(admitted);
-      expect(new Map(result.counters.map((d) => [`${d.path}:${d.type}`, d.delta]))).toEqual(counted);
+      expect(new Map(result.counters.map((d) => [`${d.path}:${d.type}`, d.delta]))).toEqual(
+        counted,
+      );
       expect(result.capped).toBe(true);
     });
 

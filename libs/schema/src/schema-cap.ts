@@ -39,7 +39,11 @@ export interface Admission {
  * counts every type forever; a parent object is always visited before its
  * children, so a child is never admitted without its parent.
  */
-export function admitDeltas(deltas: SchemaDelta[], view: AdmittedView, maxProperties: number): Admission {
+export function admitDeltas(
+  deltas: SchemaDelta[],
+  view: AdmittedView,
+  maxProperties: number,
+): Admission {
   const decided = new Map<string, boolean>();
   const admission: Admission = { deltas: [], admit: [], refused: [] };
   let count = view.admittedCount;
@@ -122,12 +126,16 @@ export class SchemaRecount {
 
   result(): RecountResult {
     const free = Math.max(0, this.maxProperties - this.admitted.size);
-    const ordered = [...this.candidates].sort((a, b) => (earlier(a[1], b[1]) ? -1 : earlier(b[1], a[1]) ? 1 : 0));
+    const ordered = [...this.candidates].sort((a, b) =>
+      earlier(a[1], b[1]) ? -1 : earlier(b[1], a[1]) ? 1 : 0,
+    );
     const admit = ordered.slice(0, free).map(([path]) => path);
     const counted = new Set([...this.admitted, ...admit]);
     const counters = [...this.counts.values()]
       .filter((d) => isReservedPath(d.path) || counted.has(d.path))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+      .sort((a, b) =>
+        a.path < b.path ? -1 : a.path > b.path ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0,
+      );
     return { counters, admit, capped: ordered.length > free };
   }
 }

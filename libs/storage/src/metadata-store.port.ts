@@ -60,7 +60,12 @@ export interface MetadataStore {
    * Adds paths to the admitted set (idempotent; the set never shrinks) and
    * sets the capped flag. Writers only ever set the flag; a recount may clear it.
    */
-  updateSchemaCap(projectId: string, collection: string, admit: string[], capped: boolean): Promise<void>;
+  updateSchemaCap(
+    projectId: string,
+    collection: string,
+    admit: string[],
+    capped: boolean,
+  ): Promise<void>;
   /** Capped collections of one project, or of every project (the write path's cache). */
   listCappedCollections(projectId?: string): Promise<CappedCollection[]>;
   close(): Promise<void>;

@@ -62,7 +62,11 @@ export class EventPersister {
     }
   }
 
-  private async write(projectId: string, batch: CollectionEvent[], capped: CappedCollection[]): Promise<PersistOutcome> {
+  private async write(
+    projectId: string,
+    batch: CollectionEvent[],
+    capped: CappedCollection[],
+  ): Promise<PersistOutcome> {
     const { inserted, duplicates } = await this.events.insert(projectId, batch);
     const byCollection = new Map<string, CollectionEvent[]>();
     for (const e of inserted) {
@@ -76,7 +80,11 @@ export class EventPersister {
       // can admit a path between this read and the update below.
       const state = await this.metadata.getSchemaCap(projectId, collection, pathsToLookUp(deltas));
       const known = new Set(state.admitted);
-      const plan = admitDeltas(deltas, { admittedCount: state.admittedCount, isAdmitted: (p) => known.has(p) }, this.maxProperties);
+      const plan = admitDeltas(
+        deltas,
+        { admittedCount: state.admittedCount, isAdmitted: (p) => known.has(p) },
+        this.maxProperties,
+      );
       const nowCapped = state.capped || plan.refused.length > 0;
       if (plan.admit.length > 0 || nowCapped !== state.capped) {
         await this.metadata.updateSchemaCap(projectId, collection, plan.admit, nowCapped);

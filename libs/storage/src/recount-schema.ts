@@ -15,7 +15,12 @@ import { MetadataStore, UnitOfWork } from './metadata-store.port';
  * the capped flag is set to whether any event has such a path (SchemaRecount).
  */
 export async function recountSchema(
-  stores: { events: EventStore; metadata: MetadataStore; unitOfWork: UnitOfWork; maxProperties?: number },
+  stores: {
+    events: EventStore;
+    metadata: MetadataStore;
+    unitOfWork: UnitOfWork;
+    maxProperties?: number;
+  },
   projectId: string,
   collection: string,
   maxEvents: number,
@@ -31,7 +36,11 @@ export async function recountSchema(
   }
   return stores.unitOfWork.run(async () => {
     const cap = await stores.metadata.getSchemaCap(projectId, collection);
-    const counting = new SchemaRecount(collection, cap.admitted, stores.maxProperties ?? DEFAULT_MAX_PROPERTIES);
+    const counting = new SchemaRecount(
+      collection,
+      cap.admitted,
+      stores.maxProperties ?? DEFAULT_MAX_PROPERTIES,
+    );
     let events = 0;
     for await (const page of stores.events.scan({ projectId, collection })) {
       events += page.length;
@@ -41,15 +50,23 @@ export async function recountSchema(
     // The whole set is written back, so paths counted before the cap existed
     // are recorded as admitted too; admitting comes before the corrections
     // so that they apply to admitted paths.
-    await stores.metadata.updateSchemaCap(projectId, collection, [...cap.admitted, ...result.admit], result.capped);
-    const recount = new Map<string, SchemaDelta>(result.counters.map((d) => [`${d.path}\u0000${d.type}`, d]));
+    await stores.metadata.updateSchemaCap(
+      projectId,
+      collection,
+      [...cap.admitted, ...result.admit],
+      result.capped,
+    );
+    const recount = new Map<string, SchemaDelta>(
+      result.counters.map((d) => [`${d.path}\u0000${d.type}`, d]),
+    );
     // Turn "what it should be" into deltas from "what it is".
     const corrections: SchemaDelta[] = [];
     for (const c of await stores.metadata.getSchema(projectId, collection)) {
       const key = `${c.path}\u0000${c.type}`;
       const want = recount.get(key)?.delta ?? 0;
       recount.delete(key);
-      if (want !== c.count) corrections.push({ collection, path: c.path, type: c.type, delta: want - c.count });
+      if (want !== c.count)
+        corrections.push({ collection, path: c.path, type: c.type, delta: want - c.count });
     }
     corrections.push(...recount.values());
     if (corrections.length > 0) await stores.metadata.applySchemaDeltas(projectId, corrections);

@@ -28,13 +28,17 @@ export class CappedCollectionsCache implements OnModuleInit, OnApplicationShutdo
     @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
     persister: EventPersister,
   ) {
-    persister.onSchemaCapped((projectId, collection) => this.reported.add(key(projectId, collection)));
+    persister.onSchemaCapped((projectId, collection) =>
+      this.reported.add(key(projectId, collection)),
+    );
   }
 
   async onModuleInit(): Promise<void> {
     await this.reload();
     this.timer = setInterval(() => {
-      this.reload().catch((error: unknown) => this.logger.warn(`capped collections not reloaded: ${String(error)}`));
+      this.reload().catch((error: unknown) =>
+        this.logger.warn(`capped collections not reloaded: ${String(error)}`),
+      );
     }, this.config.keyCacheRefreshMs);
     this.timer.unref();
   }

@@ -28,7 +28,11 @@ export class EventsWriteController {
     @Body() body: unknown,
     @Req() req: RawRequest,
   ): Promise<{ created: true; schema_capped?: true }> {
-    const { schemaCapped } = await this.ingest.recordOne(this.origin(projectId, req), collection, body);
+    const { schemaCapped } = await this.ingest.recordOne(
+      this.origin(projectId, req),
+      collection,
+      body,
+    );
     // Keen's clients read only `created`; the flag is Tally's addition.
     return schemaCapped ? { created: true, schema_capped: true } : { created: true };
   }
@@ -37,7 +41,11 @@ export class EventsWriteController {
   @HttpCode(200)
   @RequireKey('write')
   @ApiOperation({ summary: 'Record a batch: {"collection": [events...]}' })
-  recordBatch(@Param('projectId') projectId: string, @Body() body: unknown, @Req() req: RawRequest): Promise<BatchResult> {
+  recordBatch(
+    @Param('projectId') projectId: string,
+    @Body() body: unknown,
+    @Req() req: RawRequest,
+  ): Promise<BatchResult> {
     return this.ingest.recordBatch(this.origin(projectId, req), body);
   }
 

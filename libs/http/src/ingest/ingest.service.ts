@@ -20,7 +20,10 @@ import { CappedCollectionsCache } from './capped-collections.cache';
  */
 export type BatchResult = Record<
   string,
-  Array<{ success: true; schema_capped?: true } | { success: false; error: { name: string; description: string } }>
+  Array<
+    | { success: true; schema_capped?: true }
+    | { success: false; error: { name: string; description: string } }
+  >
 >;
 
 export interface WriteOutcome {
@@ -44,24 +47,40 @@ export class IngestService {
   async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<WriteOutcome> {
     assertCollectionName(collection);
     if (Array.isArray(body)) {
-      throw new TallyError('invalid', 'InvalidEventError', 'POST one event (a JSON object) to this URL; batches go to /events.');
+      throw new TallyError(
+        'invalid',
+        'InvalidEventError',
+        'POST one event (a JSON object) to this URL; batches go to /events.',
+      );
     }
     const event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
-    await this.queue.enqueue({ batchId: randomUUID(), projectId: origin.projectId, events: [event] });
+    await this.queue.enqueue({
+      batchId: randomUUID(),
+      projectId: origin.projectId,
+      events: [event],
+    });
     // Asked after the enqueue: standalone's persister has reported by then.
     return { schemaCapped: this.capped.isCapped(origin.projectId, collection) };
   }
 
   async recordBatch(origin: RequestOrigin, body: unknown): Promise<BatchResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new TallyError('invalid', 'InvalidBatchError', 'A batch is a JSON object mapping collection names to arrays of events.');
+      throw new TallyError(
+        'invalid',
+        'InvalidBatchError',
+        'A batch is a JSON object mapping collection names to arrays of events.',
+      );
     }
     const batch = body as JsonObject;
     let total = 0;
     for (const [collection, events] of Object.entries(batch)) {
       assertCollectionName(collection);
       if (!Array.isArray(events)) {
-        throw new TallyError('invalid', 'InvalidBatchError', `Batch entry "${collection}" must be an array of events.`);
+        throw new TallyError(
+          'invalid',
+          'InvalidBatchError',
+          `Batch entry "${collection}" must be an array of events.`,
+        );
       }
       total += events.length;
     }
@@ -82,12 +101,19 @@ export class IngestService {
           return { success: true as const };
         } catch (error) {
           if (!(error instanceof TallyError)) throw error;
-          return { success: false as const, error: { name: error.errorCode, description: error.message } };
+          return {
+            success: false as const,
+            error: { name: error.errorCode, description: error.message },
+          };
         }
       });
     }
     if (accepted.length > 0) {
-      await this.queue.enqueue({ batchId: randomUUID(), projectId: origin.projectId, events: accepted });
+      await this.queue.enqueue({
+        batchId: randomUUID(),
+        projectId: origin.projectId,
+        events: accepted,
+      });
     }
     for (const [collection, entries] of Object.entries(result)) {
       if (!this.capped.isCapped(origin.projectId, collection)) continue;

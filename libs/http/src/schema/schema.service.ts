@@ -28,7 +28,9 @@ export class SchemaService {
       this.metadata.listCappedCollections(projectId),
     ]);
     const cappedNames = new Set(capped.map((c) => c.collection));
-    return toCollectionSchemas(counters).map((s) => this.view(projectId, s, cappedNames.has(s.name)));
+    return toCollectionSchemas(counters).map((s) =>
+      this.view(projectId, s, cappedNames.has(s.name)),
+    );
   }
 
   async getCollection(projectId: string, collection: string): Promise<CollectionView> {
@@ -38,16 +40,29 @@ export class SchemaService {
     ]);
     const [schema] = toCollectionSchemas(counters);
     if (!schema) {
-      throw new TallyError('not_found', 'ResourceNotFoundError', `Collection "${collection.slice(0, 256)}" has no events.`);
+      throw new TallyError(
+        'not_found',
+        'ResourceNotFoundError',
+        `Collection "${collection.slice(0, 256)}" has no events.`,
+      );
     }
-    return this.view(projectId, schema, capped.some((c) => c.collection === collection));
+    return this.view(
+      projectId,
+      schema,
+      capped.some((c) => c.collection === collection),
+    );
   }
 
   async getProperty(projectId: string, collection: string, property: string) {
     const schema = await this.getCollection(projectId, collection);
-    const type = schema.properties[property] ?? (schema.property_types[property] ? 'object' : undefined);
+    const type =
+      schema.properties[property] ?? (schema.property_types[property] ? 'object' : undefined);
     if (!type) {
-      throw new TallyError('not_found', 'ResourceNotFoundError', `Property "${property.slice(0, 256)}" is not in collection "${collection}".`);
+      throw new TallyError(
+        'not_found',
+        'ResourceNotFoundError',
+        `Property "${property.slice(0, 256)}" is not in collection "${collection}".`,
+      );
     }
     return {
       property_name: property,
@@ -58,7 +73,10 @@ export class SchemaService {
   }
 
   private view(projectId: string, schema: CollectionSchema, capped: boolean): CollectionView {
-    const view: CollectionView = { ...schema, url: `/3.0/projects/${projectId}/events/${encodeURIComponent(schema.name)}` };
+    const view: CollectionView = {
+      ...schema,
+      url: `/3.0/projects/${projectId}/events/${encodeURIComponent(schema.name)}`,
+    };
     if (capped) {
       view.schema_capped = true;
       view.max_properties = this.config.schema.maxProperties;

@@ -51,7 +51,13 @@ export class CassandraEventPersister extends EventPersister {
       outcome = await this.store.insertClaimed(projectId, batch, marker);
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
-        await this.counters.applyMarked(projectId, collection, marker, schemaDeltas(mine), this.maxProperties);
+        await this.counters.applyMarked(
+          projectId,
+          collection,
+          marker,
+          schemaDeltas(mine),
+          this.maxProperties,
+        );
       }
       const earlier = await this.store.claimTokens(projectId, outcome.duplicates);
       for (const [other, ids] of earlier) {

@@ -64,7 +64,13 @@ export class MongoEventPersister extends EventPersister {
       outcome = await this.eventStore.insertMarked(projectId, batch, marker);
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
-        await this.metadataStore.applyMarked(projectId, collection, marker, schemaDeltas(mine), this.maxProperties);
+        await this.metadataStore.applyMarked(
+          projectId,
+          collection,
+          marker,
+          schemaDeltas(mine),
+          this.maxProperties,
+        );
       }
       await this.eventStore.clearMarker(projectId, marker);
       const earlier = await this.eventStore.markersOf(projectId, outcome.duplicates);
@@ -94,13 +100,21 @@ export class MongoEventPersister extends EventPersister {
   private async settle(projectId: string, marker: string): Promise<boolean> {
     const pending = await this.metadataStore.collectionsPending(projectId, marker);
     const now = Date.now();
-    const mayTakeOver = this.abandoned.has(marker) || pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
+    const mayTakeOver =
+      this.abandoned.has(marker) ||
+      pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
     if (!mayTakeOver) return false;
     if (pending.length > 0) {
       const events = await this.eventStore.findByMarker(projectId, marker);
       for (const { collection } of pending) {
         const deltas = schemaDeltas(events.filter((e) => e.collection === collection));
-        await this.metadataStore.applyMarked(projectId, collection, marker, deltas, this.maxProperties);
+        await this.metadataStore.applyMarked(
+          projectId,
+          collection,
+          marker,
+          deltas,
+          this.maxProperties,
+        );
       }
     }
     await this.eventStore.clearMarker(projectId, marker);
@@ -109,6 +123,7 @@ export class MongoEventPersister extends EventPersister {
 
   private abandon(marker: string): void {
     this.abandoned.add(marker);
-    if (this.abandoned.size > 10_000) this.abandoned.delete(this.abandoned.values().next().value as string);
+    if (this.abandoned.size > 10_000)
+      this.abandoned.delete(this.abandoned.values().next().value as string);
   }
 }

@@ -1,9 +1,28 @@
 import { AnyBulkWriteOperation, Collection, Filter, MongoServerError } from 'mongodb';
 import { TallyError } from '@app/events';
-import { DEFAULT_MAX_PROPERTIES, PropertyType, SchemaCounter, SchemaDelta, admitDeltas, isReservedPath } from '@app/schema';
-import { CappedCollection, MetadataStore, Project, SchemaCapState, StoredKey } from '../metadata-store.port';
+import {
+  DEFAULT_MAX_PROPERTIES,
+  PropertyType,
+  SchemaCounter,
+  SchemaDelta,
+  admitDeltas,
+  isReservedPath,
+} from '@app/schema';
+import {
+  CappedCollection,
+  MetadataStore,
+  Project,
+  SchemaCapState,
+  StoredKey,
+} from '../metadata-store.port';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
-import { SchemaDoc, counterField, decodePath, encodePath, schemaDocId } from './schema-counter.keys';
+import {
+  SchemaDoc,
+  counterField,
+  decodePath,
+  encodePath,
+  schemaDocId,
+} from './schema-counter.keys';
 
 /** Admissions racing on one collection retry their compare-and-set; past this the worker's own retry takes over. */
 const ADMISSION_ATTEMPTS = 50;
@@ -41,16 +60,29 @@ export class MongoMetadataStore implements MetadataStore {
 
   async createProject(project: Project, keys: StoredKey[]): Promise<void> {
     try {
-      await (await this.projects()).insertOne({ _id: project.id, name: project.name, createdAt: project.createdAt });
+      await (
+        await this.projects()
+      ).insertOne({ _id: project.id, name: project.name, createdAt: project.createdAt });
     } catch (error) {
       if (error instanceof MongoServerError && error.code === 11000) {
-        throw new TallyError('conflict', 'ProjectExistsError', `project ${project.id} already exists`);
+        throw new TallyError(
+          'conflict',
+          'ProjectExistsError',
+          `project ${project.id} already exists`,
+        );
       }
       throw error;
     }
     if (keys.length > 0) {
-      await (await this.keys()).insertMany(
-        keys.map((k) => ({ _id: k.keyHash, projectId: k.projectId, role: k.role, createdAt: k.createdAt })),
+      await (
+        await this.keys()
+      ).insertMany(
+        keys.map((k) => ({
+          _id: k.keyHash,
+          projectId: k.projectId,
+          role: k.role,
+          createdAt: k.createdAt,
+        })),
       );
     }
   }
@@ -67,7 +99,12 @@ export class MongoMetadataStore implements MetadataStore {
 
   async listKeys(): Promise<StoredKey[]> {
     const docs = await (await this.keys()).find().toArray();
-    return docs.map((d) => ({ projectId: d.projectId, keyHash: d._id, role: d.role, createdAt: d.createdAt }));
+    return docs.map((d) => ({
+      projectId: d.projectId,
+      keyHash: d._id,
+      role: d.role,
+      createdAt: d.createdAt,
+    }));
   }
 
   /**
@@ -86,17 +123,30 @@ export class MongoMetadataStore implements MetadataStore {
       },
     }));
     await (await this.schema()).bulkWrite(ops, { ordered: false });
-    await this.removeZeros(projectId, [...byCollection].filter(([, inc]) => Object.values(inc).some((d) => d < 0)).map(([c]) => c));
+    await this.removeZeros(
+      projectId,
+      [...byCollection].filter(([, inc]) => Object.values(inc).some((d) => d < 0)).map(([c]) => c),
+    );
   }
 
   /** Registers a write marker on each collection document before the events are inserted. */
-  async registerMarker(projectId: string, collections: string[], marker: string, at = new Date()): Promise<void> {
+  async registerMarker(
+    projectId: string,
+    collections: string[],
+    marker: string,
+    at = new Date(),
+  ): Promise<void> {
     if (collections.length === 0) return;
-    await (await this.schema()).bulkWrite(
+    await (
+      await this.schema()
+    ).bulkWrite(
       collections.map((collection) => ({
         updateOne: {
           filter: { _id: schemaDocId(projectId, collection) },
-          update: { $setOnInsert: { p: projectId, c: collection }, $push: { pending: { a: marker, at } } },
+          update: {
+            $setOnInsert: { p: projectId, c: collection },
+            $push: { pending: { a: marker, at } },
+          },
           upsert: true,
         },
       })),
@@ -126,10 +176,17 @@ export class MongoMetadataStore implements MetadataStore {
     const schema = await this.schema();
     const _id = schemaDocId(projectId, collection);
     for (let attempt = 0; attempt < ADMISSION_ATTEMPTS; attempt++) {
-      const doc = await schema.findOne({ _id, 'pending.a': marker }, { projection: { props: 1, counts: 1, v: 1 } });
+      const doc = await schema.findOne(
+        { _id, 'pending.a': marker },
+        { projection: { props: 1, counts: 1, v: 1 } },
+      );
       if (!doc) return false;
       const admitted = admittedPaths(doc);
-      const plan = admitDeltas(deltas, { admittedCount: admitted.size, isAdmitted: (p) => admitted.has(p) }, maxProperties);
+      const plan = admitDeltas(
+        deltas,
+        { admittedCount: admitted.size, isAdmitted: (p) => admitted.has(p) },
+        maxProperties,
+      );
       const inc: Record<string, number> = groupByCollection(plan.deltas).get(collection) ?? {};
       const set: Record<string, unknown> = {};
       const unset: Record<string, ''> = {};
@@ -147,7 +204,8 @@ export class MongoMetadataStore implements MetadataStore {
         // A refused path has no counter; a delete racing ahead of this
         // delivery may have left a negative one: it goes.
         for (const path of plan.refused) {
-          if (doc.counts?.[encodePath(path)] !== undefined) unset[`counts.${encodePath(path)}`] = '';
+          if (doc.counts?.[encodePath(path)] !== undefined)
+            unset[`counts.${encodePath(path)}`] = '';
         }
       }
       const update: Record<string, unknown> = { $pull: { pending: { a: marker } } };
@@ -164,27 +222,55 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   /** Collections on which a marker is still pending, with its registration time. */
-  async collectionsPending(projectId: string, marker: string): Promise<{ collection: string; at: Date }[]> {
-    const docs = await (await this.schema()).find({ p: projectId, 'pending.a': marker }, { projection: { c: 1, pending: 1 } }).toArray();
-    return docs.map((d) => ({ collection: d.c, at: new Date(d.pending!.find((p) => p.a === marker)!.at) }));
+  async collectionsPending(
+    projectId: string,
+    marker: string,
+  ): Promise<{ collection: string; at: Date }[]> {
+    const docs = await (
+      await this.schema()
+    )
+      .find({ p: projectId, 'pending.a': marker }, { projection: { c: 1, pending: 1 } })
+      .toArray();
+    return docs.map((d) => ({
+      collection: d.c,
+      at: new Date(d.pending!.find((p) => p.a === marker)!.at),
+    }));
   }
 
   async getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]> {
-    const filter = collection === undefined ? { p: projectId } : { _id: schemaDocId(projectId, collection) };
+    const filter =
+      collection === undefined ? { p: projectId } : { _id: schemaDocId(projectId, collection) };
     const docs = await (await this.schema()).find(filter, { projection: { pending: 0 } }).toArray();
     const out: SchemaCounter[] = [];
     for (const doc of docs) {
       for (const [key, types] of Object.entries(doc.counts ?? {})) {
         for (const [type, count] of Object.entries(types ?? {})) {
-          if (typeof count === 'number' && count !== 0) out.push({ collection: doc.c, path: decodePath(key), type: type as PropertyType, count });
+          if (typeof count === 'number' && count !== 0)
+            out.push({
+              collection: doc.c,
+              path: decodePath(key),
+              type: type as PropertyType,
+              count,
+            });
         }
       }
     }
-    return out.sort((a, b) => a.collection.localeCompare(b.collection) || a.path.localeCompare(b.path) || a.type.localeCompare(b.type));
+    return out.sort(
+      (a, b) =>
+        a.collection.localeCompare(b.collection) ||
+        a.path.localeCompare(b.path) ||
+        a.type.localeCompare(b.type),
+    );
   }
 
-  async getSchemaCap(projectId: string, collection: string, paths?: string[]): Promise<SchemaCapState> {
-    const doc = await (await this.schema()).findOne(
+  async getSchemaCap(
+    projectId: string,
+    collection: string,
+    paths?: string[],
+  ): Promise<SchemaCapState> {
+    const doc = await (
+      await this.schema()
+    ).findOne(
       { _id: schemaDocId(projectId, collection) },
       { projection: { props: 1, counts: 1, capped: 1 } },
     );
@@ -196,20 +282,34 @@ export class MongoMetadataStore implements MetadataStore {
     };
   }
 
-  async updateSchemaCap(projectId: string, collection: string, admit: string[], capped: boolean): Promise<void> {
+  async updateSchemaCap(
+    projectId: string,
+    collection: string,
+    admit: string[],
+    capped: boolean,
+  ): Promise<void> {
     const set: Record<string, unknown> = { capped };
     for (const path of admit) set[`props.${encodePath(path)}`] = 1;
-    const update: Record<string, unknown> = { $setOnInsert: { p: projectId, c: collection }, $set: set };
+    const update: Record<string, unknown> = {
+      $setOnInsert: { p: projectId, c: collection },
+      $set: set,
+    };
     if (admit.length > 0) update.$inc = { v: 1 };
-    await (await this.schema()).updateOne({ _id: schemaDocId(projectId, collection) }, update, { upsert: true });
+    await (
+      await this.schema()
+    ).updateOne({ _id: schemaDocId(projectId, collection) }, update, { upsert: true });
   }
 
   async listCappedCollections(projectId?: string): Promise<CappedCollection[]> {
-    const filter: Filter<SchemaDoc> = projectId === undefined ? { capped: true } : { p: projectId, capped: true };
+    const filter: Filter<SchemaDoc> =
+      projectId === undefined ? { capped: true } : { p: projectId, capped: true };
     const docs = await (await this.schema()).find(filter, { projection: { p: 1, c: 1 } }).toArray();
     return docs
       .map((d) => ({ projectId: d.p, collection: d.c }))
-      .sort((a, b) => a.projectId.localeCompare(b.projectId) || a.collection.localeCompare(b.collection));
+      .sort(
+        (a, b) =>
+          a.projectId.localeCompare(b.projectId) || a.collection.localeCompare(b.collection),
+      );
   }
 
   async close(): Promise<void> {
@@ -223,11 +323,23 @@ export class MongoMetadataStore implements MetadataStore {
    * uncapped collection every stored path is admitted or about to be (its
    * delivery may not have applied yet), so decrements go through as before.
    */
-  private async withoutRefusedDecrements(projectId: string, deltas: SchemaDelta[]): Promise<SchemaDelta[]> {
-    const decremented = [...new Set(deltas.filter((d) => d.delta < 0 && !isReservedPath(d.path)).map((d) => d.collection))];
+  private async withoutRefusedDecrements(
+    projectId: string,
+    deltas: SchemaDelta[],
+  ): Promise<SchemaDelta[]> {
+    const decremented = [
+      ...new Set(
+        deltas.filter((d) => d.delta < 0 && !isReservedPath(d.path)).map((d) => d.collection),
+      ),
+    ];
     if (decremented.length === 0) return deltas;
-    const docs = await (await this.schema())
-      .find({ _id: { $in: decremented.map((c) => schemaDocId(projectId, c)) }, capped: true }, { projection: { c: 1, props: 1, counts: 1 } })
+    const docs = await (
+      await this.schema()
+    )
+      .find(
+        { _id: { $in: decremented.map((c) => schemaDocId(projectId, c)) }, capped: true },
+        { projection: { c: 1, props: 1, counts: 1 } },
+      )
       .toArray();
     if (docs.length === 0) return deltas;
     const admittedBy = new Map(docs.map((d) => [d.c, admittedPaths(d)]));

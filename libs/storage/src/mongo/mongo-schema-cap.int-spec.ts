@@ -42,12 +42,23 @@ describe('schema property cap: concurrent workers on MongoDB', () => {
         Array.from({ length: 4 }, (_, i) => {
           const id = `race-${w}-${i}`;
           const timestamp = Date.UTC(2024, 4, 1) + w * 1000 + i;
-          const keen = { id, timestamp: new Date(timestamp).toISOString(), created_at: new Date(timestamp).toISOString() };
-          return { collection: 'hot', id, timestamp, event: { shared: i, [`w${w}a`]: 1, [`w${w}b${i}`]: 'x', keen } };
+          const keen = {
+            id,
+            timestamp: new Date(timestamp).toISOString(),
+            created_at: new Date(timestamp).toISOString(),
+          };
+          return {
+            collection: 'hot',
+            id,
+            timestamp,
+            event: { shared: i, [`w${w}a`]: 1, [`w${w}b${i}`]: 'x', keen },
+          };
         }),
       );
       await Promise.all(
-        batches.map((batch) => new MongoEventPersister({ events, metadata, maxProperties: CAP }).persist('race', batch)),
+        batches.map((batch) =>
+          new MongoEventPersister({ events, metadata, maxProperties: CAP }).persist('race', batch),
+        ),
       );
 
       const cap = await metadata.getSchemaCap('race', 'hot');
@@ -61,10 +72,15 @@ describe('schema property cap: concurrent workers on MongoDB', () => {
         expect(cap.admitted).toContain(c.path);
         expect(c.count).toBe(all.filter((e) => c.path in e.event).length);
       }
-      expect(new Set(counters.filter((c) => !c.path.startsWith('keen')).map((c) => c.path))).toEqual(new Set(cap.admitted));
+      expect(
+        new Set(counters.filter((c) => !c.path.startsWith('keen')).map((c) => c.path)),
+      ).toEqual(new Set(cap.admitted));
       expect(counters.find((c) => c.path === 'keen.id')?.count).toBe(20);
       expect(await events.countCollection('race', 'hot')).toBe(20);
-      expect(await recountSchema(stores, 'race', 'hot', 1000)).toEqual({ events: 20, corrected: 0 });
+      expect(await recountSchema(stores, 'race', 'hot', 1000)).toEqual({
+        events: 20,
+        corrected: 0,
+      });
     } finally {
       await stores.close();
     }

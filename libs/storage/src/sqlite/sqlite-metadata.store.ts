@@ -1,5 +1,12 @@
 import { SchemaCounter, SchemaDelta } from '@app/schema';
-import { CappedCollection, MetadataStore, Project, SchemaCapState, StoredKey, UnitOfWork } from '../metadata-store.port';
+import {
+  CappedCollection,
+  MetadataStore,
+  Project,
+  SchemaCapState,
+  StoredKey,
+  UnitOfWork,
+} from '../metadata-store.port';
 import { SqliteDatabase } from './sqlite-database';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -32,7 +39,9 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listKeys(): Promise<StoredKey[]> {
     return this.db.reader
-      .prepare('SELECT project_id AS projectId, key_hash AS keyHash, role, created_at AS createdAt FROM api_keys')
+      .prepare(
+        'SELECT project_id AS projectId, key_hash AS keyHash, role, created_at AS createdAt FROM api_keys',
+      )
       .all() as StoredKey[];
   }
 
@@ -66,7 +75,11 @@ export class SqliteMetadataStore implements MetadataStore {
    * connection, because inside a write transaction the persister must see
    * the admissions it made earlier in that same transaction.
    */
-  async getSchemaCap(projectId: string, collection: string, paths?: string[]): Promise<SchemaCapState> {
+  async getSchemaCap(
+    projectId: string,
+    collection: string,
+    paths?: string[],
+  ): Promise<SchemaCapState> {
     const db = this.db.writer;
     const { n } = db
       .prepare('SELECT count(*) AS n FROM schema_properties WHERE project = ? AND collection = ?')
@@ -75,11 +88,15 @@ export class SqliteMetadataStore implements MetadataStore {
     if (paths === undefined) {
       admitted = (
         db
-          .prepare('SELECT path FROM schema_properties WHERE project = ? AND collection = ? ORDER BY path')
+          .prepare(
+            'SELECT path FROM schema_properties WHERE project = ? AND collection = ? ORDER BY path',
+          )
           .all(projectId, collection) as { path: string }[]
       ).map((r) => r.path);
     } else {
-      const has = db.prepare('SELECT 1 FROM schema_properties WHERE project = ? AND collection = ? AND path = ?');
+      const has = db.prepare(
+        'SELECT 1 FROM schema_properties WHERE project = ? AND collection = ? AND path = ?',
+      );
       admitted = paths.filter((p) => has.get(projectId, collection, p) !== undefined);
     }
     const flag = db
@@ -88,7 +105,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return { admittedCount: n, admitted, capped: flag?.capped === 1 };
   }
 
-  async updateSchemaCap(projectId: string, collection: string, admit: string[], capped: boolean): Promise<void> {
+  async updateSchemaCap(
+    projectId: string,
+    collection: string,
+    admit: string[],
+    capped: boolean,
+  ): Promise<void> {
     const add = this.db.writer.prepare(
       'INSERT OR IGNORE INTO schema_properties (project, collection, path) VALUES (?, ?, ?)',
     );
@@ -107,20 +129,27 @@ export class SqliteMetadataStore implements MetadataStore {
       'SELECT project AS projectId, collection FROM schema_collections WHERE capped = 1' +
       (projectId === undefined ? '' : ' AND project = ?') +
       ' ORDER BY project, collection';
-    return this.db.reader.prepare(sql).all(...(projectId === undefined ? [] : [projectId])) as CappedCollection[];
+    return this.db.reader
+      .prepare(sql)
+      .all(...(projectId === undefined ? [] : [projectId])) as CappedCollection[];
   }
 
   /** Standalone's generated keen.id secret lives beside the data it keys. */
   getSetting(name: string): string | undefined {
     const row = this.db.reader.prepare('SELECT value FROM settings WHERE name = ?').get(name) as
-      | { value: string }
-      | undefined;
+      { value: string } | undefined;
     return row?.value;
   }
 
   setSettingIfAbsent(name: string, value: string): string {
-    this.db.writer.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, value);
-    return (this.db.writer.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
+    this.db.writer
+      .prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)')
+      .run(name, value);
+    return (
+      this.db.writer.prepare('SELECT value FROM settings WHERE name = ?').get(name) as {
+        value: string;
+      }
+    ).value;
   }
 
   async close(): Promise<void> {}

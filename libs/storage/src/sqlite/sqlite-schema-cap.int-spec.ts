@@ -9,7 +9,10 @@ import { CAP, describeSchemaCap } from '../testing/schema-cap.scenario';
 describeSchemaCap('sqlite', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-sqlite-cap-'));
   return {
-    open: () => openStores(loadConfig('cli', { STORE: 'sqlite', DATA_DIR: dir, SCHEMA_MAX_PROPERTIES: String(CAP) })),
+    open: () =>
+      openStores(
+        loadConfig('cli', { STORE: 'sqlite', DATA_DIR: dir, SCHEMA_MAX_PROPERTIES: String(CAP) }),
+      ),
     dispose: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 });

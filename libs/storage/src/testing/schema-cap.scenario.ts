@@ -84,7 +84,11 @@ export function describeSchemaCap(driver: string, subject: () => Promise<SchemaC
     const ev = (collection: string, minute: number, body: JsonObject): CollectionEvent => {
       const id = `${tag}-${(n++).toString(16).padStart(4, '0')}`;
       const timestamp = T0 + minute * 60_000;
-      const keen = { id, timestamp: new Date(timestamp).toISOString(), created_at: new Date(timestamp).toISOString() };
+      const keen = {
+        id,
+        timestamp: new Date(timestamp).toISOString(),
+        created_at: new Date(timestamp).toISOString(),
+      };
       return { collection, id, timestamp, event: { ...body, keen } };
     };
 
@@ -99,13 +103,16 @@ export function describeSchemaCap(driver: string, subject: () => Promise<SchemaC
 
     async function scanAll(collection: string): Promise<StoredEvent[]> {
       const out: StoredEvent[] = [];
-      for await (const page of stores.events.scan({ projectId: project, collection, order: 'asc' })) out.push(...page);
+      for await (const page of stores.events.scan({ projectId: project, collection, order: 'asc' }))
+        out.push(...page);
       return out.sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
     }
 
     async function expectExact(collection: string, model: CapModel): Promise<void> {
       expect(await scanAll(collection)).toEqual(model.events());
-      expect(sortCounters(await stores.metadata.getSchema(project, collection))).toEqual(model.counters(collection));
+      expect(sortCounters(await stores.metadata.getSchema(project, collection))).toEqual(
+        model.counters(collection),
+      );
       const cap = await stores.metadata.getSchemaCap(project, collection);
       expect(cap.admitted).toEqual([...model.admitted].sort());
       expect(cap.admittedCount).toBe(model.admitted.length);
@@ -128,7 +135,9 @@ export function describeSchemaCap(driver: string, subject: () => Promise<SchemaC
       expect(wide.admitted).toEqual(['a', 'b', 'user', 'user.id', 'c', 'd']);
       await expectExact('wide', wide);
       await expectExact('narrow', narrow);
-      expect(await stores.metadata.listCappedCollections(project)).toEqual([{ projectId: project, collection: 'wide' }]);
+      expect(await stores.metadata.listCappedCollections(project)).toEqual([
+        { projectId: project, collection: 'wide' },
+      ]);
 
       // Admitted paths keep counting, new ones never enter; a redelivery adds nothing.
       const second = [
@@ -136,14 +145,20 @@ export function describeSchemaCap(driver: string, subject: () => Promise<SchemaC
         ev('wide', 6, { c: false, z2: [1], z3: { deep: 1 } }),
       ];
       await stores.persister.persist(project, second);
-      expect(await stores.persister.persist(project, [...first, ...second])).toEqual({ inserted: 0, duplicates: 6 });
+      expect(await stores.persister.persist(project, [...first, ...second])).toEqual({
+        inserted: 0,
+        duplicates: 6,
+      });
       wide.write(second);
       await expectExact('wide', wide);
 
       // The flag and the admitted set are in the store, not in the process.
       await stores.close();
       stores = await harness.open();
-      expect(await stores.metadata.listCappedCollections()).toContainEqual({ projectId: project, collection: 'wide' });
+      expect(await stores.metadata.listCappedCollections()).toContainEqual({
+        projectId: project,
+        collection: 'wide',
+      });
       const third = [ev('wide', 7, { after_restart: 1, d: 'not null' })];
       await stores.persister.persist(project, third);
       wide.write(third);
@@ -157,20 +172,32 @@ export function describeSchemaCap(driver: string, subject: () => Promise<SchemaC
       // carrying `c`. No negative or phantom counter; `c` keeps its slot.
       const deleter = new EventDeleter(stores.events, stores.metadata, stores.unitOfWork);
       const gone = [first[2].id, first[1].id, second[1].id];
-      const ids = JSON.stringify([{ property_name: 'keen.id', operator: 'in', property_value: gone }]);
-      expect(await deleter.delete(project, 'wide', parseEventSelection({ filters: ids }))).toEqual({ scanned: 3, deleted: 3 });
+      const ids = JSON.stringify([
+        { property_name: 'keen.id', operator: 'in', property_value: gone },
+      ]);
+      expect(await deleter.delete(project, 'wide', parseEventSelection({ filters: ids }))).toEqual({
+        scanned: 3,
+        deleted: 3,
+      });
       wide.delete(gone);
       await expectExact('wide', wide);
       const counters = await stores.metadata.getSchema(project, 'wide');
       expect(counters.every((c) => c.count > 0)).toBe(true);
-      expect(counters.some((c) => c.path === 'c' || c.path === 'e' || c.path.startsWith('f'))).toBe(false);
+      expect(counters.some((c) => c.path === 'c' || c.path === 'e' || c.path.startsWith('f'))).toBe(
+        false,
+      );
 
       const later = [ev('wide', 8, { c: 1, h: 1 })];
       await stores.persister.persist(project, later);
       wide.write(later);
       await expectExact('wide', wide);
-      expect((await stores.metadata.getSchema(project, 'wide')).some((c) => c.path === 'h')).toBe(false);
-      expect(await recountSchema(stores, project, 'wide', 1000)).toEqual({ events: 4, corrected: 0 });
+      expect((await stores.metadata.getSchema(project, 'wide')).some((c) => c.path === 'h')).toBe(
+        false,
+      );
+      expect(await recountSchema(stores, project, 'wide', 1000)).toEqual({
+        events: 4,
+        corrected: 0,
+      });
       await expectExact('wide', wide);
     });
   });
