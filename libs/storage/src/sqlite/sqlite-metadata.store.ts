@@ -85,14 +85,18 @@ export class SqliteMetadataStore implements MetadataStore {
       .prepare('SELECT count(*) AS n FROM schema_properties WHERE project = ? AND collection = ?')
       .get(projectId, collection) as { n: number };
     let admitted: string[];
-    if (paths === undefined) {
-      admitted = (
+    // More paths asked than admitted (a batch full of new names): one read of
+    // the whole set (at most the cap) beats a lookup per path.
+    if (paths === undefined || paths.length > n) {
+      const all = (
         db
           .prepare(
             'SELECT path FROM schema_properties WHERE project = ? AND collection = ? ORDER BY path',
           )
           .all(projectId, collection) as { path: string }[]
       ).map((r) => r.path);
+      const set = new Set(all);
+      admitted = paths === undefined ? all : paths.filter((p) => set.has(p));
     } else {
       const has = db.prepare(
         'SELECT 1 FROM schema_properties WHERE project = ? AND collection = ? AND path = ?',
