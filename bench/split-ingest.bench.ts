@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { markedEvent, ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
-import { median } from './support/load';
+import { median, percentile } from './support/load';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
@@ -33,11 +33,6 @@ interface RoundResult {
   ackedPerSec: number;
   latencies: number[];
   failed: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function e2eRound(stack: SplitStack, keys: ProjectKeys, s: Scenario, round: number): Promise<RoundResult> {

@@ -50,3 +50,21 @@ export async function lanes<T>(
     }),
   );
 }
+
+/**
+ * Calls `fn` until it succeeds, at most `attempts` times, 1 s apart. For the
+ * bench's own setup and bookkeeping calls (loads, counts), whose stores keep
+ * the deployment's strict driver timeouts, which a loaded 2-core machine can
+ * trip; the writes retried are idempotent by keen.id.
+ */
+export async function retried<T>(what: string, fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      process.stderr.write(`${what}: retrying after ${(error as Error).message}\n`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}

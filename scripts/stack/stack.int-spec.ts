@@ -129,6 +129,17 @@ describe('local stack (stand-in apps)', () => {
     );
   });
 
+  it('runs ingest at normal priority, the query pool and the worker at nice 10', async () => {
+    await up();
+    const st = await status();
+    // Field 19 of /proc/<pid>/stat; the fields after the command name start at 3.
+    const nice = (name: string) =>
+      Number(readFileSync(`/proc/${st[name].pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    expect(['ingest-1', 'ingest-2', 'query-1', 'query-2', 'worker-1'].map(nice)).toEqual([
+      0, 0, 10, 10, 10,
+    ]);
+  });
+
   it('a SIGSTOPped Redis shows as down, and up again after SIGCONT', async () => {
     signalService('redis-2', 'SIGSTOP', { stateDir });
     try {

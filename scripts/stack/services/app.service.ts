@@ -20,6 +20,29 @@ export interface AppStartOptions extends ServiceStartOptions {
   env: Record<string, string>;
   /** Entry script instead of dist/apps/<app>/src/main.js (tests run stand-ins). */
   main?: string;
+  /** CPU priority (`nice` level, 0-19); default appNice(app). */
+  nice?: number;
+}
+
+const DEFAULT_BACKGROUND_NICE = 10;
+
+/**
+ * Ingest runs at normal priority; the query pool and the worker run at nice 10
+ * (TALLY_STACK_QUERY_NICE; 0 turns it off). On one host the pools share the
+ * CPUs, and a mass delete or a heavy query must not move ingest latency (the
+ * write path's isolation, docs/design.md): the kernel then gives ingest the CPU
+ * first and the query side whatever is left. Acknowledgements never wait for
+ * the worker (they wait for Redis), so a slower worker only delays storage.
+ */
+export function appNice(app: AppKind, env: NodeJS.ProcessEnv = process.env): number {
+  if (app === 'ingest') return 0;
+  const raw = env.TALLY_STACK_QUERY_NICE;
+  if (raw === undefined || raw === '') return DEFAULT_BACKGROUND_NICE;
+  const nice = Number(raw);
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+    throw new Error(`TALLY_STACK_QUERY_NICE must be an integer from 0 to 19, got "${raw}"`);
+  }
+  return nice;
 }
 
 export function mainPath(app: AppKind): string {
@@ -61,13 +84,17 @@ export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
     );
   }
   await assertPortFree(opts.name, opts.port);
+  const nice = opts.nice ?? appNice(opts.app);
+  // Through nice(1), which execs node: every thread (libuv pool, V8 helpers)
+  // starts at that priority, and the pid and start time stay node's.
+  const command = nice > 0 ? ['nice', '-n', String(nice), process.execPath] : [process.execPath];
   const rec = spawnRecorded({
     name: opts.name,
     kind: `app-${opts.app}`,
     port: opts.port,
     stateDir: opts.stateDir,
-    command: process.execPath,
-    args: [main],
+    command: command[0],
+    args: [...command.slice(1), main],
     cwd: repoRoot(),
     env: { ...baseEnv(), ...opts.env, PORT: String(opts.port) },
     // The worker need not listen: it counts as up while its process lives.
