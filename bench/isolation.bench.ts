@@ -6,7 +6,7 @@
  * Run: `npm run bench -- isolation` (figures in docs/benchmarks-split.md).
  *
  * The big collection is written before the rounds through the worker's own
- * write use case (the stack's configured stores, schema counters included),
+ * write use case (MongoEventPersister: events and schema counters),
  * because the worker's end-to-end rate would take many minutes for it. Each B
  * round deletes a different slice of it (one timeframe slice, `price < 125`:
  * half of the slice), so every delete has work to do. Between rounds the
@@ -19,9 +19,14 @@
  * and worker run at TALLY_STACK_QUERY_NICE (default 10; 0 to compare).
  */
 import * as fs from 'node:fs';
-import { loadConfig } from '@app/config';
 import { CollectionEvent } from '@app/events';
-import { openStores, Stores } from '@app/storage';
+import { EventPersister, EventStore } from '@app/storage';
+import {
+  MongoConnection,
+  MongoEventPersister,
+  MongoEventStore,
+  MongoMetadataStore,
+} from '../libs/storage/src/mongo';
 import { ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
 import { benchEvents, DAY_MS, T0 } from './support/bench-events';
 import { ingestLoad, IngestLoadResult, IngestLoadSpec } from './support/ingest-load';
@@ -84,8 +89,37 @@ interface Round {
   removed?: number;
 }
 
-/** The big collection, in the worker's write path (1000 events per call, 4 at a time). */
-async function preload(stores: Stores, projectId: string): Promise<void> {
+/** The bench's own access to the stack's store: what the worker writes with, and counts. */
+interface BenchStores {
+  events: EventStore;
+  persister: EventPersister;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's store classes on the stack's MongoDB, with longer connection
+ * timeouts than the deployment's (1 s connect, which is also the driver's
+ * heartbeat timeout): loading the big collection keeps the wire server busy
+ * enough on 2 cores that the strict ones cleared the pool mid-load.
+ */
+function openBenchStores(stack: SplitStack): BenchStores {
+  const connection = new MongoConnection({
+    url: stack.env.MONGO_URL,
+    database: stack.env.MONGO_DATABASE,
+    connectTimeoutMs: 10_000,
+    serverSelectionTimeoutMs: 30_000,
+    socketTimeoutMs: 120_000,
+  });
+  const events = new MongoEventStore({ connection });
+  const persister = new MongoEventPersister({
+    events,
+    metadata: new MongoMetadataStore({ connection }),
+  });
+  return { events, persister, close: () => connection.close() };
+}
+
+/** The big collection, through the worker's write use case (1000 events per call, 2 at a time). */
+async function preload(stores: BenchStores, projectId: string): Promise<void> {
   const events = benchEvents(BIG_EVENTS, DAYS * DAY_MS, 'big-').map((e) => ({
     ...e,
     collection: BIG,
@@ -98,7 +132,7 @@ async function preload(stores: Stores, projectId: string): Promise<void> {
   );
 }
 
-const countOf = (stores: Stores, projectId: string, collection: string) =>
+const countOf = (stores: BenchStores, projectId: string, collection: string) =>
   retried('count', () => stores.events.countCollection(projectId, collection));
 
 /** Round `r`'s delete: its own timeframe slice of the big collection, price < 125 (half of it). */
@@ -114,7 +148,7 @@ function deleteSelection(r: number): Record<string, unknown> {
 }
 
 /** Until the worker has stored every acknowledged event of the live collection (or the cap passes). */
-async function drain(stores: Stores, projectId: string, acked: number): Promise<number> {
+async function drain(stores: BenchStores, projectId: string, acked: number): Promise<number> {
   const until = Date.now() + DRAIN_MS;
   for (;;) {
     const stored = await countOf(stores, projectId, LIVE);
@@ -136,7 +170,7 @@ async function niceLevels(stack: SplitStack): Promise<string> {
 
 async function round(
   stack: SplitStack,
-  stores: Stores,
+  stores: BenchStores,
   keys: ProjectKeys,
   kind: 'A' | 'B',
   n: number,
@@ -189,12 +223,12 @@ async function main(): Promise<void> {
     logLevel: 'warn',
     mongoBackend: (process.env.BENCH_MONGO_BACKEND as 'h2' | 'memory') || 'memory',
   });
-  let stores: Stores | undefined;
+  let stores: BenchStores | undefined;
   const lines: string[] = [];
   let failedWrites = 0;
   try {
     const keys = await stack.createProject('isolation');
-    stores = await openStores(loadConfig('worker', stack.env));
+    stores = openBenchStores(stack);
     const t0 = Date.now();
     await preload(stores, keys.id);
     const big = await countOf(stores, keys.id, BIG);
