@@ -344,20 +344,27 @@ export class SplitStack {
   async storedEvents(projectId: string, collection?: string): Promise<StoredDoc[]> {
     const docs: StoredDoc[] = [];
     for (const c of collection ? [collection] : await this.collections(projectId)) {
-      const events = await this.scanAll(projectId, c);
-      const pending = await this.unsettled(
-        projectId,
-        c,
-        events.map((e) => e.id),
-      );
-      for (const e of events) {
-        const doc: StoredDoc = { _id: e.id, p: projectId, c, t: new Date(e.timestamp), e: e.event };
-        const marker = pending.get(e.id);
-        if (marker !== undefined) doc.m = marker;
-        docs.push(doc);
-      }
+      docs.push(...(await this.withMarkers(projectId, await this.scanDocs(projectId, c))));
     }
     return docs;
+  }
+
+  private async scanDocs(projectId: string, collection: string): Promise<StoredDoc[]> {
+    return (await this.scanAll(projectId, collection)).map((e) => ({
+      _id: e.id,
+      p: projectId,
+      c: collection,
+      t: new Date(e.timestamp),
+      e: e.event,
+    }));
+  }
+
+  /** The docs (of one collection) with `m` set on those whose delivery is not settled. */
+  private async withMarkers(projectId: string, docs: StoredDoc[]): Promise<StoredDoc[]> {
+    if (docs.length === 0) return docs;
+    const ids = docs.map((d) => d._id);
+    const pending = await this.unsettled(projectId, docs[0].c, ids);
+    return docs.map((d) => (pending.has(d._id) ? { ...d, m: pending.get(d._id) } : d));
   }
 
   async storedCount(projectId: string, collection?: string): Promise<number> {
@@ -383,8 +390,11 @@ export class SplitStack {
     const { events } = await this.openStores();
     const out = new Map<string, string>();
     if (events instanceof MongoEventStore) {
-      for (const [marker, marked] of await events.markersOf(projectId, ids))
-        for (const id of marked) out.set(id, marker);
+      // In chunks: a $in of tens of thousands of ids is slow on the Mongo-wire server.
+      for (let i = 0; i < ids.length; i += 1000) {
+        for (const [marker, marked] of await events.markersOf(projectId, ids.slice(i, i + 1000)))
+          for (const id of marked) out.set(id, marker);
+      }
     } else if (events instanceof CassandraEventStore) {
       const pending = new Set(
         (await this.counterDoc(projectId, collection))?.pending?.map((p) => p.a),
@@ -459,18 +469,29 @@ export class SplitStack {
     settled = true,
   ): Promise<StoredDoc[]> {
     const wanted = new Set(markers);
+    const until = Date.now() + timeoutMs;
     let docs: StoredDoc[] = [];
-    await waitFor(
-      async () => {
-        docs = await this.storedEvents(projectId, collection).catch(() => docs);
+    for (;;) {
+      const t0 = Date.now();
+      const scanned = await this.scanDocs(projectId, collection).catch(() => null);
+      if (scanned) {
+        docs = scanned;
         const seen = new Set(docs.map((d) => d.e.marker as string));
-        for (const m of wanted) if (!seen.has(m)) return false;
-        return !settled || docs.every((d) => d.m === undefined);
-      },
-      timeoutMs,
-      500,
-    );
-    return docs;
+        // Markers are looked up only once every event is there: on a big
+        // collection that lookup costs as much as the scan.
+        if ([...wanted].every((m) => seen.has(m))) {
+          if (!settled) return docs;
+          const marked = await this.withMarkers(projectId, docs).catch(() => null);
+          if (marked) docs = marked;
+          if (marked?.every((d) => d.m === undefined)) return docs;
+        }
+      }
+      if (Date.now() > until) return docs;
+      // Each poll reads the whole collection from the store the worker is
+      // writing to: pause at least as long as the poll took, so polling never
+      // takes more than half of the store's time.
+      await sleep(Math.max(500, Date.now() - t0));
+    }
   }
 
   /** Runs redis-cli against one shard (index 0 or 1). */
