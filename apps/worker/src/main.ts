@@ -19,9 +19,10 @@ runMain(async () => {
     persister: stores.persister,
     deadLetters: stores.deadLetters,
     onEvent: (event) => {
-      if (event.kind === 'error' || event.kind === 'failed') log.warn(event, 'worker event');
-      else if (event.kind === 'completed') log.debug(event, 'worker event');
-      else log.info(event, 'worker event');
+      // Retries and dead letters mean the store is refusing or timing out writes: an operator wants them at the default level.
+      if (event.kind === 'error' || event.kind === 'failed' || event.kind === 'retry') log.warn(event, 'worker event');
+      else if (event.kind === 'dead-lettered') log.error(event, 'worker event');
+      else log.debug(event, 'worker event');
     },
   });
   await worker.start();

@@ -3,6 +3,7 @@ import { Stores, STORES } from '@app/storage';
 import { EventsWriteController } from './ingest/events-write.controller';
 import { IngestService } from './ingest/ingest.service';
 import { ID_SECRET } from './ingest/id-secret';
+import { CappedCollectionsCache } from './ingest/capped-collections.cache';
 import { QueriesController } from './query/queries.controller';
 import { QueryService } from './query/query.service';
 import { SchemaController } from './schema/schema.controller';
@@ -16,7 +17,7 @@ import { DeleteJobsModule } from './delete/delete-jobs.module';
 /** The write half of the API (ingest pool). */
 @Module({
   controllers: [EventsWriteController],
-  providers: [IngestService, { provide: ID_SECRET, inject: [STORES], useFactory: (s: Stores) => s.idSecret }],
+  providers: [IngestService, CappedCollectionsCache, { provide: ID_SECRET, inject: [STORES], useFactory: (s: Stores) => s.idSecret }],
   exports: [IngestService],
 })
 export class IngestApiModule {}
