@@ -24,9 +24,8 @@ module.exports = {
     },
     { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/standalone/**/*.e2e-spec.ts'] },
     // The split deployment's fault suite (nginx, Redis shards, worker, MongoDB-wire;
-    // Cassandra with STORE=cassandra): `npm run test:split` / `npm run test:split:cassandra`.
-    // Kept out of `npm test` while concurrent-batches shows acknowledged events
-    // missing under concurrent load (see docs/known-issues.md). The global setup
+    // Cassandra with STORE=cassandra). `npm test` runs it on both stores (scripts/test.sh);
+    // `npm run test:split` / `npm run test:split:cassandra` run it alone. The global setup
     // installs the servers once, before any spec's beforeAll starts a stack.
     {
       ...shared,
