@@ -17,6 +17,7 @@
  * Knobs: BENCH_EVENTS (200000), BENCH_RUNS (5), BENCH_STORES (sqlite,mongo,cassandra),
  * CASSANDRA_CONTACT_POINTS to reuse a running Cassandra (else one is started).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
@@ -110,6 +111,7 @@ async function openSqlite(): Promise<OpenedStore> {
     close: async () => {
       db.close();
       await stores.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
