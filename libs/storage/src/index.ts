@@ -9,3 +9,4 @@ export * from './delete-events';
 export * from './recount-schema';
 export * from './delete-property';
 export * from './jobs';
+export * from './errors/store-unavailable';

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ErrorKind, TallyError } from '@app/events';
+import { isStoreUnavailableError } from '@app/storage';
 
 const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
@@ -53,26 +54,58 @@ export class KeenExceptionFilter implements ExceptionFilter {
         'unhandled error',
       );
     }
+    if (status === 503 && isStoreUnavailableError(exception)) {
+      this.logger.warn(
+        { err: exception, request_id: request.id, method: request.method, url: request.url },
+        'store unavailable',
+      );
+    }
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     reply.status(status).send(body);
   }
 
-  private describe(exception: unknown, requestId: string): { status: number; body: ErrorBody; retryAfter?: number } {
+  private describe(
+    exception: unknown,
+    requestId: string,
+  ): { status: number; body: ErrorBody; retryAfter?: number } {
     if (exception instanceof TallyError) {
       return {
         status: STATUS[exception.kind],
-        body: { message: exception.message, error_code: exception.errorCode, request_id: requestId },
+        body: {
+          message: exception.message,
+          error_code: exception.errorCode,
+          request_id: requestId,
+        },
         retryAfter: exception.retryAfterSeconds,
       };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const message = status === 404 ? 'Resource not found.' : exception.message;
-      return { status, body: { message, error_code: httpErrorCode(status, message), request_id: requestId } };
+      return {
+        status,
+        body: { message, error_code: httpErrorCode(status, message), request_id: requestId },
+      };
+    }
+    if (isStoreUnavailableError(exception)) {
+      // The store is down or overloaded: retrying later is the right move for the client.
+      return {
+        status: 503,
+        body: {
+          message: 'The event store is unavailable or timed out; retry later.',
+          error_code: 'StoreUnavailableError',
+          request_id: requestId,
+        },
+        retryAfter: 1,
+      };
     }
     return {
       status: 500,
-      body: { message: 'Internal server error.', error_code: 'InternalServerError', request_id: requestId },
+      body: {
+        message: 'Internal server error.',
+        error_code: 'InternalServerError',
+        request_id: requestId,
+      },
     };
   }
 }

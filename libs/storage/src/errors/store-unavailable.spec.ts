@@ -1,0 +1,27 @@
+import { isStoreUnavailableError } from './store-unavailable';
+
+function named(name: string, cause?: unknown): Error {
+  const e = new Error(`${name} happened`, { cause });
+  e.name = name;
+  return e;
+}
+
+describe('isStoreUnavailableError', () => {
+  it('recognises driver connectivity and timeout errors', () => {
+    expect(isStoreUnavailableError(named('MongoNetworkTimeoutError'))).toBe(true);
+    expect(isStoreUnavailableError(named('MongoPoolClearedError'))).toBe(true);
+    expect(isStoreUnavailableError(named('NoHostAvailableError'))).toBe(true);
+    expect(isStoreUnavailableError(named('OperationTimedOutError'))).toBe(true);
+  });
+
+  it('looks through a wrapping error to its cause', () => {
+    expect(isStoreUnavailableError(named('Error', named('MongoServerSelectionError')))).toBe(true);
+  });
+
+  it('leaves request and programming errors alone', () => {
+    expect(isStoreUnavailableError(named('MongoServerError'))).toBe(false);
+    expect(isStoreUnavailableError(new TypeError('x is undefined'))).toBe(false);
+    expect(isStoreUnavailableError('not an error')).toBe(false);
+    expect(isStoreUnavailableError(undefined)).toBe(false);
+  });
+});

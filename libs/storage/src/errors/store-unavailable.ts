@@ -1,0 +1,26 @@
+/**
+ * Errors a store driver raises when the server is unreachable, overloaded or
+ * timing out — as opposed to errors about the request itself. The HTTP layer
+ * answers these with 503 + Retry-After (the client should retry) instead of a
+ * 500. Matched by name so no driver type leaves libs/storage.
+ */
+const UNAVAILABLE_NAMES = new Set([
+  // mongodb
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoPoolClearedError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  // cassandra-driver
+  'NoHostAvailableError',
+  'OperationTimedOutError',
+  'BusyConnectionError',
+]);
+
+export function isStoreUnavailableError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if (UNAVAILABLE_NAMES.has(e.name) || UNAVAILABLE_NAMES.has(e.constructor.name)) return true;
+  }
+  return false;
+}
