@@ -62,6 +62,7 @@ export class MongoEventPersister extends EventPersister {
     try {
       await this.metadataStore.registerMarker(projectId, collections, marker);
       outcome = await this.eventStore.insertMarked(projectId, batch, marker);
+      await this.verifyStored(projectId, outcome.inserted);
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
         await this.metadataStore.applyMarked(
@@ -91,6 +92,29 @@ export class MongoEventPersister extends EventPersister {
     const result = { inserted: outcome.inserted.length, duplicates: outcome.duplicates.length };
     if (outcome.rejected.length > 0) throw new RejectedEventsError(outcome.rejected, result);
     return result;
+  }
+
+  /**
+   * Reads back what the insert reported as written before anything is counted
+   * or acknowledged. A store that acknowledges an insert it does not keep (the
+   * MongoDB-wire test server did, under concurrent batches after client-side
+   * timeouts; real MongoDB can too with w:1 across a failover) would otherwise
+   * lose acknowledged events silently. Throwing here leaves this delivery's
+   * marker pending: the retry inserts what is missing under a new marker and
+   * settles this one from the events that do carry it, so counters stay exact.
+   */
+  private async verifyStored(projectId: string, inserted: CollectionEvent[]): Promise<void> {
+    const missing = await this.eventStore.missingIds(
+      projectId,
+      inserted.map((e) => e.id),
+    );
+    if (missing.length > 0) {
+      throw new TallyError(
+        'unavailable',
+        'StoreLostWriteError',
+        `the store acknowledged ${inserted.length} inserted events but holds only ${inserted.length - missing.length} of them; the write is retried`,
+      );
+    }
   }
 
   /**

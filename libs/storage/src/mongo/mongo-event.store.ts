@@ -115,6 +115,16 @@ export class MongoEventStore implements EventStore {
     return { inserted, duplicates, rejected };
   }
 
+  /** The ids among these that the store does not hold (read back by _id). */
+  async missingIds(projectId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const docs = await (await this.events())
+      .find({ _id: { $in: ids }, p: projectId }, { projection: { _id: 1 } })
+      .toArray();
+    const held = new Set(docs.map((d) => d._id));
+    return ids.filter((id) => !held.has(id));
+  }
+
   /** Markers carried by these (already stored) events: counters of another delivery still pending. */
   async markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
