@@ -7,8 +7,7 @@
  * MongoDB on both, kept exact by each store's persister (docs/queue.md,
  * docs/cassandra.md).
  */
-import { schemaDeltas } from '@app/schema';
-import { encodePath } from '../../libs/storage/src/mongo/schema-counter.keys';
+import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import {
   compareStored,
   EventStream,
@@ -21,28 +20,6 @@ import {
 } from '../support/split-stack';
 
 jest.setTimeout(300_000);
-
-/** counts.<encoded path>.<type> as the persister keeps them, recomputed from the stored events. */
-function recount(docs: StoredDoc[]): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const d of schemaDeltas(docs.map((doc) => ({ collection: doc.c, event: doc.e })))) {
-    const key = encodePath(d.path);
-    out[key] ??= {};
-    out[key][d.type] = (out[key][d.type] ?? 0) + d.delta;
-  }
-  return out;
-}
-
-/** Counters without zero entries (a counter may be left at 0 rather than unset). */
-function nonZero(
-  counts: Record<string, Record<string, number>> | undefined,
-): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const [key, types] of Object.entries(counts ?? {})) {
-    for (const [type, n] of Object.entries(types)) if (n !== 0) (out[key] ??= {})[type] = n;
-  }
-  return out;
-}
 
 describe('split deployment: worker killed with SIGKILL', () => {
   let stack: SplitStack;
@@ -102,8 +79,8 @@ describe('split deployment: worker killed with SIGKILL', () => {
       expect([200, 201]).toContain(r.status);
 
     const counters = await stack.counterDoc(keys.id, 'wk');
-    const expected = recount(docs);
+    const expected = recountCounters(docs);
     expect(expected.marker).toEqual({ string: docs.length });
-    expect(nonZero(counters?.counts)).toEqual(expected);
+    expect(nonZeroCounters(counters?.counts)).toEqual(expected);
   });
 });

@@ -33,14 +33,21 @@ class FakePersister {
     }
     if (bad.length) {
       const persisted = { inserted, duplicates: events.length - inserted - bad.length };
-      throw new RejectedEventsError(bad.map((e) => ({ id: e.id, reason: 'too large' })), persisted);
+      throw new RejectedEventsError(
+        bad.map((e) => ({ id: e.id, reason: 'too large' })),
+        persisted,
+      );
     }
     return { inserted, duplicates: events.length - inserted - bad.length };
   }
 }
 
 const fast = { initialDelayMs: 1, maxDelayMs: 5, isolateAfterAttempts: 3 };
-const payload = (events: CollectionEvent[]) => ({ batchId: 'b1', sources: ['b1'], projects: [{ projectId: 'p', events }] });
+const payload = (events: CollectionEvent[]) => ({
+  batchId: 'b1',
+  sources: ['b1'],
+  projects: [{ projectId: 'p', events }],
+});
 
 describe('IngestJobProcessor', () => {
   it('keeps retrying while the store is down, then stores every event once', async () => {
@@ -57,7 +64,9 @@ describe('IngestJobProcessor', () => {
     const persister = new FakePersister();
     persister.down = 20;
     const dead = new InMemoryDeadLetterStore();
-    const outcome = await new IngestJobProcessor(persister, dead, fast).process(payload([ev('a'), ev('b')]));
+    const outcome = await new IngestJobProcessor(persister, dead, fast).process(
+      payload([ev('a'), ev('b')]),
+    );
     expect(outcome.inserted).toBe(2);
     expect(await dead.list()).toEqual([]);
   });
@@ -72,7 +81,13 @@ describe('IngestJobProcessor', () => {
     expect([...persister.stored.keys()].sort()).toEqual(['a', 'c']);
     const letters = await dead.list();
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ id: 'p/b', projectId: 'p', reason: 'too large', batchId: 'b1', event: events[1] });
+    expect(letters[0]).toMatchObject({
+      id: 'p/b',
+      projectId: 'p',
+      reason: 'too large',
+      batchId: 'b1',
+      event: events[1],
+    });
   });
 
   it('isolates an opaque poison event by writing one at a time', async () => {
@@ -80,7 +95,9 @@ describe('IngestJobProcessor', () => {
     persister.poison.add('b');
     persister.rejectAsError = false;
     const dead = new InMemoryDeadLetterStore();
-    const outcome = await new IngestJobProcessor(persister, dead, fast).process(payload([ev('a'), ev('b'), ev('c')]));
+    const outcome = await new IngestJobProcessor(persister, dead, fast).process(
+      payload([ev('a'), ev('b'), ev('c')]),
+    );
     expect(outcome.deadLettered).toBe(1);
     expect([...persister.stored.keys()].sort()).toEqual(['a', 'c']);
     expect((await dead.list()).map((d) => [d.id, d.reason])).toEqual([['p/b', 'opaque failure']]);
@@ -90,10 +107,10 @@ describe('IngestJobProcessor', () => {
     const persister = new FakePersister();
     persister.down = 1_000_000;
     const controller = new AbortController();
-    const run = new IngestJobProcessor(persister, new InMemoryDeadLetterStore(), { ...fast, isolateAfterAttempts: 1e9 }).process(
-      payload([ev('a')]),
-      controller.signal,
-    );
+    const run = new IngestJobProcessor(persister, new InMemoryDeadLetterStore(), {
+      ...fast,
+      isolateAfterAttempts: 1e9,
+    }).process(payload([ev('a')]), controller.signal);
     setTimeout(() => controller.abort(), 30);
     await expect(run).rejects.toBeInstanceOf(AbortedError);
     expect(persister.stored.size).toBe(0);
@@ -110,5 +127,27 @@ describe('IngestJobProcessor', () => {
     expect(outcome.deadLettered).toBe(0);
     expect(await dead.list()).toEqual([]);
     expect([...persister.stored.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('a driver timeout between successes during isolation is retried, not dead-lettered', async () => {
+    const persister = new FakePersister();
+    persister.down = 3; // reach the isolation threshold
+    const persist = persister.persist.bind(persister);
+    let timeouts = 1;
+    persister.persist = async (projectId, events) => {
+      // During isolation (single writes), 'b' meets a dropped connection once.
+      if (events.length === 1 && events[0].id === 'b' && persister.down === 0 && timeouts-- > 0) {
+        const error = new Error('connection 23 to 127.0.0.1:27017 timed out');
+        error.name = 'MongoNetworkTimeoutError';
+        throw error;
+      }
+      return persist(projectId, events);
+    };
+    const dead = new InMemoryDeadLetterStore();
+    const events = [ev('a'), ev('b'), ev('c')];
+    const outcome = await new IngestJobProcessor(persister, dead, fast).process(payload(events));
+    expect(outcome.deadLettered).toBe(0);
+    expect(await dead.list()).toEqual([]);
+    expect([...persister.stored.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual(events);
   });
 });

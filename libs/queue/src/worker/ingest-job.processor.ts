@@ -1,6 +1,9 @@
 import { CollectionEvent, TallyError } from '@app/events';
-import { EventPersister } from '@app/storage';
-import { DeadLetterEntry, DeadLetterStore } from '../../../storage/src/dead-letter/dead-letter-store.port';
+import { EventPersister, isStoreUnavailableError } from '@app/storage';
+import {
+  DeadLetterEntry,
+  DeadLetterStore,
+} from '../../../storage/src/dead-letter/dead-letter-store.port';
 import { isRejectedEventsError } from '../../../storage/src/dead-letter/rejected-events.error';
 import { IngestBatchPayload } from '../bullmq/ingest-job.types';
 
@@ -17,7 +20,11 @@ export interface RetryPolicy {
   isolateAfterAttempts: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { initialDelayMs: 100, maxDelayMs: 10_000, isolateAfterAttempts: 5 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  isolateAfterAttempts: 5,
+};
 
 export interface ProcessOutcome {
   inserted: number;
@@ -55,7 +62,12 @@ export class IngestJobProcessor {
   async process(payload: IngestBatchPayload, signal?: AbortSignal): Promise<ProcessOutcome> {
     const total: ProcessOutcome = { inserted: 0, duplicates: 0, deadLettered: 0, attempts: 0 };
     for (const group of payload.projects) {
-      const outcome = await this.persistGroup(group.projectId, group.events, payload.batchId, signal);
+      const outcome = await this.persistGroup(
+        group.projectId,
+        group.events,
+        payload.batchId,
+        signal,
+      );
       total.inserted += outcome.inserted;
       total.duplicates += outcome.duplicates;
       total.deadLettered += outcome.deadLettered;
@@ -85,18 +97,33 @@ export class IngestJobProcessor {
         if (isRejectedEventsError(error)) {
           // The rest of the write was stored and counted; set the refused ones aside.
           const reasons = new Map(error.rejected.map((r) => [r.id, r.reason]));
-          await this.deadLetter(projectId, batchId, remaining.filter((e) => reasons.has(e.id)), (e) => reasons.get(e.id)!, signal);
+          await this.deadLetter(
+            projectId,
+            batchId,
+            remaining.filter((e) => reasons.has(e.id)),
+            (e) => reasons.get(e.id)!,
+            signal,
+          );
           outcome.deadLettered += reasons.size;
           outcome.inserted += error.persisted.inserted;
           outcome.duplicates += error.persisted.duplicates;
           return outcome;
         }
         failures += 1;
-        if (failures >= this.retry.isolateAfterAttempts && failures % this.retry.isolateAfterAttempts === 0) {
+        if (
+          failures >= this.retry.isolateAfterAttempts &&
+          failures % this.retry.isolateAfterAttempts === 0
+        ) {
           const isolated = await this.isolate(projectId, remaining, signal);
           if (isolated.failed.length > 0) {
             const reasons = new Map(isolated.failed.map((f) => [f.event.id, f.reason]));
-            await this.deadLetter(projectId, batchId, isolated.failed.map((f) => f.event), (e) => reasons.get(e.id)!, signal);
+            await this.deadLetter(
+              projectId,
+              batchId,
+              isolated.failed.map((f) => f.event),
+              (e) => reasons.get(e.id)!,
+              signal,
+            );
             outcome.deadLettered += isolated.failed.length;
           }
           outcome.inserted += isolated.inserted;
@@ -106,7 +133,13 @@ export class IngestJobProcessor {
           remaining = isolated.transient;
         }
         const delayMs = this.backoff(failures);
-        this.onEvent({ kind: 'retry', projectId, attempt: failures, delayMs, error: (error as Error).message });
+        this.onEvent({
+          kind: 'retry',
+          projectId,
+          attempt: failures,
+          delayMs,
+          error: (error as Error).message,
+        });
         await sleep(delayMs, signal);
       }
     }
@@ -135,8 +168,11 @@ export class IngestJobProcessor {
         duplicates += r.duplicates;
       } catch (error) {
         // A store that says "unavailable" (e.g. another delivery's counters still
-        // pending) is never describing the event itself.
-        const retryable = error instanceof TallyError && error.kind === 'unavailable';
+        // pending), or a driver timeout / dropped connection, is never describing
+        // the event itself: such an event stays in the job, never dead-lettered.
+        const retryable =
+          (error instanceof TallyError && error.kind === 'unavailable') ||
+          isStoreUnavailableError(error);
         results.push({ ok: false, reason: (error as Error).message, retryable });
       }
     }
@@ -146,7 +182,8 @@ export class IngestJobProcessor {
     const transient: CollectionEvent[] = [];
     results.forEach((r, i) => {
       if (r.ok) return;
-      if (!r.retryable && i > firstOk && i < lastOk && firstOk >= 0) failed.push({ event: events[i], reason: r.reason });
+      if (!r.retryable && i > firstOk && i < lastOk && firstOk >= 0)
+        failed.push({ event: events[i], reason: r.reason });
       else transient.push(events[i]);
     });
     return { failed, transient, stored, inserted, duplicates };
@@ -161,23 +198,42 @@ export class IngestJobProcessor {
     signal?: AbortSignal,
   ): Promise<void> {
     if (events.length === 0) return;
-    const entries: DeadLetterEntry[] = events.map((event) => ({ projectId, event, reason: reasonOf(event), batchId }));
+    const entries: DeadLetterEntry[] = events.map((event) => ({
+      projectId,
+      event,
+      reason: reasonOf(event),
+      batchId,
+    }));
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new AbortedError();
       try {
         await this.deadLetters.add(entries);
-        this.onEvent({ kind: 'dead-lettered', projectId, count: entries.length, reason: entries[0].reason });
+        this.onEvent({
+          kind: 'dead-lettered',
+          projectId,
+          count: entries.length,
+          reason: entries[0].reason,
+        });
         return;
       } catch (error) {
         const delayMs = this.backoff(attempt);
-        this.onEvent({ kind: 'retry', projectId, attempt, delayMs, error: `dead-letter: ${(error as Error).message}` });
+        this.onEvent({
+          kind: 'retry',
+          projectId,
+          attempt,
+          delayMs,
+          error: `dead-letter: ${(error as Error).message}`,
+        });
         await sleep(delayMs, signal);
       }
     }
   }
 
   private backoff(attempt: number): number {
-    const base = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
+    const base = Math.min(
+      this.retry.maxDelayMs,
+      this.retry.initialDelayMs * 2 ** Math.min(attempt - 1, 30),
+    );
     // Jitter spreads the retries of many workers after an outage.
     return Math.round(base / 2 + Math.random() * (base / 2));
   }

@@ -5,7 +5,13 @@ export interface MongoConnectionOptions {
   database: string;
   /** How long an operation waits for a usable server (default 2000 ms): short, so a down store fails fast. */
   serverSelectionTimeoutMs?: number;
-  /** TCP connect timeout (default 1000 ms). */
+  /**
+   * TCP connect timeout (default 5000 ms). The driver also uses it as the socket
+   * timeout of its server monitor: at 1 s, one slow heartbeat on a busy machine
+   * marked the server unknown and cleared the pool, failing every operation in
+   * flight (and start-up). A store that is really down still fails fast through
+   * the server selection timeout.
+   */
   connectTimeoutMs?: number;
   /** Socket read timeout (default 30 000 ms): bounded, long enough for big scans' pages. */
   socketTimeoutMs?: number;
@@ -25,7 +31,7 @@ export class MongoConnection {
   constructor(readonly options: MongoConnectionOptions) {
     this.client = new MongoClient(options.url, {
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 2000,
-      connectTimeoutMS: options.connectTimeoutMs ?? 1000,
+      connectTimeoutMS: options.connectTimeoutMs ?? 5000,
       socketTimeoutMS: options.socketTimeoutMs ?? 30_000,
       maxPoolSize: options.maxPoolSize ?? 20,
     });
@@ -50,7 +56,10 @@ export class MongoConnection {
 /** Stores accept either connection options (they own the client) or a shared connection. */
 export type MongoStoreOptions = MongoConnectionOptions | { connection: MongoConnection };
 
-export function connectionFor(options: MongoStoreOptions): { connection: MongoConnection; owned: boolean } {
+export function connectionFor(options: MongoStoreOptions): {
+  connection: MongoConnection;
+  owned: boolean;
+} {
   if ('connection' in options) return { connection: options.connection, owned: false };
   return { connection: new MongoConnection(options), owned: true };
 }
