@@ -14,11 +14,6 @@
 # cores would measure the machine instead. Every part runs even if an earlier
 # one failed; the exit status is non-zero if any failed.
 #
-# test/split/concurrent-batches.e2e-spec.ts is not part of the default run: it
-# shows an open defect (acknowledged events missing from the MongoDB-wire
-# server under concurrent batches, docs/known-issues.md). Run it with
-# `npm run test:split -- test/split/concurrent-batches`.
-#
 # With arguments, they are passed to jest as they are (e.g. `npm test -- --selectProjects unit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +29,9 @@ if [ "$#" -gt 0 ]; then
 fi
 
 status=0
-KNOWN_DEFECT='test/split/concurrent-batches'
 npx jest --maxWorkers=2 --selectProjects unit integration e2e || status=1
 # --forceExit: a spec that failed mid-stream can leave a driver socket open, which
 # would keep jest waiting after the results are printed.
-STORE=mongo npx jest -i --forceExit --selectProjects e2e-split --testPathIgnorePatterns "$KNOWN_DEFECT" || status=1
-STORE=cassandra npx jest -i --forceExit --selectProjects e2e-split --testPathIgnorePatterns "$KNOWN_DEFECT" || status=1
+STORE=mongo npx jest -i --forceExit --selectProjects e2e-split || status=1
+STORE=cassandra npx jest -i --forceExit --selectProjects e2e-split || status=1
 exit "$status"
