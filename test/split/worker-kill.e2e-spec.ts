@@ -19,7 +19,7 @@ import {
   StoredDoc,
 } from '../support/split-stack';
 
-jest.setTimeout(300_000);
+jest.setTimeout(600_000);
 
 describe('split deployment: worker killed with SIGKILL', () => {
   let stack: SplitStack;
@@ -67,7 +67,7 @@ describe('split deployment: worker killed with SIGKILL', () => {
     const sent = [...singles.sent(), ...batches.sent()];
     const drainStart = Date.now();
     // A job held by the killed worker comes back when its lock expires (30 s) and the stall check runs.
-    const docs = await stack.waitForMarkers(keys.id, 'wk', acknowledged, 180_000);
+    const docs = await stack.waitForMarkers(keys.id, 'wk', acknowledged, 420_000);
     const diff = compareStored(docs, acknowledged, sent);
     process.stdout.write(
       `worker-kill: singles ${singles.summary()}; batches ${batches.summary()}; ` +
