@@ -15,22 +15,6 @@ import { compareStored, EventStream, ProjectKeys, sleep, SplitStack } from '../s
 
 jest.setTimeout(900_000);
 
-/** Jobs a shard still has to process (waiting, active, delayed or prioritized). */
-async function queuedJobs(stack: SplitStack): Promise<number> {
-  let total = 0;
-  for (const shard of [0, 1]) {
-    const k = (s: string) => `bull:tally-ingest:${s}`;
-    const counts = await Promise.all([
-      stack.redis(shard, 'LLEN', k('wait')),
-      stack.redis(shard, 'LLEN', k('active')),
-      stack.redis(shard, 'ZCARD', k('delayed')),
-      stack.redis(shard, 'ZCARD', k('prioritized')),
-    ]);
-    total += counts.reduce((n, v) => n + (Number(v) || 0), 0);
-  }
-  return total;
-}
-
 /**
  * Waits until every shard is drained and the stored count stops changing;
  * throws if neither the queue depth nor the stored count moved for `stallMs`.
@@ -45,7 +29,7 @@ async function waitForDrain(
   let lastChange = Date.now();
   for (;;) {
     // A store busy with the worker's writes may time a read out: that is not progress either way.
-    const queued = await queuedJobs(stack).catch(() => -1);
+    const queued = await stack.queuedJobs().catch(() => -1);
     const stored = await stack.storedCount(projectId, collection).catch(() => -1);
     const state = `${queued}/${stored}`;
     if (state !== last) {

@@ -160,6 +160,9 @@ export interface SplitStackOptions {
 export type SplitStackPorts = Omit<StackPorts, 'cassandra' | 'cassandraStorage'> &
   Partial<Pick<StackPorts, 'cassandra' | 'cassandraStorage'>>;
 
+/** BullMQ job states that still need the worker. */
+const STILL_TO_PROCESS = ['wait', 'active', 'prioritized', 'delayed'] as const;
+
 export class SplitStack {
   private mongo: MongoClient | null = null;
   private stores: Promise<Stores> | null = null;
@@ -508,19 +511,34 @@ export class SplitStack {
 
   /** Ingest jobs a shard has seen and still keeps (waiting + active + completed + failed). */
   async shardJobs(shard: number, queue = 'tally-ingest', prefix = 'bull'): Promise<number> {
-    const k = (s: string) => `${prefix}:${queue}:${s}`;
-    const [wait, active, completed, failed, prioritized, delayed] = await Promise.all([
-      this.redis(shard, 'LLEN', k('wait')),
-      this.redis(shard, 'LLEN', k('active')),
-      this.redis(shard, 'ZCARD', k('completed')),
-      this.redis(shard, 'ZCARD', k('failed')),
-      this.redis(shard, 'ZCARD', k('prioritized')),
-      this.redis(shard, 'ZCARD', k('delayed')),
-    ]);
-    return [wait, active, completed, failed, prioritized, delayed].reduce(
-      (n, v) => n + (Number(v) || 0),
-      0,
+    return this.countJobs(shard, [...STILL_TO_PROCESS, 'completed', 'failed'], queue, prefix);
+  }
+
+  /** Jobs every shard still has to process (waiting, active, prioritized or delayed). */
+  async queuedJobs(queue = 'tally-ingest', prefix = 'bull'): Promise<number> {
+    const counts = await Promise.all(
+      this.ports.redis.map((_, shard) => this.countJobs(shard, STILL_TO_PROCESS, queue, prefix)),
     );
+    return counts.reduce((n, c) => n + c, 0);
+  }
+
+  private async countJobs(
+    shard: number,
+    states: readonly string[],
+    queue: string,
+    prefix: string,
+  ): Promise<number> {
+    // BullMQ keeps waiting and active jobs in lists, every other state in a sorted set.
+    const counts = await Promise.all(
+      states.map((state) =>
+        this.redis(
+          shard,
+          state === 'wait' || state === 'active' ? 'LLEN' : 'ZCARD',
+          `${prefix}:${queue}:${state}`,
+        ),
+      ),
+    );
+    return counts.reduce((n, v) => n + (Number(v) || 0), 0);
   }
 
   signal(name: string, signal: NodeJS.Signals): number {

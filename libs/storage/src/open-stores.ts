@@ -51,7 +51,8 @@ function openSqlite(config: TallyConfig): Stores {
     persister: new EventPersister(events, metadata, unitOfWork, config.schema.maxProperties),
     deadLetters: new InMemoryDeadLetterStore(),
     deleteJobs: new SqliteDeleteJobStore(db),
-    idSecret: config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
+    idSecret:
+      config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
     maxProperties: config.schema.maxProperties,
     close: async () => db.close(),
   };
@@ -60,18 +61,32 @@ function openSqlite(config: TallyConfig): Stores {
 function requireIdSecret(config: TallyConfig): string {
   // Every process of a deployment must derive the same ids for a replay.
   if (!config.idSecret) {
-    throw new Error(`ID_SECRET must be set when STORE=${config.storage.kind} (the same value on every process)`);
+    throw new Error(
+      `ID_SECRET must be set when STORE=${config.storage.kind} (the same value on every process)`,
+    );
   }
   return config.idSecret;
 }
 
-async function openMongo(config: TallyConfig): Promise<Stores> {
-  const idSecret = requireIdSecret(config);
-  const connection = new MongoConnection({ url: config.storage.mongoUrl, database: config.storage.mongoDatabase });
-  const events = new MongoEventStore({ connection });
+/**
+ * The MongoDB side both split stores share: one connection for projects, keys,
+ * counters, dead letters and delete jobs (events go to Mongo or Cassandra).
+ */
+function mongoMetadataSide(config: TallyConfig) {
+  const connection = new MongoConnection({
+    url: config.storage.mongoUrl,
+    database: config.storage.mongoDatabase,
+  });
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });
   const deleteJobs = new MongoDeleteJobStore({ connection });
+  return { connection, metadata, deadLetters, deleteJobs };
+}
+
+async function openMongo(config: TallyConfig): Promise<Stores> {
+  const idSecret = requireIdSecret(config);
+  const { connection, metadata, deadLetters, deleteJobs } = mongoMetadataSide(config);
+  const events = new MongoEventStore({ connection });
   await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
   return {
     events,
@@ -80,7 +95,11 @@ async function openMongo(config: TallyConfig): Promise<Stores> {
     // Without multi-document transactions the Mongo persister keeps counters
     // exact under redelivery by itself (see docs/queue.md).
     unitOfWork: { run: (work) => work() },
-    persister: new MongoEventPersister({ events, metadata, maxProperties: config.schema.maxProperties }),
+    persister: new MongoEventPersister({
+      events,
+      metadata,
+      maxProperties: config.schema.maxProperties,
+    }),
     deadLetters,
     idSecret,
     maxProperties: config.schema.maxProperties,
@@ -91,15 +110,12 @@ async function openMongo(config: TallyConfig): Promise<Stores> {
 /** Events in Cassandra; projects, keys, counters and dead letters stay in MongoDB. */
 async function openCassandra(config: TallyConfig): Promise<Stores> {
   const idSecret = requireIdSecret(config);
-  const connection = new MongoConnection({ url: config.storage.mongoUrl, database: config.storage.mongoDatabase });
+  const { connection, metadata, deadLetters, deleteJobs } = mongoMetadataSide(config);
   const events = new CassandraEventStore({
     contactPoints: config.storage.cassandraContactPoints,
     keyspace: config.storage.cassandraKeyspace,
     localDataCenter: 'datacenter1',
   });
-  const metadata = new MongoMetadataStore({ connection });
-  const deadLetters = new MongoDeadLetterStore({ connection });
-  const deleteJobs = new MongoDeleteJobStore({ connection });
   await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
   return {
     events,
@@ -107,7 +123,11 @@ async function openCassandra(config: TallyConfig): Promise<Stores> {
     deleteJobs,
     unitOfWork: { run: (work) => work() },
     // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md).
-    persister: new CassandraEventPersister({ events, metadata, maxProperties: config.schema.maxProperties }),
+    persister: new CassandraEventPersister({
+      events,
+      metadata,
+      maxProperties: config.schema.maxProperties,
+    }),
     deadLetters,
     idSecret,
     maxProperties: config.schema.maxProperties,
