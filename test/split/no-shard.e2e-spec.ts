@@ -16,7 +16,7 @@ import {
   waitFor,
 } from '../support/split-stack';
 
-jest.setTimeout(400_000);
+jest.setTimeout(600_000);
 
 const DEADLINE_MS = 1000;
 const MARGIN_MS = 500;
@@ -119,7 +119,7 @@ describe('split deployment: no Redis shard available', () => {
   it('nothing acknowledged is missing or doubled', async () => {
     await stream.stop();
     const acknowledged = stream.acknowledged();
-    const docs = await stack.waitForMarkers(keys.id, 'noshard', acknowledged, 60_000);
+    const docs = await stack.waitForMarkers(keys.id, 'noshard', acknowledged, 90_000);
     const diff = compareStored(docs, acknowledged, stream.sent());
     process.stdout.write(`no-shard: ${stream.summary()} stored=${docs.length}\n`);
     // Stored although the client was told 503 (a timed-out add that landed later): allowed,

@@ -14,7 +14,7 @@ import {
   STORE_AGREES,
 } from '../support/split-stack';
 
-jest.setTimeout(420_000);
+jest.setTimeout(600_000);
 
 describe('split deployment: rolling restart of the ingest pool', () => {
   let stack: SplitStack;
@@ -63,7 +63,7 @@ describe('split deployment: rolling restart of the ingest pool', () => {
     const acknowledged = [...singles.acknowledged(), ...batches.acknowledged()];
     const sent = [...singles.sent(), ...batches.sent()];
     // 16k events drain at about 100/s into the Mongo-wire server on a loaded machine.
-    const docs = await stack.waitForMarkers(keys.id, 'rr', acknowledged, 240_000);
+    const docs = await stack.waitForMarkers(keys.id, 'rr', acknowledged, 120_000);
     const diff = compareStored(docs, acknowledged, sent);
     process.stdout.write(
       `rolling-restart: singles ${singles.summary()}; batches ${batches.summary()}; ` +

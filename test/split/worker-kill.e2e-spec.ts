@@ -16,7 +16,6 @@ import {
   SplitStack,
   STACK_START_TIMEOUT_MS,
   STORE_AGREES,
-  StoredDoc,
 } from '../support/split-stack';
 
 jest.setTimeout(600_000);
@@ -67,7 +66,7 @@ describe('split deployment: worker killed with SIGKILL', () => {
     const sent = [...singles.sent(), ...batches.sent()];
     const drainStart = Date.now();
     // A job held by the killed worker comes back when its lock expires (30 s) and the stall check runs.
-    const docs = await stack.waitForMarkers(keys.id, 'wk', acknowledged, 420_000);
+    const docs = await stack.waitForMarkers(keys.id, 'wk', acknowledged, 120_000);
     const diff = compareStored(docs, acknowledged, sent);
     process.stdout.write(
       `worker-kill: singles ${singles.summary()}; batches ${batches.summary()}; ` +

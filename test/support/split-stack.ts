@@ -463,6 +463,10 @@ export class SplitStack {
    * Waits until every acknowledged marker is stored (a queue drains into the
    * store asynchronously) and no event of the collection still carries a write
    * marker `m` (its delivery's counters applied); returns the stored events.
+   * `timeoutMs` is the longest wait without progress: while more of the
+   * acknowledged events arrive the wait goes on, since a backlog that drains
+   * slowly on a loaded machine is late, not lost (the spec's own jest budget
+   * bounds the whole wait).
    */
   async waitForMarkers(
     projectId: string,
@@ -472,7 +476,8 @@ export class SplitStack {
     settled = true,
   ): Promise<StoredDoc[]> {
     const wanted = new Set(markers);
-    const until = Date.now() + timeoutMs;
+    let until = Date.now() + timeoutMs;
+    let found = 0;
     let docs: StoredDoc[] = [];
     for (;;) {
       const t0 = Date.now();
@@ -480,9 +485,14 @@ export class SplitStack {
       if (scanned) {
         docs = scanned;
         const seen = new Set(docs.map((d) => d.e.marker as string));
+        const present = [...wanted].filter((m) => seen.has(m)).length;
+        if (present > found) {
+          found = present;
+          until = Date.now() + timeoutMs;
+        }
         // Markers are looked up only once every event is there: on a big
         // collection that lookup costs as much as the scan.
-        if ([...wanted].every((m) => seen.has(m))) {
+        if (present === wanted.size) {
           if (!settled) return docs;
           const marked = await this.withMarkers(projectId, docs).catch(() => null);
           if (marked) docs = marked;
