@@ -15,8 +15,16 @@
  *
  * Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (20), BENCH_CLIENTS (16),
  * BENCH_BATCH (10), BENCH_PAUSE_MS (20), BENCH_BIG_EVENTS (200000),
- * BENCH_QUERY_CLIENTS (4), BENCH_DRAIN_MS (90000), BENCH_MONGO_BACKEND (memory). The stack's query pool
- * and worker run at TALLY_STACK_QUERY_NICE (default 10; 0 to compare).
+ * BENCH_QUERY_CLIENTS (4), BENCH_DRAIN_MS (90000), BENCH_MONGO_BACKEND (memory),
+ * BENCH_CPUS (split | shared). The stack's query pool and worker run at
+ * TALLY_STACK_QUERY_NICE (default 10; 0 to compare).
+ *
+ * BENCH_CPUS=split (the default) gives the write side (nginx, ingest, Redis,
+ * and this process, which generates the load) half of the host's CPUs and the
+ * read side (query pool, worker, event store) the other half, as separate
+ * machines would (bench/support/cpu-partition.ts). `shared` lets every process
+ * run anywhere: then ingest also competes with the store server's scans for
+ * the same two cores.
  */
 import * as fs from 'node:fs';
 import { CollectionEvent } from '@app/events';
@@ -30,6 +38,7 @@ import {
 import { ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
 import { benchEvents, DAY_MS, T0 } from './support/bench-events';
 import { ingestLoad, IngestLoadResult, IngestLoadSpec } from './support/ingest-load';
+import { applyPartition, halves } from './support/cpu-partition';
 import { median } from './support/load';
 import {
   DeleteResult,
@@ -48,6 +57,7 @@ const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS || 20);
 const BIG_EVENTS = Number(process.env.BENCH_BIG_EVENTS || 200_000);
 const QUERY_CLIENTS = Number(process.env.BENCH_QUERY_CLIENTS || 4);
 const DRAIN_MS = Number(process.env.BENCH_DRAIN_MS || 90_000);
+const CPUS = process.env.BENCH_CPUS || 'split';
 const TARGET = 1.25;
 const DAYS = 10;
 const BIG = 'big';
@@ -173,6 +183,15 @@ async function niceLevels(stack: SplitStack): Promise<string> {
   return out.join(' ');
 }
 
+/** Applies BENCH_CPUS; returns what each process may run on. */
+function cpuLayout(services: Awaited<ReturnType<SplitStack['status']>>): string {
+  if (CPUS === 'shared') return 'shared (every process on every CPU)';
+  if (CPUS !== 'split') throw new Error(`BENCH_CPUS must be split or shared, got "${CPUS}"`);
+  const partition = halves();
+  if (!partition) return 'shared (one CPU: nothing to split)';
+  return `split (write side ${partition.write}, read side ${partition.read}): ${applyPartition(services, partition)}`;
+}
+
 async function round(
   stack: SplitStack,
   stores: BenchStores,
@@ -241,6 +260,8 @@ async function main(): Promise<void> {
       `preloaded ${fmt(big)} events into ${BIG} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
     );
     process.stderr.write(`priorities (nice): ${await niceLevels(stack)}\n`);
+    const cpus = cpuLayout(await stack.status());
+    process.stderr.write(`CPUs: ${cpus}\n`);
     // Warm-up (not recorded): JIT, connection pools, nginx keep-alive.
     let acked = (
       await ingestLoad(stack, keys, {
@@ -282,7 +303,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `isolation: ${ROUNDS} × (A, B) interleaved, ${SECONDS} s of ingest each, ${CLIENTS} clients through nginx (half single events, half batches of ${BATCH}, ${PAUSE_MS} ms pause); ` +
-          `B adds a filtered delete and ${QUERY_CLIENTS} heavy query clients on a ${fmt(big)}-event collection of the same project. nice: ${nice}`,
+          `B adds a filtered delete and ${QUERY_CLIENTS} heavy query clients on a ${fmt(big)}-event collection of the same project. nice: ${nice}. CPUs: ${cpus}`,
         '',
         '| round | requests | events acked | p50 ms | p99 ms | max ms | failed writes | delete (status, counts) | delete s | heavy queries |',
         '|---|---|---|---|---|---|---|---|---|---|',
