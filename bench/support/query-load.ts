@@ -62,8 +62,8 @@ export class QueryLoad {
         await sleep(100);
         continue;
       }
-      await res.arrayBuffer();
-      if (res.status !== 200) this.fail(String(res.status));
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) this.fail(`${res.status} ${body.toString('utf8', 0, 120)}`);
       else {
         this.result.completed++;
         this.result.byAnalysis[q.analysis] = (this.result.byAnalysis[q.analysis] ?? 0) + 1;

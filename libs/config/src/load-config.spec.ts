@@ -40,6 +40,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { DELETE_JOB_LEASE_MS: '10' })).toThrow(/DELETE_JOB_LEASE_MS/);
   });
 
+  it('takes the MongoDB connect timeout from MONGO_CONNECT_TIMEOUT_MS (5 s by default)', () => {
+    expect(loadConfig('worker', { STORE: 'mongo' }).storage.mongoConnectTimeoutMs).toBe(5000);
+    expect(
+      loadConfig('query', { STORE: 'mongo', MONGO_CONNECT_TIMEOUT_MS: '30000' }).storage
+        .mongoConnectTimeoutMs,
+    ).toBe(30_000);
+    expect(() => loadConfig('query', { MONGO_CONNECT_TIMEOUT_MS: '10' })).toThrow(
+      /MONGO_CONNECT_TIMEOUT_MS/,
+    );
+  });
+
   it('parses lists', () => {
     const c = loadConfig('ingest', { QUEUE: 'redis', STORE: 'mongo', REDIS_URLS: 'redis://a:1, redis://b:2' });
     expect(c.queue.redisUrls).toEqual(['redis://a:1', 'redis://b:2']);

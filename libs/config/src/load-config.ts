@@ -69,6 +69,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       dataDir,
       mongoUrl: env.MONGO_URL || 'mongodb://127.0.0.1:27017',
       mongoDatabase: env.MONGO_DATABASE || 'tally',
+      mongoConnectTimeoutMs: int(env, 'MONGO_CONNECT_TIMEOUT_MS', 5000, 100),
       cassandraContactPoints: list(env, 'CASSANDRA_CONTACT_POINTS', ['127.0.0.1:9042']),
       cassandraKeyspace: env.CASSANDRA_KEYSPACE || 'tally',
     },

@@ -23,6 +23,13 @@ export interface TallyConfig {
     dataDir: string;
     mongoUrl: string;
     mongoDatabase: string;
+    /**
+     * Connect timeout of MongoDB connections, which the driver also uses as
+     * its heartbeat timeout: a heartbeat that takes longer clears the pool and
+     * fails every operation in flight. A down server is still detected by
+     * server selection (2 s), so only a server too busy to answer waits longer.
+     */
+    mongoConnectTimeoutMs: number;
     cassandraContactPoints: string[];
     cassandraKeyspace: string;
   };

@@ -76,6 +76,7 @@ function mongoMetadataSide(config: TallyConfig) {
   const connection = new MongoConnection({
     url: config.storage.mongoUrl,
     database: config.storage.mongoDatabase,
+    connectTimeoutMs: config.storage.mongoConnectTimeoutMs,
   });
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });

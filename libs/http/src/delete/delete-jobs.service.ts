@@ -54,6 +54,11 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
         leaseMs: d.jobLeaseMs,
         batchSize: d.jobBatchSize,
         batchPauseMs: d.jobBatchPauseMs,
+        onInterrupted: (job, error) =>
+          this.logger.warn(
+            { err: error, job_id: job.id, project: job.projectId },
+            'delete job interrupted by an unavailable store; resumed by the next claim',
+          ),
       },
     );
   }

@@ -96,6 +96,58 @@ describe('DeleteJobRunner on SQLite', () => {
     expect(await stores.events.countCollection('p', 'c')).toBe(25);
   });
 
+  it('keeps its checkpoint through a store outage: interrupted, released, then finished exactly', async () => {
+    const other = events.map((e) => ({ ...e, id: `o-${e.id}`, collection: 'c2' }));
+    await new EventPersister(stores.events, stores.metadata, stores.unitOfWork).persist('p', other);
+    await stores.jobs.create({ ...job('j3', 'A', Date.now() + 5000), collection: 'c2' });
+    const original = stores.events.deleteByIds.bind(stores.events);
+    let calls = 0;
+    stores.events.deleteByIds = async (...args) => {
+      if (++calls === 3) {
+        // What the MongoDB driver raises when a busy server misses its heartbeat.
+        const error = new Error('connection interrupted due to server monitor timeout');
+        error.name = 'MongoNetworkTimeoutError';
+        throw error;
+      }
+      return original(...args);
+    };
+    expect(await runner('A').run((await stores.jobs.get('p', 'j3'))!)).toBe('interrupted');
+    stores.events.deleteByIds = original;
+    const interrupted = (await stores.jobs.get('p', 'j3'))!;
+    expect(interrupted).toMatchObject({ state: 'running', eventsDeleted: 14, leaseUntil: 0 });
+    expect(interrupted.owner).toBeUndefined();
+    expect(interrupted.error).toBeUndefined();
+    expect(await stores.events.countCollection('p', 'c2')).toBe(86);
+
+    const claimed = await stores.jobs.claim('B', Date.now(), 5000, []);
+    expect(claimed?.id).toBe('j3');
+    expect(await runner('B').run(claimed!)).toBe('done');
+    expect(await stores.jobs.get('p', 'j3')).toMatchObject({ state: 'done', eventsDeleted: 75 });
+    const left = other.filter((e) => e.event.kind === 'keep');
+    expect(await stores.events.countCollection('p', 'c2')).toBe(left.length);
+    const order = (x: { path: string; type: string }, y: { path: string; type: string }) =>
+      x.path.localeCompare(y.path) || x.type.localeCompare(y.type);
+    expect([...(await stores.metadata.getSchema('p', 'c2'))].sort(order)).toEqual(
+      schemaDeltas(left)
+        .map((d) => ({ collection: d.collection, path: d.path, type: d.type, count: d.delta }))
+        .sort(order),
+    );
+  });
+
+  it('fails a job whose delete the store refuses for a reason of its own', async () => {
+    await stores.jobs.create({ ...job('j4', 'A', Date.now() + 5000), collection: 'c' });
+    const original = stores.events.scan.bind(stores.events);
+    stores.events.scan = () => {
+      throw new Error('no such column');
+    };
+    expect(await runner('A').run((await stores.jobs.get('p', 'j4'))!)).toBe('failed');
+    stores.events.scan = original;
+    expect(await stores.jobs.get('p', 'j4')).toMatchObject({
+      state: 'failed',
+      error: 'no such column',
+    });
+  });
+
   it('gives up before deleting anything when another process holds the job', async () => {
     await stores.jobs.create(job('j2', 'A', 0));
     const taken = await stores.jobs.claim('B', Date.now(), 5000, []);

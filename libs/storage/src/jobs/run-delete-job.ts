@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoredEvent } from '@app/events';
+import { StoredEvent, TallyError } from '@app/events';
 import { EventDeleter } from '../delete-events';
+import { isStoreUnavailableError } from '../errors/store-unavailable';
 import { EventStore } from '../event-store.port';
 import { MetadataStore, UnitOfWork } from '../metadata-store.port';
 import { DeleteJob, DeleteJobProgress, DeleteJobStore } from './delete-job.store.port';
@@ -13,10 +14,16 @@ export interface DeleteJobRunnerOptions {
   /** Extra pause before each batch (ms); every batch also yields to the event loop. */
   batchPauseMs: number;
   clock?: () => number;
+  /** Told why a run was interrupted (the store's error), for the operator's log. */
+  onInterrupted?: (job: DeleteJob, error: unknown) => void;
 }
 
-/** How a run ended: finished (done/failed), stopped by the caller (lease released), or lost to another process. */
-export type DeleteJobRunResult = 'done' | 'failed' | 'stopped' | 'lost';
+/**
+ * How a run ended: finished (done/failed), stopped by the caller (lease
+ * released), interrupted by an unavailable store (lease released, resumed by a
+ * later claim), or lost to another process.
+ */
+export type DeleteJobRunResult = 'done' | 'failed' | 'stopped' | 'interrupted' | 'lost';
 
 export interface DeleteJobRunnerStores {
   events: EventStore;
@@ -110,6 +117,16 @@ export class DeleteJobRunner {
         await jobs.release(job.id, owner, this.clock());
         return 'stopped';
       }
+      // A store that is down, overloaded or timing out says nothing about the
+      // delete itself: the job keeps its checkpoint and is resumed by the next
+      // claim (a poll tick later, on whichever process gets it), as the worker
+      // keeps an ingest job queued while its store is away. If even the release
+      // fails, the lease lapses and the job is resumed all the same.
+      if (isTransient(error)) {
+        this.options.onInterrupted?.(job, error);
+        await jobs.release(job.id, owner, this.clock());
+        return 'interrupted';
+      }
       const message = error instanceof Error ? error.message : String(error);
       await jobs.finish(job.id, owner, {
         state: 'failed',
@@ -173,4 +190,11 @@ export class DeleteJobRunner {
       },
     };
   }
+}
+
+/** Errors of the store's availability (retry later) rather than of the job (fail it). */
+function isTransient(error: unknown): boolean {
+  return (
+    (error instanceof TallyError && error.kind === 'unavailable') || isStoreUnavailableError(error)
+  );
 }
