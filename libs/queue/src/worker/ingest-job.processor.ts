@@ -1,5 +1,5 @@
-import { CollectionEvent, TallyError } from '@app/events';
-import { EventPersister, isStoreUnavailableError } from '@app/storage';
+import { CollectionEvent } from '@app/events';
+import { EventPersister, isRetryableStoreError } from '@app/storage';
 import {
   DeadLetterEntry,
   DeadLetterStore,
@@ -170,10 +170,11 @@ export class IngestJobProcessor {
         // A store that says "unavailable" (e.g. another delivery's counters still
         // pending), or a driver timeout / dropped connection, is never describing
         // the event itself: such an event stays in the job, never dead-lettered.
-        const retryable =
-          (error instanceof TallyError && error.kind === 'unavailable') ||
-          isStoreUnavailableError(error);
-        results.push({ ok: false, reason: (error as Error).message, retryable });
+        results.push({
+          ok: false,
+          reason: (error as Error).message,
+          retryable: isRetryableStoreError(error),
+        });
       }
     }
     const firstOk = results.findIndex((r) => r.ok);

@@ -1,4 +1,5 @@
-import { isStoreUnavailableError } from './store-unavailable';
+import { TallyError } from '@app/events';
+import { isRetryableStoreError, isStoreUnavailableError } from './store-unavailable';
 
 function named(name: string, cause?: unknown): Error {
   const e = new Error(`${name} happened`, { cause });
@@ -23,5 +24,18 @@ describe('isStoreUnavailableError', () => {
     expect(isStoreUnavailableError(new TypeError('x is undefined'))).toBe(false);
     expect(isStoreUnavailableError('not an error')).toBe(false);
     expect(isStoreUnavailableError(undefined)).toBe(false);
+  });
+});
+
+describe('isRetryableStoreError', () => {
+  it('retries driver outages and adapters saying unavailable, nothing else', () => {
+    expect(isRetryableStoreError(named('MongoNetworkTimeoutError'))).toBe(true);
+    expect(
+      isRetryableStoreError(new TallyError('unavailable', 'StoreLostWriteError', 'lost')),
+    ).toBe(true);
+    expect(isRetryableStoreError(new TallyError('invalid', 'InvalidEventError', 'bad'))).toBe(
+      false,
+    );
+    expect(isRetryableStoreError(named('MongoServerError'))).toBe(false);
   });
 });

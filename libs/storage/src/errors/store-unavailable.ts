@@ -1,3 +1,5 @@
+import { TallyError } from '@app/events';
+
 /**
  * Errors a store driver raises when the server is unreachable, overloaded or
  * timing out — as opposed to errors about the request itself. The HTTP layer
@@ -23,4 +25,17 @@ export function isStoreUnavailableError(error: unknown): boolean {
     if (UNAVAILABLE_NAMES.has(e.name) || UNAVAILABLE_NAMES.has(e.constructor.name)) return true;
   }
   return false;
+}
+
+/**
+ * Whether work that failed with `error` should be retried later rather than
+ * failed: the driver says the store is unreachable or timing out, or a store
+ * adapter says so itself (a TallyError of kind `unavailable`, e.g. counters of
+ * an earlier delivery still pending, or a write the store did not keep). The
+ * worker keeps such events in their job; a delete job resumes on a later claim.
+ */
+export function isRetryableStoreError(error: unknown): boolean {
+  return (
+    (error instanceof TallyError && error.kind === 'unavailable') || isStoreUnavailableError(error)
+  );
 }

@@ -51,6 +51,20 @@ describe('DeleteJobRunner on SQLite', () => {
     leaseUntil,
   });
 
+  /** The collection's schema counters equal an exact recount of the events that should be left. */
+  async function expectCountersOf(collection: string, left: CollectionEvent[]): Promise<void> {
+    const order = (x: { path: string; type: string }, y: { path: string; type: string }) =>
+      x.path.localeCompare(y.path) || x.type.localeCompare(y.type);
+    const recount = schemaDeltas(left).map((d) => ({
+      collection: d.collection,
+      path: d.path,
+      type: d.type,
+      count: d.delta,
+    }));
+    const counters = await stores.metadata.getSchema('p', collection);
+    expect([...counters].sort(order)).toEqual(recount.sort(order));
+  }
+
   beforeAll(async () => {
     await new EventPersister(stores.events, stores.metadata, stores.unitOfWork).persist(
       'p',
@@ -83,16 +97,7 @@ describe('DeleteJobRunner on SQLite', () => {
     expect(await runner('B').run(claimed!)).toBe('done');
     expect(await stores.jobs.get('p', 'j1')).toMatchObject({ state: 'done', eventsDeleted: 75 });
     const left = events.filter((e) => e.event.kind === 'keep');
-    const counters = await stores.metadata.getSchema('p', 'c');
-    const recount = schemaDeltas(left).map((d) => ({
-      collection: d.collection,
-      path: d.path,
-      type: d.type,
-      count: d.delta,
-    }));
-    const order = (x: { path: string; type: string }, y: { path: string; type: string }) =>
-      x.path.localeCompare(y.path) || x.type.localeCompare(y.type);
-    expect([...counters].sort(order)).toEqual(recount.sort(order));
+    await expectCountersOf('c', left);
     expect(await stores.events.countCollection('p', 'c')).toBe(25);
   });
 
@@ -125,13 +130,7 @@ describe('DeleteJobRunner on SQLite', () => {
     expect(await stores.jobs.get('p', 'j3')).toMatchObject({ state: 'done', eventsDeleted: 75 });
     const left = other.filter((e) => e.event.kind === 'keep');
     expect(await stores.events.countCollection('p', 'c2')).toBe(left.length);
-    const order = (x: { path: string; type: string }, y: { path: string; type: string }) =>
-      x.path.localeCompare(y.path) || x.type.localeCompare(y.type);
-    expect([...(await stores.metadata.getSchema('p', 'c2'))].sort(order)).toEqual(
-      schemaDeltas(left)
-        .map((d) => ({ collection: d.collection, path: d.path, type: d.type, count: d.delta }))
-        .sort(order),
-    );
+    await expectCountersOf('c2', left);
   });
 
   it('fails a job whose delete the store refuses for a reason of its own', async () => {

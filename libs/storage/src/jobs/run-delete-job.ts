@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoredEvent, TallyError } from '@app/events';
+import { StoredEvent } from '@app/events';
 import { EventDeleter } from '../delete-events';
-import { isStoreUnavailableError } from '../errors/store-unavailable';
+import { isRetryableStoreError } from '../errors/store-unavailable';
 import { EventStore } from '../event-store.port';
 import { MetadataStore, UnitOfWork } from '../metadata-store.port';
 import { DeleteJob, DeleteJobProgress, DeleteJobStore } from './delete-job.store.port';
@@ -122,7 +122,7 @@ export class DeleteJobRunner {
       // claim (a poll tick later, on whichever process gets it), as the worker
       // keeps an ingest job queued while its store is away. If even the release
       // fails, the lease lapses and the job is resumed all the same.
-      if (isTransient(error)) {
+      if (isRetryableStoreError(error)) {
         this.options.onInterrupted?.(job, error);
         await jobs.release(job.id, owner, this.clock());
         return 'interrupted';
@@ -190,11 +190,4 @@ export class DeleteJobRunner {
       },
     };
   }
-}
-
-/** Errors of the store's availability (retry later) rather than of the job (fail it). */
-function isTransient(error: unknown): boolean {
-  return (
-    (error instanceof TallyError && error.kind === 'unavailable') || isStoreUnavailableError(error)
-  );
 }
