@@ -16,6 +16,13 @@ export interface QueryLimits {
   maxRegexLength: number;
   /** Filters in one query, nested `or` operands included. */
   maxFilters: number;
+  /** Values in one `in` list. */
+  maxInValues: number;
+  /**
+   * Size of a query's filters as JSON text (all property values and names),
+   * so no operand (an `eq` object, a `contains` string) is unbounded either.
+   */
+  maxFilterBytes: number;
   /** Values kept in memory across the query (unique sets, median samples, funnel actors). */
   maxValuesInMemory: number;
   /** Steps in one funnel. */
@@ -29,6 +36,8 @@ export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({
   maxExtractionEvents: 100_000,
   maxRegexLength: 512,
   maxFilters: 100,
+  maxInValues: 10_000,
+  maxFilterBytes: 1_000_000,
   maxValuesInMemory: 5_000_000,
   maxFunnelSteps: 50,
 });

@@ -9,6 +9,22 @@ import { overLimit } from '../query-errors';
 export interface Accumulator {
   add(value: JsonValue | undefined): void;
   result(): JsonValue;
+  /**
+   * Heavy final work (sorting or selecting among up to maxValuesInMemory
+   * values) done ahead of result() in slices, so it never holds the event
+   * loop; result() then answers from what finish() computed.
+   */
+  finish?(pacer: Pacer): Promise<void>;
+}
+
+/**
+ * The engine's clock as long loops see it: `due()` when the current slice is
+ * used up, `pause()` to give the event loop a turn (it also enforces the
+ * query's deadline and cancellation).
+ */
+export interface Pacer {
+  due(): boolean;
+  pause(): Promise<void>;
 }
 
 export type AccumulatorFactory = () => Accumulator;

@@ -1,6 +1,7 @@
 import { JsonValue } from '@app/events';
 import { compareJson, valueKey } from '../values/total-order';
-import { Accumulator, ValueBudget } from './accumulator';
+import { Accumulator, Pacer, ValueBudget } from './accumulator';
+import { slicedArray, slicedSort } from './sliced-sort';
 
 /*
  * Distinct values of the target property. Missing and null values are not
@@ -28,6 +29,7 @@ export class CountUniqueAccumulator implements Accumulator {
 /** Keen leaves the order open; Tally sorts by its total JSON order for stable answers. */
 export class SelectUniqueAccumulator implements Accumulator {
   private readonly seen = new Map<unknown, JsonValue>();
+  private sorted: JsonValue[] | undefined;
   constructor(private readonly budget: ValueBudget) {}
 
   add(v: JsonValue | undefined): void {
@@ -36,9 +38,15 @@ export class SelectUniqueAccumulator implements Accumulator {
     if (this.seen.has(k)) return;
     this.budget.take();
     this.seen.set(k, v);
+    this.sorted = undefined;
+  }
+
+  /** Up to maxValuesInMemory values to sort: done in slices (see slicedSort). */
+  async finish(pacer: Pacer): Promise<void> {
+    this.sorted = await slicedSort(await slicedArray(this.seen.values(), pacer), compareJson, pacer);
   }
 
   result(): JsonValue {
-    return [...this.seen.values()].sort(compareJson);
+    return this.sorted ?? [...this.seen.values()].sort(compareJson);
   }
 }

@@ -1,7 +1,7 @@
 import { JsonObject } from '@app/events';
 import { EventSource } from '../event-source.port';
 import { badParam } from '../query-errors';
-import { Query, QueryResponse } from '../query.types';
+import { ExtractionQuery, Query, QueryResponse } from '../query.types';
 import { executionMetadata } from './execution-metadata';
 import { ExecuteContext, QueryRun } from './query-run';
 import { extractionStream, runExtraction } from './run-extraction';
@@ -19,25 +19,31 @@ export async function executeQuery(
   ctx: ExecuteContext,
 ): Promise<QueryResponse> {
   const run = new QueryRun(ctx);
-  let response: QueryResponse;
-  switch (query.analysis_type) {
-    case 'funnel':
-      response = await runFunnel(query, source, run);
-      break;
-    case 'extraction':
-      response = { result: await runExtraction(query, source, run) };
-      break;
-    default:
-      response = { result: await runMetrics(query, source, run) };
+  try {
+    let response: QueryResponse;
+    switch (query.analysis_type) {
+      case 'funnel':
+        response = await runFunnel(query, source, run);
+        break;
+      case 'extraction':
+        response = { result: await runExtraction(query, source, run) };
+        break;
+      default:
+        response = { result: await runMetrics(query, source, run) };
+    }
+    if (query.include_metadata) response.execution_metadata = executionMetadata(query, run);
+    return response;
+  } finally {
+    run.close();
   }
-  if (query.include_metadata) response.execution_metadata = executionMetadata(query, run);
-  return response;
 }
 
 /**
  * Extraction as a stream of (projected) events for NDJSON export: constant
  * memory without `latest`, no size limit, and a deadline only when
- * ctx.deadlineMs is given (exports legitimately run long).
+ * ctx.deadlineMs is given (exports legitimately run long). The deadline is
+ * checked while the stream is pulled; a consumer that stops pulling must
+ * enforce its own (the HTTP layer does).
  */
 export function streamExtraction(
   query: Query,
@@ -47,6 +53,19 @@ export function streamExtraction(
   if (query.analysis_type !== 'extraction') {
     throw badParam(`streaming export needs an extraction query, not ${query.analysis_type}`);
   }
+  return runStream(query, source, ctx);
+}
+
+async function* runStream(
+  query: ExtractionQuery,
+  source: EventSource,
+  ctx: ExecuteContext,
+): AsyncGenerator<JsonObject> {
+  // Created on the first pull, so a stream never started holds no slice.
   const run = new QueryRun(ctx, false);
-  return extractionStream(query, source, run);
+  try {
+    yield* extractionStream(query, source, run);
+  } finally {
+    run.close();
+  }
 }

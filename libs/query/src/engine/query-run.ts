@@ -1,6 +1,8 @@
 import { ValueBudget } from '../analyses/accumulator';
+import { CompileFilterOptions } from '../filters/compile-filters';
 import { QueryLimits, resolveLimits } from '../query-limits';
 import { queryTimeout } from '../query-errors';
+import { TimeSlice } from './time-slice';
 
 export interface ExecuteContext {
   projectId: string;
@@ -14,8 +16,10 @@ export interface ExecuteContext {
 }
 
 /**
- * Per-execution state: the clock, the deadline, the memory budget and the
- * counters reported in execution_metadata.
+ * Per-execution state: the clock, the deadline, the memory budget, the time
+ * slice (see time-slice.ts) and the counters reported in execution_metadata.
+ * `close()` once the query is over, so its slice stops counting against the
+ * others'.
  */
 export class QueryRun {
   readonly projectId: string;
@@ -25,6 +29,7 @@ export class QueryRun {
   readonly deadline: number;
   readonly signal?: AbortSignal;
   readonly budget: ValueBudget;
+  readonly slice: TimeSlice;
   eventsScanned = 0;
 
   constructor(ctx: ExecuteContext, useDeadline = true) {
@@ -35,9 +40,19 @@ export class QueryRun {
     this.deadline = budgetMs === undefined ? Infinity : this.startedAt + budgetMs;
     this.signal = ctx.signal;
     this.budget = new ValueBudget(this.limits.maxValuesInMemory);
+    this.slice = new TimeSlice(() => this.check());
   }
 
-  /** Called between pages (and every few thousand events) while streaming. */
+  /** The limits compileFilters enforces (regex length, `in` list length). */
+  filterOptions(): CompileFilterOptions {
+    return { maxRegexLength: this.limits.maxRegexLength, maxInValues: this.limits.maxInValues };
+  }
+
+  close(): void {
+    this.slice.close();
+  }
+
+  /** Called between pages and at every pause of the time slice. */
   check(): void {
     if (this.signal?.aborted) throw queryTimeout('query was cancelled before it finished');
     if (Date.now() > this.deadline) {

@@ -7,6 +7,8 @@ import { resolveTimeframe } from '../timeframe/timeframe';
 import { compileProjection } from '../values/property-path';
 import { QueryRun } from './query-run';
 import { buildScanRequest, scanPages } from './scan-pages';
+import { slicedSort } from '../analyses/sliced-sort';
+import { inSlices } from './time-slice';
 
 /** Oldest first; equal timestamps by id, so every store gives one order. */
 const byTime = (a: StoredEvent, b: StoredEvent): number =>
@@ -45,7 +47,7 @@ export async function* extractionStream(
   maxEvents = Infinity,
 ): AsyncGenerator<JsonObject> {
   const range = resolveTimeframe(query.timeframe, query.timezone, run.now);
-  const pred = compileFilters(query.filters, { maxRegexLength: run.limits.maxRegexLength });
+  const pred = compileFilters(query.filters, run.filterOptions());
   const project = query.property_names ? compileProjection(query.property_names) : undefined;
   const { request } = buildScanRequest(run.projectId, query.event_collection, range, query.filters);
   const lo = range ? range.start : -Infinity;
@@ -66,9 +68,13 @@ export async function* extractionStream(
       if (picked.length < n || page.length === 0) return true;
       return page[page.length - 1].timestamp >= picked[n - 1].timestamp;
     });
-    picked.sort(byTime);
-    for (const ev of picked.slice(Math.max(0, picked.length - n))) {
+    // Up to maxExtractionEvents to order: sorted in slices.
+    const sorted = await slicedSort(picked, byTime, run.slice);
+    for (let i = Math.max(0, sorted.length - n), sent = 0; i < sorted.length; i++) {
+      const ev = sorted[i];
       yield project ? project(ev.event) : ev.event;
+      // A consumer pulling in a loop runs on microtasks only: give the loop its turns.
+      if ((++sent & 255) === 0) await run.slice.breathe();
     }
     return;
   }
@@ -84,7 +90,11 @@ export async function* extractionStream(
       if (next.done) return;
       const page = next.value;
       run.eventsScanned += page.length;
-      const kept = page.filter(matches).sort(byTime);
+      const kept: StoredEvent[] = [];
+      await inSlices(run.slice, page.length, (from, to) => {
+        for (let i = from; i < to; i++) if (matches(page[i])) kept.push(page[i]);
+      });
+      kept.sort(byTime);
       count += kept.length;
       if (count > maxEvents) {
         throw overLimit(
@@ -92,7 +102,11 @@ export async function* extractionStream(
             'use latest, narrow the timeframe, or use the streaming export',
         );
       }
-      for (const ev of kept) yield project ? project(ev.event) : ev.event;
+      for (let i = 0; i < kept.length; i++) {
+        const ev = kept[i];
+        yield project ? project(ev.event) : ev.event;
+        if ((i & 255) === 255) await run.slice.breathe();
+      }
       run.check();
     }
   } finally {

@@ -7,6 +7,7 @@ import { compilePath } from '../values/property-path';
 import { compareJson, valueKey } from '../values/total-order';
 import { QueryRun } from './query-run';
 import { buildScanRequest, scanPages } from './scan-pages';
+import { slicedArray, slicedSort } from '../analyses/sliced-sort';
 
 type ActorSet = Map<unknown, JsonValue>;
 
@@ -32,12 +33,21 @@ export async function runFunnel(
     let set: ActorSet;
     if (step.inverted) {
       set = new Map();
-      for (const [k, v] of gate ?? new Map()) if (!did.has(k)) set.set(k, v);
+      // The gate may hold up to maxValuesInMemory actors: walked in slices.
+      let seen = 0;
+      for (const [k, v] of gate ?? new Map()) {
+        if (!did.has(k)) set.set(k, v);
+        if ((++seen & 4095) === 0) await run.slice.breathe();
+      }
     } else {
       set = did;
     }
     result.push(set.size);
-    actors.push(step.with_actors ? [...set.values()].sort(compareJson) : null);
+    actors.push(
+      step.with_actors
+        ? await slicedSort(await slicedArray(set.values(), run.slice), compareJson, run.slice)
+        : null,
+    );
     if (!step.optional) gate = set;
   }
   const response: QueryResponse = { result, steps: query.steps.map(echoStep) };
@@ -53,14 +63,15 @@ async function actorsOf(
   within: ActorSet | undefined,
 ): Promise<ActorSet> {
   const range = resolveTimeframe(step.timeframe, step.timezone, run.now);
-  const pred = compileFilters(step.filters, { maxRegexLength: run.limits.maxRegexLength });
+  const pred = compileFilters(step.filters, run.filterOptions());
   const actor = compilePath(step.actor_property);
   const lo = range ? range.start : -Infinity;
   const hi = range ? range.end : Infinity;
   const { request } = buildScanRequest(run.projectId, step.event_collection, range, step.filters);
   const found: ActorSet = new Map();
   await scanPages(run, source, request, (page) => {
-    for (const ev of page) {
+    for (let i = 0; i < page.length; i++) {
+      const ev = page[i];
       if (ev.timestamp < lo || ev.timestamp >= hi || !pred(ev.event)) continue;
       const v = actor(ev.event);
       if (v === undefined || v === null) continue;

@@ -52,7 +52,7 @@ export async function runMetrics(
   const cells: Cells = Array.from({ length: bucketCount }, () => []);
 
   if (bucketCount > 0) {
-    const pred = compileFilters(query.filters, { maxRegexLength: run.limits.maxRegexLength });
+    const pred = compileFilters(query.filters, run.filterOptions());
     const lo = range ? range.start : -Infinity;
     const hi = range ? range.end : Infinity;
     const { request } = buildScanRequest(
@@ -112,5 +112,37 @@ export async function runMetrics(
     });
   }
 
-  return shapeMetricResult({ query, metrics, factories, cells, edges, grouper });
+  await finishCells(cells, run);
+  if (!edges || !grouper || edges.length <= 2) {
+    return shapeMetricResult({ query, metrics, factories, cells, edges, grouper });
+  }
+  // Interval × group_by lists every group in every bucket (up to maxGroups ×
+  // maxIntervalBuckets rows): shaped one bucket at a time, with a pause
+  // between buckets when the slice is used up.
+  const out: JsonValue[] = [];
+  for (let b = 0; b + 1 < edges.length; b++) {
+    const one = shapeMetricResult({
+      query,
+      metrics,
+      factories,
+      cells: [cells[b]],
+      edges: [edges[b], edges[b + 1]],
+      grouper,
+    }) as JsonValue[];
+    out.push(one[0]);
+    await run.slice.breathe();
+  }
+  return out;
+}
+
+/** Runs every accumulator's finish() (percentile selection, unique sorting) in slices. */
+async function finishCells(cells: Cells, run: QueryRun): Promise<void> {
+  let visited = 0;
+  for (const row of cells) {
+    for (const accs of row) {
+      if (accs === undefined) continue;
+      for (const acc of accs) if (acc.finish) await acc.finish(run.slice);
+      if ((++visited & 1023) === 0) await run.slice.breathe();
+    }
+  }
 }

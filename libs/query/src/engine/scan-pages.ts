@@ -4,6 +4,7 @@ import { planPushdown } from '../filters/filter-pushdown';
 import { Filter } from '../filters/filter.types';
 import { TimeRange } from '../timeframe/timeframe';
 import { QueryRun } from './query-run';
+import { inSlices } from './time-slice';
 
 /**
  * The ScanRequest for one collection: the resolved timeframe, `keen.id`
@@ -29,9 +30,13 @@ export function buildScanRequest(
 }
 
 /**
- * Pulls pages from the store, enforcing the deadline and cancellation between
- * pages. `onPage` returns false to stop early; leaving the loop calls the
- * store iterator's return(), which releases its cursor.
+ * Pulls pages from the store and hands them to `onPage` in consecutive
+ * slices sized to the query's time slice, pausing (setImmediate) whenever the
+ * slice is used up: a page of 2,000 events under a costly filter no longer
+ * runs in one synchronous go. The deadline and cancellation are enforced at
+ * every pause and between pages. `onPage` returns false to stop early;
+ * leaving the loop calls the store iterator's return(), which releases its
+ * cursor.
  */
 export async function scanPages(
   run: QueryRun,
@@ -43,7 +48,10 @@ export async function scanPages(
   if (request.ids && request.ids.length === 0) return;
   for await (const page of source.scan(request, run.signal)) {
     run.eventsScanned += page.length;
-    if (onPage(page) === false) return;
+    const whole = await inSlices(run.slice, page.length, (from, to) =>
+      onPage(from === 0 && to === page.length ? page : page.slice(from, to)),
+    );
+    if (!whole) return;
     run.check();
   }
 }

@@ -1,9 +1,10 @@
 import { JsonObject, JsonValue } from '@app/events';
 import { RE2JS } from 're2js';
 import { DEFAULT_QUERY_LIMITS } from '../query-limits';
-import { badFilter } from '../query-errors';
+import { badFilter, overLimit } from '../query-errors';
 import { compilePath } from '../values/property-path';
 import { haversineMiles } from './geo-distance';
+import { InSet } from './in-set';
 import { Filter } from './filter.types';
 import { looseEquals, Operand, scalarOrder, toOperand } from './loose-compare';
 
@@ -11,6 +12,8 @@ export type EventPredicate = (event: JsonObject) => boolean;
 
 export interface CompileFilterOptions {
   maxRegexLength?: number;
+  /** Values in one `in` list (QueryLimits.maxInValues). */
+  maxInValues?: number;
 }
 
 const ALWAYS: EventPredicate = () => true;
@@ -77,7 +80,7 @@ export function compileFilter(f: Filter, options: CompileFilterOptions = {}): Ev
       return (e) => (get(e) !== undefined) === want;
     }
     case 'in':
-      return compileIn(get, value);
+      return compileIn(get, value, options.maxInValues ?? DEFAULT_QUERY_LIMITS.maxInValues);
     case 'contains': {
       const test = containsTest(value);
       return (e) => {
@@ -129,19 +132,24 @@ function ordering(
 function compileIn(
   get: (e: JsonObject) => JsonValue | undefined,
   value: JsonValue,
+  maxValues: number,
 ): EventPredicate {
   if (!Array.isArray(value)) throw badFilter('filters: "in" needs an array property_value');
-  const exps = value.map(toOperand);
-  // Exact primitive hits are answered by a Set; only misses pay for the
-  // loose (numeric-string / datetime / array) comparisons.
-  const exact = new Set<JsonValue>(value.filter((v) => v === null || typeof v !== 'object'));
+  if (value.length > maxValues) throw inListTooLong('filters', value.length, maxValues);
+  // Every loose form normalised once: a miss costs a few lookups, not one
+  // comparison per listed value (see in-set.ts).
+  const set = new InSet(value);
   return (e) => {
     const a = get(e);
-    if (a === undefined) return false;
-    if (exact.has(a)) return true;
-    for (let i = 0; i < exps.length; i++) if (looseEquals(a, exps[i])) return true;
-    return false;
+    return a !== undefined && set.has(a);
   };
+}
+
+/** The 400 for an `in` list over QueryLimits.maxInValues. */
+export function inListTooLong(at: string, length: number, max: number): Error {
+  return overLimit(
+    `${at}: an "in" list has ${length} values, more than the limit of ${max} (maxInValues)`,
+  );
 }
 
 /** contains: substring for string properties, loose element equality for arrays. */

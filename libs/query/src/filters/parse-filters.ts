@@ -1,13 +1,20 @@
 import { JsonValue } from '@app/events';
 import { RE2JS } from 're2js';
 import { DEFAULT_QUERY_LIMITS } from '../query-limits';
-import { badFilter } from '../query-errors';
-import { readWithin } from './compile-filters';
+import { badFilter, overLimit } from '../query-errors';
+import { inListTooLong, readWithin } from './compile-filters';
 import { Filter, FilterOperator } from './filter.types';
 
 export interface ParseFilterOptions {
   maxRegexLength?: number;
   maxFilters?: number;
+  /**
+   * Values in one `in` list. When absent the engine still enforces its
+   * configured limit when it compiles the filters (compile-filters.ts).
+   */
+  maxInValues?: number;
+  /** Size of the whole filters parameter, about its JSON text length. */
+  maxFilterBytes?: number;
 }
 
 const OPERATORS: ReadonlySet<string> = new Set<FilterOperator>([
@@ -42,6 +49,14 @@ export function parseFilters(
   options: ParseFilterOptions = {},
 ): Filter[] {
   if (raw === undefined || raw === null || raw === '') return [];
+  const maxBytes = options.maxFilterBytes ?? DEFAULT_QUERY_LIMITS.maxFilterBytes;
+  // Text is measured before it is parsed; a parsed body by a walk that stops
+  // as soon as the limit is passed.
+  if (typeof raw === 'string' ? raw.length > maxBytes : !withinBytes(raw, maxBytes)) {
+    throw overLimit(
+      `${param}: more than the limit of ${maxBytes} bytes of filters (maxFilterBytes)`,
+    );
+  }
   let value = raw;
   if (typeof value === 'string') {
     try {
@@ -52,10 +67,11 @@ export function parseFilters(
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) value = [value];
   if (!Array.isArray(value)) throw badFilter(`${param} must be an array of filters`);
-  const state = {
+  const state: ParseState = {
     count: 0,
     maxFilters: options.maxFilters ?? DEFAULT_QUERY_LIMITS.maxFilters,
     maxRegexLength: options.maxRegexLength ?? DEFAULT_QUERY_LIMITS.maxRegexLength,
+    maxInValues: options.maxInValues,
   };
   return value.map((f, i) => parseOne(f, `${param}[${i}]`, state, 0));
 }
@@ -64,6 +80,35 @@ interface ParseState {
   count: number;
   maxFilters: number;
   maxRegexLength: number;
+  maxInValues?: number;
+}
+
+/**
+ * Whether a parsed value's JSON text is at most `max` characters, roughly
+ * (strings and keys by length plus quotes, other scalars by a fixed width).
+ * Iterative and stops at the limit, so its cost is bounded by `max`, not by
+ * what the client sent.
+ */
+function withinBytes(value: unknown, max: number): boolean {
+  let used = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') used += v.length + 3;
+    else if (v === null || typeof v !== 'object') used += 8;
+    else if (Array.isArray(v)) {
+      used += 2 + v.length;
+      for (let i = 0; i < v.length && used <= max; i++) stack.push(v[i]);
+    } else {
+      for (const k of Object.keys(v)) {
+        used += k.length + 4;
+        if (used > max) return false;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+    if (used > max) return false;
+  }
+  return true;
 }
 
 function parseOne(raw: unknown, at: string, state: ParseState, depth: number): Filter {
@@ -116,6 +161,9 @@ function parseValue(op: FilterOperator, v: unknown, at: string, state: ParseStat
       throw badFilter(`${at} must be true or false for operator "exists"`);
     case 'in':
       if (!Array.isArray(v)) throw badFilter(`${at} must be an array for operator "in"`);
+      if (state.maxInValues !== undefined && v.length > state.maxInValues) {
+        throw inListTooLong(at, v.length, state.maxInValues);
+      }
       return v as JsonValue[];
     case 'lt':
     case 'lte':
