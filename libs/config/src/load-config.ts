@@ -15,6 +15,13 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
+/** Undefined when unset: a limit that is off unless configured. */
+function optionalInt(env: Env, name: string, min: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  return int(env, name, 0, min);
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -67,6 +74,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
     storage: {
       kind: storeKind,
       dataDir,
+      sqliteMaxBytes: optionalInt(env, 'SQLITE_MAX_BYTES', 64 * 1024),
       mongoUrl: env.MONGO_URL || 'mongodb://127.0.0.1:27017',
       mongoDatabase: env.MONGO_DATABASE || 'tally',
       mongoConnectTimeoutMs: int(env, 'MONGO_CONNECT_TIMEOUT_MS', 5000, 100),

@@ -21,6 +21,11 @@ export interface TallyConfig {
   storage: {
     kind: StoreKind;
     dataDir: string;
+    /**
+     * Largest size of the embedded SQLite database (SQLITE_MAX_BYTES); beyond it
+     * writes answer 507 as on a full disk. Undefined: no cap (the disk is the limit).
+     */
+    sqliteMaxBytes?: number;
     mongoUrl: string;
     mongoDatabase: string;
     /**

@@ -10,3 +10,5 @@ export * from './recount-schema';
 export * from './delete-property';
 export * from './jobs';
 export * from './errors/store-unavailable';
+export * from './errors/store-full';
+export * from './errors/store-space';

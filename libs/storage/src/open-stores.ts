@@ -40,7 +40,9 @@ export async function openStores(config: TallyConfig): Promise<Stores> {
 }
 
 function openSqlite(config: TallyConfig): Stores {
-  const db = new SqliteDatabase(path.join(config.storage.dataDir, 'tally.db'));
+  const db = new SqliteDatabase(path.join(config.storage.dataDir, 'tally.db'), {
+    maxBytes: config.storage.sqliteMaxBytes,
+  });
   const events = new SqliteEventStore(db);
   const metadata = new SqliteMetadataStore(db);
   const unitOfWork = new SqliteUnitOfWork(db);

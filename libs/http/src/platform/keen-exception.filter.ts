@@ -1,6 +1,18 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ErrorKind, TallyError } from '@app/events';
-import { isStoreUnavailableError } from '@app/storage';
+import {
+  isStoreFullError,
+  isStoreUnavailableError,
+  STORE_FULL_MESSAGE,
+  StoreFullError,
+  storeSpace,
+} from '@app/storage';
+
+/**
+ * Seconds a client is asked to wait when the store is out of space: freeing
+ * space takes an operator, so retrying every second would only add load.
+ */
+const STORE_FULL_RETRY_AFTER_S = 30;
 
 const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
@@ -48,7 +60,14 @@ export class KeenExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<Reply>();
     const request = host.switchToHttp().getRequest<{ id: string; method: string; url: string }>();
     const { status, body, retryAfter } = this.describe(exception, request.id);
-    if (status >= 500 && status !== 503 && status !== 504) {
+    if (status === 507) {
+      // Not a bug, but it needs an operator: logged at error level under its own message.
+      storeSpace.reportFull('store', exception);
+      this.logger.error(
+        { err: exception, request_id: request.id, method: request.method, url: request.url },
+        'store out of space',
+      );
+    } else if (status >= 500 && status !== 503 && status !== 504) {
       this.logger.error(
         { err: exception, request_id: request.id, method: request.method, url: request.url },
         'unhandled error',
@@ -85,6 +104,19 @@ export class KeenExceptionFilter implements ExceptionFilter {
       return {
         status,
         body: { message, error_code: httpErrorCode(status, message), request_id: requestId },
+      };
+    }
+    if (isStoreFullError(exception)) {
+      // Nothing was written (the store rolled the request back whole): 507, and
+      // the client keeps the data and retries once space is freed.
+      return {
+        status: 507,
+        body: {
+          message: exception instanceof StoreFullError ? exception.message : STORE_FULL_MESSAGE,
+          error_code: 'InsufficientStorageError',
+          request_id: requestId,
+        },
+        retryAfter: STORE_FULL_RETRY_AFTER_S,
       };
     }
     if (isStoreUnavailableError(exception)) {

@@ -1,4 +1,5 @@
 import { TallyError } from '@app/events';
+import { isStoreFullError } from './store-full';
 
 /**
  * Errors a store driver raises when the server is unreachable, overloaded or
@@ -31,11 +32,15 @@ export function isStoreUnavailableError(error: unknown): boolean {
  * Whether work that failed with `error` should be retried later rather than
  * failed: the driver says the store is unreachable or timing out, or a store
  * adapter says so itself (a TallyError of kind `unavailable`, e.g. counters of
- * an earlier delivery still pending, or a write the store did not keep). The
- * worker keeps such events in their job; a delete job resumes on a later claim.
+ * an earlier delivery still pending, or a write the store did not keep), or
+ * the store is out of space (the write was rolled back whole and succeeds once
+ * space is freed; a full disk never makes an event poison). The worker keeps
+ * such events in their job; a delete job resumes on a later claim.
  */
 export function isRetryableStoreError(error: unknown): boolean {
   return (
-    (error instanceof TallyError && error.kind === 'unavailable') || isStoreUnavailableError(error)
+    (error instanceof TallyError && error.kind === 'unavailable') ||
+    isStoreUnavailableError(error) ||
+    isStoreFullError(error)
   );
 }

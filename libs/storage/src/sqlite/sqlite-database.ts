@@ -1,9 +1,23 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { StoreFullError, isStoreFullError } from '../errors/store-full';
+import { SpaceReading, storeSpace } from '../errors/store-space';
 import { MIGRATIONS } from './sqlite-migrations';
 
 export type SqliteHandle = Database.Database;
+
+export interface SqliteDatabaseOptions {
+  /**
+   * Largest size the database file may grow to (SQLITE_MAX_BYTES), enforced by
+   * SQLite's max_page_count: a write beyond it fails whole with SQLITE_FULL,
+   * exactly as on a full disk. Undefined: no cap of our own.
+   */
+  maxBytes?: number;
+}
+
+/** The name readiness reports this store under. */
+const STORE = 'sqlite';
 
 /**
  * One SQLite file per data dir, holding events and metadata so that events and
@@ -15,8 +29,13 @@ export class SqliteDatabase {
   readonly writer: SqliteHandle;
   readonly reader: SqliteHandle;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly maxPages: number | undefined;
+  private readonly unwatch: () => void;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly options: SqliteDatabaseOptions = {},
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.writer = new Database(file);
     this.writer.pragma('journal_mode = WAL');
@@ -24,9 +43,40 @@ export class SqliteDatabase {
     // last transactions on power loss, though not on a process kill).
     this.writer.pragma('synchronous = FULL');
     this.writer.pragma('busy_timeout = 5000');
+    if (options.maxBytes !== undefined) {
+      // Per connection, not stored in the file: set on every open. SQLite never
+      // lowers it below the file's current size, so a cap smaller than the data
+      // already there just means "full" (deletes still free pages to reuse).
+      const pageSize = this.writer.pragma('page_size', { simple: true }) as number;
+      this.maxPages = this.writer.pragma(
+        `max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`,
+        { simple: true },
+      ) as number;
+    }
     this.migrate();
     this.reader = new Database(file, { readonly: true });
     this.reader.pragma('busy_timeout = 5000');
+    this.unwatch = storeSpace.watch(STORE, () => this.space());
+  }
+
+  /**
+   * Room left to grow: the data dir's file system, and under SQLITE_MAX_BYTES
+   * the pages left below the cap plus the free pages inside the file (which a
+   * write reuses before it grows the file).
+   */
+  space(): SpaceReading {
+    const dir = path.dirname(this.file);
+    const stats = fs.statfsSync(dir);
+    const diskFree = stats.bavail * stats.bsize;
+    const disk = { freeBytes: diskFree, where: `the file system of ${dir}` };
+    if (this.maxPages === undefined) return disk;
+    const pageSize = this.reader.pragma('page_size', { simple: true }) as number;
+    const used = this.reader.pragma('page_count', { simple: true }) as number;
+    const reusable = this.reader.pragma('freelist_count', { simple: true }) as number;
+    const capFree = Math.max(0, this.maxPages - used + reusable) * pageSize;
+    return capFree < diskFree
+      ? { freeBytes: capFree, where: `the database (SQLITE_MAX_BYTES=${this.options.maxBytes})` }
+      : disk;
   }
 
   private migrate(): void {
@@ -52,14 +102,20 @@ export class SqliteDatabase {
    */
   transaction<T>(work: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      this.writer.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work();
-        this.writer.exec('COMMIT');
-        return result;
+        this.writer.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await work();
+          this.writer.exec('COMMIT');
+          storeSpace.reportWritten(STORE);
+          return result;
+        } catch (error) {
+          // SQLITE_FULL has already rolled the transaction back by itself.
+          if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+          throw error;
+        }
       } catch (error) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        throw error;
+        throw this.full(error);
       }
     };
     const next = this.tail.then(run, run);
@@ -67,7 +123,26 @@ export class SqliteDatabase {
     return next;
   }
 
+  /** A full error becomes one message naming what is full (reported to readiness); others pass unchanged. */
+  private full(error: unknown): unknown {
+    if (!isStoreFullError(error) || error instanceof StoreFullError) return error;
+    const capped =
+      this.maxPages !== undefined &&
+      (this.writer.pragma('page_count', { simple: true }) as number) >= this.maxPages;
+    const wrapped = new StoreFullError(
+      capped
+        ? `The embedded database reached its size limit (SQLITE_MAX_BYTES=${this.options.maxBytes}); ` +
+            'nothing from this request was stored or deleted. Retry once events are deleted or the limit is raised.'
+        : `The data directory's disk is full; nothing from this request was stored or deleted. ` +
+            'Retry later: writes resume as soon as space is freed.',
+      { cause: error },
+    );
+    storeSpace.reportFull(STORE, wrapped);
+    return wrapped;
+  }
+
   close(): void {
+    this.unwatch();
     if (this.reader.open) this.reader.close();
     if (this.writer.open) this.writer.close();
   }
