@@ -65,6 +65,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       port: int(env, 'PORT', 8080, 0),
       trustProxy: bool(env, 'TRUST_PROXY', false),
       enqueueDeadlineMs: int(env, 'ENQUEUE_DEADLINE_MS', 1000, 1),
+      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100),
     },
     limits: {
       maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1 * MB, 1),

@@ -12,6 +12,12 @@ export interface TallyConfig {
     trustProxy: boolean;
     /** Per-request deadline for enqueueing (ms); over it the answer is 503. */
     enqueueDeadlineMs: number;
+    /**
+     * Time a client has to send a whole request, body included (ms); a body
+     * trickled in a byte at a time is cut off with 408 instead of holding a
+     * connection for minutes.
+     */
+    requestTimeoutMs: number;
   };
   limits: {
     maxEventBytes: number;

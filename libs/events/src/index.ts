@@ -1,6 +1,7 @@
 export * from './json.types';
 export * from './stored-event.types';
 export * from './errors';
+export * from './json-text';
 export * from './model/names';
 export * from './model/event-id';
 export * from './model/event-limits';

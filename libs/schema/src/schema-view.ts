@@ -11,16 +11,23 @@ export interface CollectionSchema {
 /**
  * Turns counters into Keen's schema view. Container objects are left out of
  * `properties` (Keen lists only their leaves) but kept in `property_types`.
+ * Paths are the clients' property names, so both maps have no prototype:
+ * `constructor` or `toString` are listed like any property, and no name can
+ * read or write Object.prototype (`property_types[path] ??= {}` once wrote
+ * into the Object constructor for a property named `constructor`).
  */
 export function toCollectionSchemas(counters: SchemaCounter[]): CollectionSchema[] {
   const byCollection = new Map<string, CollectionSchema>();
   for (const c of counters) {
     let schema = byCollection.get(c.collection);
     if (!schema) {
-      schema = { name: c.collection, properties: {}, property_types: {} };
+      schema = { name: c.collection, properties: nullProto(), property_types: nullProto() };
       byCollection.set(c.collection, schema);
     }
-    (schema.property_types[c.path] ??= {})[c.type] = c.count;
+    const types = Object.hasOwn(schema.property_types, c.path)
+      ? schema.property_types[c.path]
+      : (schema.property_types[c.path] = nullProto());
+    types[c.type] = c.count;
   }
   for (const schema of byCollection.values()) {
     for (const [path, types] of Object.entries(schema.property_types)) {
@@ -31,4 +38,8 @@ export function toCollectionSchemas(counters: SchemaCounter[]): CollectionSchema
     }
   }
   return [...byCollection.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function nullProto<T extends object>(): T {
+  return Object.create(null) as T;
 }

@@ -44,9 +44,38 @@ describe('prepareEvent', () => {
     expect(prepareEvent('c', { n: 1 }, 3, origin, { ...options, idSecret: 'other' }).id).not.toBe(a.id);
   });
 
+  it('never merges different events under one reused request id, and gives a retry the same id', () => {
+    const first = prepareEvent('c', { item: 'a' }, 0, origin, options);
+    const other = prepareEvent('c', { item: 'b' }, 0, origin, options);
+    const retry = prepareEvent('c', { item: 'a' }, 0, { ...origin }, options);
+    expect(other.id).not.toBe(first.id);
+    expect(retry.id).toBe(first.id);
+  });
+
+  it('refuses __proto__ anywhere in an event, naming it, and keeps constructor as data', () => {
+    const top = errorOf(() => prepareEvent('c', JSON.parse('{"__proto__":{"x":1}}'), 0, origin, options));
+    expect(top.errorCode).toBe('InvalidPropertyNameError');
+    expect(top.message).toContain('"__proto__"');
+    const nested = errorOf(() => prepareEvent('c', JSON.parse('{"a":{"__proto__":1}}'), 0, origin, options));
+    expect(nested.message).toContain('a.__proto__');
+    const ok = prepareEvent('c', { constructor: 1, toString: 'x', prototype: { valueOf: 2 } }, 0, origin, options);
+    expect(ok.event.constructor).toBe(1);
+    expect(JSON.parse(JSON.stringify(ok.event))).toMatchObject({ constructor: 1, toString: 'x', prototype: { valueOf: 2 } });
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('refuses a keen.timestamp offset beyond ±18:00 or a year beyond 9999', () => {
+    const at = (timestamp: string) => prepareEvent('c', { keen: { timestamp } }, 0, origin, options);
+    expect(errorOf(() => at('2024-05-01T12:00:00+99:00')).errorCode).toBe('InvalidPropertyValueError');
+    expect(errorOf(() => at('2024-05-01T12:00:00-19:00')).errorCode).toBe('InvalidPropertyValueError');
+    expect(errorOf(() => at('+275760-09-13T00:00:00Z')).errorCode).toBe('InvalidPropertyValueError');
+    expect(at('2024-05-01T12:00:00+14:00').timestamp).toBe(Date.parse('2024-04-30T22:00:00Z'));
+    expect(at('2024-05-01T12:00:00-0330').timestamp).toBe(Date.parse('2024-05-01T15:30:00Z'));
+  });
+
   it('gives ids a time-ordered prefix', () => {
-    const early = deriveEventId('s', { projectId: 'p', collection: 'c', requestId: 'z', index: 0, timestamp: 1_000_000 });
-    const late = deriveEventId('s', { projectId: 'p', collection: 'c', requestId: 'a', index: 0, timestamp: 2_000_000 });
+    const early = deriveEventId('s', { projectId: 'p', collection: 'c', requestId: 'z', index: 0, content: '{}', timestamp: 1_000_000 });
+    const late = deriveEventId('s', { projectId: 'p', collection: 'c', requestId: 'a', index: 0, content: '{}', timestamp: 2_000_000 });
     expect(early < late).toBe(true);
   });
 

@@ -51,6 +51,7 @@ export function prepareEvent(
     requestId: origin.requestId,
     requestStart: origin.requestStart,
     index,
+    content: JSON.stringify(body),
     timestamp,
   });
   const keen: JsonObject = {

@@ -14,6 +14,11 @@ export interface RequestIdentity {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A request id plain enough to echo into logs and error bodies. */
+export function isClientRequestId(value: string): boolean {
+  return REQUEST_ID.test(value);
+}
+
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }

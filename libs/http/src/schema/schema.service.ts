@@ -55,8 +55,14 @@ export class SchemaService {
 
   async getProperty(projectId: string, collection: string, property: string) {
     const schema = await this.getCollection(projectId, collection);
-    const type =
-      schema.properties[property] ?? (schema.property_types[property] ? 'object' : undefined);
+    // Own-property reads: the maps have no prototype, and a name such as
+    // `constructor` must not answer for a property that does not exist.
+    const known = Object.hasOwn(schema.property_types, property);
+    const type = Object.hasOwn(schema.properties, property)
+      ? schema.properties[property]
+      : known
+        ? 'object'
+        : undefined;
     if (!type) {
       throw new TallyError(
         'not_found',
@@ -67,7 +73,7 @@ export class SchemaService {
     return {
       property_name: property,
       type,
-      types: schema.property_types[property],
+      types: known ? schema.property_types[property] : undefined,
       url: `${schema.url}/properties/${encodeURIComponent(property)}`,
     };
   }

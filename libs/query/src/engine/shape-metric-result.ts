@@ -1,4 +1,4 @@
-import { JsonObject, JsonValue } from '@app/events';
+import { JsonObject, JsonValue, userKeyed } from '@app/events';
 import { Accumulator, AccumulatorFactory } from '../analyses/accumulator';
 import { MetricQuery, MultiAnalysisQuery, OrderBy } from '../query.types';
 import { compareJson } from '../values/total-order';
@@ -28,7 +28,9 @@ export function shapeMetricResult(input: ShapeInput): JsonValue {
   const valueOf = (accs: Accumulator[] | undefined): JsonValue => {
     const use = accs ?? empties;
     if (metrics.length === 1 && metrics[0].label === null) return use[0].result();
-    const out: JsonObject = {};
+    // Labels and group_by names come from the client: null-prototype rows
+    // keep every one of them (`__proto__` included) as a plain key.
+    const out = userKeyed();
     metrics.forEach((m, i) => (out[m.label as string] = use[i].result()));
     return out;
   };
@@ -37,7 +39,7 @@ export function shapeMetricResult(input: ShapeInput): JsonValue {
   const rowsOf = (bucket: (Accumulator[] | undefined)[]): JsonObject[] => {
     const g = grouper as Grouper;
     const rows = groupOrder.map((gi) => {
-      const row: JsonObject = {};
+      const row = userKeyed();
       g.properties.forEach((p, j) => (row[p] = g.values[gi][j]));
       const v = valueOf(bucket[gi]);
       if (metrics[0].label === null) row.result = v;

@@ -1,3 +1,4 @@
+import { RESERVED_NAME } from '@app/events';
 import { badParam } from '../query-errors';
 
 /**
@@ -72,9 +73,14 @@ export function toBoolean(v: unknown, name: string): boolean | undefined {
   throw badParam(`${name} must be true or false`);
 }
 
-/** A property name: non-empty, no empty dotted segment. */
+/**
+ * A property name: non-empty, no empty dotted segment, and no `__proto__`
+ * segment (no event can hold one: the event validator refuses that name).
+ */
 export function isPropertyPath(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= 2048 && !v.split('.').includes('');
+  if (typeof v !== 'string' || v.length === 0 || v.length > 2048) return false;
+  const segments = v.split('.');
+  return !segments.includes('') && !segments.includes(RESERVED_NAME);
 }
 
 /**

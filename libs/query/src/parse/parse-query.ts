@@ -59,9 +59,12 @@ const isMetric = (t: string): t is MetricAnalysisType =>
  */
 export function parseQuery(
   analysisType: string,
-  params: Params,
+  clientParams: Params,
   limits?: Partial<QueryLimits>,
 ): Query {
+  // Read through a null-prototype copy: a parameter the client did not send
+  // is absent, never something inherited.
+  const params: Params = Object.assign(Object.create(null), clientParams);
   const l = resolveLimits(limits);
   const filterOptions: ParseFilterOptions = {
     maxFilters: l.maxFilters,
@@ -122,7 +125,7 @@ export function parseQuery(
     const analyses = parseAnalyses(params);
     const grouping = parseGrouping(params, timeframe, Object.keys(analyses));
     for (const g of grouping.group_by ?? []) {
-      if (g in analyses) throw badParam(`analyses label "${g}" collides with a group_by property`);
+      if (Object.hasOwn(analyses, g)) throw badParam(`analyses label "${g}" collides with a group_by property`);
     }
     const query: MultiAnalysisQuery = {
       analysis_type: 'multi_analysis',
@@ -164,7 +167,9 @@ function parseAnalyses(params: Params): Record<string, MetricSpec> {
   }
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length === 0) throw badParam('analyses must name at least one analysis');
-  const out: Record<string, MetricSpec> = {};
+  // Labels are the client's keys: a null-prototype map keeps `__proto__` or
+  // `constructor` as ordinary labels.
+  const out = Object.create(null) as Record<string, MetricSpec>;
   for (const [label, def] of entries) {
     const at = `analyses.${label}`;
     if (label === '' || label === 'timeframe' || label === 'value') {

@@ -32,7 +32,7 @@ export function parseInterval(raw: unknown, param = 'interval'): Interval | unde
     );
   if (typeof raw !== 'string') throw bad();
   const name = raw.trim().toLowerCase();
-  if (NAMED[name]) return { raw, unit: NAMED[name], count: 1 };
+  if (Object.hasOwn(NAMED, name)) return { raw, unit: NAMED[name], count: 1 };
   const m = EVERY.exec(name);
   if (!m) throw bad();
   const count = Number(m[1]);

@@ -33,6 +33,8 @@ export interface TimeRange {
 
 const RELATIVE_N = /^(this|previous)_(\d+)_(minute|hour|day|week|month|year)s?$/;
 const RELATIVE_1 = /^(this|previous)_(minute|hour|day|week|month|year)$/;
+const MIN_BOUND_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+const MAX_BOUND_MS = 253_402_300_800_000; // 10000-01-01T00:00:00Z (an exclusive end)
 /** Keeps luxon arithmetic well inside its valid date range. */
 const MAX_RELATIVE_COUNT = 100_000;
 
@@ -104,8 +106,14 @@ function parseRelative(text: string, param: string): RelativeTimeframe {
 function parseBound(v: unknown, timezone: QueryTimezone, at: string): number {
   if (typeof v !== 'string' || v.trim() === '') throw bad(`${at} must be an ISO-8601 datetime`);
   const dt = DateTime.fromISO(v.trim(), { zone: zoneOf(timezone) });
-  if (!dt.isValid) throw bad(`${at} "${v}" is not an ISO-8601 datetime`);
-  return dt.toMillis();
+  if (!dt.isValid) throw bad(`${at} "${v.slice(0, 80)}" is not an ISO-8601 datetime`);
+  const ms = dt.toMillis();
+  // Events live in years 0001–9999 (see parseIsoTimestamp); bounds far beyond
+  // that would step interval arithmetic past the end of Date's range.
+  if (ms < MIN_BOUND_MS || ms > MAX_BOUND_MS) {
+    throw bad(`${at} "${v.slice(0, 80)}" is outside the supported years 0001–9999`);
+  }
+  return ms;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { JsonObject, JsonValue } from '@app/events';
+import { JsonObject, JsonValue, userKeyed } from '@app/events';
 
 /** Reads one (possibly dotted) property from an event body; `undefined` when absent. */
 export type PathGetter = (event: JsonObject) => JsonValue | undefined;
@@ -41,22 +41,24 @@ export function compilePath(path: string): PathGetter {
 
 /**
  * Copies the given dotted paths into a new nested object (extraction
- * `property_names`); absent paths are left out.
+ * `property_names`); absent paths are left out. The copy is built from
+ * null-prototype objects and own-property reads, so no path name can reach
+ * Object.prototype (an extraction once wrote through `__proto__.filters`).
  */
 export function compileProjection(paths: string[]): (event: JsonObject) => JsonObject {
   const plan = paths.map((p) => ({ keys: p.split('.'), get: compilePath(p) }));
   return (event) => {
-    const out: JsonObject = {};
+    const out = userKeyed();
     for (const { keys, get } of plan) {
       const value = get(event);
       if (value === undefined) continue;
       let node = out;
       for (let i = 0; i < keys.length - 1; i++) {
-        const next = node[keys[i]];
+        const next = hasOwn.call(node, keys[i]) ? node[keys[i]] : undefined;
         if (next !== null && typeof next === 'object' && !Array.isArray(next)) {
           node = next;
         } else {
-          const created: JsonObject = {};
+          const created = userKeyed();
           node[keys[i]] = created;
           node = created;
         }
