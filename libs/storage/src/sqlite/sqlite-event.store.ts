@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CollectionEvent, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query';
@@ -12,11 +13,33 @@ interface EventRow {
 }
 
 const PAGE_SIZE = 2000;
+/** Body text per page: JSON.parse runs at a few hundred MB/s, so about 2–5 ms of parsing. */
+const PAGE_BYTES = 1_000_000;
+/** Reading and parsing time per page. */
+const PAGE_MS = 4;
 // SQLite's default limit on bound parameters is far above this; ids are chunked.
 const ID_CHUNK = 500;
 
 function toStored(row: EventRow): StoredEvent {
   return { id: row.id, timestamp: row.ts, event: JSON.parse(row.body) };
+}
+
+/**
+ * Rows parsed until the statement is exhausted or the page's byte or time
+ * budget is spent (at least one row, so a scan always advances). `cut` says
+ * the page stopped early; leaving the for-of (a return or a parse error)
+ * resets the statement, which frees the reader connection.
+ */
+function readPage(rows: IterableIterator<EventRow>): { events: StoredEvent[]; cut: boolean } {
+  const events: StoredEvent[] = [];
+  const started = performance.now();
+  let bytes = 0;
+  for (const row of rows) {
+    events.push(toStored(row));
+    bytes += row.body.length;
+    if (bytes >= PAGE_BYTES || performance.now() - started >= PAGE_MS) return { events, cut: true };
+  }
+  return { events, cut: false };
 }
 
 export class SqliteEventStore implements EventStore {
@@ -47,7 +70,10 @@ export class SqliteEventStore implements EventStore {
   /**
    * Keyset pagination on (ts, id): each page is a short read on the time index,
    * and the loop yields between pages so a long scan never holds the event
-   * loop (which the write path shares in the standalone server).
+   * loop (which the write path shares in the standalone server). A page ends
+   * at PAGE_SIZE rows, PAGE_BYTES of bodies or PAGE_MS of reading and parsing,
+   * whichever comes first: 2,000 bodies of up to 1 MB each, read and parsed
+   * in one synchronous go, held the loop for seconds.
    */
   async *scan(request: ScanRequest, signal?: AbortSignal): AsyncIterable<StoredEvent[]> {
     if (request.ids) {
@@ -68,20 +94,22 @@ export class SqliteEventStore implements EventStore {
        ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
     );
     let sent = 0;
-    let last: EventRow | undefined;
+    let last: { id: string; ts: number } | undefined;
     while (sent < limit) {
       signal?.throwIfAborted();
       const size = Math.min(PAGE_SIZE, limit - sent);
       const rows = (
         last
-          ? next.all(request.projectId, request.collection, start, end, last.ts, last.ts, last.id, size)
-          : first.all(request.projectId, request.collection, start, end, size)
-      ) as EventRow[];
-      if (rows.length === 0) return;
-      sent += rows.length;
-      last = rows[rows.length - 1];
-      yield rows.map(toStored);
-      if (rows.length < size) return;
+          ? next.iterate(request.projectId, request.collection, start, end, last.ts, last.ts, last.id, size)
+          : first.iterate(request.projectId, request.collection, start, end, size)
+      ) as IterableIterator<EventRow>;
+      const page = readPage(rows);
+      if (page.events.length === 0) return;
+      sent += page.events.length;
+      const tail = page.events[page.events.length - 1];
+      last = { id: tail.id, ts: tail.timestamp };
+      yield page.events;
+      if (page.events.length < size && !page.cut) return;
       await yieldToLoop();
     }
   }
