@@ -51,6 +51,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the query caps and the stream deadline, naming a bad one', () => {
+    const d = loadConfig('standalone', {}).query;
+    expect([d.maxInValues, d.streamDeadlineMs]).toEqual([10_000, 600_000]);
+    const c = loadConfig('query', { STORE: 'mongo', QUEUE: 'redis', QUERY_MAX_IN_VALUES: '50', QUERY_STREAM_DEADLINE_MS: '2500' });
+    expect([c.query.maxInValues, c.query.streamDeadlineMs]).toEqual([50, 2500]);
+    expect(() => loadConfig('standalone', { QUERY_MAX_IN_VALUES: '0' })).toThrow(/QUERY_MAX_IN_VALUES must be an integer >= 1/);
+    expect(() => loadConfig('standalone', { QUERY_STREAM_DEADLINE_MS: 'forever' })).toThrow(/QUERY_STREAM_DEADLINE_MS/);
+  });
+
   it('parses lists', () => {
     const c = loadConfig('ingest', { QUEUE: 'redis', STORE: 'mongo', REDIS_URLS: 'redis://a:1, redis://b:2' });
     expect(c.queue.redisUrls).toEqual(['redis://a:1', 'redis://b:2']);

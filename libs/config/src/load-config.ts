@@ -91,6 +91,8 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxConcurrentPerProject: int(env, 'QUERY_CONCURRENCY_PER_PROJECT', 4, 1),
       maxGroups: int(env, 'QUERY_MAX_GROUPS', 10_000, 1),
       maxExtractionEvents: int(env, 'QUERY_MAX_EXTRACTION_EVENTS', 100_000, 1),
+      maxInValues: int(env, 'QUERY_MAX_IN_VALUES', 10_000, 1),
+      streamDeadlineMs: int(env, 'QUERY_STREAM_DEADLINE_MS', 600_000, 1),
       cacheEntries: int(env, 'QUERY_CACHE_ENTRIES', 1000, 0),
     },
     deletes: {

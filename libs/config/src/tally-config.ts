@@ -55,6 +55,13 @@ export interface TallyConfig {
     maxConcurrentPerProject: number;
     maxGroups: number;
     maxExtractionEvents: number;
+    /** Values in one `in` filter list; beyond: 400. */
+    maxInValues: number;
+    /**
+     * Wall-clock budget of one streamed extraction (extraction/stream), which
+     * also holds one of its project's query slots for as long as it runs.
+     */
+    streamDeadlineMs: number;
     /** Results kept for `max_age` reuse. */
     cacheEntries: number;
   };
