@@ -1,12 +1,20 @@
 import { Controller, Get, Inject, Optional, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
-import { TallyError } from '@app/events';
+import { assertCollectionName, TallyError } from '@app/events';
 import { KeyCache } from '@app/auth';
 import { IngestService } from './ingest/ingest.service';
-import { decodeBeaconData, PIXEL_GIF } from './ingest/beacon';
+import { beaconRedirect, decodeBeaconData, PIXEL_GIF } from './ingest/beacon';
 import { SchemaService } from './schema/schema.service';
 import { OriginHeaders, requestOrigin } from './platform/request-origin';
+import {
+  BeaconQueryParameters,
+  CollectionParam,
+  KeenErrors,
+  KeenOperation,
+  ProjectParam,
+  ref,
+} from './platform/openapi/index';
 
 interface RawRequest {
   headers: OriginHeaders & { authorization?: string };
@@ -15,7 +23,6 @@ interface RawRequest {
 interface RawReply {
   status(code: number): RawReply;
   header(name: string, value: string): RawReply;
-  redirect(url: string, code?: number): RawReply;
   send(body?: unknown): void;
 }
 
@@ -30,6 +37,7 @@ function notHere(): TallyError {
  * half the process has, so standalone (both halves) needs no special case.
  */
 @ApiTags('write', 'schema')
+@ProjectParam()
 @Controller('3.0/projects/:projectId/events')
 export class CollectionGetController {
   constructor(
@@ -40,9 +48,26 @@ export class CollectionGetController {
   ) {}
 
   @Get(':collection')
-  @ApiOperation({
+  @KeenOperation({
     summary: 'With ?data=: beacon write (base64 JSON event; 1x1 GIF, or 302 to ?redirect=). Without: the collection schema.',
+    key: 'read|write',
   })
+  @CollectionParam()
+  @BeaconQueryParameters()
+  @ApiResponse({
+    status: 200,
+    description: 'Without data: the collection schema (JSON). With data: the event is stored; a 1x1 GIF.',
+    content: {
+      'application/json': { schema: ref('CollectionSchema') },
+      'image/gif': { schema: { type: 'string', format: 'binary' } },
+    },
+  })
+  @ApiResponse({
+    status: 302,
+    description: 'With data and redirect: the event is stored; go to the redirect URL.',
+    headers: { Location: { description: 'The redirect URL.', schema: { type: 'string' } } },
+  })
+  @KeenErrors(400, 413)
   async get(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -59,14 +84,16 @@ export class CollectionGetController {
     }
     if (!this.ingest) throw notHere();
     this.keys.authorize(projectId, key, 'write');
+    // Everything is checked before the event is stored (recordOne validates the
+    // event before it enqueues): a refused beacon leaves nothing behind, so the
+    // browser's retry cannot duplicate it.
+    assertCollectionName(collection);
+    const location = beaconRedirect(query.redirect, this.config.http.beaconRedirectHosts);
+    const event = decodeBeaconData(query.data);
     const origin = requestOrigin(projectId, req.headers, this.config.http.trustProxy);
-    await this.ingest.recordOne(origin, collection, decodeBeaconData(query.data));
-    const redirect = query.redirect;
-    if (typeof redirect === 'string' && redirect) {
-      if (!/^https?:\/\//i.test(redirect)) {
-        throw new TallyError('invalid', 'InvalidRedirectError', 'The "redirect" parameter must be an http(s) URL.');
-      }
-      reply.redirect(redirect, 302);
+    await this.ingest.recordOne(origin, collection, event);
+    if (location !== undefined) {
+      reply.status(302).header('location', location).header('cache-control', 'no-store').send();
       return;
     }
     reply.status(200).header('content-type', 'image/gif').header('cache-control', 'no-store').send(PIXEL_GIF);

@@ -1,21 +1,26 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeleteJobView } from './delete-job.view';
 import { DeleteJobsService } from './delete-jobs.service';
+import { JobParam, KeenOperation, ProjectParam, ref } from '../platform/openapi/index';
 
 /** Status of background deletes; any query process answers, the jobs are in the shared store. */
 @ApiTags('delete')
+@ProjectParam()
 @Controller('3.0/projects/:projectId/jobs')
 export class DeleteJobsController {
   constructor(private readonly jobs: DeleteJobsService) {}
 
   @Get(':jobId')
   @RequireKey('master')
-  @ApiOperation({
+  @KeenOperation({
     summary:
       'Status of a background delete: state queued|running|done|failed, events_scanned, events_deleted',
+    key: 'master',
   })
+  @JobParam()
+  @ApiResponse({ status: 200, description: 'The job as it stands.', schema: ref('DeleteJob') })
   status(
     @Param('projectId') projectId: string,
     @Param('jobId') jobId: string,

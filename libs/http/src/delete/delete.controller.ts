@@ -1,8 +1,16 @@
 import { Controller, Delete, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeleteService } from './delete.service';
 import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
+import {
+  CollectionParam,
+  EventSelectionQuery,
+  KeenErrors,
+  KeenOperation,
+  ProjectParam,
+  ref,
+} from '../platform/openapi/index';
 
 interface DeleteReply {
   status(code: number): DeleteReply;
@@ -16,6 +24,8 @@ interface DeleteReply {
  * with ingestion.
  */
 @ApiTags('delete')
+@ProjectParam()
+@CollectionParam()
 @Controller('3.0/projects/:projectId/events/:collection')
 export class DeleteController {
   constructor(private readonly deletes: DeleteService) {}
@@ -23,12 +33,29 @@ export class DeleteController {
   @Delete()
   @HttpCode(204)
   @RequireKey('master')
-  @ApiOperation({
+  @KeenOperation({
     summary:
       'Delete the events matching filters/timeframe/timezone (query string); none: the whole collection. ' +
       '204 when done in the request; 202 {job_id, status_url} when it reads more than DELETE_JOB_THRESHOLD events; ' +
       '429 over the per-project delete limits',
+    key: 'master',
   })
+  @EventSelectionQuery()
+  @ApiResponse({
+    status: 204,
+    description: 'Deleted in the request.',
+    headers: {
+      'x-tally-events-scanned': { description: 'Events read.', schema: { type: 'integer' } },
+      'x-tally-events-deleted': { description: 'Events removed.', schema: { type: 'integer' } },
+    },
+  })
+  @ApiResponse({
+    status: 202,
+    description: 'A large delete, accepted as a background job; poll status_url.',
+    headers: { Location: { description: 'The job status URL.', schema: { type: 'string' } } },
+    schema: ref('DeleteJobAccepted'),
+  })
+  @KeenErrors(400, 429)
   async deleteEvents(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -55,9 +82,12 @@ export class DeleteController {
   @Post('schema/recalculate')
   @HttpCode(200)
   @RequireKey('master')
-  @ApiOperation({
+  @KeenOperation({
     summary: 'Exact recount of the schema counters (refused above SCHEMA_RECOUNT_MAX_EVENTS)',
+    key: 'master',
   })
+  @ApiResponse({ status: 200, description: 'Recounted.', schema: ref('SchemaRecount') })
+  @KeenErrors(400)
   recalculate(@Param('projectId') projectId: string, @Param('collection') collection: string) {
     return this.deletes.recount(projectId, collection);
   }

@@ -1,16 +1,26 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { RequestOrigin } from '@app/events';
 import { RequireKey } from '@app/auth';
 import { OriginHeaders, requestOrigin } from '../platform/request-origin';
 import { BatchResult, IngestService } from './ingest.service';
+import {
+  BODY_ERRORS,
+  CollectionParam,
+  JsonBody,
+  KeenErrors,
+  KeenOperation,
+  ProjectParam,
+  ref,
+} from '../platform/openapi/index';
 
 interface RawRequest {
   headers: OriginHeaders;
 }
 
 @ApiTags('write')
+@ProjectParam()
 @Controller('3.0/projects/:projectId/events')
 export class EventsWriteController {
   constructor(
@@ -21,7 +31,15 @@ export class EventsWriteController {
   @Post(':collection')
   @HttpCode(201)
   @RequireKey('write')
-  @ApiOperation({ summary: 'Record one event' })
+  @KeenOperation({
+    summary: 'Record one event',
+    key: 'write',
+    description: 'Answers only once the event is durably queued; a 503 means it was not stored.',
+  })
+  @CollectionParam()
+  @JsonBody('Event', 'One event: any JSON object.')
+  @ApiResponse({ status: 201, description: 'Stored.', schema: ref('Created') })
+  @KeenErrors(...BODY_ERRORS)
   async recordOne(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -40,7 +58,16 @@ export class EventsWriteController {
   @Post()
   @HttpCode(200)
   @RequireKey('write')
-  @ApiOperation({ summary: 'Record a batch: {"collection": [events...]}' })
+  @KeenOperation({
+    summary: 'Record a batch: {"collection": [events...]}',
+    key: 'write',
+    description:
+      'Each event is validated on its own: a bad event is reported in its slot and the others are stored. ' +
+      'A body that is not a batch, or over the batch limits, is refused whole.',
+  })
+  @JsonBody('EventBatch', 'Collection name to an array of events.')
+  @ApiResponse({ status: 200, description: 'One result per event.', schema: ref('BatchResult') })
+  @KeenErrors(...BODY_ERRORS)
   recordBatch(
     @Param('projectId') projectId: string,
     @Body() body: unknown,

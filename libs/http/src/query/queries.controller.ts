@@ -1,19 +1,48 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { QueryResponse } from '@app/query';
 import { RequireKey } from '@app/auth';
 import { QueryService } from './query.service';
 import { ClientRequest, abortOnDisconnect } from './abort-on-disconnect';
 import { NdjsonReply, sendNdjson } from './ndjson';
+import {
+  AnalysisParam,
+  BODY_ERRORS,
+  ExtractionQueryParameters,
+  JsonBody,
+  KeenErrors,
+  KeenOperation,
+  KeenQueryParameters,
+  ProjectParam,
+  ref,
+} from '../platform/openapi/index';
+
+// The stream's status line is written by hand (the reply is hijacked): 200, never Nest's POST default 201.
+const NDJSON_OK = ApiResponse({
+  status: 200,
+  description:
+    'One event per line. The first event is read before the status is sent, so bad parameters get a JSON 400; ' +
+    'an error after that is a last line {"error": message}.',
+  content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+});
+
+const QUERY_OK = ApiResponse({ status: 200, description: 'Keen\'s result shape for the analysis.', schema: ref('QueryResult') });
 
 @ApiTags('queries')
+@ProjectParam()
 @Controller('3.0/projects/:projectId/queries')
 export class QueriesController {
   constructor(private readonly queries: QueryService) {}
 
   @Get('extraction/stream')
   @RequireKey('read')
-  @ApiOperation({ summary: 'Extraction of any size as NDJSON (one event per line), parameters in the query string' })
+  @KeenOperation({
+    summary: 'Extraction of any size as NDJSON (one event per line), parameters in the query string',
+    key: 'read',
+  })
+  @ExtractionQueryParameters()
+  @NDJSON_OK
+  @KeenErrors(400, 504)
   streamGet(
     @Param('projectId') projectId: string,
     @Query() params: Record<string, unknown>,
@@ -26,7 +55,10 @@ export class QueriesController {
 
   @Post('extraction/stream')
   @RequireKey('read')
-  @ApiOperation({ summary: 'Extraction of any size as NDJSON, parameters in the JSON body' })
+  @KeenOperation({ summary: 'Extraction of any size as NDJSON, parameters in the JSON body', key: 'read' })
+  @JsonBody('QueryBody', 'The extraction parameters; no body: all defaults.', false)
+  @NDJSON_OK
+  @KeenErrors(...BODY_ERRORS, 504)
   streamPost(
     @Param('projectId') projectId: string,
     @Body() body: unknown,
@@ -39,7 +71,15 @@ export class QueriesController {
 
   @Get(':analysis')
   @RequireKey('read')
-  @ApiOperation({ summary: 'Run an analysis; parameters in the query string (objects as JSON text)' })
+  @KeenOperation({
+    summary: 'Run an analysis; parameters in the query string (objects as JSON text)',
+    key: 'read',
+    description: 'Which parameters each analysis needs: docs/query-language.md.',
+  })
+  @AnalysisParam()
+  @KeenQueryParameters()
+  @QUERY_OK
+  @KeenErrors(400, 429, 504)
   get(
     @Param('projectId') projectId: string,
     @Param('analysis') analysis: string,
@@ -52,7 +92,15 @@ export class QueriesController {
   @Post(':analysis')
   @HttpCode(200)
   @RequireKey('read')
-  @ApiOperation({ summary: 'Run an analysis; parameters in the JSON body' })
+  @KeenOperation({
+    summary: 'Run an analysis; parameters in the JSON body',
+    key: 'read',
+    description: 'Which parameters each analysis needs: docs/query-language.md.',
+  })
+  @AnalysisParam()
+  @JsonBody('QueryBody', 'The query parameters with their JSON types; no body: all defaults.', false)
+  @QUERY_OK
+  @KeenErrors(...BODY_ERRORS, 429, 504)
   post(
     @Param('projectId') projectId: string,
     @Param('analysis') analysis: string,

@@ -1,23 +1,29 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { CollectionView, SchemaService } from './schema.service';
+import { CollectionParam, KeenOperation, ProjectParam, PropertyParam, ref } from '../platform/openapi/index';
 
 @ApiTags('schema')
+@ProjectParam()
 @Controller('3.0/projects/:projectId/events')
 export class SchemaController {
   constructor(private readonly schema: SchemaService) {}
 
   @Get()
   @RequireKey('read')
-  @ApiOperation({ summary: 'Every collection with its inferred schema' })
+  @KeenOperation({ summary: 'Every collection with its inferred schema', key: 'read' })
+  @ApiResponse({ status: 200, description: 'One entry per collection.', schema: { type: 'array', items: ref('CollectionSchema') } })
   list(@Param('projectId') projectId: string): Promise<CollectionView[]> {
     return this.schema.listCollections(projectId);
   }
 
   @Get(':collection/properties/:property')
   @RequireKey('read')
-  @ApiOperation({ summary: 'One property of a collection' })
+  @KeenOperation({ summary: 'One property of a collection', key: 'read' })
+  @CollectionParam()
+  @PropertyParam()
+  @ApiResponse({ status: 200, description: 'The property and its types.', schema: ref('PropertySchema') })
   property(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,

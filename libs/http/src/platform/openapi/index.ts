@@ -1,0 +1,11 @@
+export { KeenErrors, BODY_ERRORS } from './keen-errors';
+export { KeenOperation, KEY_HEADER_SCHEME, KEY_QUERY_SCHEME } from './keen-operation';
+export { AnalysisParam, CollectionParam, JobParam, ProjectParam, PropertyParam } from './path-parameters';
+export {
+  BeaconQueryParameters,
+  EventSelectionQuery,
+  ExtractionQueryParameters,
+  KeenQueryParameters,
+} from './query-parameters';
+export { JsonBody } from './json-body';
+export { ref, SCHEMAS } from './schemas';
