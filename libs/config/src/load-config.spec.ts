@@ -60,6 +60,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { QUERY_STREAM_DEADLINE_MS: 'forever' })).toThrow(/QUERY_STREAM_DEADLINE_MS/);
   });
 
+  it('reads beacon redirect hosts and the SQLite size cap, naming a bad value', () => {
+    const defaults = loadConfig('standalone', {});
+    expect(defaults.http.beaconRedirectHosts).toEqual([]);
+    expect(defaults.storage.sqliteMaxBytes).toBeUndefined();
+    const c = loadConfig('standalone', {
+      BEACON_REDIRECT_HOSTS: 'Shop.Example.com, *.example.org,xn--bcher-kva.example',
+      SQLITE_MAX_BYTES: '1048576',
+    });
+    expect(c.http.beaconRedirectHosts).toEqual(['shop.example.com', '*.example.org', 'xn--bcher-kva.example']);
+    expect(c.storage.sqliteMaxBytes).toBe(1048576);
+    for (const bad of ['https://shop.example.com', 'shop.example.com/path', '*', 'a.*.com', 'bücher.example']) {
+      expect(() => loadConfig('standalone', { BEACON_REDIRECT_HOSTS: bad })).toThrow(/BEACON_REDIRECT_HOSTS must list host names/);
+    }
+    expect(() => loadConfig('standalone', { SQLITE_MAX_BYTES: '1000' })).toThrow(/SQLITE_MAX_BYTES must be an integer >= 65536/);
+  });
+
   it('parses lists', () => {
     const c = loadConfig('ingest', { QUEUE: 'redis', STORE: 'mongo', REDIS_URLS: 'redis://a:1, redis://b:2' });
     expect(c.queue.redisUrls).toEqual(['redis://a:1', 'redis://b:2']);

@@ -48,6 +48,21 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .filter(Boolean);
 }
 
+/** A host name (letters, digits, hyphens, dots; IDNs in punycode) or `*.` and one. */
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+function hostPatterns(env: Env, name: string): string[] {
+  const patterns = list(env, name, []).map((p) => p.toLowerCase());
+  for (const pattern of patterns) {
+    if (!HOST_PATTERN.test(pattern)) {
+      throw new ConfigError(
+        `${name} must list host names or *.domain patterns (IDNs in punycode), got "${pattern}"`,
+      );
+    }
+  }
+  return patterns;
+}
+
 const MB = 1024 * 1024;
 
 /**
@@ -65,6 +80,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       port: int(env, 'PORT', 8080, 0),
       trustProxy: bool(env, 'TRUST_PROXY', false),
       enqueueDeadlineMs: int(env, 'ENQUEUE_DEADLINE_MS', 1000, 1),
+      beaconRedirectHosts: hostPatterns(env, 'BEACON_REDIRECT_HOSTS'),
       requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100),
     },
     limits: {

@@ -13,6 +13,12 @@ export interface TallyConfig {
     /** Per-request deadline for enqueueing (ms); over it the answer is 503. */
     enqueueDeadlineMs: number;
     /**
+     * Hosts a beacon's `redirect=` may send the browser to (BEACON_REDIRECT_HOSTS):
+     * exact host names, or `*.example.com` for any subdomain. Empty: redirects
+     * are refused, so the write URL is never an open redirect.
+     */
+    beaconRedirectHosts: string[];
+    /**
      * Time a client has to send a whole request, body included (ms); a body
      * trickled in a byte at a time is cut off with 408 instead of holding a
      * connection for minutes.
