@@ -49,8 +49,8 @@ export class QueriesController {
     @Req() req: ClientRequest,
     @Res() reply: NdjsonReply,
   ): Promise<void> {
-    const signal = abortOnDisconnect(req);
-    return sendNdjson(reply, this.queries.streamExtraction(projectId, params, signal));
+    const stream = this.queries.streamExtraction(projectId, params, abortOnDisconnect(req));
+    return sendNdjson(reply, stream.events, stream.deadline);
   }
 
   @Post('extraction/stream')
@@ -65,8 +65,8 @@ export class QueriesController {
     @Req() req: ClientRequest,
     @Res() reply: NdjsonReply,
   ): Promise<void> {
-    const signal = abortOnDisconnect(req);
-    return sendNdjson(reply, this.queries.streamExtraction(projectId, body ?? {}, signal));
+    const stream = this.queries.streamExtraction(projectId, body ?? {}, abortOnDisconnect(req));
+    return sendNdjson(reply, stream.events, stream.deadline);
   }
 
   @Get(':analysis')
