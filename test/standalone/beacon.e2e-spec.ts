@@ -111,7 +111,7 @@ describe('standalone: beacon writes and redirects', () => {
         beaconUrl(server, writeKey, 'beacons', Buffer.from('{nope').toString('base64'), good),
       ),
       'InvalidJsonError',
-      /not base64-encoded JSON/,
+      /"data" parameter \(base64-decoded\) is not valid JSON/,
     );
     expectRefused(await beacon({ 'bad.name': 1 }, good), 'InvalidPropertyNameError', /bad\.name/);
     expectRefused(

@@ -108,7 +108,7 @@ describe('decodeBeaconData', () => {
     expect(() => decodeBeaconData(undefined)).toThrow(/must be a base64-encoded JSON event/);
     expect(() => decodeBeaconData(['a', 'b'])).toThrow(/must be a base64-encoded JSON event/);
     expect(() => decodeBeaconData(Buffer.from('{nope').toString('base64'))).toThrow(
-      /not base64-encoded JSON/,
+      /"data" parameter \(base64-decoded\) is not valid JSON/,
     );
   });
 });

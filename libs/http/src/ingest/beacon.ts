@@ -1,4 +1,4 @@
-import { TallyError } from '@app/events';
+import { parseJsonText, TallyError } from '@app/events';
 
 /**
  * Decodes a beacon's `data` parameter: base64 JSON. Python's client sends raw
@@ -15,15 +15,8 @@ export function decodeBeaconData(data: unknown): unknown {
   }
   const normalized = data.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/');
   const text = Buffer.from(normalized, 'base64').toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new TallyError(
-      'invalid',
-      'InvalidJsonError',
-      'The "data" parameter is not base64-encoded JSON.',
-    );
-  }
+  // The one JSON parser of every body and parameter (a `__proto__` key stays data).
+  return parseJsonText(text, 'The "data" parameter (base64-decoded)');
 }
 
 /** Longer redirect targets are refused: browsers and proxies cut URLs beyond about 2 KB anyway. */
