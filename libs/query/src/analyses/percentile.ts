@@ -37,7 +37,8 @@ export class PercentileAccumulator implements Accumulator {
   }
 
   result(): JsonValue {
-    if (this.answer === undefined) this.answer = percentileOf(this.values.subarray(0, this.n), this.p);
+    if (this.answer === undefined)
+      this.answer = percentileOf(this.values.subarray(0, this.n), this.p);
     return this.answer;
   }
 }

@@ -41,7 +41,12 @@ export async function selectPercentile(
  * Reorders a[0, n) so that a[k] holds the value a sort would put there, with
  * nothing greater before it and nothing smaller after it.
  */
-export async function selectKth(a: Float64Array, n: number, k: number, pacer: Pacer): Promise<void> {
+export async function selectKth(
+  a: Float64Array,
+  n: number,
+  k: number,
+  pacer: Pacer,
+): Promise<void> {
   let left = 0;
   let right = n - 1;
   let steps = 0;

@@ -43,7 +43,11 @@ export class SelectUniqueAccumulator implements Accumulator {
 
   /** Up to maxValuesInMemory values to sort: done in slices (see slicedSort). */
   async finish(pacer: Pacer): Promise<void> {
-    this.sorted = await slicedSort(await slicedArray(this.seen.values(), pacer), compareJson, pacer);
+    this.sorted = await slicedSort(
+      await slicedArray(this.seen.values(), pacer),
+      compareJson,
+      pacer,
+    );
   }
 
   result(): JsonValue {

@@ -70,11 +70,12 @@ export async function* extractionStream(
     });
     // Up to maxExtractionEvents to order: sorted in slices.
     const sorted = await slicedSort(picked, byTime, run.slice);
-    for (let i = Math.max(0, sorted.length - n), sent = 0; i < sorted.length; i++) {
+    for (let i = Math.max(0, sorted.length - n); i < sorted.length; i++) {
       const ev = sorted[i];
       yield project ? project(ev.event) : ev.event;
-      // A consumer pulling in a loop runs on microtasks only: give the loop its turns.
-      if ((++sent & 255) === 0) await run.slice.breathe();
+      // A consumer pulling in a loop runs on microtasks only: the slice also
+      // covers its time (serialising, writing), so it is checked per event.
+      await run.slice.breathe();
     }
     return;
   }
@@ -105,7 +106,7 @@ export async function* extractionStream(
       for (let i = 0; i < kept.length; i++) {
         const ev = kept[i];
         yield project ? project(ev.event) : ev.event;
-        if ((i & 255) === 255) await run.slice.breathe();
+        await run.slice.breathe();
       }
       run.check();
     }

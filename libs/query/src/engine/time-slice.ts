@@ -78,7 +78,7 @@ export async function inSlices(
   work: (from: number, to: number) => boolean | void,
 ): Promise<boolean> {
   let chunk = 16;
-  for (let from = 0; from < length; ) {
+  for (let from = 0; from < length;) {
     const to = Math.min(length, from + chunk);
     const t0 = performance.now();
     if (work(from, to) === false) return false;

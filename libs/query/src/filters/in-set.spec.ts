@@ -75,7 +75,19 @@ describe('InSet (an "in" list normalised once)', () => {
       i % 3 === 0 ? i : i % 3 === 1 ? String(i) : `id-${i}`,
     );
     const set = new InSet(list);
-    const probes: JsonValue[] = [0, '0', 1, '1', 2, 'id-2', 'id-3', 9_999, '9999', 10_000, 'id-10000'];
+    const probes: JsonValue[] = [
+      0,
+      '0',
+      1,
+      '1',
+      2,
+      'id-2',
+      'id-3',
+      9_999,
+      '9999',
+      10_000,
+      'id-10000',
+    ];
     expect(probes.filter((p) => set.has(p))).toEqual(probes.filter((p) => linear(list, p)));
     expect(probes.filter((p) => set.has(p))).toEqual([0, '0', 1, '1', 'id-2', 9_999, '9999']);
   });
@@ -93,7 +105,8 @@ describe('"in" list cap (maxInValues)', () => {
       expect.objectContaining({
         kind: 'invalid',
         errorCode: 'QueryLimitExceededError',
-        message: 'filters: an "in" list has 10001 values, more than the limit of 10000 (maxInValues)',
+        message:
+          'filters: an "in" list has 10001 values, more than the limit of 10000 (maxInValues)',
       }),
     );
   });
@@ -102,8 +115,15 @@ describe('"in" list cap (maxInValues)', () => {
     expect(() => parseFilters(filters(6), 'filters', { maxInValues: 5 })).toThrow(
       'filters[0].property_value: an "in" list has 6 values, more than the limit of 5 (maxInValues)',
     );
-    expect(() => compileFilters(parseFilters(filters(6)), { maxInValues: 5 })).toThrow(/limit of 5 \(maxInValues\)/);
-    const nested = [{ operator: 'or', operands: [{ property_name: 'n', operator: 'in', property_value: list(6) }] }];
+    expect(() => compileFilters(parseFilters(filters(6)), { maxInValues: 5 })).toThrow(
+      /limit of 5 \(maxInValues\)/,
+    );
+    const nested = [
+      {
+        operator: 'or',
+        operands: [{ property_name: 'n', operator: 'in', property_value: list(6) }],
+      },
+    ];
     expect(() => compileFilters(parseFilters(nested), { maxInValues: 5 })).toThrow(/limit of 5/);
   });
 });

@@ -75,4 +75,24 @@ describe('parseFilters', () => {
       'limit of 4 filters',
     );
   });
+
+  it('caps the size of the filters (maxFilterBytes), as text or as a parsed body', () => {
+    const big = [{ property_name: 'a', operator: 'eq', property_value: { x: 'y'.repeat(2_000) } }];
+    for (const raw of [big, JSON.stringify(big)]) {
+      const e = err(() => parseFilters(raw, 'filters', { maxFilterBytes: 1_000 }));
+      expect([e.errorCode, e.message]).toEqual([
+        'QueryLimitExceededError',
+        'filters: more than the limit of 1000 bytes of filters (maxFilterBytes)',
+      ]);
+    }
+    // A list far longer than the limit is refused without walking all of it.
+    const list = [
+      { property_name: 'a', operator: 'in', property_value: new Array(5_000_000).fill(1) },
+    ];
+    expect(err(() => parseFilters(list)).message).toContain('limit of 1000000 bytes');
+    const fits = parseFilters(big, 'filters', { maxFilterBytes: 3_000 });
+    expect(fits).toEqual([
+      { property_name: 'a', operator: 'eq', property_value: { x: 'y'.repeat(2_000) } },
+    ]);
+  });
 });
