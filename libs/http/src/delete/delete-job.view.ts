@@ -1,11 +1,17 @@
 import { Filter } from '@app/query';
 import { DeleteJob, DeleteJobState } from '@app/storage';
 
-/** What GET …/jobs/:id answers (snake_case, like the rest of the Keen surface). */
+/**
+ * What GET …/jobs/:id answers (snake_case, like the rest of the Keen surface).
+ * A property delete (`kind: "delete_property"`) names its `property`, counts
+ * the events it rewrote in `events_updated`, and deletes no event
+ * (`events_deleted` 0, all events: no filters, no timeframe).
+ */
 export interface DeleteJobView {
   id: string;
-  kind: 'delete';
+  kind: 'delete' | 'delete_property';
   collection: string;
+  property?: string;
   filters: Filter[];
   /** As the client sent it: a relative name or {start, end}; null for all time. */
   timeframe: string | { start: string; end: string } | null;
@@ -13,6 +19,7 @@ export interface DeleteJobView {
   state: DeleteJobState;
   events_scanned: number;
   events_deleted: number;
+  events_updated?: number;
   created_at: string;
   updated_at: string;
   error?: string;
@@ -31,14 +38,17 @@ export function jobStatusUrl(projectId: string, jobId: string): string {
 export function toDeleteJobView(job: DeleteJob): DeleteJobView {
   const view: DeleteJobView = {
     id: job.id,
-    kind: 'delete',
+    kind: job.property === undefined ? 'delete' : 'delete_property',
     collection: job.collection,
+    ...(job.property === undefined ? {} : { property: job.property }),
     filters: job.selection.filters,
     timeframe: job.selection.timeframe?.raw ?? null,
     timezone: job.selection.timezone,
     state: job.state,
     events_scanned: job.eventsScanned,
-    events_deleted: job.eventsDeleted,
+    // A property job's count is of the events it rewrote (it deletes none).
+    events_deleted: job.property === undefined ? job.eventsDeleted : 0,
+    ...(job.property === undefined ? {} : { events_updated: job.eventsDeleted }),
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };

@@ -63,20 +63,23 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
     );
   }
 
-  /** Persists the delete as a job leased to this process, and runs it holding `slot` (released at its end). */
+  /**
+   * Persists the delete as a job leased to this process, and runs it holding
+   * `slot` (released at its end). With `property`, the job removes that
+   * property from every event of `selection` (all of the collection's).
+   */
   async start(
-    projectId: string,
-    collection: string,
-    selection: EventSelection,
+    target: { projectId: string; collection: string; selection: EventSelection; property?: string },
     now: Date,
     slot: DeleteSlot,
   ): Promise<DeleteJob> {
     const at = now.getTime();
     const job: DeleteJob = {
       id: randomBytes(12).toString('hex'),
-      projectId,
-      collection,
-      selection,
+      projectId: target.projectId,
+      collection: target.collection,
+      selection: target.selection,
+      ...(target.property !== undefined ? { property: target.property } : {}),
       resolveAt: at,
       state: 'queued',
       eventsScanned: 0,

@@ -2,17 +2,27 @@ import { Controller, Delete, HttpCode, Param, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeletePropertyService } from './delete-property.service';
+import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
 import {
   CollectionParam,
   KeenErrors,
   KeenOperation,
   ProjectParam,
   PropertyParam,
+  ref,
 } from '../platform/openapi/index';
+
+interface DeleteReply {
+  status(code: number): DeleteReply;
+  header(name: string, value: string): DeleteReply;
+  send(body?: unknown): void;
+}
 
 /**
  * A property delete rewrites events, so like every DELETE it is served by the
- * query pool (nginx routes by method), never by the ingest processes.
+ * query pool (nginx routes by method), never by the ingest processes, and it
+ * answers like the event delete: 204 when done in the request, 202 + job when
+ * the collection is larger than DELETE_JOB_THRESHOLD, 429 over the limits.
  */
 @ApiTags('delete')
 @ProjectParam()
@@ -26,7 +36,9 @@ export class DeletePropertyController {
   @RequireKey('master')
   @KeenOperation({
     summary:
-      'Remove a property (dotted path; an object goes with its sub-properties) from every event of the collection; keen.* stays',
+      'Remove a property (dotted path; an object goes with its sub-properties) from every event of the collection; keen.* stays. ' +
+      '204 when done in the request; 202 {job_id, status_url} when the collection has more than DELETE_JOB_THRESHOLD events; ' +
+      '429 over the per-project delete limits',
     key: 'master',
   })
   @PropertyParam()
@@ -39,17 +51,35 @@ export class DeletePropertyController {
       'x-tally-events-skipped': { description: 'Events left as they were.', schema: { type: 'integer' } },
     },
   })
-  @KeenErrors(400)
+  @ApiResponse({
+    status: 202,
+    description: 'A large collection: accepted as a background job; poll status_url.',
+    headers: { Location: { description: 'The job status URL.', schema: { type: 'string' } } },
+    schema: ref('DeleteJobAccepted'),
+  })
+  @KeenErrors(400, 429)
   async deleteProperty(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
     @Param('property') property: string,
-    @Res({ passthrough: true }) reply: { header(name: string, value: string): unknown },
+    @Res() reply: DeleteReply,
   ): Promise<void> {
-    const done = await this.properties.deleteProperty(projectId, collection, property);
+    const outcome = await this.properties.deleteProperty(projectId, collection, property);
+    if (outcome.kind === 'job') {
+      const accepted: DeleteJobAccepted = {
+        job_id: outcome.job.id,
+        status_url: jobStatusUrl(projectId, outcome.job.id),
+      };
+      reply.status(202).header('location', accepted.status_url).send(accepted);
+      return;
+    }
     // What it read and rewrote; `skipped` events changed meanwhile and still carry the property.
-    reply.header('x-tally-events-scanned', String(done.scanned));
-    reply.header('x-tally-events-updated', String(done.updated));
-    reply.header('x-tally-events-skipped', String(done.skipped));
+    const done = outcome.progress;
+    reply
+      .status(204)
+      .header('x-tally-events-scanned', String(done.scanned))
+      .header('x-tally-events-updated', String(done.updated))
+      .header('x-tally-events-skipped', String(done.skipped))
+      .send();
   }
 }

@@ -53,7 +53,7 @@ export class DeleteService {
       if (
         await isLargeDelete(this.stores.events, projectId, collection, selection, threshold, now)
       ) {
-        const job = await this.jobs.start(projectId, collection, selection, now, slot);
+        const job = await this.jobs.start({ projectId, collection, selection }, now, slot);
         handedToJob = true;
         return { kind: 'job', job };
       }

@@ -5,16 +5,29 @@ export type DeleteJobState = 'queued' | 'running' | 'done' | 'failed';
 export interface DeleteJobProgress {
   /** Events read, over every run of the job (a resumed run reads the survivors again). */
   eventsScanned: number;
-  /** Events removed, over every run of the job. */
+  /**
+   * Events removed, over every run of the job; for a property job (which
+   * removes no event) the events rewritten without the property.
+   */
   eventsDeleted: number;
 }
 
-/** A filtered delete too large to run inside its request, persisted so it survives restarts. */
+/**
+ * A delete too large to run inside its request, persisted so it survives
+ * restarts: a filtered event delete, or (with `property`) a property delete.
+ */
 export interface DeleteJob extends DeleteJobProgress {
   id: string;
   projectId: string;
   collection: string;
+  /** The events the job applies to; a property job applies to all of them (no filter, all time). */
   selection: EventSelection;
+  /**
+   * Set: the job removes this property (a dotted path) from every event of the
+   * collection instead of deleting events. Absent on event deletes, and on
+   * jobs stored before property jobs existed.
+   */
+  property?: string;
   /**
    * Epoch ms at which a relative timeframe resolves, on every run: fixed when
    * the job is accepted so that a run resumed hours later deletes the same range.

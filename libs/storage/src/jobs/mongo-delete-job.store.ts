@@ -26,6 +26,8 @@ interface JobDoc {
   error?: string;
   owner?: string;
   leaseUntil: number;
+  /** A property job's property path; absent on event deletes. */
+  property?: string;
 }
 
 const UNFINISHED: DeleteJobState[] = ['queued', 'running'];

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoredEvent } from '@app/events';
+import { StoredEvent, TallyError } from '@app/events';
 import { EventDeleter } from '../delete-events';
+import { PropertyDeleter } from '../delete-property';
 import { isRetryableStoreError } from '../errors/store-unavailable';
 import { EventStore } from '../event-store.port';
 import { MetadataStore, UnitOfWork } from '../metadata-store.port';
@@ -33,7 +34,9 @@ export interface DeleteJobRunnerStores {
 }
 
 /**
- * Runs a delete job this process holds the lease of, to its end.
+ * Runs a delete job this process holds the lease of, to its end: an event
+ * delete (EventDeleter) or, for a job with a `property`, a property delete
+ * (PropertyDeleter) — the same leases, checkpoints, pacing and resumption.
  *
  * Resuming is re-running: the job's filtered delete is idempotent (a re-run
  * finds only the survivors), so a run started after a crash simply deletes
@@ -43,7 +46,9 @@ export interface DeleteJobRunnerStores {
  * removed before the crash is not found again. The job's own counts are
  * checkpointed inside each batch's unit of work: on SQLite the rows, their
  * counter decrements and the new events_deleted commit together, so the counts
- * are exact after a kill -9 too.
+ * are exact after a kill -9 too. A property job is idempotent the same way: a
+ * re-run rewrites only the events that still carry the property, and each
+ * batch decrements the counters by what its rewrites removed.
  *
  * Between batches the run pauses (at least one event-loop turn) before it
  * opens the next unit of work, so a job never holds SQLite's write lock or
@@ -62,10 +67,10 @@ export class DeleteJobRunner {
   async run(job: DeleteJob, stop?: AbortSignal): Promise<DeleteJobRunResult> {
     const { jobs } = this.stores;
     const { owner, leaseMs } = this.options;
-    const run = { scanned: 0, deleted: 0 };
+    const run = { scanned: 0, changed: 0 };
     const progress = (): DeleteJobProgress => ({
       eventsScanned: job.eventsScanned + run.scanned,
-      eventsDeleted: job.eventsDeleted + run.deleted,
+      eventsDeleted: job.eventsDeleted + run.changed,
     });
     const abort = new AbortController();
     let lost = false;
@@ -94,16 +99,7 @@ export class DeleteJobRunner {
     try {
       await checkpoint(false);
       if (lost) return 'lost';
-      const deleter = new EventDeleter(
-        this.countingEvents(run),
-        this.stores.metadata,
-        this.pacedUnitOfWork(abort.signal, () => checkpoint(true)),
-      );
-      await deleter.delete(job.projectId, job.collection, job.selection, {
-        batchSize: this.options.batchSize,
-        signal: abort.signal,
-        now: new Date(job.resolveAt),
-      });
+      await this.work(job, run, abort.signal, () => checkpoint(true));
       return (await jobs.finish(job.id, owner, {
         state: 'done',
         progress: progress(),
@@ -141,8 +137,44 @@ export class DeleteJobRunner {
     }
   }
 
-  /** The event store, counting what the job reads and removes (no I/O of its own). */
-  private countingEvents(run: { scanned: number; deleted: number }): EventStore {
+  /** The job's delete, over the counting event store and the paced unit of work. */
+  private async work(
+    job: DeleteJob,
+    run: { scanned: number; changed: number },
+    signal: AbortSignal,
+    checkpoint: () => Promise<void>,
+  ): Promise<void> {
+    const events = this.countingEvents(run);
+    const unitOfWork = this.pacedUnitOfWork(signal, checkpoint);
+    const batchSize = this.options.batchSize;
+    if (job.property === undefined) {
+      const deleter = new EventDeleter(events, this.stores.metadata, unitOfWork);
+      await deleter.delete(job.projectId, job.collection, job.selection, {
+        batchSize,
+        signal,
+        now: new Date(job.resolveAt),
+      });
+      return;
+    }
+    const deleter = new PropertyDeleter(events, this.stores.metadata, unitOfWork);
+    const done = await deleter.delete(job.projectId, job.collection, job.property, {
+      batchSize,
+      signal,
+    });
+    if (done.skipped > 0) {
+      // Events rewritten under the job (or whose counters were still settling)
+      // kept the property through the retries: not done yet. Unavailable, so
+      // the run is interrupted and a later claim re-runs it, which finds them.
+      throw new TallyError(
+        'unavailable',
+        'PropertyDeleteIncompleteError',
+        `${done.skipped} event(s) changed during the property delete and still carry "${job.property}".`,
+      );
+    }
+  }
+
+  /** The event store, counting what the job reads and changes (removed or rewritten; no I/O of its own). */
+  private countingEvents(run: { scanned: number; changed: number }): EventStore {
     const events = this.stores.events;
     async function* counted(pages: AsyncIterable<StoredEvent[]>): AsyncIterable<StoredEvent[]> {
       for await (const page of pages) {
@@ -159,8 +191,15 @@ export class DeleteJobRunner {
         if (name === 'deleteByIds') {
           return async (...args: Parameters<EventStore['deleteByIds']>) => {
             const gone = await target.deleteByIds(...args);
-            run.deleted += gone.length;
+            run.changed += gone.length;
             return gone;
+          };
+        }
+        if (name === 'replaceBodies') {
+          return async (...args: Parameters<EventStore['replaceBodies']>) => {
+            const replaced = await target.replaceBodies(...args);
+            run.changed += replaced.length;
+            return replaced;
           };
         }
         const value: unknown = Reflect.get(target, name, target);

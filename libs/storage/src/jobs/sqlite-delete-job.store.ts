@@ -27,10 +27,19 @@ const CREATE = `
     updated_at TEXT NOT NULL,
     error TEXT,
     owner TEXT,
-    lease_until INTEGER NOT NULL DEFAULT 0
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    property TEXT
   );
   CREATE INDEX IF NOT EXISTS delete_jobs_unfinished ON delete_jobs (state, lease_until, created_at);
 `;
+
+/** Files created before property jobs existed: the column is added (NULL: an event delete). */
+function addPropertyColumn(db: SqliteDatabase): void {
+  const columns = db.writer.prepare('PRAGMA table_info(delete_jobs)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'property')) {
+    db.writer.exec('ALTER TABLE delete_jobs ADD COLUMN property TEXT');
+  }
+}
 
 interface JobRow {
   id: string;
@@ -46,6 +55,7 @@ interface JobRow {
   error: string | null;
   owner: string | null;
   lease_until: number;
+  property: string | null;
 }
 
 const UNFINISHED = `state IN ('queued', 'running')`;
@@ -53,6 +63,7 @@ const UNFINISHED = `state IN ('queued', 'running')`;
 export class SqliteDeleteJobStore implements DeleteJobStore {
   constructor(private readonly db: SqliteDatabase) {
     db.writer.exec(CREATE);
+    addPropertyColumn(db);
   }
 
   async create(job: DeleteJob): Promise<void> {
@@ -60,8 +71,8 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
       this.db.writer
         .prepare(
           `INSERT INTO delete_jobs (id, project, collection, selection, resolve_at, state, events_scanned,
-             events_deleted, created_at, updated_at, error, owner, lease_until)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             events_deleted, created_at, updated_at, error, owner, lease_until, property)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           job.id,
@@ -77,6 +88,7 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
           job.error ?? null,
           job.owner ?? null,
           job.leaseUntil,
+          job.property ?? null,
         );
     });
   }
@@ -197,5 +209,6 @@ function toJob(row: JobRow): DeleteJob {
   };
   if (row.error !== null) job.error = row.error;
   if (row.owner !== null) job.owner = row.owner;
+  if (row.property !== null) job.property = row.property;
   return job;
 }

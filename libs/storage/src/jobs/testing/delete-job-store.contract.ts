@@ -70,6 +70,23 @@ export function describeDeleteJobStoreContract(
       expect(await b.get('p1', 'no-such-job')).toBeNull();
     });
 
+    it("keeps a property job's property through a claim, and none on an event delete", async () => {
+      const job = newJob('p1', 'dead', T0, {
+        selection: { filters: [], timezone: 'UTC' },
+        property: 'user.address',
+      });
+      await a.create(job);
+      const claimed = await b.claim('B', T0 + LEASE, LEASE, []);
+      expect(claimed).toMatchObject({
+        id: job.id,
+        property: 'user.address',
+        selection: job.selection,
+      });
+      const plain = newJob('p1', 'A', T0);
+      await a.create(plain);
+      expect(await b.get('p1', plain.id)).not.toHaveProperty('property');
+    });
+
     it('lets exactly one of two racing processes claim an expired lease', async () => {
       const job = newJob('p1', 'dead', T0);
       await a.create(job);
