@@ -133,6 +133,45 @@ describe('DeleteJobRunner on SQLite', () => {
     await expectCountersOf('c2', left);
   });
 
+  it('runs a property job the same way: stopped at a batch boundary, resumed elsewhere, every event rewritten exactly', async () => {
+    const sent = events.map((e) => ({ ...e, id: `q-${e.id}`, collection: 'c3' }));
+    await new EventPersister(stores.events, stores.metadata, stores.unitOfWork).persist('p', sent);
+    await stores.jobs.create({
+      ...job('j5', 'A', Date.now() + 5000),
+      collection: 'c3',
+      selection: { filters: [], timezone: 'UTC' },
+      property: 'extra',
+    });
+    const stop = new AbortController();
+    let batches = 0;
+    const original = stores.metadata.applySchemaDeltas.bind(stores.metadata);
+    stores.metadata.applySchemaDeltas = async (...args) => {
+      if (++batches === 2) stop.abort();
+      return original(...args);
+    };
+    expect(await runner('A').run((await stores.jobs.get('p', 'j5'))!, stop.signal)).toBe('stopped');
+    stores.metadata.applySchemaDeltas = original;
+    expect(await stores.jobs.get('p', 'j5')).toMatchObject({ eventsDeleted: 14, leaseUntil: 0 });
+
+    const claimed = await stores.jobs.claim('B', Date.now(), 5000, []);
+    expect(claimed).toMatchObject({ id: 'j5', property: 'extra' });
+    expect(await runner('B').run(claimed!)).toBe('done');
+    const carriers = sent.filter((e) => 'extra' in e.event).length;
+    expect(await stores.jobs.get('p', 'j5')).toMatchObject({
+      state: 'done',
+      eventsDeleted: carriers,
+    });
+    const expected = sent.map((e) => {
+      const { extra: _extra, ...event } = e.event;
+      return { ...e, event };
+    });
+    const stored: CollectionEvent[] = [];
+    for await (const page of stores.events.scan({ projectId: 'p', collection: 'c3' }))
+      stored.push(...page.map((e) => ({ ...e, collection: 'c3' })));
+    expect(stored.map((e) => [e.id, e.event])).toEqual(expected.map((e) => [e.id, e.event]));
+    await expectCountersOf('c3', expected);
+  });
+
   it('fails a job whose delete the store refuses for a reason of its own', async () => {
     await stores.jobs.create({ ...job('j4', 'A', Date.now() + 5000), collection: 'c' });
     const original = stores.events.scan.bind(stores.events);
