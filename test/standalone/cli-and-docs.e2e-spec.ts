@@ -7,7 +7,7 @@ import { CLI_MAIN, StandaloneServer } from '../support/standalone-server';
 const run = promisify(execFile);
 
 describe('standalone: CLI and API description', () => {
-  const server = new StandaloneServer(undefined, { KEY_CACHE_REFRESH_MS: '200' });
+  const server = new StandaloneServer(undefined, { KEY_CACHE_REFRESH_MS: '200', BEACON_REDIRECT_HOSTS: 'example.com' });
 
   beforeAll(() => server.start());
   afterAll(async () => {

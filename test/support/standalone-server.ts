@@ -16,6 +16,21 @@ export const STANDALONE_MAIN = path.join(ROOT, 'dist/apps/standalone/src/main.js
 export const CLI_MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
 
 /**
+ * Every e2e suite's server output passes this check when the server stops:
+ * apart from the one-time banner that hands the operator the default
+ * project's keys, no line may hold a key (64 hex digits) or an api_key value.
+ */
+export function assertNoKeysLogged(output: string): void {
+  const withoutBanner = output.replace(/Created project "default"[^\n]*\n\{[\s\S]*?\n\}\n/, '');
+  const leaks = withoutBanner
+    .split('\n')
+    .filter((line) => /\b[0-9a-f]{64}\b/i.test(line) || /api_key=(?!\[redacted\])[^&\s"]/i.test(line));
+  if (leaks.length > 0) {
+    throw new Error(`the server logged ${leaks.length} line(s) holding a key, e.g.:\n${leaks[0].slice(0, 500)}`);
+  }
+}
+
+/**
  * The real standalone server as a child process (built by `npm test` before
  * jest runs), on a free port with its own data dir.
  */
@@ -73,6 +88,7 @@ export class StandaloneServer {
       child.kill(signal);
     });
     this.process = null;
+    assertNoKeysLogged(this.output);
   }
 
   async stop(): Promise<void> {

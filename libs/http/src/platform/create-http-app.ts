@@ -68,6 +68,13 @@ export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, c
     },
     // A body trickled in a byte at a time is cut off (408) instead of holding a socket.
     requestTimeout: config.http.requestTimeoutMs,
+    // Node enforces these on a sweep (every 30 s by default) and reads them only
+    // at construction (set later, the 60 s header default wins): pass them here.
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: Math.min(10_000, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, config.http.requestTimeoutMs),
+    },
     clientErrorHandler: keenClientErrorHandler((code) =>
       clientErrors.log(`client error before routing (${code ?? 'unknown'}); answered and closed`),
     ),
