@@ -143,7 +143,8 @@ function describeFindings(findings: Finding[]): string {
 }
 
 describe('OpenAPI fuzz (schemathesis against /openapi.json)', () => {
-  const server = new StandaloneServer();
+  // Redirects are refused unless their host is listed: list the document's example host so 302 is reached.
+  const server = new StandaloneServer(undefined, { BEACON_REDIRECT_HOSTS: 'example.com' });
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-fuzz-'));
   let operationCount = 0;
 
@@ -182,8 +183,18 @@ describe('OpenAPI fuzz (schemathesis against /openapi.json)', () => {
     );
   }, 300_000);
 
+  /** A server killed by a signal has a null exitCode: stop() would wait for an exit that already happened. */
+  function serverAlive(): boolean {
+    return !!server.process && server.process.exitCode === null && server.process.signalCode === null;
+  }
+
+  function serverDeath(): string {
+    const child = server.process!;
+    return `exit code ${child.exitCode}, signal ${child.signalCode}; last output:\n${server.output.slice(-3000)}`;
+  }
+
   afterAll(async () => {
-    await server.stop();
+    if (serverAlive()) await server.stop();
     server.remove();
     fs.rmSync(workDir, { recursive: true, force: true });
   });
@@ -206,6 +217,12 @@ describe('OpenAPI fuzz (schemathesis against /openapi.json)', () => {
         `api-fuzz ${kind}: ${run.operations} operations, ${run.cases} cases, ` +
           `${run.findings.length} failing operations, exit ${run.exitCode}\n`,
       );
+      // A request that kills or wedges the process is the worst finding: show what the server said last.
+      expect({ kind, serverAlive: serverAlive(), serverOutput: serverAlive() ? '' : serverDeath() }).toEqual({
+        kind,
+        serverAlive: true,
+        serverOutput: '',
+      });
       const serverErrors = run.findings.filter((f) => f.codes.includes('ST101'));
       expect({ kind, serverErrors: serverErrors.length, report: describeFindings(serverErrors) }).toEqual({
         kind,

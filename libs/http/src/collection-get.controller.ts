@@ -11,6 +11,7 @@ import {
   BeaconQueryParameters,
   CollectionParam,
   KeenErrors,
+  WRITE_ERRORS,
   KeenOperation,
   ProjectParam,
   ref,
@@ -67,7 +68,7 @@ export class CollectionGetController {
     description: 'With data and redirect: the event is stored; go to the redirect URL.',
     headers: { Location: { description: 'The redirect URL.', schema: { type: 'string' } } },
   })
-  @KeenErrors(400, 413)
+  @KeenErrors(400, 413, ...WRITE_ERRORS)
   async get(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,

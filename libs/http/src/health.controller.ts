@@ -1,8 +1,9 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { TallyError } from '@app/events';
 import { storeSpace } from '@app/storage';
+import { KeenOperation, ref } from './platform/openapi/index';
 
 /** How soon a load balancer may ask again; space coming back is noticed on the next probe. */
 const NOT_READY_RETRY_AFTER_S = 5;
@@ -18,18 +19,22 @@ export class HealthController {
   constructor(@Inject(TALLY_CONFIG) private readonly config: TallyConfig) {}
 
   @Get('healthz')
-  @ApiOperation({
+  @KeenOperation({
     summary: 'Liveness: the process answers. Stays ok while the store is out of space.',
+    key: 'none',
   })
+  @ApiResponse({ status: 200, description: 'The process is up.', schema: ref('Health') })
   health(): { status: 'ok'; pool: string } {
     return { status: 'ok', pool: this.config.pool };
   }
 
   @Get('readyz')
-  @ApiOperation({
+  @KeenOperation({
     summary:
       'Readiness: 200 {status:"ready"}, or 503 naming the reason (the store is out of space) until it has room again',
+    key: 'none',
   })
+  @ApiResponse({ status: 200, description: 'Ready for traffic.', schema: ref('Ready') })
   ready(): { status: 'ready'; pool: string } {
     const problem = storeSpace.problem();
     if (problem) {

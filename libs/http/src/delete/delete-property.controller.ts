@@ -6,6 +6,7 @@ import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
 import {
   CollectionParam,
   KeenErrors,
+  WRITE_ERRORS,
   KeenOperation,
   ProjectParam,
   PropertyParam,
@@ -57,7 +58,7 @@ export class DeletePropertyController {
     headers: { Location: { description: 'The job status URL.', schema: { type: 'string' } } },
     schema: ref('DeleteJobAccepted'),
   })
-  @KeenErrors(400, 429)
+  @KeenErrors(400, 429, ...WRITE_ERRORS)
   async deleteProperty(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,

@@ -7,6 +7,7 @@ import {
   CollectionParam,
   EventSelectionQuery,
   KeenErrors,
+  WRITE_ERRORS,
   KeenOperation,
   ProjectParam,
   ref,
@@ -55,7 +56,7 @@ export class DeleteController {
     headers: { Location: { description: 'The job status URL.', schema: { type: 'string' } } },
     schema: ref('DeleteJobAccepted'),
   })
-  @KeenErrors(400, 429)
+  @KeenErrors(400, 429, ...WRITE_ERRORS)
   async deleteEvents(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -87,7 +88,7 @@ export class DeleteController {
     key: 'master',
   })
   @ApiResponse({ status: 200, description: 'Recounted.', schema: ref('SchemaRecount') })
-  @KeenErrors(400)
+  @KeenErrors(400, ...WRITE_ERRORS)
   recalculate(@Param('projectId') projectId: string, @Param('collection') collection: string) {
     return this.deletes.recount(projectId, collection);
   }

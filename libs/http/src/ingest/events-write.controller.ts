@@ -7,6 +7,7 @@ import { OriginHeaders, requestOrigin } from '../platform/request-origin';
 import { BatchResult, IngestService } from './ingest.service';
 import {
   BODY_ERRORS,
+  WRITE_ERRORS,
   CollectionParam,
   JsonBody,
   KeenErrors,
@@ -39,7 +40,7 @@ export class EventsWriteController {
   @CollectionParam()
   @JsonBody('Event', 'One event: any JSON object.')
   @ApiResponse({ status: 201, description: 'Stored.', schema: ref('Created') })
-  @KeenErrors(...BODY_ERRORS)
+  @KeenErrors(...BODY_ERRORS, ...WRITE_ERRORS)
   async recordOne(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -67,7 +68,7 @@ export class EventsWriteController {
   })
   @JsonBody('EventBatch', 'Collection name to an array of events.')
   @ApiResponse({ status: 200, description: 'One result per event.', schema: ref('BatchResult') })
-  @KeenErrors(...BODY_ERRORS)
+  @KeenErrors(...BODY_ERRORS, ...WRITE_ERRORS)
   recordBatch(
     @Param('projectId') projectId: string,
     @Body() body: unknown,

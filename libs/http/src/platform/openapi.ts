@@ -16,7 +16,8 @@ export function setupOpenApi(app: INestApplication): void {
       'Schema-less event analytics, wire-compatible with the Keen IO 3.0 API. ' +
         'Each project has a write key (writes), a read key (queries, schema) and a master key (everything, ' +
         'including deletes). Keys go in the raw Authorization header (no scheme) or the api_key query parameter. ' +
-        'Errors are JSON {message, error_code, request_id}. Every response carries x-tally-pool.',
+        'Errors are JSON {message, error_code, request_id}. Every response carries x-tally-pool. ' +
+        'A method a path does not serve answers 405 with an Allow header; an unknown path 404.',
     )
     .setVersion('3.0')
     .addApiKey(

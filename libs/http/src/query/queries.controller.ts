@@ -42,7 +42,7 @@ export class QueriesController {
   })
   @ExtractionQueryParameters()
   @NDJSON_OK
-  @KeenErrors(400, 504)
+  @KeenErrors(400, 429, 504)
   streamGet(
     @Param('projectId') projectId: string,
     @Query() params: Record<string, unknown>,
@@ -58,7 +58,7 @@ export class QueriesController {
   @KeenOperation({ summary: 'Extraction of any size as NDJSON, parameters in the JSON body', key: 'read' })
   @JsonBody('QueryBody', 'The extraction parameters; no body: all defaults.', false)
   @NDJSON_OK
-  @KeenErrors(...BODY_ERRORS, 504)
+  @KeenErrors(...BODY_ERRORS, 429, 504)
   streamPost(
     @Param('projectId') projectId: string,
     @Body() body: unknown,

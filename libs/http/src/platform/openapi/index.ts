@@ -1,4 +1,4 @@
-export { KeenErrors, BODY_ERRORS } from './keen-errors';
+export { KeenErrors, BODY_ERRORS, WRITE_ERRORS } from './keen-errors';
 export { KeenOperation, KEY_HEADER_SCHEME, KEY_QUERY_SCHEME } from './keen-operation';
 export { AnalysisParam, CollectionParam, JobParam, ProjectParam, PropertyParam } from './path-parameters';
 export {

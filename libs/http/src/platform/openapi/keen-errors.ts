@@ -22,6 +22,8 @@ const ERRORS = {
   503: 'The queue or the event store is unavailable, or the server is shutting down; retry after Retry-After seconds. ' +
     'A write answered 503 was not stored.',
   504: 'The query ran past its deadline (QueryTimeoutError).',
+  507: 'The event store is out of space (InsufficientStorageError); nothing was written. Retry after Retry-After ' +
+    'seconds, once an operator has freed space.',
 } as const;
 
 export type ErrorStatus = keyof typeof ERRORS;
@@ -38,7 +40,7 @@ export function KeenErrors(...statuses: ErrorStatus[]): MethodDecorator & ClassD
         status,
         description: ERRORS[status],
         schema: ref('KeenError'),
-        ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+        ...(status === 429 || status === 503 || status === 507 ? { headers: RETRY_AFTER } : {}),
       }),
     ),
   );
@@ -53,3 +55,6 @@ export const TRANSPORT_ERRORS: ErrorStatus[] = [408, 414, 431, 503];
 
 /** What a request with a JSON body can meet on top: the body parser's refusals. */
 export const BODY_ERRORS: ErrorStatus[] = [400, 413, 415];
+
+/** What an operation that writes to the store can meet on top: a full store. */
+export const WRITE_ERRORS: ErrorStatus[] = [507];

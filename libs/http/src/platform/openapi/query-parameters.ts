@@ -78,7 +78,12 @@ export function BeaconQueryParameters(): MethodDecorator {
       { type: 'string', example: 'eyJpdGVtIjoid2lkZ2V0In0=' },
       'Beacon write: the event as base64 (standard or URL-safe) JSON. Needs the write key.',
     ),
-    textQuery('redirect', { type: 'string', format: 'uri', example: 'https://example.com/thanks' }, 'Beacon write: answer 302 to this http(s) URL instead of the GIF.'),
+    textQuery(
+      'redirect',
+      { type: 'string', format: 'uri', example: 'https://example.com/thanks' },
+      'Beacon write: answer 302 to this absolute http(s) URL instead of the GIF. Only hosts listed in ' +
+        'BEACON_REDIRECT_HOSTS are accepted (none by default); any other is a 400 and nothing is stored.',
+    ),
     textQuery('modified', { type: 'integer' }, 'Ignored (keen-tracking adds it to defeat caches).'),
     textQuery('c', { type: 'string' }, 'Ignored (keen-tracking adds it).'),
   );

@@ -8,10 +8,14 @@ import type { ReferenceObject, SchemaObject } from '@nestjs/swagger';
  * really sends: a fuzzer validates every response against them.
  */
 
-/** Keen's error body; `request_id` is Tally's addition, matching the log line. */
+/**
+ * Keen's error body; `request_id` is Tally's addition, matching the log line.
+ * It is absent only from the errors Node's HTTP parser raises before a request
+ * exists (408, 431, malformed HTTP).
+ */
 const KeenError: SchemaObject = {
   type: 'object',
-  required: ['message', 'error_code', 'request_id'],
+  required: ['message', 'error_code'],
   properties: {
     message: { type: 'string', description: 'What went wrong, naming the offending parameter or property.' },
     error_code: { type: 'string', description: 'Keen error name, e.g. InvalidApiKeyError, InvalidPropertyNameError.' },
@@ -245,8 +249,9 @@ const DeleteJob: SchemaObject = {
   required: ['id', 'kind', 'collection', 'filters', 'timeframe', 'timezone', 'state', 'events_scanned', 'events_deleted'],
   properties: {
     id: { type: 'string' },
-    kind: { type: 'string', enum: ['delete'] },
+    kind: { type: 'string', enum: ['delete', 'delete_property'] },
     collection: { type: 'string' },
+    property: { type: 'string', description: 'delete_property: the property removed.' },
     filters: { $ref: '#/components/schemas/Filters' },
     timeframe: {
       nullable: true,
@@ -257,6 +262,7 @@ const DeleteJob: SchemaObject = {
     state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
     events_scanned: { type: 'integer' },
     events_deleted: { type: 'integer' },
+    events_updated: { type: 'integer', description: 'delete_property: events rewritten.' },
     created_at: { type: 'string' },
     updated_at: { type: 'string' },
     error: { type: 'string' },
@@ -277,6 +283,15 @@ const Health: SchemaObject = {
   required: ['status', 'pool'],
   properties: {
     status: { type: 'string', enum: ['ok'] },
+    pool: { type: 'string', enum: ['ingest', 'query', 'standalone'] },
+  },
+};
+
+const Ready: SchemaObject = {
+  type: 'object',
+  required: ['status', 'pool'],
+  properties: {
+    status: { type: 'string', enum: ['ready'] },
     pool: { type: 'string', enum: ['ingest', 'query', 'standalone'] },
   },
 };
@@ -305,6 +320,7 @@ export const SCHEMAS: Record<string, SchemaObject> = {
   DeleteJob,
   SchemaRecount,
   Health,
+  Ready,
 };
 
 export type SchemaName = keyof typeof SCHEMAS & string;
