@@ -220,7 +220,8 @@ describe('standalone: hostile input', () => {
       contents.close();
       expect(fresh).toHaveLength(1);
       expect(fresh[0].event.n).toBe(1);
-      expect(Date.parse(fresh[0].event.keen.timestamp as string)).toBeGreaterThanOrEqual(before - 1000);
+      const keen = fresh[0].event.keen as { timestamp: string };
+      expect(Date.parse(keen.timestamp)).toBeGreaterThanOrEqual(before - 1000);
       expect(Object.keys(fresh[0].event.keen as object).sort()).toEqual(['created_at', 'id', 'timestamp']);
     });
   });

@@ -179,7 +179,7 @@ describe('nginx service', () => {
 
   it('journals write requests with body, id and start time as sent upstream', async () => {
     const body = JSON.stringify({ clicks: [{ n: 1, s: 'ünïcode "quoted"' }, { n: 2 }] });
-    const res = await fetch(url('/3.0/projects/p9/events?api_key=w'), {
+    const res = await fetch(url('/3.0/projects/p9/events?x=1&api_key=w&y=2'), {
       method: 'POST',
       body,
       headers: { 'content-type': 'application/json', authorization: 'wkey' },
@@ -197,12 +197,14 @@ describe('nginx service', () => {
     expect(entry).toMatchObject({
       method: 'POST',
       uri: '/3.0/projects/p9/events',
-      args: 'api_key=w',
-      authorization: 'wkey',
+      // No key in the journal: not the api_key parameter, not the header.
+      args: 'x=1&y=2',
       status: '200',
       msec: upstream.headers['x-request-start'],
     });
     expect(JSON.parse(entry.body)).toEqual(JSON.parse(body));
+    expect(entry.authorization).toBeUndefined();
+    expect(JSON.stringify(lines)).not.toContain('wkey');
     expect(lines.some((l) => l.uri.includes('/queries/'))).toBe(false);
   });
 
