@@ -88,9 +88,13 @@ export class SqliteEventStore implements EventStore {
       `SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND ts >= ? AND ts < ?
        ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
     );
+    // The row value is the index's own bound: SQLite seeks straight to the last
+    // row read. Spelled `ts > ? OR (ts = ? AND id > ?)` it seeks only to the
+    // timeframe's start and steps over every row read before, so each page
+    // cost more than the last (16 ms of skipping per page at 200,000 events).
     const next = this.db.reader.prepare(
-      `SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND ts >= ? AND ts < ?
-       AND ${desc ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))'}
+      `SELECT id, ts, body FROM events WHERE project = ? AND collection = ?
+       AND ${desc ? '(ts, id) < (?, ?) AND ts >= ?' : '(ts, id) > (?, ?) AND ts < ?'}
        ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
     );
     let sent = 0;
@@ -100,7 +104,7 @@ export class SqliteEventStore implements EventStore {
       const size = Math.min(PAGE_SIZE, limit - sent);
       const rows = (
         last
-          ? next.iterate(request.projectId, request.collection, start, end, last.ts, last.ts, last.id, size)
+          ? next.iterate(request.projectId, request.collection, last.ts, last.id, desc ? start : end, size)
           : first.iterate(request.projectId, request.collection, start, end, size)
       ) as IterableIterator<EventRow>;
       const page = readPage(rows);
