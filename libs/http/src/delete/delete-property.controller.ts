@@ -5,12 +5,12 @@ import { DeletePropertyService } from './delete-property.service';
 import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
 import {
   CollectionParam,
+  DeleteJobAcceptedResponse,
   KeenErrors,
   WRITE_ERRORS,
   KeenOperation,
   ProjectParam,
   PropertyParam,
-  ref,
 } from '../platform/openapi/index';
 
 interface DeleteReply {
@@ -52,12 +52,7 @@ export class DeletePropertyController {
       'x-tally-events-skipped': { description: 'Events left as they were.', schema: { type: 'integer' } },
     },
   })
-  @ApiResponse({
-    status: 202,
-    description: 'A large collection: accepted as a background job; poll status_url.',
-    headers: { Location: { description: 'The job status URL.', schema: { type: 'string' } } },
-    schema: ref('DeleteJobAccepted'),
-  })
+  @DeleteJobAcceptedResponse('A large collection: accepted as a background job; poll status_url.')
   @KeenErrors(400, 429, ...WRITE_ERRORS)
   async deleteProperty(
     @Param('projectId') projectId: string,

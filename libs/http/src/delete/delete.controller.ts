@@ -5,6 +5,7 @@ import { DeleteService } from './delete.service';
 import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
 import {
   CollectionParam,
+  DeleteJobAcceptedResponse,
   EventSelectionQuery,
   KeenErrors,
   WRITE_ERRORS,
@@ -50,12 +51,7 @@ export class DeleteController {
       'x-tally-events-deleted': { description: 'Events removed.', schema: { type: 'integer' } },
     },
   })
-  @ApiResponse({
-    status: 202,
-    description: 'A large delete, accepted as a background job; poll status_url.',
-    headers: { Location: { description: 'The job status URL.', schema: { type: 'string' } } },
-    schema: ref('DeleteJobAccepted'),
-  })
+  @DeleteJobAcceptedResponse('A large delete, accepted as a background job; poll status_url.')
   @KeenErrors(400, 429, ...WRITE_ERRORS)
   async deleteEvents(
     @Param('projectId') projectId: string,

@@ -8,4 +8,5 @@ export {
   KeenQueryParameters,
 } from './query-parameters';
 export { JsonBody } from './json-body';
+export { DeleteJobAcceptedResponse } from './delete-job-accepted';
 export { ref, SCHEMAS } from './schemas';
