@@ -338,13 +338,20 @@ describe('standalone: hostile input', () => {
   });
 
   describe('the edges of HTTP', () => {
-    it('answers a trickled body with a Keen-shaped 408 and oversized headers with 431', async () => {
+    it('answers a trickled body with 408, an over-long name with 414 and oversized headers with 431, all Keen-shaped', async () => {
       const timeout = await rawExchange(
         server.port,
         `POST /3.0/projects/${a.id}/events/slow HTTP/1.1\r\nHost: x\r\nAuthorization: ${a.write_key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
       );
       expect(timeout.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
       expect(JSON.parse(timeout.split('\r\n\r\n')[1])).toMatchObject({ error_code: 'RequestTimeoutError' });
+
+      const longName = await call('414', 'POST', url(a.id, `events/${'n'.repeat(5000)}`), { key: a.write_key, body: { a: 1 } });
+      expect(longName.status).toBe(414);
+      expect(longName.body.error_code).toBe('RequestUriTooLongError');
+      const notTooLong = await call('257', 'POST', url(a.id, `events/${'n'.repeat(257)}`), { key: a.write_key, body: { a: 1 } });
+      expect(notTooLong.status).toBe(400);
+      expect(notTooLong.body.error_code).toBe('InvalidCollectionNameError');
 
       const headers = await rawExchange(server.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
       expect(headers.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
@@ -424,6 +431,6 @@ function rawExchange(port: number, request: string): Promise<string> {
     socket.on('data', (d) => (out += d));
     socket.on('close', () => resolve(out));
     socket.on('error', (e) => (out ? resolve(out) : reject(e)));
-    setTimeout(() => socket.destroy(), 10_000);
+    setTimeout(() => socket.destroy(), 10_000).unref();
   });
 }

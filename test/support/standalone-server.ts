@@ -82,11 +82,14 @@ export class StandaloneServer {
   /** SIGKILL: no drain, no flush; what was acknowledged must already be on disk. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
+    if (!child) return;
+    // Unless it exited on its own, or was already killed by a signal (exitCode stays null then).
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    }
     this.process = null;
     assertNoKeysLogged(this.output);
   }

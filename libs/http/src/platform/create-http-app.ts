@@ -12,6 +12,9 @@ import { isClientRequestId } from './request-origin';
 import { RouteTable } from './route-table';
 import { applySecurityHeaders } from './security-headers';
 
+/** Collection and property names are at most 256 characters; paths of them nest. */
+const MAX_PARAM_LENGTH = 4096;
+
 // A `%` not followed by two hex digits: find-my-way would keep it verbatim in
 // a parameter (a collection once got stored under a name with a broken escape).
 const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
@@ -32,16 +35,25 @@ interface RouterReply {
  * so the api_key.
  */
 function routerErrorHandler(pool: string) {
-  return (_error: unknown, req: { id: string; url: string }, reply: RouterReply): void => {
+  return (error: unknown, req: { id: string; url: string }, reply: RouterReply): void => {
     applySecurityHeaders(req.url, reply);
+    const tooLong = (error as { code?: unknown } | null)?.code === 'FST_ERR_MAX_PARAM_LENGTH';
     reply
-      .code(400)
+      .code(tooLong ? 414 : 400)
       .header('x-tally-pool', pool)
-      .send({
-        message: 'The URL is not valid (a malformed percent-escape or character).',
-        error_code: 'InvalidRequestError',
-        request_id: req.id,
-      });
+      .send(
+        tooLong
+          ? {
+              message: `A path segment is longer than the server accepts (${MAX_PARAM_LENGTH} characters); names are at most 256.`,
+              error_code: 'RequestUriTooLongError',
+              request_id: req.id,
+            }
+          : {
+              message: 'The URL is not valid (a malformed percent-escape or character).',
+              error_code: 'InvalidRequestError',
+              request_id: req.id,
+            },
+      );
   };
 }
 
@@ -59,7 +71,7 @@ export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, c
     // Collection and property names may be 256 characters and property paths
     // nest (`a.b.c`); find-my-way's default (100) answered 414 for valid names.
     // Over-long names now reach validation and get a Keen-shaped 400.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Request ids in logs and error bodies. A client's id is kept only when it
     // is a plain token (no markup, no control characters): it is echoed back.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
@@ -141,6 +153,9 @@ export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, c
     allowedHeaders: CORS_HEADERS,
     exposedHeaders: ['x-tally-pool', 'retry-after', 'x-tally-events-scanned', 'x-tally-events-deleted', 'x-tally-events-updated'],
     maxAge: 86_400,
+    // An OPTIONS without preflight headers gets the same empty 204, not a
+    // plain-text 400 outside the API's error shape.
+    strictPreflight: false,
   });
   setupOpenApi(app as INestApplication);
   return app;
