@@ -31,6 +31,19 @@ export interface DeleteJobAccepted {
   status_url: string;
 }
 
+/** What a delete controller answers with: Fastify's reply, narrowed. */
+export interface DeleteReply {
+  status(code: number): DeleteReply;
+  header(name: string, value: string): DeleteReply;
+  send(body?: unknown): void;
+}
+
+/** 202 with the job's status URL, in the body and in Location. */
+export function sendJobAccepted(reply: DeleteReply, projectId: string, job: DeleteJob): void {
+  const accepted: DeleteJobAccepted = { job_id: job.id, status_url: jobStatusUrl(projectId, job.id) };
+  reply.status(202).header('location', accepted.status_url).send(accepted);
+}
+
 export function jobStatusUrl(projectId: string, jobId: string): string {
   return `/3.0/projects/${encodeURIComponent(projectId)}/jobs/${encodeURIComponent(jobId)}`;
 }

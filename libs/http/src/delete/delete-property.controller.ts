@@ -2,7 +2,7 @@ import { Controller, Delete, HttpCode, Param, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeletePropertyService } from './delete-property.service';
-import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
+import { DeleteReply, sendJobAccepted } from './delete-job.view';
 import {
   CollectionParam,
   DeleteJobAcceptedResponse,
@@ -13,11 +13,6 @@ import {
   PropertyParam,
 } from '../platform/openapi/index';
 
-interface DeleteReply {
-  status(code: number): DeleteReply;
-  header(name: string, value: string): DeleteReply;
-  send(body?: unknown): void;
-}
 
 /**
  * A property delete rewrites events, so like every DELETE it is served by the
@@ -62,11 +57,7 @@ export class DeletePropertyController {
   ): Promise<void> {
     const outcome = await this.properties.deleteProperty(projectId, collection, property);
     if (outcome.kind === 'job') {
-      const accepted: DeleteJobAccepted = {
-        job_id: outcome.job.id,
-        status_url: jobStatusUrl(projectId, outcome.job.id),
-      };
-      reply.status(202).header('location', accepted.status_url).send(accepted);
+      sendJobAccepted(reply, projectId, outcome.job);
       return;
     }
     // What it read and rewrote; `skipped` events changed meanwhile and still carry the property.

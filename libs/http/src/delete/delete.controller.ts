@@ -2,7 +2,7 @@ import { Controller, Delete, HttpCode, Param, Post, Query, Res } from '@nestjs/c
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeleteService } from './delete.service';
-import { DeleteJobAccepted, jobStatusUrl } from './delete-job.view';
+import { DeleteReply, sendJobAccepted } from './delete-job.view';
 import {
   CollectionParam,
   DeleteJobAcceptedResponse,
@@ -14,11 +14,6 @@ import {
   ref,
 } from '../platform/openapi/index';
 
-interface DeleteReply {
-  status(code: number): DeleteReply;
-  header(name: string, value: string): DeleteReply;
-  send(body?: unknown): void;
-}
 
 /**
  * Deletes are served by the query pool even though the URL is the write URL:
@@ -61,11 +56,7 @@ export class DeleteController {
   ): Promise<void> {
     const outcome = await this.deletes.deleteEvents(projectId, collection, params);
     if (outcome.kind === 'job') {
-      const accepted: DeleteJobAccepted = {
-        job_id: outcome.job.id,
-        status_url: jobStatusUrl(projectId, outcome.job.id),
-      };
-      reply.status(202).header('location', accepted.status_url).send(accepted);
+      sendJobAccepted(reply, projectId, outcome.job);
       return;
     }
     // What the delete read and removed: a keen.id delete must read only those ids.
