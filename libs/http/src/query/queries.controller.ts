@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { QueryResponse } from '@app/query';
 import { RequireKey } from '@app/auth';
 import { QueryService } from './query.service';
-import { ClientRequest, abortOnDisconnect } from './abort-on-disconnect';
+import { ClientReply, abortOnDisconnect } from './abort-on-disconnect';
 import { NdjsonReply, sendNdjson } from './ndjson';
 import {
   AnalysisParam,
@@ -46,10 +46,9 @@ export class QueriesController {
   streamGet(
     @Param('projectId') projectId: string,
     @Query() params: Record<string, unknown>,
-    @Req() req: ClientRequest,
-    @Res() reply: NdjsonReply,
+    @Res() reply: NdjsonReply & ClientReply,
   ): Promise<void> {
-    const stream = this.queries.streamExtraction(projectId, params, abortOnDisconnect(req));
+    const stream = this.queries.streamExtraction(projectId, params, abortOnDisconnect(reply));
     return sendNdjson(reply, stream.events, stream.deadline);
   }
 
@@ -62,10 +61,9 @@ export class QueriesController {
   streamPost(
     @Param('projectId') projectId: string,
     @Body() body: unknown,
-    @Req() req: ClientRequest,
-    @Res() reply: NdjsonReply,
+    @Res() reply: NdjsonReply & ClientReply,
   ): Promise<void> {
-    const stream = this.queries.streamExtraction(projectId, body ?? {}, abortOnDisconnect(req));
+    const stream = this.queries.streamExtraction(projectId, body ?? {}, abortOnDisconnect(reply));
     return sendNdjson(reply, stream.events, stream.deadline);
   }
 
@@ -84,9 +82,9 @@ export class QueriesController {
     @Param('projectId') projectId: string,
     @Param('analysis') analysis: string,
     @Query() params: Record<string, unknown>,
-    @Req() req: ClientRequest,
+    @Res({ passthrough: true }) reply: ClientReply,
   ): Promise<QueryResponse> {
-    return this.queries.run(projectId, analysis, params, abortOnDisconnect(req));
+    return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply));
   }
 
   @Post(':analysis')
@@ -105,8 +103,8 @@ export class QueriesController {
     @Param('projectId') projectId: string,
     @Param('analysis') analysis: string,
     @Body() body: unknown,
-    @Req() req: ClientRequest,
+    @Res({ passthrough: true }) reply: ClientReply,
   ): Promise<QueryResponse> {
-    return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(req));
+    return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(reply));
   }
 }

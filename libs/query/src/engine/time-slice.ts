@@ -11,7 +11,7 @@ import type { Pacer } from '../analyses/accumulator';
  * the next turn, so every running query gets at most one slice per turn and
  * the turn's I/O (incoming writes) runs between them.
  */
-export const TURN_BUDGET_MS = 8;
+export const TURN_BUDGET_MS = 4;
 /** A slice never gets shorter than this, however many queries run. */
 const MIN_SLICE_MS = 1;
 

@@ -16,7 +16,7 @@ const PAGE_SIZE = 2000;
 /** Body text per page: JSON.parse runs at a few hundred MB/s, so about 2–5 ms of parsing. */
 const PAGE_BYTES = 1_000_000;
 /** Reading and parsing time per page. */
-const PAGE_MS = 4;
+const PAGE_MS = 1;
 // SQLite's default limit on bound parameters is far above this; ids are chunked.
 const ID_CHUNK = 500;
 
