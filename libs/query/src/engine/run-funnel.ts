@@ -1,6 +1,6 @@
 import { JsonObject, JsonValue } from '@app/events';
 import { EventSource } from '../event-source.port';
-import { compileFilters } from '../filters/compile-filters';
+import { compileFilters, EventPredicate } from '../filters/compile-filters';
 import { FunnelQuery, FunnelStep, QueryResponse } from '../query.types';
 import { resolveTimeframe } from '../timeframe/timeframe';
 import { compilePath } from '../values/property-path';
@@ -27,9 +27,11 @@ export async function runFunnel(
   const result: number[] = [];
   const actors: (JsonValue[] | null)[] = [];
   let gate: ActorSet | undefined;
-  for (const step of query.steps) {
+  // Every step's filters are compiled (and checked against the limits) before any scan.
+  const preds = query.steps.map((step) => compileFilters(step.filters, run.filterOptions()));
+  for (const [i, step] of query.steps.entries()) {
     // Only actors already in the gate can matter, for inverted steps too (gate − did).
-    const did = await actorsOf(step, source, run, gate);
+    const did = await actorsOf(step, preds[i], source, run, gate);
     let set: ActorSet;
     if (step.inverted) {
       set = new Map();
@@ -58,12 +60,12 @@ export async function runFunnel(
 /** Actors who did the step; when `within` is given only its members are kept (bounds memory). */
 async function actorsOf(
   step: FunnelStep,
+  pred: EventPredicate,
   source: EventSource,
   run: QueryRun,
   within: ActorSet | undefined,
 ): Promise<ActorSet> {
   const range = resolveTimeframe(step.timeframe, step.timezone, run.now);
-  const pred = compileFilters(step.filters, run.filterOptions());
   const actor = compilePath(step.actor_property);
   const lo = range ? range.start : -Infinity;
   const hi = range ? range.end : Infinity;

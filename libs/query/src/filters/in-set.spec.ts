@@ -5,6 +5,9 @@ import { compileFilters } from './compile-filters';
 import { InSet } from './in-set';
 import { looseEquals, toOperand } from './loose-compare';
 import { parseFilters } from './parse-filters';
+import { executeQuery } from '../engine/execute-query';
+import { parseQuery } from '../parse/parse-query';
+import { InMemoryEventSource } from '../testing/in-memory-event-source';
 
 /** The definition InSet replaces: compare against every listed value. */
 const linear = (list: JsonValue[], actual: JsonValue): boolean =>
@@ -125,5 +128,25 @@ describe('"in" list cap (maxInValues)', () => {
       },
     ];
     expect(() => compileFilters(parseFilters(nested), { maxInValues: 5 })).toThrow(/limit of 5/);
+  });
+
+  it('refuses an over-long list in any funnel step before scanning anything', async () => {
+    const source = new InMemoryEventSource().add('p', 'c', [
+      { id: 'e1', timestamp: Date.UTC(2024, 0, 1), event: { n: 1 } },
+    ]);
+    const step = (values: number) => ({
+      event_collection: 'c',
+      actor_property: 'n',
+      filters: [{ property_name: 'n', operator: 'in', property_value: list(values) }],
+    });
+    const query = parseQuery('funnel', { steps: [step(3), step(3), step(4)] });
+    await expect(
+      executeQuery(query, source, { projectId: 'p', limits: { maxInValues: 3 } }),
+    ).rejects.toMatchObject({ errorCode: 'QueryLimitExceededError' });
+    expect(source.requests).toHaveLength(0);
+    const fine = parseQuery('funnel', { steps: [step(3), step(3)] });
+    expect(
+      (await executeQuery(fine, source, { projectId: 'p', limits: { maxInValues: 3 } })).result,
+    ).toEqual([1, 1]);
   });
 });
