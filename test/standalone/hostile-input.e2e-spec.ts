@@ -337,6 +337,58 @@ describe('standalone: hostile input', () => {
     });
   });
 
+  describe('a delete never removes more than it names', () => {
+    it('refuses filters sent in a body or under an unknown name, deleting nothing; the query string still narrows', async () => {
+      const write = await call('del write', 'POST', url(a.id, 'events'), {
+        key: a.write_key,
+        body: { narrow: [{ n: 1 }, { n: 2 }, { n: 3 }] },
+      });
+      expect(write.status).toBe(200);
+      const onlyOne = [{ property_name: 'n', operator: 'eq', property_value: 1 }];
+      const count = async () =>
+        (await call('del count', 'GET', `${url(a.id, 'queries/count')}?api_key=${a.read_key}&event_collection=narrow`)).body;
+
+      for (const type of ['application/json', 'text/plain']) {
+        const inBody = await call('del body', 'DELETE', url(a.id, 'events/narrow'), {
+          key: a.master_key,
+          raw: JSON.stringify({ filters: onlyOne }),
+          headers: { 'content-type': type },
+        });
+        expect(inBody.status).toBe(400);
+        expect(inBody.body.error_code).toBe('InvalidParameterError');
+        expect(inBody.body.message).toContain('query string');
+      }
+      const arrayBody = await call('del array', 'DELETE', url(a.id, 'events/narrow'), { key: a.master_key, body: [] });
+      expect(arrayBody.status).toBe(400);
+      const misspelt = await call('del typo', 'DELETE', `${url(a.id, 'events/narrow')}?filter=${encodeURIComponent(JSON.stringify(onlyOne))}`, {
+        key: a.master_key,
+      });
+      expect(misspelt.status).toBe(400);
+      expect(misspelt.body.message).toContain('"filter"');
+      expect(await count()).toEqual({ result: 3 });
+
+      const narrowed = await call('del query', 'DELETE', `${url(a.id, 'events/narrow')}?filters=${encodeURIComponent(JSON.stringify(onlyOne))}`, {
+        key: a.master_key,
+        body: {},
+      });
+      expect(narrowed.status).toBe(204);
+      expect(await count()).toEqual({ result: 2 });
+    });
+  });
+
+  describe('multi_analysis size', () => {
+    it('refuses more than 100 labels with a 400 naming the limit', async () => {
+      const analyses = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`l${i}`, { analysis_type: 'count' }]));
+      const res = await call('labels', 'POST', url(a.id, 'queries/multi_analysis'), {
+        key: a.read_key,
+        body: { event_collection: 'atk', timeframe: 'this_10_years', interval: 'daily', analyses },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe('QueryLimitExceededError');
+      expect(res.body.message).toContain('limit of 100');
+    });
+  });
+
   describe('the edges of HTTP', () => {
     it('answers a trickled body with 408, an over-long name with 414 and oversized headers with 431, all Keen-shaped', async () => {
       const timeout = await rawExchange(
@@ -419,6 +471,14 @@ describe('standalone: hostile input', () => {
         expect(logged).not.toContain(key);
       }
       expect(logged).toContain('api_key=[redacted]');
+
+      // The query-string parser decodes the parameter's name and value, so a
+      // percent-encoded key authenticates: its log line must not carry it either.
+      const encode = (text: string) => [...text].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+      const encoded = await call('encoded key', 'GET', `${url(a.id, 'queries/count')}?ap%69_key=${encode(a.read_key)}&timeframe=soonish`);
+      expect(encoded.status).toBe(400);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(server.output).not.toContain(encode(a.read_key));
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Controller, Delete, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
 import { DeleteService } from './delete.service';
@@ -52,9 +52,10 @@ export class DeleteController {
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
     @Query() params: Record<string, unknown>,
+    @Body() body: unknown,
     @Res() reply: DeleteReply,
   ): Promise<void> {
-    const outcome = await this.deletes.deleteEvents(projectId, collection, params);
+    const outcome = await this.deletes.deleteEvents(projectId, collection, params, body);
     if (outcome.kind === 'job') {
       sendJobAccepted(reply, projectId, outcome.job);
       return;
