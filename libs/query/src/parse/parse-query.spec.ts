@@ -1,5 +1,5 @@
 import { TallyError } from '@app/events';
-import { parseQuery } from './parse-query';
+import { MAX_MULTI_ANALYSES, parseQuery } from './parse-query';
 
 /** What a GET query string gives the controller for the same parameters. */
 const asQueryString = (params: Record<string, unknown>): Record<string, string> => {
@@ -208,5 +208,22 @@ describe('parseQuery: errors name the parameter', () => {
     const e = errorOf(() => parseQuery(type, params as Record<string, unknown>));
     expect(e.kind).toBe('invalid');
     expect(e.message).toContain(naming);
+  });
+});
+
+describe('parseQuery: multi_analysis size', () => {
+  const analyses = (n: number): Record<string, unknown> =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, { analysis_type: 'count' }]));
+
+  it(`accepts ${MAX_MULTI_ANALYSES} analyses and refuses one more (400 naming the limit), GET and POST`, () => {
+    const ok = { event_collection: 'c', analyses: analyses(MAX_MULTI_ANALYSES) };
+    expect(parseQuery('multi_analysis', ok)).toMatchObject({ analysis_type: 'multi_analysis' });
+    const over = { event_collection: 'c', analyses: analyses(MAX_MULTI_ANALYSES + 1) };
+    for (const params of [over, asQueryString(over)]) {
+      const e = errorOf(() => parseQuery('multi_analysis', params));
+      expect(e.kind).toBe('invalid');
+      expect(e.errorCode).toBe('QueryLimitExceededError');
+      expect(e.message).toContain(`limit of ${MAX_MULTI_ANALYSES}`);
+    }
   });
 });

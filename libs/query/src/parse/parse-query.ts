@@ -1,6 +1,6 @@
 import { TallyError } from '@app/events';
 import { parseFilters, ParseFilterOptions } from '../filters/parse-filters';
-import { QueryErrorCode, badParam } from '../query-errors';
+import { QueryErrorCode, badParam, overLimit } from '../query-errors';
 import { QueryLimits, resolveLimits } from '../query-limits';
 import {
   AnalysisType,
@@ -46,6 +46,14 @@ export const ANALYSIS_TYPES: readonly AnalysisType[] = [
   'funnel',
   'multi_analysis',
 ];
+
+/**
+ * Analyses in one multi_analysis. Every label is one more accumulator per
+ * group and interval bucket (and one more member in every result row), so an
+ * uncapped object multiplied the interval and group caps: 5,000 labels over
+ * 2,500 daily buckets built a 110 MB answer and held the process for seconds.
+ */
+export const MAX_MULTI_ANALYSES = 100;
 
 const isMetric = (t: string): t is MetricAnalysisType =>
   (METRIC_ANALYSES as readonly string[]).includes(t);
@@ -167,6 +175,11 @@ function parseAnalyses(params: Params): Record<string, MetricSpec> {
   }
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length === 0) throw badParam('analyses must name at least one analysis');
+  if (entries.length > MAX_MULTI_ANALYSES) {
+    throw overLimit(
+      `analyses names ${entries.length} analyses, more than the limit of ${MAX_MULTI_ANALYSES} in one multi_analysis`,
+    );
+  }
   // Labels are the client's keys: a null-prototype map keeps `__proto__` or
   // `constructor` as ordinary labels.
   const out = Object.create(null) as Record<string, MetricSpec>;

@@ -141,7 +141,9 @@ const FunnelStep: SchemaObject = {
 
 const Analyses: SchemaObject = {
   type: 'object',
-  description: 'Label to `{analysis_type, target_property?, percentile?}` (multi_analysis).',
+  description: 'Label to `{analysis_type, target_property?, percentile?}` (multi_analysis); at most 100 labels.',
+  minProperties: 1,
+  maxProperties: 100,
   additionalProperties: {
     type: 'object',
     required: ['analysis_type'],
