@@ -20,7 +20,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { median } from './support/load';
 import { ROOT, startNode, tempDir } from './support/processes';
-import { ReadStorm, ReadStormQuery, ReadStormResult, writeProbe, WriteProbeResult } from './support/tenant-load';
+import {
+  ReadStorm,
+  ReadStormQuery,
+  ReadStormResult,
+  writeProbe,
+  WriteProbeResult,
+} from './support/tenant-load';
 import { fmt, lanes } from './support/timing';
 
 const BIG_EVENTS = Number(process.env.BENCH_BIG_EVENTS || 200_000);
@@ -39,7 +45,10 @@ const BIG = 'big';
 const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 const DAYS = 10;
-const WHOLE = { start: new Date(T0).toISOString(), end: new Date(T0 + DAYS * DAY_MS).toISOString() };
+const WHOLE = {
+  start: new Date(T0).toISOString(),
+  end: new Date(T0 + DAYS * DAY_MS).toISOString(),
+};
 
 interface Keys {
   id: string;
@@ -120,8 +129,12 @@ async function preload(baseUrl: string, keys: Keys): Promise<void> {
   const batches: number[] = [];
   for (let i = 0; i < BIG_EVENTS; i += 5000) batches.push(i);
   await lanes(batches, 2, async (offset) => {
-    const events = Array.from({ length: Math.min(5000, BIG_EVENTS - offset) }, (_, j) => bigEvent(offset + j));
-    const res = await post(`${baseUrl}/3.0/projects/${keys.id}/events`, keys.write_key, { [BIG]: events });
+    const events = Array.from({ length: Math.min(5000, BIG_EVENTS - offset) }, (_, j) =>
+      bigEvent(offset + j),
+    );
+    const res = await post(`${baseUrl}/3.0/projects/${keys.id}/events`, keys.write_key, {
+      [BIG]: events,
+    });
     const body = (await res.json()) as Record<string, { success: boolean }[]>;
     const ok = res.status === 200 && body[BIG].every((r) => r.success);
     if (!ok) throw new Error(`preload batch at ${offset} failed: ${res.status}`);
@@ -130,13 +143,19 @@ async function preload(baseUrl: string, keys: Keys): Promise<void> {
 
 /** A second project, made with the CLI on the server's data dir; usable once the key cache has it. */
 async function secondProject(baseUrl: string, dataDir: string): Promise<Keys> {
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'projects', 'create', 'tenant-b', '--json'], {
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'projects', 'create', 'tenant-b', '--json'],
+    {
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+    },
+  );
   const keys = JSON.parse(out.slice(out.indexOf('{'))) as Keys;
   for (let attempt = 0; attempt < 100; attempt++) {
-    const res = await post(`${baseUrl}/3.0/projects/${keys.id}/events/warmup`, keys.write_key, { ok: 1 });
+    const res = await post(`${baseUrl}/3.0/projects/${keys.id}/events/warmup`, keys.write_key, {
+      ok: 1,
+    });
     if (res.status === 201) return keys;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -162,12 +181,16 @@ async function main(): Promise<void> {
     'listening on',
   );
   const baseUrl = `http://127.0.0.1:${server.port}`;
-  const a = JSON.parse(/Created project "default"[^\n]*\n(\{[\s\S]*?\n\})/.exec(server.output)![1]) as Keys;
+  const a = JSON.parse(
+    /Created project "default"[^\n]*\n(\{[\s\S]*?\n\})/.exec(server.output)![1],
+  ) as Keys;
   const phases: Phase[] = [];
   try {
     const t0 = Date.now();
     await preload(baseUrl, a);
-    process.stderr.write(`loaded ${fmt(BIG_EVENTS)} events into project A in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    process.stderr.write(
+      `loaded ${fmt(BIG_EVENTS)} events into project A in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+    );
     const b = await secondProject(baseUrl, dataDir);
     const probe = () =>
       writeProbe({
@@ -199,9 +222,18 @@ async function main(): Promise<void> {
 function report(phases: Phase[]): void {
   const base = phases.filter((p) => !p.loaded);
   const loaded = phases.filter((p) => p.loaded);
-  const med = (ps: Phase[], f: (w: WriteProbeResult) => number) => median(ps.map((p) => f(p.writes)));
-  const [b50, b99, bmax] = [med(base, (w) => w.p50), med(base, (w) => w.p99), med(base, (w) => w.max)];
-  const [l50, l99, lmax] = [med(loaded, (w) => w.p50), med(loaded, (w) => w.p99), med(loaded, (w) => w.max)];
+  const med = (ps: Phase[], f: (w: WriteProbeResult) => number) =>
+    median(ps.map((p) => f(p.writes)));
+  const [b50, b99, bmax] = [
+    med(base, (w) => w.p50),
+    med(base, (w) => w.p99),
+    med(base, (w) => w.max),
+  ];
+  const [l50, l99, lmax] = [
+    med(loaded, (w) => w.p50),
+    med(loaded, (w) => w.p99),
+    med(loaded, (w) => w.max),
+  ];
   const outcomes: Record<string, Record<string, number>> = {};
   const times: Record<string, number[]> = {};
   for (const p of loaded) {

@@ -105,12 +105,15 @@ export class ReadStorm {
     for (let i = client; this.running; i++) {
       const q = this.queries[i % this.queries.length];
       const t0 = performance.now();
-      const res = await fetch(`${this.baseUrl}/3.0/projects/${this.projectId}/queries/${q.analysis}`, {
-        method: 'POST',
-        headers: { authorization: this.readKey, 'content-type': 'application/json' },
-        body: JSON.stringify(q.body),
-        signal: this.abort.signal,
-      }).catch((error: Error) => error);
+      const res = await fetch(
+        `${this.baseUrl}/3.0/projects/${this.projectId}/queries/${q.analysis}`,
+        {
+          method: 'POST',
+          headers: { authorization: this.readKey, 'content-type': 'application/json' },
+          body: JSON.stringify(q.body),
+          signal: this.abort.signal,
+        },
+      ).catch((error: Error) => error);
       let outcome: string;
       if (res instanceof Error) outcome = this.running ? `error ${res.message}` : 'aborted';
       else {
@@ -119,7 +122,8 @@ export class ReadStorm {
           () => false,
         );
         outcome = ok ? String(res.status) : 'aborted';
-        if (res.status === 200 && ok) (this.result.times[q.name] ??= []).push(performance.now() - t0);
+        if (res.status === 200 && ok)
+          (this.result.times[q.name] ??= []).push(performance.now() - t0);
       }
       const counts = (this.result.outcomes[q.name] ??= {});
       counts[outcome] = (counts[outcome] ?? 0) + 1;
