@@ -256,8 +256,16 @@ describe('standalone: hostile input', () => {
       contents.close();
       expect(stored.map((e) => e.event.item).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
       expect(new Set(stored.map((e) => e.id)).size).toBe(6);
+      // A retry of an event without its own timestamp, seconds later, is still the same event.
+      const untimed = await call('reuse untimed', 'POST', url(a.id, 'events/reuse'), { key: a.write_key, headers, body: { item: 'g' } });
+      expect(untimed.status).toBe(201);
+      await new Promise((r) => setTimeout(r, 1_100));
+      await call('reuse untimed retry', 'POST', url(a.id, 'events/reuse'), { key: a.write_key, headers, body: { item: 'g' } });
+      const after = new SqliteContents(server.dataDir);
+      expect(after.events(a.id, 'reuse').filter((e) => e.event.item === 'g')).toHaveLength(1);
+      after.close();
       const count = await call('reuse count', 'GET', url(a.id, `queries/count?api_key=${a.read_key}&event_collection=reuse`));
-      expect(count.body).toEqual({ result: 6 });
+      expect(count.body).toEqual({ result: 7 });
     });
   });
 

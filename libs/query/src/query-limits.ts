@@ -10,6 +10,12 @@ export interface QueryLimits {
   maxGroups: number;
   /** Keen's own rule: at most 2,500 interval buckets. */
   maxIntervalBuckets: number;
+  /**
+   * Result cells of one query: groups × interval buckets × analyses. Each cap
+   * alone is sane, but their product is not (10,000 groups over 2,500 daily
+   * buckets is 25M rows: gigabytes, seconds of shaping), so it has its own.
+   */
+  maxResultCells: number;
   /** Events a synchronous extraction may return (larger: stream the export). */
   maxExtractionEvents: number;
   /** Characters in a regex filter pattern (re2js is linear, but compile cost is not). */
@@ -33,6 +39,7 @@ export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({
   deadlineMs: 60_000,
   maxGroups: 10_000,
   maxIntervalBuckets: 2_500,
+  maxResultCells: 1_000_000,
   maxExtractionEvents: 100_000,
   maxRegexLength: 512,
   maxFilters: 100,

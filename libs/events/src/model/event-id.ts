@@ -15,6 +15,12 @@ export interface EventIdInput {
   content: string;
   /** The event's keen.timestamp in epoch ms: gives ids a time-ordered prefix. */
   timestamp: number;
+  /**
+   * False when `timestamp` is only this process's receipt time under a
+   * client-chosen request id: a retry a second later must get the same id, so
+   * the prefix then comes from the hash instead of the clock.
+   */
+  timeOrdered?: boolean;
 }
 
 /**
@@ -34,5 +40,6 @@ export function deriveEventId(secret: string, input: EventIdInput): string {
     )
     .update(input.content)
     .digest('hex');
-  return seconds.toString(16).padStart(8, '0') + digest.slice(0, 16);
+  const prefix = input.timeOrdered === false ? digest.slice(16, 24) : seconds.toString(16).padStart(8, '0');
+  return prefix + digest.slice(0, 16);
 }

@@ -52,6 +52,19 @@ describe('prepareEvent', () => {
     expect(retry.id).toBe(first.id);
   });
 
+  it('gives a retry under a client-chosen id the same id whenever it arrives, unless the event has its own time', () => {
+    const client: RequestOrigin = { ...origin, requestId: 'client:x', clientChosenId: true };
+    const first = prepareEvent('c', { n: 1 }, 0, client, options);
+    const later = prepareEvent('c', { n: 1 }, 0, { ...client, receivedAt: client.receivedAt + 5_000 }, options);
+    expect(later.id).toBe(first.id);
+    expect(prepareEvent('c', { n: 2 }, 0, client, options).id).not.toBe(first.id);
+    // Without a client id (edge or none), ids keep their time-ordered prefix.
+    const edge = prepareEvent('c', { n: 1 }, 0, origin, options);
+    expect(edge.id.slice(0, 8)).toBe(Math.floor(origin.receivedAt / 1000).toString(16));
+    const timed = prepareEvent('c', { n: 1, keen: { timestamp: '2024-01-01T00:00:00Z' } }, 0, client, options);
+    expect(timed.id.slice(0, 8)).toBe(Math.floor(Date.parse('2024-01-01T00:00:00Z') / 1000).toString(16));
+  });
+
   it('refuses __proto__ anywhere in an event, naming it, and keeps constructor as data', () => {
     const top = errorOf(() => prepareEvent('c', JSON.parse('{"__proto__":{"x":1}}'), 0, origin, options));
     expect(top.errorCode).toBe('InvalidPropertyNameError');

@@ -11,6 +11,8 @@ export interface RequestOrigin {
   requestId: string;
   /** Set when the request id and start time come from the trusted edge (or a replay). */
   requestStart?: number;
+  /** The request id is the client's own `x-request-id` (no trusted edge time with it). */
+  clientChosenId?: boolean;
   /** When this process received the request (epoch ms). */
   receivedAt: number;
 }
@@ -35,13 +37,14 @@ export function prepareEvent(
   validateEventShape(body);
   const clientKeen = (body.keen ?? {}) as JsonObject;
   let timestamp = origin.requestStart ?? origin.receivedAt;
-  if (typeof clientKeen.timestamp === 'string') {
-    timestamp = parseIsoTimestamp(clientKeen.timestamp);
+  const clientTimestamp = typeof clientKeen.timestamp === 'string' ? clientKeen.timestamp : undefined;
+  if (clientTimestamp !== undefined) {
+    timestamp = parseIsoTimestamp(clientTimestamp);
     if (Number.isNaN(timestamp)) {
       throw new TallyError(
         'invalid',
         'InvalidPropertyValueError',
-        `"keen.timestamp" is not an ISO-8601 date-time: "${clientKeen.timestamp.slice(0, 80)}".`,
+        `"keen.timestamp" is not an ISO-8601 date-time: "${clientTimestamp.slice(0, 80)}".`,
       );
     }
   }
@@ -53,6 +56,9 @@ export function prepareEvent(
     index,
     content: JSON.stringify(body),
     timestamp,
+    // A client's retry of an event without its own timestamp arrives at another
+    // receipt time; its id must not depend on it, or the retry is stored twice.
+    timeOrdered: !(origin.clientChosenId && clientTimestamp === undefined),
   });
   const keen: JsonObject = {
     ...clientKeen,

@@ -11,6 +11,13 @@ interface LoggedRequest {
   remoteAddress?: string;
 }
 
+/**
+ * 5xx that are conditions, not bugs: the queue or store is unavailable (503),
+ * a query ran out of time (504), the store is out of space (507). Readiness
+ * probes meet 503 every few seconds while a disk is full.
+ */
+const EXPECTED_5XX = new Set([503, 504, 507]);
+
 /** Written line by line through the key scrubber (pino writes whole lines). */
 const scrubbedStdout = {
   write(line: string): void {
@@ -37,7 +44,17 @@ export class LoggingModule {
               level: config.logLevel,
               base: { pool: config.pool },
               customLogLevel: (_req, res, err) =>
-                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'silent',
+                EXPECTED_5XX.has(res.statusCode)
+                  ? 'warn'
+                  : err || res.statusCode >= 500
+                    ? 'error'
+                    : res.statusCode >= 400
+                      ? 'warn'
+                      : 'silent',
+              // pino-http invents an Error (with a stack) for every 5xx; for the
+              // expected ones that stack says nothing and floods the log.
+              customErrorObject: (_req, res, _error, value) =>
+                EXPECTED_5XX.has(res.statusCode) ? { ...value, err: undefined } : value,
               serializers: {
                 req: (req: LoggedRequest) => ({
                   id: req.id,

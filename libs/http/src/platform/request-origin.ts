@@ -10,6 +10,8 @@ export interface RequestIdentity {
   requestId: string;
   /** Only set when the id and start time come from the trusted edge. */
   requestStart?: number;
+  /** The id is the client's own x-request-id (see prepareEvent: ids then ignore receipt time). */
+  clientChosenId?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -37,7 +39,7 @@ export function requestIdentity(headers: OriginHeaders, trustProxy: boolean): Re
     const start = Number(first(headers['x-request-start']));
     if (Number.isFinite(start) && start > 0) return { requestId: validId, requestStart: Math.round(start * 1000) };
   }
-  return { requestId: validId ? `client:${validId}` : randomUUID() };
+  return validId ? { requestId: `client:${validId}`, clientChosenId: true } : { requestId: randomUUID() };
 }
 
 export function requestOrigin(projectId: string, headers: OriginHeaders, trustProxy: boolean): RequestOrigin {

@@ -16,9 +16,15 @@ export class Grouper {
   private readonly root = new Map<unknown, unknown>();
   private readonly getters: PathGetter[];
 
+  /**
+   * `cellsPerGroup` is what each group costs in the result (interval buckets ×
+   * analyses); groups stop at whichever comes first, maxGroups or maxCells.
+   */
   constructor(
     readonly properties: string[],
     private readonly maxGroups: number,
+    private readonly cellsPerGroup = 1,
+    private readonly maxCells = Infinity,
   ) {
     this.getters = properties.map(compilePath);
   }
@@ -66,6 +72,13 @@ export class Grouper {
     if (this.values.length >= this.maxGroups) {
       throw overLimit(
         `group_by ${this.properties.join(', ')} has more than the limit of ${this.maxGroups} groups (maxGroups)`,
+      );
+    }
+    if ((this.values.length + 1) * this.cellsPerGroup > this.maxCells) {
+      throw overLimit(
+        `group_by ${this.properties.join(', ')} with ${this.cellsPerGroup} interval buckets × analyses per group ` +
+          `gives more than the limit of ${this.maxCells} result cells (maxResultCells); ` +
+          'narrow the timeframe, use a coarser interval or filter the groups',
       );
     }
     if (key !== undefined) this.index.set(key, this.values.length);

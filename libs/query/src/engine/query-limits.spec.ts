@@ -84,6 +84,27 @@ describe('query protection limits', () => {
     expect(e.message).toContain('limit of 100 groups');
   });
 
+  it('refuses groups × interval buckets × analyses over the result-cell limit, naming it', async () => {
+    // 1,000 groups (one event a second) over 20 minutely buckets: 20,000 cells.
+    const params = {
+      event_collection: 'c',
+      group_by: 'g',
+      interval: 'minutely',
+      timeframe: { start: '2024-01-01T00:00:00Z', end: '2024-01-01T00:20:00Z' },
+    };
+    const e = await failure(
+      executeQuery(parseQuery('count', params), source, { projectId: 'p', limits: { maxResultCells: 19_999 } }),
+    );
+    expect(e.kind).toBe('invalid');
+    expect(e.message).toContain('maxResultCells');
+    const ok = await executeQuery(parseQuery('count', params), source, { projectId: 'p', limits: { maxResultCells: 20_000 } });
+    const buckets = ok.result as { value: { g: string; result: number }[] }[];
+    expect(buckets).toHaveLength(20);
+    // Every bucket lists every group; 1,000 events in all, one per group.
+    expect(buckets.every((b) => b.value.length === 1000)).toBe(true);
+    expect(buckets.reduce((n, b) => n + b.value.reduce((m, r) => m + r.result, 0), 0)).toBe(1000);
+  });
+
   it('refuses a synchronous extraction over the size limit, but streams it', async () => {
     const q = parseQuery('extraction', { event_collection: 'c' });
     const e = await failure(

@@ -48,7 +48,9 @@ export async function runMetrics(
       ? undefined
       : compilePath(m.spec.target_property),
   );
-  const grouper = query.group_by ? new Grouper(query.group_by, run.limits.maxGroups) : undefined;
+  const grouper = query.group_by
+    ? new Grouper(query.group_by, run.limits.maxGroups, bucketCount * metrics.length, run.limits.maxResultCells)
+    : undefined;
   const cells: Cells = Array.from({ length: bucketCount }, () => []);
 
   if (bucketCount > 0) {
