@@ -11,10 +11,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
+# The production sources only (tsconfig.build.json): no test/, no bench/ (own tsconfig).
+# scripts/docker-build-tree.int-spec.ts runs `npm run build` on exactly what these COPY lines bring in.
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
-COPY bench ./bench
 COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
