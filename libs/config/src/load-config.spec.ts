@@ -76,6 +76,61 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { SQLITE_MAX_BYTES: '1000' })).toThrow(/SQLITE_MAX_BYTES must be an integer >= 65536/);
   });
 
+  it('takes ID_SECRET only when long enough to key the id hash, never echoing it', () => {
+    const hex = 'a1'.repeat(32);
+    expect(loadConfig('standalone', {}).idSecret).toBe('');
+    expect(loadConfig('standalone', { ID_SECRET: '' }).idSecret).toBe('');
+    expect(loadConfig('standalone', { ID_SECRET: hex }).idSecret).toBe(hex);
+    expect(loadConfig('query', { STORE: 'mongo', ID_SECRET: 'x'.repeat(32) }).idSecret).toBe(
+      'x'.repeat(32),
+    );
+    expect(
+      loadConfig('worker', { STORE: 'mongo', ID_SECRET: '!#$%&()*+,-./:;<=>?@[]^_{|}~0123456789' })
+        .idSecret,
+    ).toHaveLength(38);
+    for (const bad of [
+      'q9',
+      'short-secret',
+      'x'.repeat(31),
+      ` ${hex}`,
+      `${hex}\n`,
+      `${hex.slice(0, 40)} ${hex.slice(40)}`,
+      `${hex}é`,
+    ]) {
+      let error: unknown;
+      try {
+        loadConfig('standalone', { ID_SECRET: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(
+        /^ID_SECRET must be at least 32 printable ASCII characters/,
+      );
+      expect((error as Error).message).toContain(`got ${bad.length} characters`);
+      expect((error as Error).message).not.toContain(bad.trim());
+    }
+  });
+
+  it('refuses the inline queue for the ingest pool, which would write the store itself', () => {
+    expect(() => loadConfig('ingest', { STORE: 'mongo' })).toThrow(ConfigError);
+    expect(() => loadConfig('ingest', { STORE: 'mongo' })).toThrow(
+      /^QUEUE must be redis for the ingest pool/,
+    );
+    expect(() => loadConfig('ingest', { STORE: 'cassandra', QUEUE: 'inline' })).toThrow(
+      /QUEUE must be redis for the ingest pool/,
+    );
+    expect(loadConfig('ingest', { STORE: 'mongo', QUEUE: 'redis' }).queue.kind).toBe('redis');
+    // Standalone and the CLI persist in their own process; the query pool never
+    // enqueues and the worker consumes REDIS_URLS whatever QUEUE says.
+    expect(loadConfig('standalone', {}).queue.kind).toBe('inline');
+    expect(loadConfig('cli', { STORE: 'mongo' }).queue.kind).toBe('inline');
+    expect(loadConfig('query', { STORE: 'mongo' }).queue.kind).toBe('inline');
+    expect(loadConfig('worker', { STORE: 'mongo' }).queue.redisUrls).toEqual([
+      'redis://127.0.0.1:6379',
+    ]);
+  });
+
   it('parses lists', () => {
     const c = loadConfig('ingest', { QUEUE: 'redis', STORE: 'mongo', REDIS_URLS: 'redis://a:1, redis://b:2' });
     expect(c.queue.redisUrls).toEqual(['redis://a:1', 'redis://b:2']);

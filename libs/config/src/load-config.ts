@@ -65,6 +65,29 @@ function hostPatterns(env: Env, name: string): string[] {
 
 const MB = 1024 * 1024;
 
+/** Shortest ID_SECRET accepted: 128 bits as hex (`openssl rand -hex 16`); 32 bytes as hex is 64. */
+const ID_SECRET_MIN_LENGTH = 32;
+
+/**
+ * The key of the keen.id hash (ID_SECRET), when set. A client sees the ids of
+ * its own events and every other input of the hash, so a short secret could be
+ * found offline and ids forged: at least ID_SECRET_MIN_LENGTH characters of
+ * printable ASCII, no spaces (a stray blank from a copy or an env file would
+ * silently change every id). The message never echoes the value.
+ */
+function idSecret(env: Env): string {
+  const raw = env.ID_SECRET;
+  if (raw === undefined || raw === '') return '';
+  if (raw.length < ID_SECRET_MIN_LENGTH || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError(
+      `ID_SECRET must be at least ${ID_SECRET_MIN_LENGTH} printable ASCII characters without spaces ` +
+        `(e.g. openssl rand -hex 32), got ${raw.length} character${raw.length === 1 ? '' : 's'}` +
+        (/^[\x21-\x7e]*$/.test(raw) ? '' : ' including a space, control or non-ASCII character'),
+    );
+  }
+  return raw;
+}
+
 /**
  * Validates the environment into a typed object. Nothing else reads
  * process.env; a bad value stops the process with a message naming it.
@@ -123,7 +146,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),
       maxProperties: int(env, 'SCHEMA_MAX_PROPERTIES', 1000, 1),
     },
-    idSecret: env.ID_SECRET || '',
+    idSecret: idSecret(env),
     keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
@@ -132,6 +155,15 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
   }
   if (queueKind === 'redis' && config.queue.redisUrls.length === 0) {
     throw new ConfigError('REDIS_URLS must list at least one redis:// URL when QUEUE=redis');
+  }
+  // An ingest process with the inline queue would write the store itself, bypassing
+  // the worker (and its dedupe, schema counters and dead letters). The query pool
+  // never enqueues and the worker always consumes REDIS_URLS, so neither reads QUEUE.
+  if (pool === 'ingest' && queueKind === 'inline') {
+    throw new ConfigError(
+      'QUEUE must be redis for the ingest pool (QUEUE=inline, the default, is for the standalone and cli ' +
+        'processes only: the ingest pool enqueues for the worker); set QUEUE=redis and REDIS_URLS',
+    );
   }
   if (pool !== 'standalone' && pool !== 'cli' && storeKind === 'sqlite' && queueKind === 'redis') {
     throw new ConfigError('STORE=sqlite cannot be shared by separate processes; use STORE=mongo or cassandra');

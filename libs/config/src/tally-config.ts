@@ -51,6 +51,10 @@ export interface TallyConfig {
     cassandraKeyspace: string;
   };
   queue: {
+    /**
+     * QUEUE: `inline` (default) persists in the request's process (standalone, cli);
+     * the ingest pool must use `redis`. The worker and the query pool do not read it.
+     */
     kind: QueueKind;
     redisUrls: string[];
   };
@@ -97,7 +101,10 @@ export interface TallyConfig {
      */
     maxProperties: number;
   };
-  /** Server secret keying the keen.id hash, so clients cannot forge ids. */
+  /**
+   * Server secret keying the keen.id hash, so clients cannot forge ids (ID_SECRET:
+   * at least 32 printable ASCII characters, no spaces). Empty when unset.
+   */
   idSecret: string;
   /** How often the ingest key cache refreshes from the metadata store (ms). */
   keyCacheRefreshMs: number;
