@@ -10,6 +10,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# msgpackr-extract is replaced by this local package (package.json "overrides"):
+# npm ci links it, so it must be in place first.
+COPY tools/no-native-msgpackr ./tools/no-native-msgpackr
 RUN npm ci --no-audit --no-fund
 # The production sources only (tsconfig.build.json): no test/, no bench/ (own tsconfig).
 # scripts/docker-build-tree.int-spec.ts runs `npm run build` on exactly what these COPY lines bring in.

@@ -1,7 +1,7 @@
 /**
  * Cassandra store: ingest throughput and scan rates, each next to the best the
  * plain driver does for the same result.
- * Run: `npm run build --silent && node dist/bench/run.js cassandra-ingest`
+ * Run: `npm run bench -- cassandra-ingest`
  * (see docs/cassandra.md). Uses CASSANDRA_CONTACT_POINTS when set, else starts
  * a single node through the stack service on free ports in a temp dir.
  *

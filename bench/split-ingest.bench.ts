@@ -4,7 +4,7 @@
  * loop into the same Mongo-wire server in the same run (the store's own ceiling),
  * alternating rounds so machine noise hits both. Also the ingest latency seen by
  * the client (p50/p99: the time to an acknowledgement, not to storage).
- * Run: `npm run build --silent && node dist/bench/run.js split-ingest`
+ * Run: `npm run bench -- split-ingest`
  * (figures in docs/benchmarks-split.md).
  */
 import { performance } from 'node:perf_hooks';

@@ -55,7 +55,7 @@ const START = T0;
 const END = T0 + DAYS * DAY_MS;
 const TIMEFRAME = { start: new Date(START).toISOString(), end: new Date(END).toISOString() };
 // openStores refuses a split store without one; its value does not matter here.
-const ID_SECRET = 'store-scan-bench';
+const ID_SECRET = 'store-scan-bench-secret-0000000000001';
 
 interface OpenedStore {
   name: string;

@@ -36,7 +36,7 @@ describe('CappedCollectionsCache', () => {
   );
   const cache = new CappedCollectionsCache(
     metadata,
-    loadConfig('ingest', { KEY_CACHE_REFRESH_MS: '50' }),
+    loadConfig('ingest', { KEY_CACHE_REFRESH_MS: '50', QUEUE: 'redis', STORE: 'mongo' }),
     persister,
   );
 

@@ -11,7 +11,7 @@ describeDeleteLifecycle('cassandra', async () => {
     CASSANDRA_KEYSPACE: testKeyspace('lifecycle'),
     MONGO_URL: mongo.url,
     MONGO_DATABASE: 'lifecycle',
-    ID_SECRET: 'x',
+    ID_SECRET: 'delete-lifecycle-contract-secret-0001',
   };
   return openLifecycleStores(env, async () => {
     await Promise.all([mongo.stop(), cassandra.stop()]);

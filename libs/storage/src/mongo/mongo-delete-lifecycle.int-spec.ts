@@ -8,7 +8,7 @@ describeDeleteLifecycle('mongo', async () => {
     STORE: 'mongo',
     MONGO_URL: server.url,
     MONGO_DATABASE: 'lifecycle',
-    ID_SECRET: 'x',
+    ID_SECRET: 'delete-lifecycle-contract-secret-0001',
   };
   return openLifecycleStores(env, () => server.stop());
 });

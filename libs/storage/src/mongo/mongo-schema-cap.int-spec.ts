@@ -15,7 +15,7 @@ const config = (server: TestMongo, database: string) =>
     STORE: 'mongo',
     MONGO_URL: server.url,
     MONGO_DATABASE: database,
-    ID_SECRET: 'cap',
+    ID_SECRET: 'schema-cap-scenario-secret-00000001',
     SCHEMA_MAX_PROPERTIES: String(CAP),
   });
 
