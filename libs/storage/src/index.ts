@@ -1,6 +1,7 @@
 export * from './event-store.port';
 export * from './metadata-store.port';
 export * from './persist-events';
+export * from './persist';
 export * from './open-stores';
 export * from './storage.module';
 export * from './sqlite';

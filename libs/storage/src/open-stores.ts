@@ -3,9 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { TallyConfig } from '@app/config';
 import { EventStore } from './event-store.port';
 import { MetadataStore, UnitOfWork } from './metadata-store.port';
-import { EventPersister } from './persist-events';
+import { EventPersister, UnitOfWorkEventPersister } from './persist-events';
 import { DeadLetterStore, InMemoryDeadLetterStore, MongoDeadLetterStore } from './dead-letter';
-import { MongoConnection, MongoEventPersister, MongoEventStore, MongoMetadataStore } from './mongo';
+import {
+  MongoConnection,
+  MongoCounterLedger,
+  MongoEventPersister,
+  MongoEventStore,
+  MongoMetadataStore,
+} from './mongo';
 import { CassandraEventPersister, CassandraEventStore } from './cassandra';
 import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from './sqlite';
 import { DeleteJobStore, MongoDeleteJobStore, SqliteDeleteJobStore } from './jobs';
@@ -50,7 +56,12 @@ function openSqlite(config: TallyConfig): Stores {
     events,
     metadata,
     unitOfWork,
-    persister: new EventPersister(events, metadata, unitOfWork, config.schema.maxProperties),
+    persister: new UnitOfWorkEventPersister(
+      events,
+      metadata,
+      unitOfWork,
+      config.schema.maxProperties,
+    ),
     deadLetters: new InMemoryDeadLetterStore(),
     deleteJobs: new SqliteDeleteJobStore(db),
     idSecret:
@@ -125,10 +136,11 @@ async function openCassandra(config: TallyConfig): Promise<Stores> {
     metadata,
     deleteJobs,
     unitOfWork: { run: (work) => work() },
-    // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md).
+    // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md);
+    // the counters are MongoDB's, so the ledger is composed here.
     persister: new CassandraEventPersister({
       events,
-      metadata,
+      ledger: new MongoCounterLedger(metadata),
       maxProperties: config.schema.maxProperties,
     }),
     deadLetters,

@@ -13,22 +13,36 @@ export type SchemaCappedListener = (projectId: string, collection: string) => vo
 
 /**
  * The one write use case, shared by the standalone inline queue and the worker:
- * store events idempotently, then add schema counters for the events that were
- * actually new, so a redelivered batch adds nothing twice. Counters are kept
- * for at most `maxProperties` distinct paths per collection (the cap, see
- * docs/operations.md); events are stored in full either way.
+ * store events idempotently by keen.id and add schema counters for exactly the
+ * events that were new, so a redelivered batch adds nothing twice. Two
+ * implementations, chosen in openStores: UnitOfWorkEventPersister (SQLite, one
+ * transaction) and MarkedEventPersister (MongoDB / Cassandra, the marker
+ * protocol of docs/queue.md).
  */
-export class EventPersister {
+export interface EventPersister {
+  /** In-process notice of capped writes: lets standalone flag the very write that crosses the cap. */
+  onSchemaCapped(listener: SchemaCappedListener): void;
+  persist(projectId: string, batch: CollectionEvent[]): Promise<PersistOutcome>;
+  /** Several queued batches (the inline queue's group commit). */
+  persistAll(batches: EventBatch[]): Promise<PersistOutcome>;
+}
+
+/**
+ * The write use case on a store with transactions: the insert and the counter
+ * update of a write run in one unit of work, so they commit together. Counters
+ * are kept for at most `maxProperties` distinct paths per collection (the cap,
+ * see docs/operations.md); events are stored in full either way.
+ */
+export class UnitOfWorkEventPersister implements EventPersister {
   private readonly cappedListeners: SchemaCappedListener[] = [];
 
   constructor(
     private readonly events: EventStore,
     private readonly metadata: MetadataStore,
     private readonly unitOfWork: UnitOfWork,
-    protected readonly maxProperties = DEFAULT_MAX_PROPERTIES,
+    private readonly maxProperties = DEFAULT_MAX_PROPERTIES,
   ) {}
 
-  /** In-process notice of capped writes: lets standalone flag the very write that crosses the cap. */
   onSchemaCapped(listener: SchemaCappedListener): void {
     this.cappedListeners.push(listener);
   }
@@ -56,7 +70,7 @@ export class EventPersister {
     return outcome;
   }
 
-  protected notifyCapped(capped: CappedCollection[]): void {
+  private notifyCapped(capped: CappedCollection[]): void {
     for (const { projectId, collection } of capped) {
       for (const listener of this.cappedListeners) listener(projectId, collection);
     }
@@ -95,3 +109,10 @@ export class EventPersister {
     return { inserted: inserted.length, duplicates: duplicates.length };
   }
 }
+
+/**
+ * `new EventPersister(events, metadata, unitOfWork)` builds the unit-of-work
+ * persister, and the same name is the injection token of whichever
+ * implementation openStores chose (StorageModule).
+ */
+export const EventPersister = UnitOfWorkEventPersister;

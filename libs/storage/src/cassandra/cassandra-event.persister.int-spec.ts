@@ -2,6 +2,7 @@ import { CollectionEvent } from '@app/events';
 import { schemaDeltas } from '@app/schema';
 import { MongoConnection } from '../mongo/mongo-connection';
 import { MongoMetadataStore } from '../mongo/mongo-metadata.store';
+import { MongoCounterLedger } from '../mongo/mongo-counter.ledger';
 import { startTestMongo, TestMongo } from '../mongo/testing/test-mongo';
 import { CassandraEventPersister } from './cassandra-event.persister';
 import { CassandraEventStore } from './cassandra-event.store';
@@ -76,18 +77,24 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
     // The first delivery stores the events, then its counter update fails (worker killed / Mongo timeout).
     const dying = new CassandraEventPersister({
       events: store,
-      metadata: Object.assign(Object.create(metadata), {
-        applyMarked: async () => {
-          throw new Error('worker killed');
-        },
-      }),
+      ledger: new MongoCounterLedger(
+        Object.assign(Object.create(metadata), {
+          applyMarked: async () => {
+            throw new Error('worker killed');
+          },
+        }),
+      ),
     });
     await expect(dying.persist(project, events)).rejects.toThrow('worker killed');
     expect(await counters(project)).toEqual([]);
     expect(await store.countCollection(project, 'clicks')).toBe(8);
 
     // The redelivery, in another process, finds every event a duplicate and settles the dead delivery's marker.
-    const next = new CassandraEventPersister({ events: store, metadata, takeoverAfterMs: 0 });
+    const next = new CassandraEventPersister({
+      events: store,
+      ledger: new MongoCounterLedger(metadata),
+      takeoverAfterMs: 0,
+    });
     expect(await next.persist(project, events)).toEqual({ inserted: 0, duplicates: 12 });
     expect(await counters(project)).toEqual(expected(events));
     // Redelivered again, and with new events mixed in: nothing counted twice.
@@ -104,14 +111,20 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
     const events = batch('live', 5);
     const dying = new CassandraEventPersister({
       events: store,
-      metadata: Object.assign(Object.create(metadata), {
-        applyMarked: async () => {
-          throw new Error('slow');
-        },
-      }),
+      ledger: new MongoCounterLedger(
+        Object.assign(Object.create(metadata), {
+          applyMarked: async () => {
+            throw new Error('slow');
+          },
+        }),
+      ),
     });
     await expect(dying.persist(project, events)).rejects.toThrow('slow');
-    const other = new CassandraEventPersister({ events: store, metadata, takeoverAfterMs: 60_000 });
+    const other = new CassandraEventPersister({
+      events: store,
+      ledger: new MongoCounterLedger(metadata),
+      takeoverAfterMs: 60_000,
+    });
     await expect(other.persist(project, events)).rejects.toMatchObject({
       errorCode: 'CountersPendingError',
     });
