@@ -1,4 +1,4 @@
-// Three layers (see docs/testing.md): unit specs beside the code, integration specs
+// Three layers (docs/testing.md): unit specs beside the code, integration specs
 // against real servers, e2e through the running processes. All share one transform
 // that keeps decorator metadata (ts-jest, full compiler, same tsconfig as the build).
 const { pathsToModuleNameMapper } = require('ts-jest');

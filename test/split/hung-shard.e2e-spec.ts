@@ -1,5 +1,5 @@
 /**
- * Acceptance 2 (DESIGN lesson 4, the 85-minute incident): a Redis shard that is
+ * Acceptance 2 (docs/design.md, lesson 4: the hung queue server): a Redis shard that is
  * alive but hung (SIGSTOP: the port still accepts TCP, nothing answers) must
  * not stall ingestion. Requests fail over within the enqueue deadline, every
  * acknowledged event is stored exactly once, and after SIGCONT the shard takes

@@ -1,5 +1,5 @@
 /**
- * Acceptance 3 (DESIGN lesson 4): with no healthy queue shard the API answers
+ * Acceptance 3 (docs/design.md, lesson 4): with no healthy queue shard the API answers
  * 503 with Retry-After within the enqueue deadline and never a 2xx; once the
  * shards are back, ingestion resumes and nothing acknowledged is missing.
  * Both ways a shard goes away: hung (SIGSTOP) and stopped (connection refused).

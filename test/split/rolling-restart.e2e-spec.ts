@@ -1,5 +1,5 @@
 /**
- * Acceptance 6 (DESIGN lesson 7): both ingest processes restarted one after the
+ * Acceptance 6 (docs/design.md, lesson 7): both ingest processes restarted one after the
  * other (graceful SIGTERM drain, then start) under continuous load: nginx moves
  * traffic to the other process, no client request fails, no event is lost.
  * Runs on either event store (STORE=mongo or cassandra).

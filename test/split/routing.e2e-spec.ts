@@ -1,5 +1,5 @@
 /**
- * Acceptance 1 (DESIGN lesson 1): nginx routes by method, path and query args,
+ * Acceptance 1 (docs/design.md, lesson 1): nginx routes by method, path and query args,
  * and what goes in through it is stored field for field, in the event store the
  * suite runs on (STORE=mongo or cassandra; read through the EventStore port).
  */
@@ -171,7 +171,7 @@ describe('split deployment: routing and stored contents', () => {
     expect(keysList.headers.get('x-tally-pool')).toBe('query');
   });
 
-  it('a DELETE on the write URL goes to the query pool (DESIGN lesson 1)', async () => {
+  it('a DELETE on the write URL goes to the query pool (docs/design.md, lesson 1)', async () => {
     const del = await http('DELETE', url('/events/views'), { key: keys.master_key });
     expect(del.headers.get('x-tally-pool')).toBe('query');
     const delProp = await http('DELETE', url('/events/views/properties/ms'), {

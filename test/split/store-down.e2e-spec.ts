@@ -1,5 +1,5 @@
 /**
- * Acceptance 5 (DESIGN lessons 4 and 6): the event store stopped for a while
+ * Acceptance 5 (docs/design.md, lessons 4 and 6): the event store stopped for a while
  * under load, then started again. Ingest does not depend on the store (keys are
  * cached, events wait in Redis), the worker keeps its jobs and retries with
  * backoff: no acknowledged event is lost, none is stored twice.

@@ -1,5 +1,5 @@
 /**
- * Acceptance 4 (DESIGN lessons 2 and 6): kill -9 of the worker mid-stream (and
+ * Acceptance 4 (docs/design.md, lessons 2 and 6): kill -9 of the worker mid-stream (and
  * again while it drains the backlog), then restart: every acknowledged event is
  * stored exactly once, and the schema counters equal a recount from the stored
  * events (a redelivered job must neither skip nor double its counter deltas).

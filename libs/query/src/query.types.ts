@@ -105,7 +105,7 @@ export interface ExecutionMetadata {
   total_properties_scanned: number;
 }
 
-/** Exactly the JSON Keen answers with (see KEEN_API.md §6). */
+/** Exactly the JSON Keen answers with (docs/query-language.md, Result shapes). */
 export interface QueryResponse {
   result: JsonValue;
   steps?: JsonObject[];

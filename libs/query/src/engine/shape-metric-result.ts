@@ -15,7 +15,7 @@ interface ShapeInput {
 }
 
 /**
- * Renders accumulated cells in Keen's shapes (KEEN_API.md §6):
+ * Renders accumulated cells in Keen's shapes (docs/query-language.md, Result shapes):
  * plain value; group rows `{prop: value, …, result}`; interval
  * `[{value, timeframe:{start,end}}]` with every bucket present; and both
  * nested, where every bucket lists every group seen in the timeframe (empty

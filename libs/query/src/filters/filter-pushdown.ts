@@ -16,7 +16,7 @@ export interface Pushdown {
 
 /**
  * Splits out what a store can do itself. A `keen.id` eq/in becomes a point
- * lookup on the id index (DESIGN lesson 3: never a scan). Several such
+ * lookup on the id index (docs/design.md, lesson 3: never a scan). Several such
  * filters intersect. The engine still re-applies every filter, so hints only
  * ever make a store return less work, never a different answer.
  */
