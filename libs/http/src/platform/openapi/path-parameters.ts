@@ -1,4 +1,5 @@
 import { ApiParam } from '@nestjs/swagger';
+import { ANALYSIS_TYPES } from '@app/query';
 
 /**
  * The path parameters every /3.0 route shares. Names are validated by the
@@ -25,28 +26,12 @@ export const PropertyParam = () =>
     schema: { type: 'string', example: 'price' },
   });
 
-/** The analyses Tally runs; any other name is a 404, as in Keen. */
-export const ANALYSES = [
-  'count',
-  'count_unique',
-  'sum',
-  'average',
-  'minimum',
-  'maximum',
-  'median',
-  'percentile',
-  'standard_deviation',
-  'select_unique',
-  'extraction',
-  'funnel',
-  'multi_analysis',
-];
-
 export const AnalysisParam = () =>
   ApiParam({
     name: 'analysis',
     description: 'The analysis to run; an unknown one is a 404.',
-    schema: { type: 'string', enum: ANALYSES },
+    // The analyses Tally runs; any other name is a 404, as in Keen.
+    schema: { type: 'string', enum: [...ANALYSIS_TYPES] },
   });
 
 export const JobParam = () =>
