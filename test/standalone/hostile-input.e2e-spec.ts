@@ -92,7 +92,7 @@ describe('standalone: hostile input', () => {
       expect(storedBefore).toHaveLength(3);
     });
 
-    it('refuses an event owning __proto__ on every write route, storing nothing', async () => {
+    it('refuses a document owning __proto__ on every write route, storing nothing', async () => {
       const poison = '{"__proto__":{"filters":[{"property_name":"amount","operator":"gt","property_value":2}]}}';
       for (const type of ['text/plain', 'application/json', '', 'application/octet-stream']) {
         const res = await call(`poison ${type}`, 'POST', url(a.id, 'events/atk'), {
@@ -112,18 +112,34 @@ describe('standalone: hostile input', () => {
         headers: { 'content-type': 'text/plain' },
       });
       expect(nested.status).toBe(400);
-      expect(nested.body.message).toContain('user.__proto__');
+      expect(nested.body.error_code).toBe('InvalidPropertyNameError');
+      expect(nested.body.message).toContain('__proto__');
+      const escaped = await call('poison escaped', 'POST', url(a.id, 'events/atk'), {
+        key: a.write_key,
+        raw: '{"\\u005f_proto__":{"x":1}}',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(escaped.status).toBe(400);
+      expect(escaped.body.error_code).toBe('InvalidPropertyNameError');
 
-      // A batch: the poisoned event is reported, the others are stored.
+      // A batch holding one anywhere is refused whole (the parser refuses the
+      // document), with the reason; nothing of it is stored. Without it, all is.
       const batch = await call('poison batch', 'POST', url(a.id, 'events'), {
         key: a.write_key,
         raw: '{"atk":[{"ok":1},{"__proto__":{"keen":{"nope":1}}},{"ok":2}]}',
         headers: { 'content-type': 'text/plain' },
       });
-      expect(batch.status).toBe(200);
-      expect(batch.body.atk[0]).toEqual({ success: true });
-      expect(batch.body.atk[1]).toMatchObject({ success: false, error: { name: 'InvalidPropertyNameError' } });
-      expect(batch.body.atk[2]).toEqual({ success: true });
+      expect(batch.status).toBe(400);
+      expect(batch.body.error_code).toBe('InvalidPropertyNameError');
+      const before = new SqliteContents(server.dataDir);
+      expect(before.events(a.id, 'atk')).toEqual([]);
+      before.close();
+      const clean = await call('clean batch', 'POST', url(a.id, 'events'), {
+        key: a.write_key,
+        raw: '{"atk":[{"ok":1},{"ok":2}]}',
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(clean.body.atk).toEqual([{ success: true }, { success: true }]);
 
       const contents = new SqliteContents(server.dataDir);
       const stored = contents.events(a.id, 'atk').map((e) => {
@@ -200,13 +216,25 @@ describe('standalone: hostile input', () => {
         { constructor: '__proto__', result: 1 },
         { constructor: 'c', result: 1 },
       ]);
-      const labelled = await call('proto label', 'POST', url(a.id, 'queries/multi_analysis'), {
+      const protoLabel = await call('proto label', 'POST', url(a.id, 'queries/multi_analysis'), {
         key: a.read_key,
         raw: '{"event_collection":"names","analyses":{"__proto__":{"analysis_type":"count"},"constructor":{"analysis_type":"count"}}}',
         headers: { 'content-type': 'application/json' },
       });
+      expect(protoLabel.status).toBe(400);
+      expect(protoLabel.body.message).toContain('__proto__');
+      const labelled = await call('constructor label', 'POST', url(a.id, 'queries/multi_analysis'), {
+        key: a.read_key,
+        raw: '{"event_collection":"names","analyses":{"constructor":{"analysis_type":"count"},"toString":{"analysis_type":"count"}}}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(labelled.status).toBe(200);
-      expect(JSON.parse(labelled.text)).toEqual({ result: JSON.parse('{"__proto__":2,"constructor":2}') });
+      expect(JSON.parse(labelled.text)).toEqual({ result: { constructor: 2, toString: 2 } });
+      // The same in a GET query string (JSON text parameters go through the same parser).
+      const getFilters = encodeURIComponent('[{"property_name":"x","operator":"eq","property_value":{"__proto__":{"a":1}}}]');
+      const viaGet = await call('proto GET filters', 'GET', url(a.id, `queries/count?api_key=${a.read_key}&event_collection=names&filters=${getFilters}`));
+      expect(viaGet.status).toBe(400);
+      expect(viaGet.body.message).toContain('__proto__');
     });
 
     it("leaves tenant B's answers, stored events and new writes untouched", async () => {

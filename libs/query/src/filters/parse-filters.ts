@@ -2,6 +2,7 @@ import { JsonValue } from '@app/events';
 import { RE2JS } from 're2js';
 import { DEFAULT_QUERY_LIMITS } from '../query-limits';
 import { badFilter, overLimit } from '../query-errors';
+import { parseParamJson } from '../param-json';
 import { inListTooLong, readWithin } from './compile-filters';
 import { Filter, FilterOperator } from './filter.types';
 
@@ -57,13 +58,9 @@ export function parseFilters(
       `${param}: more than the limit of ${maxBytes} bytes of filters (maxFilterBytes)`,
     );
   }
-  let value = raw;
+  let value: unknown = raw;
   if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      throw badFilter(`${param} must be a JSON array of filters`);
-    }
+    value = parseParamJson(value, param, badFilter, `${param} must be a JSON array of filters`);
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) value = [value];
   if (!Array.isArray(value)) throw badFilter(`${param} must be an array of filters`);

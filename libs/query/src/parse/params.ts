@@ -1,4 +1,5 @@
 import { RESERVED_NAME } from '@app/events';
+import { parseParamJson } from '../param-json';
 import { badParam } from '../query-errors';
 
 /**
@@ -17,11 +18,7 @@ export function jsonParam(params: Params, name: string): unknown {
   if (typeof v !== 'string') return v;
   const t = v.trim();
   if (!(t.startsWith('[') || t.startsWith('{') || t.startsWith('"'))) return v;
-  try {
-    return JSON.parse(t);
-  } catch {
-    throw badParam(`${name} is not valid JSON`);
-  }
+  return parseParamJson(t, name, badParam, `${name} is not valid JSON`);
 }
 
 export function stringParam(params: Params, name: string, required: boolean): string | undefined {

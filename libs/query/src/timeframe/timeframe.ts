@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { TallyError } from '@app/events';
 import { QueryErrorCode } from '../query-errors';
+import { parseParamJson } from '../param-json';
 import { addUnits, startOfUnit, TimeUnit } from './time-unit';
 import { QueryTimezone, zoneOf } from './timezone';
 
@@ -52,15 +53,16 @@ export function parseTimeframe(
   param = 'timeframe',
 ): Timeframe | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
-  let value = raw;
+  let value: unknown = raw;
   if (typeof value === 'string') {
     const text = value.trim();
     if (text.startsWith('{')) {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw bad(`${param} is neither a relative timeframe nor a JSON {start, end} object`);
-      }
+      value = parseParamJson(
+        text,
+        param,
+        bad,
+        `${param} is neither a relative timeframe nor a JSON {start, end} object`,
+      );
     } else {
       return parseRelative(text, param);
     }
