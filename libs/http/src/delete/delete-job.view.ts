@@ -40,7 +40,10 @@ export interface DeleteReply {
 
 /** 202 with the job's status URL, in the body and in Location. */
 export function sendJobAccepted(reply: DeleteReply, projectId: string, job: DeleteJob): void {
-  const accepted: DeleteJobAccepted = { job_id: job.id, status_url: jobStatusUrl(projectId, job.id) };
+  const accepted: DeleteJobAccepted = {
+    job_id: job.id,
+    status_url: jobStatusUrl(projectId, job.id),
+  };
   reply.status(202).header('location', accepted.status_url).send(accepted);
 }
 

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { TallyError } from '@app/events';
 import { EventSelection } from '@app/query';
-import { DeleteJob, DeleteJobRunner, Stores, STORES } from '@app/storage';
+import { DeleteJob, DeleteJobRunner, isLargeDelete, Stores, STORES } from '@app/storage';
 import { DeleteJobView, toDeleteJobView } from './delete-job.view';
 import { DeleteSlot, ProjectDeleteLimits } from './project-delete-limits';
 
@@ -25,6 +25,14 @@ const STOP_GRACE_MS = 10_000;
  * jobs at a batch boundary and releases their leases so another process
  * resumes them at once.
  */
+/** What a delete acts on; with `property`, it removes that property instead of events. */
+export interface DeleteTarget {
+  projectId: string;
+  collection: string;
+  selection: EventSelection;
+  property?: string;
+}
+
 @Injectable()
 export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('delete-jobs');
@@ -64,15 +72,45 @@ export class DeleteJobsService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /**
+   * The admission every delete request goes through (event and property
+   * deletes alike): one per-project slot and rate token (429 beyond), then
+   * `runNow` in the request, or, when the selection reads more than
+   * DELETE_JOB_THRESHOLD events, a background job that keeps the slot until it
+   * ends. Callers validate their input first, so bad input costs no token.
+   */
+  async inRequestOrAsJob<P>(
+    target: DeleteTarget,
+    runNow: (now: Date) => Promise<P>,
+  ): Promise<{ kind: 'done'; progress: P } | { kind: 'job'; job: DeleteJob }> {
+    const slot = this.limits.admit(target.projectId);
+    let handedToJob = false;
+    try {
+      const now = new Date();
+      const large = await isLargeDelete(
+        this.stores.events,
+        target.projectId,
+        target.collection,
+        target.selection,
+        this.config.deletes.jobThreshold,
+        now,
+      );
+      if (large) {
+        const job = await this.start(target, now, slot);
+        handedToJob = true;
+        return { kind: 'job', job };
+      }
+      return { kind: 'done', progress: await runNow(now) };
+    } finally {
+      if (!handedToJob) slot.release();
+    }
+  }
+
+  /**
    * Persists the delete as a job leased to this process, and runs it holding
    * `slot` (released at its end). With `property`, the job removes that
    * property from every event of `selection` (all of the collection's).
    */
-  async start(
-    target: { projectId: string; collection: string; selection: EventSelection; property?: string },
-    now: Date,
-    slot: DeleteSlot,
-  ): Promise<DeleteJob> {
+  async start(target: DeleteTarget, now: Date, slot: DeleteSlot): Promise<DeleteJob> {
     const at = now.getTime();
     const job: DeleteJob = {
       id: randomBytes(12).toString('hex'),

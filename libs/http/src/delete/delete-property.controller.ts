@@ -13,7 +13,6 @@ import {
   PropertyParam,
 } from '../platform/openapi/index';
 
-
 /**
  * A property delete rewrites events, so like every DELETE it is served by the
  * query pool (nginx routes by method), never by the ingest processes, and it
@@ -44,7 +43,10 @@ export class DeletePropertyController {
     headers: {
       'x-tally-events-scanned': { description: 'Events read.', schema: { type: 'integer' } },
       'x-tally-events-updated': { description: 'Events rewritten.', schema: { type: 'integer' } },
-      'x-tally-events-skipped': { description: 'Events left as they were.', schema: { type: 'integer' } },
+      'x-tally-events-skipped': {
+        description: 'Events left as they were.',
+        schema: { type: 'integer' },
+      },
     },
   })
   @DeleteJobAcceptedResponse('A large collection: accepted as a background job; poll status_url.')

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { assertCollectionName } from '@app/events';
 import { EventSelection } from '@app/query';
 import {
   DeleteJob,
-  isLargeDelete,
   parsePropertyPath,
   PropertyDeleteProgress,
   PropertyDeleter,
@@ -12,7 +10,6 @@ import {
   STORES,
 } from '@app/storage';
 import { DeleteJobsService } from './delete-jobs.service';
-import { ProjectDeleteLimits } from './project-delete-limits';
 
 /** A property delete either ran in the request, or was accepted as a background job. */
 export type PropertyDeleteOutcome =
@@ -26,9 +23,7 @@ export class DeletePropertyService {
   private readonly deleter: PropertyDeleter;
 
   constructor(
-    @Inject(STORES) private readonly stores: Stores,
-    @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
-    private readonly limits: ProjectDeleteLimits,
+    @Inject(STORES) stores: Stores,
     private readonly jobs: DeleteJobsService,
   ) {
     this.deleter = new PropertyDeleter(stores.events, stores.metadata, stores.unitOfWork);
@@ -48,22 +43,9 @@ export class DeletePropertyService {
   ): Promise<PropertyDeleteOutcome> {
     assertCollectionName(collection);
     parsePropertyPath(property);
-    const slot = this.limits.admit(projectId);
-    let handedToJob = false;
-    try {
-      const now = new Date();
-      const threshold = this.config.deletes.jobThreshold;
-      if (
-        await isLargeDelete(this.stores.events, projectId, collection, ALL_EVENTS, threshold, now)
-      ) {
-        const target = { projectId, collection, selection: ALL_EVENTS, property };
-        const job = await this.jobs.start(target, now, slot);
-        handedToJob = true;
-        return { kind: 'job', job };
-      }
-      return { kind: 'done', progress: await this.deleter.delete(projectId, collection, property) };
-    } finally {
-      if (!handedToJob) slot.release();
-    }
+    return this.jobs.inRequestOrAsJob(
+      { projectId, collection, selection: ALL_EVENTS, property },
+      () => this.deleter.delete(projectId, collection, property),
+    );
   }
 }

@@ -14,7 +14,6 @@ import {
   ref,
 } from '../platform/openapi/index';
 
-
 /**
  * Deletes are served by the query pool even though the URL is the write URL:
  * nginx routes DELETE by method, so a mass delete never shares a process

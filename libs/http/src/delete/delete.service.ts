@@ -6,13 +6,11 @@ import {
   DeleteJob,
   DeleteProgress,
   EventDeleter,
-  isLargeDelete,
   recountSchema,
   Stores,
   STORES,
 } from '@app/storage';
 import { DeleteJobsService } from './delete-jobs.service';
-import { ProjectDeleteLimits } from './project-delete-limits';
 
 /** What an event delete reads from its query string (Keen's clients send nothing else). */
 const DELETE_PARAMETERS = new Set(['api_key', 'filters', 'timeframe', 'timezone']);
@@ -59,7 +57,6 @@ export class DeleteService {
   constructor(
     @Inject(STORES) private readonly stores: Stores,
     @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
-    private readonly limits: ProjectDeleteLimits,
     private readonly jobs: DeleteJobsService,
   ) {
     this.deleter = new EventDeleter(stores.events, stores.metadata, stores.unitOfWork);
@@ -81,25 +78,9 @@ export class DeleteService {
     assertSelectionInQueryString(params, body);
     const { api_key: _key, ...rest } = params;
     const selection = parseEventSelection(rest);
-    const slot = this.limits.admit(projectId);
-    let handedToJob = false;
-    try {
-      const now = new Date();
-      const threshold = this.config.deletes.jobThreshold;
-      if (
-        await isLargeDelete(this.stores.events, projectId, collection, selection, threshold, now)
-      ) {
-        const job = await this.jobs.start({ projectId, collection, selection }, now, slot);
-        handedToJob = true;
-        return { kind: 'job', job };
-      }
-      return {
-        kind: 'done',
-        progress: await this.deleter.delete(projectId, collection, selection, { now }),
-      };
-    } finally {
-      if (!handedToJob) slot.release();
-    }
+    return this.jobs.inRequestOrAsJob({ projectId, collection, selection }, (now) =>
+      this.deleter.delete(projectId, collection, selection, { now }),
+    );
   }
 
   recount(projectId: string, collection: string) {
