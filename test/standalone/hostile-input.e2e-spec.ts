@@ -332,6 +332,25 @@ describe('standalone: hostile input', () => {
       contents.close();
     });
 
+    it('takes a DELETE with a JSON content type and an empty body, as Keen SDKs send it', async () => {
+      const batch = await call('sdk delete seed', 'POST', url(a.id, 'events'), {
+        key: a.write_key,
+        body: { sdk_delete: [{ n: 1 }, { n: 2 }], sdk_keep: [{ n: 3 }] },
+      });
+      expect(batch.body.sdk_delete).toEqual([{ success: true }, { success: true }]);
+      const filters = encodeURIComponent(JSON.stringify([{ property_name: 'n', operator: 'eq', property_value: 1 }]));
+      const res = await call('sdk delete', 'DELETE', `${url(a.id, 'events/sdk_delete')}?filters=${filters}`, {
+        key: a.master_key,
+        raw: '',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(204);
+      const contents = new SqliteContents(server.dataDir);
+      expect(contents.events(a.id, 'sdk_delete').map((e) => e.event.n)).toEqual([2]);
+      expect(contents.events(a.id, 'sdk_keep').map((e) => e.event.n)).toEqual([3]);
+      contents.close();
+    });
+
     it('answers an unserved method on a served path with 405 and Allow', async () => {
       const res = await call('405', 'PUT', url(a.id, 'events/x'), { key: a.write_key, body: { a: 1 } });
       expect(res.status).toBe(405);
