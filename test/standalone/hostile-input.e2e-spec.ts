@@ -32,9 +32,17 @@ describe('standalone: hostile input', () => {
   const url = (project: string, rest: string) => `${server.url}/3.0/projects/${project}/${rest}`;
 
   async function createProject(name: string): Promise<ProjectKeys> {
-    const { stdout } = await run(process.execPath, [CLI_MAIN, 'projects', 'create', name, '--json'], {
-      env: { ...process.env, DATA_DIR: server.dataDir, TALLY_STACK_FILE: '/nonexistent/stack.json' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [CLI_MAIN, 'projects', 'create', name, '--json'],
+      {
+        env: {
+          ...process.env,
+          DATA_DIR: server.dataDir,
+          TALLY_STACK_FILE: '/nonexistent/stack.json',
+        },
+      },
+    );
     const keys = JSON.parse(stdout) as ProjectKeys;
     // Usable once the server's key cache has refreshed.
     for (let i = 0; i < 50; i++) {
@@ -64,7 +72,10 @@ describe('standalone: hostile input', () => {
 
     async function tenantBView(): Promise<Record<string, unknown>> {
       const q = (analysis: string, body: object) =>
-        call(`B ${analysis}`, 'POST', url(b.id, `queries/${analysis}`), { key: b.read_key, body: { event_collection: 'purchases', ...body } });
+        call(`B ${analysis}`, 'POST', url(b.id, `queries/${analysis}`), {
+          key: b.read_key,
+          body: { event_collection: 'purchases', ...body },
+        });
       const [sum, count, extraction, grouped, schema] = await Promise.all([
         q('sum', { target_property: 'amount' }),
         q('count', {}),
@@ -72,14 +83,24 @@ describe('standalone: hostile input', () => {
         q('count', { group_by: 'kind' }),
         call('B schema', 'GET', url(b.id, 'events/purchases'), { key: b.read_key }),
       ]);
-      return { sum: sum.body, count: count.body, extraction: extraction.body, grouped: grouped.body, schema: schema.body };
+      return {
+        sum: sum.body,
+        count: count.body,
+        extraction: extraction.body,
+        grouped: grouped.body,
+        schema: schema.body,
+      };
     }
 
     beforeAll(async () => {
       for (const amount of amounts) {
         const res = await call('B write', 'POST', url(b.id, 'events/purchases'), {
           key: b.write_key,
-          body: { amount, kind: amount % 2 ? 'odd' : 'even', keen: { timestamp: `2024-03-0${amount}T10:00:00.000Z` } },
+          body: {
+            amount,
+            kind: amount % 2 ? 'odd' : 'even',
+            keen: { timestamp: `2024-03-0${amount}T10:00:00.000Z` },
+          },
         });
         expect(res.status).toBe(201);
       }
@@ -93,7 +114,8 @@ describe('standalone: hostile input', () => {
     });
 
     it('refuses a document owning __proto__ on every write route, storing nothing', async () => {
-      const poison = '{"__proto__":{"filters":[{"property_name":"amount","operator":"gt","property_value":2}]}}';
+      const poison =
+        '{"__proto__":{"filters":[{"property_name":"amount","operator":"gt","property_value":2}]}}';
       for (const type of ['text/plain', 'application/json', '', 'application/octet-stream']) {
         const res = await call(`poison ${type}`, 'POST', url(a.id, 'events/atk'), {
           key: a.write_key,
@@ -104,7 +126,14 @@ describe('standalone: hostile input', () => {
         expect(res.body.error_code).toBe('InvalidPropertyNameError');
         expect(res.body.message).toContain('__proto__');
       }
-      const beacon = await call('poison beacon', 'GET', url(a.id, `events/atk?api_key=${a.write_key}&data=${Buffer.from(poison).toString('base64')}`));
+      const beacon = await call(
+        'poison beacon',
+        'GET',
+        url(
+          a.id,
+          `events/atk?api_key=${a.write_key}&data=${Buffer.from(poison).toString('base64')}`,
+        ),
+      );
       expect(beacon.status).toBe(400);
       const nested = await call('poison nested', 'POST', url(a.id, 'events/atk'), {
         key: a.write_key,
@@ -170,16 +199,30 @@ describe('standalone: hostile input', () => {
       // A filter on such a path matches what no event holds: nothing.
       const filtered = await call('proto filter', 'POST', url(a.id, 'queries/count'), {
         key: a.read_key,
-        body: { event_collection: 'atk', filters: [{ property_name: '__proto__.ok', operator: 'exists', property_value: true }] },
+        body: {
+          event_collection: 'atk',
+          filters: [{ property_name: '__proto__.ok', operator: 'exists', property_value: true }],
+        },
       });
       expect(filtered.body).toEqual({ result: 0 });
     });
 
     it('keeps constructor, toString and friends as ordinary data in events, schema, groups and labels', async () => {
-      const names = { constructor: 'c', toString: 't', valueOf: 1, hasOwnProperty: true, prototype: { isPrototypeOf: 2 } };
-      const res = await call('names write', 'POST', url(a.id, 'events/names'), { key: a.write_key, body: names });
+      const names = {
+        constructor: 'c',
+        toString: 't',
+        valueOf: 1,
+        hasOwnProperty: true,
+        prototype: { isPrototypeOf: 2 },
+      };
+      const res = await call('names write', 'POST', url(a.id, 'events/names'), {
+        key: a.write_key,
+        body: names,
+      });
       expect(res.status).toBe(201);
-      const schema = await call('names schema', 'GET', url(a.id, 'events/names'), { key: a.read_key });
+      const schema = await call('names schema', 'GET', url(a.id, 'events/names'), {
+        key: a.read_key,
+      });
       expect(schema.body.properties).toMatchObject({
         constructor: 'string',
         toString: 'string',
@@ -187,18 +230,33 @@ describe('standalone: hostile input', () => {
         hasOwnProperty: 'bool',
         'prototype.isPrototypeOf': 'num',
       });
-      const prop = await call('names property', 'GET', url(a.id, 'events/names/properties/constructor'), { key: a.read_key });
+      const prop = await call(
+        'names property',
+        'GET',
+        url(a.id, 'events/names/properties/constructor'),
+        { key: a.read_key },
+      );
       expect(prop.status).toBe(200);
       expect(prop.body).toMatchObject({ property_name: 'constructor', type: 'string' });
       // A collection without that property does not pretend to have it.
-      const missing = await call('missing property', 'GET', url(a.id, 'events/atk/properties/constructor'), { key: a.read_key });
+      const missing = await call(
+        'missing property',
+        'GET',
+        url(a.id, 'events/atk/properties/constructor'),
+        { key: a.read_key },
+      );
       expect(missing.status).toBe(404);
 
       const extraction = await call('names extraction', 'POST', url(a.id, 'queries/extraction'), {
         key: a.read_key,
-        body: { event_collection: 'names', property_names: ['constructor', 'prototype.isPrototypeOf'] },
+        body: {
+          event_collection: 'names',
+          property_names: ['constructor', 'prototype.isPrototypeOf'],
+        },
       });
-      expect(extraction.body.result).toEqual([{ constructor: 'c', prototype: { isPrototypeOf: 2 } }]);
+      expect(extraction.body.result).toEqual([
+        { constructor: 'c', prototype: { isPrototypeOf: 2 } },
+      ]);
 
       const grouped = await call('names group', 'POST', url(a.id, 'queries/count'), {
         key: a.read_key,
@@ -207,7 +265,10 @@ describe('standalone: hostile input', () => {
       expect(grouped.body.result).toEqual([{ constructor: 'c', result: 1 }]);
 
       // A group VALUE "__proto__" and a label "__proto__" are data, never dropped.
-      await call('proto value', 'POST', url(a.id, 'events/names'), { key: a.write_key, body: { constructor: '__proto__' } });
+      await call('proto value', 'POST', url(a.id, 'events/names'), {
+        key: a.write_key,
+        body: { constructor: '__proto__' },
+      });
       const byValue = await call('proto group value', 'POST', url(a.id, 'queries/count'), {
         key: a.read_key,
         body: { event_collection: 'names', group_by: 'constructor' },
@@ -223,16 +284,30 @@ describe('standalone: hostile input', () => {
       });
       expect(protoLabel.status).toBe(400);
       expect(protoLabel.body.message).toContain('__proto__');
-      const labelled = await call('constructor label', 'POST', url(a.id, 'queries/multi_analysis'), {
-        key: a.read_key,
-        raw: '{"event_collection":"names","analyses":{"constructor":{"analysis_type":"count"},"toString":{"analysis_type":"count"}}}',
-        headers: { 'content-type': 'application/json' },
-      });
+      const labelled = await call(
+        'constructor label',
+        'POST',
+        url(a.id, 'queries/multi_analysis'),
+        {
+          key: a.read_key,
+          raw: '{"event_collection":"names","analyses":{"constructor":{"analysis_type":"count"},"toString":{"analysis_type":"count"}}}',
+          headers: { 'content-type': 'application/json' },
+        },
+      );
       expect(labelled.status).toBe(200);
       expect(JSON.parse(labelled.text)).toEqual({ result: { constructor: 2, toString: 2 } });
       // The same in a GET query string (JSON text parameters go through the same parser).
-      const getFilters = encodeURIComponent('[{"property_name":"x","operator":"eq","property_value":{"__proto__":{"a":1}}}]');
-      const viaGet = await call('proto GET filters', 'GET', url(a.id, `queries/count?api_key=${a.read_key}&event_collection=names&filters=${getFilters}`));
+      const getFilters = encodeURIComponent(
+        '[{"property_name":"x","operator":"eq","property_value":{"__proto__":{"a":1}}}]',
+      );
+      const viaGet = await call(
+        'proto GET filters',
+        'GET',
+        url(
+          a.id,
+          `queries/count?api_key=${a.read_key}&event_collection=names&filters=${getFilters}`,
+        ),
+      );
       expect(viaGet.status).toBe(400);
       expect(viaGet.body.message).toContain('__proto__');
     });
@@ -242,7 +317,10 @@ describe('standalone: hostile input', () => {
       const contents = new SqliteContents(server.dataDir);
       expect(contents.events(b.id)).toEqual(storedBefore);
       const before = Date.now();
-      const res = await call('B write after', 'POST', url(b.id, 'events/fresh'), { key: b.write_key, body: { n: 1 } });
+      const res = await call('B write after', 'POST', url(b.id, 'events/fresh'), {
+        key: b.write_key,
+        body: { n: 1 },
+      });
       expect(res.status).toBe(201);
       const fresh = contents.events(b.id, 'fresh');
       contents.close();
@@ -250,7 +328,11 @@ describe('standalone: hostile input', () => {
       expect(fresh[0].event.n).toBe(1);
       const keen = fresh[0].event.keen as { timestamp: string };
       expect(Date.parse(keen.timestamp)).toBeGreaterThanOrEqual(before - 1000);
-      expect(Object.keys(fresh[0].event.keen as object).sort()).toEqual(['created_at', 'id', 'timestamp']);
+      expect(Object.keys(fresh[0].event.keen as object).sort()).toEqual([
+        'created_at',
+        'id',
+        'timestamp',
+      ]);
     });
   });
 
@@ -260,22 +342,42 @@ describe('standalone: hostile input', () => {
     it('stores every different event sent under it, and a retried event once', async () => {
       const timestamp = '2024-06-01T12:00:00.000Z';
       for (const item of ['a', 'b', 'c']) {
-        const res = await call('reuse single', 'POST', url(a.id, 'events/reuse'), { key: a.write_key, headers, body: { item, keen: { timestamp } } });
+        const res = await call('reuse single', 'POST', url(a.id, 'events/reuse'), {
+          key: a.write_key,
+          headers,
+          body: { item, keen: { timestamp } },
+        });
         expect(res.status).toBe(201);
       }
       const batch = await call('reuse batch', 'POST', url(a.id, 'events'), {
         key: a.write_key,
         headers,
-        body: { reuse: [{ item: 'd', keen: { timestamp } }, { item: 'e', keen: { timestamp } }, { item: 'f', keen: { timestamp } }] },
+        body: {
+          reuse: [
+            { item: 'd', keen: { timestamp } },
+            { item: 'e', keen: { timestamp } },
+            { item: 'f', keen: { timestamp } },
+          ],
+        },
       });
       expect(batch.body.reuse).toEqual([{ success: true }, { success: true }, { success: true }]);
       // The SDK's retry of the first request: the same event, the same id.
-      const retry = await call('reuse retry', 'POST', url(a.id, 'events/reuse'), { key: a.write_key, headers, body: { item: 'a', keen: { timestamp } } });
+      const retry = await call('reuse retry', 'POST', url(a.id, 'events/reuse'), {
+        key: a.write_key,
+        headers,
+        body: { item: 'a', keen: { timestamp } },
+      });
       expect(retry.status).toBe(201);
       const batchRetry = await call('reuse batch retry', 'POST', url(a.id, 'events'), {
         key: a.write_key,
         headers,
-        body: { reuse: [{ item: 'd', keen: { timestamp } }, { item: 'e', keen: { timestamp } }, { item: 'f', keen: { timestamp } }] },
+        body: {
+          reuse: [
+            { item: 'd', keen: { timestamp } },
+            { item: 'e', keen: { timestamp } },
+            { item: 'f', keen: { timestamp } },
+          ],
+        },
       });
       expect(batchRetry.status).toBe(200);
 
@@ -285,21 +387,49 @@ describe('standalone: hostile input', () => {
       expect(stored.map((e) => e.event.item).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
       expect(new Set(stored.map((e) => e.id)).size).toBe(6);
       // A retry of an event without its own timestamp, seconds later, is still the same event.
-      const untimed = await call('reuse untimed', 'POST', url(a.id, 'events/reuse'), { key: a.write_key, headers, body: { item: 'g' } });
+      const untimed = await call('reuse untimed', 'POST', url(a.id, 'events/reuse'), {
+        key: a.write_key,
+        headers,
+        body: { item: 'g' },
+      });
       expect(untimed.status).toBe(201);
       await new Promise((r) => setTimeout(r, 1_100));
-      await call('reuse untimed retry', 'POST', url(a.id, 'events/reuse'), { key: a.write_key, headers, body: { item: 'g' } });
+      await call('reuse untimed retry', 'POST', url(a.id, 'events/reuse'), {
+        key: a.write_key,
+        headers,
+        body: { item: 'g' },
+      });
       const after = new SqliteContents(server.dataDir);
       expect(after.events(a.id, 'reuse').filter((e) => e.event.item === 'g')).toHaveLength(1);
       after.close();
-      const count = await call('reuse count', 'GET', url(a.id, `queries/count?api_key=${a.read_key}&event_collection=reuse`));
+      const count = await call(
+        'reuse count',
+        'GET',
+        url(a.id, `queries/count?api_key=${a.read_key}&event_collection=reuse`),
+      );
       expect(count.body).toEqual({ result: 7 });
     });
   });
 
   describe('no 5xx from any content type, body or method', () => {
-    const contentTypes = ['text/plain', '', 'application/octet-stream', 'application/xml', 'text/html', 'multipart/form-data', 'application/x-www-form-urlencoded', 'application/json'];
-    const bodies = ['', 'garbage', '{', '<a/>', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--', 'a=1&b=2'];
+    const contentTypes = [
+      'text/plain',
+      '',
+      'application/octet-stream',
+      'application/xml',
+      'text/html',
+      'multipart/form-data',
+      'application/x-www-form-urlencoded',
+      'application/json',
+    ];
+    const bodies = [
+      '',
+      'garbage',
+      '{',
+      '<a/>',
+      '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--',
+      'a=1&b=2',
+    ];
 
     it('answers every combination with a Keen-shaped 2xx/4xx', async () => {
       const targets: [string, string, string][] = [
@@ -320,8 +450,13 @@ describe('standalone: hostile input', () => {
               raw,
               headers: type ? { 'content-type': type } : {},
             });
-            const keenShaped = res.status < 400 || (typeof res.body?.message === 'string' && typeof res.body?.error_code === 'string');
-            if (res.status >= 500 || !keenShaped) problems.push(`${method} ${path} [${type}] ${JSON.stringify(raw.slice(0, 12))} → ${res.status} ${res.text.slice(0, 120)}`);
+            const keenShaped =
+              res.status < 400 ||
+              (typeof res.body?.message === 'string' && typeof res.body?.error_code === 'string');
+            if (res.status >= 500 || !keenShaped)
+              problems.push(
+                `${method} ${path} [${type}] ${JSON.stringify(raw.slice(0, 12))} → ${res.status} ${res.text.slice(0, 120)}`,
+              );
           }
         }
       }
@@ -338,12 +473,19 @@ describe('standalone: hostile input', () => {
         body: { sdk_delete: [{ n: 1 }, { n: 2 }], sdk_keep: [{ n: 3 }] },
       });
       expect(batch.body.sdk_delete).toEqual([{ success: true }, { success: true }]);
-      const filters = encodeURIComponent(JSON.stringify([{ property_name: 'n', operator: 'eq', property_value: 1 }]));
-      const res = await call('sdk delete', 'DELETE', `${url(a.id, 'events/sdk_delete')}?filters=${filters}`, {
-        key: a.master_key,
-        raw: '',
-        headers: { 'content-type': 'application/json' },
-      });
+      const filters = encodeURIComponent(
+        JSON.stringify([{ property_name: 'n', operator: 'eq', property_value: 1 }]),
+      );
+      const res = await call(
+        'sdk delete',
+        'DELETE',
+        `${url(a.id, 'events/sdk_delete')}?filters=${filters}`,
+        {
+          key: a.master_key,
+          raw: '',
+          headers: { 'content-type': 'application/json' },
+        },
+      );
       expect(res.status).toBe(204);
       const contents = new SqliteContents(server.dataDir);
       expect(contents.events(a.id, 'sdk_delete').map((e) => e.event.n)).toEqual([2]);
@@ -352,7 +494,10 @@ describe('standalone: hostile input', () => {
     });
 
     it('answers an unserved method on a served path with 405 and Allow', async () => {
-      const res = await call('405', 'PUT', url(a.id, 'events/x'), { key: a.write_key, body: { a: 1 } });
+      const res = await call('405', 'PUT', url(a.id, 'events/x'), {
+        key: a.write_key,
+        body: { a: 1 },
+      });
       expect(res.status).toBe(405);
       expect(res.body.error_code).toBe('MethodNotAllowedError');
       expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD, POST');
@@ -364,18 +509,32 @@ describe('standalone: hostile input', () => {
     it('refuses out-of-range dates, broken escapes and oversized filters with 4xx', async () => {
       const interval = await call('interval range', 'POST', url(a.id, 'queries/count'), {
         key: a.read_key,
-        body: { event_collection: 'atk', interval: 'daily', timeframe: { start: '9999-12-01T00:00:00Z', end: '+275760-09-13T00:00:00Z' } },
+        body: {
+          event_collection: 'atk',
+          interval: 'daily',
+          timeframe: { start: '9999-12-01T00:00:00Z', end: '+275760-09-13T00:00:00Z' },
+        },
       });
       expect(interval.status).toBe(400);
       expect(interval.body.error_code).toBe('TimeframeDefinitionError');
-      const offset = await call('offset', 'POST', url(a.id, 'events/ts'), { key: a.write_key, body: { keen: { timestamp: '2024-01-01T00:00:00+99:00' } } });
+      const offset = await call('offset', 'POST', url(a.id, 'events/ts'), {
+        key: a.write_key,
+        body: { keen: { timestamp: '2024-01-01T00:00:00+99:00' } },
+      });
       expect(offset.status).toBe(400);
       expect(offset.body.message).toContain('keen.timestamp');
 
-      const escape = await call('escape', 'POST', `${url(a.id, 'events/bad%zzname')}`, { key: a.write_key, body: { a: 1 } });
+      const escape = await call('escape', 'POST', `${url(a.id, 'events/bad%zzname')}`, {
+        key: a.write_key,
+        body: { a: 1 },
+      });
       expect(escape.status).toBe(400);
       expect(escape.body.error_code).toBe('InvalidRequestError');
-      const escapeQuery = await call('escape query', 'GET', `${url(a.id, 'queries/count')}?api_key=${a.read_key}&event_collection=x%zz`);
+      const escapeQuery = await call(
+        'escape query',
+        'GET',
+        `${url(a.id, 'queries/count')}?api_key=${a.read_key}&event_collection=x%zz`,
+      );
       expect(escapeQuery.status).toBe(400);
       const contents = new SqliteContents(server.dataDir);
       expect(contents.events(a.id).filter((e) => e.collection.includes('%'))).toEqual([]);
@@ -385,7 +544,10 @@ describe('standalone: hostile input', () => {
       const huge = Array.from({ length: 1_200_000 }, (_, i) => `v${i}`);
       const big = await call('10MB filter', 'POST', url(a.id, 'queries/count'), {
         key: a.read_key,
-        body: { event_collection: 'atk', filters: [{ property_name: 'ok', operator: 'in', property_value: huge }] },
+        body: {
+          event_collection: 'atk',
+          filters: [{ property_name: 'ok', operator: 'in', property_value: huge }],
+        },
       });
       expect([400, 413]).toContain(big.status);
       expect(typeof big.body.error_code).toBe('string');
@@ -401,7 +563,13 @@ describe('standalone: hostile input', () => {
       expect(write.status).toBe(200);
       const onlyOne = [{ property_name: 'n', operator: 'eq', property_value: 1 }];
       const count = async () =>
-        (await call('del count', 'GET', `${url(a.id, 'queries/count')}?api_key=${a.read_key}&event_collection=narrow`)).body;
+        (
+          await call(
+            'del count',
+            'GET',
+            `${url(a.id, 'queries/count')}?api_key=${a.read_key}&event_collection=narrow`,
+          )
+        ).body;
 
       for (const type of ['application/json', 'text/plain']) {
         const inBody = await call('del body', 'DELETE', url(a.id, 'events/narrow'), {
@@ -413,19 +581,32 @@ describe('standalone: hostile input', () => {
         expect(inBody.body.error_code).toBe('InvalidParameterError');
         expect(inBody.body.message).toContain('query string');
       }
-      const arrayBody = await call('del array', 'DELETE', url(a.id, 'events/narrow'), { key: a.master_key, body: [] });
-      expect(arrayBody.status).toBe(400);
-      const misspelt = await call('del typo', 'DELETE', `${url(a.id, 'events/narrow')}?filter=${encodeURIComponent(JSON.stringify(onlyOne))}`, {
+      const arrayBody = await call('del array', 'DELETE', url(a.id, 'events/narrow'), {
         key: a.master_key,
+        body: [],
       });
+      expect(arrayBody.status).toBe(400);
+      const misspelt = await call(
+        'del typo',
+        'DELETE',
+        `${url(a.id, 'events/narrow')}?filter=${encodeURIComponent(JSON.stringify(onlyOne))}`,
+        {
+          key: a.master_key,
+        },
+      );
       expect(misspelt.status).toBe(400);
       expect(misspelt.body.message).toContain('"filter"');
       expect(await count()).toEqual({ result: 3 });
 
-      const narrowed = await call('del query', 'DELETE', `${url(a.id, 'events/narrow')}?filters=${encodeURIComponent(JSON.stringify(onlyOne))}`, {
-        key: a.master_key,
-        body: {},
-      });
+      const narrowed = await call(
+        'del query',
+        'DELETE',
+        `${url(a.id, 'events/narrow')}?filters=${encodeURIComponent(JSON.stringify(onlyOne))}`,
+        {
+          key: a.master_key,
+          body: {},
+        },
+      );
       expect(narrowed.status).toBe(204);
       expect(await count()).toEqual({ result: 2 });
     });
@@ -433,7 +614,9 @@ describe('standalone: hostile input', () => {
 
   describe('multi_analysis size', () => {
     it('refuses more than 100 labels with a 400 naming the limit', async () => {
-      const analyses = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`l${i}`, { analysis_type: 'count' }]));
+      const analyses = Object.fromEntries(
+        Array.from({ length: 101 }, (_, i) => [`l${i}`, { analysis_type: 'count' }]),
+      );
       const res = await call('labels', 'POST', url(a.id, 'queries/multi_analysis'), {
         key: a.read_key,
         body: { event_collection: 'atk', timeframe: 'this_10_years', interval: 'daily', analyses },
@@ -451,18 +634,31 @@ describe('standalone: hostile input', () => {
         `POST /3.0/projects/${a.id}/events/slow HTTP/1.1\r\nHost: x\r\nAuthorization: ${a.write_key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
       );
       expect(timeout.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
-      expect(JSON.parse(timeout.split('\r\n\r\n')[1])).toMatchObject({ error_code: 'RequestTimeoutError' });
+      expect(JSON.parse(timeout.split('\r\n\r\n')[1])).toMatchObject({
+        error_code: 'RequestTimeoutError',
+      });
 
-      const longName = await call('414', 'POST', url(a.id, `events/${'n'.repeat(5000)}`), { key: a.write_key, body: { a: 1 } });
+      const longName = await call('414', 'POST', url(a.id, `events/${'n'.repeat(5000)}`), {
+        key: a.write_key,
+        body: { a: 1 },
+      });
       expect(longName.status).toBe(414);
       expect(longName.body.error_code).toBe('RequestUriTooLongError');
-      const notTooLong = await call('257', 'POST', url(a.id, `events/${'n'.repeat(257)}`), { key: a.write_key, body: { a: 1 } });
+      const notTooLong = await call('257', 'POST', url(a.id, `events/${'n'.repeat(257)}`), {
+        key: a.write_key,
+        body: { a: 1 },
+      });
       expect(notTooLong.status).toBe(400);
       expect(notTooLong.body.error_code).toBe('InvalidCollectionNameError');
 
-      const headers = await rawExchange(server.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      const headers = await rawExchange(
+        server.port,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
       expect(headers.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
-      expect(JSON.parse(headers.split('\r\n\r\n')[1])).toMatchObject({ error_code: 'RequestHeaderFieldsTooLargeError' });
+      expect(JSON.parse(headers.split('\r\n\r\n')[1])).toMatchObject({
+        error_code: 'RequestHeaderFieldsTooLargeError',
+      });
     });
 
     it('logs a client that aborts a half-sent body at info, without a stack', async () => {
@@ -490,16 +686,24 @@ describe('standalone: hostile input', () => {
     });
 
     it('echoes only a plain client request id, never markup', async () => {
-      const evil = await call('evil id', 'GET', url(a.id, 'events/x'), { headers: { 'x-request-id': '<script>alert(1)</script>' } });
+      const evil = await call('evil id', 'GET', url(a.id, 'events/x'), {
+        headers: { 'x-request-id': '<script>alert(1)</script>' },
+      });
       expect(evil.status).toBe(401);
       expect(evil.body.request_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(server.output).not.toContain('<script>');
-      const plain = await call('plain id', 'GET', url(a.id, 'events/x'), { headers: { 'x-request-id': 'trace-42' } });
+      const plain = await call('plain id', 'GET', url(a.id, 'events/x'), {
+        headers: { 'x-request-id': 'trace-42' },
+      });
       expect(plain.body.request_id).toBe('trace-42');
     });
 
     it('puts security headers on data and docs, and preflights DELETE with the SDK headers', async () => {
-      const data = await call('headers', 'GET', url(a.id, `queries/count?api_key=${a.read_key}&event_collection=atk`));
+      const data = await call(
+        'headers',
+        'GET',
+        url(a.id, `queries/count?api_key=${a.read_key}&event_collection=atk`),
+      );
       expect(data.headers.get('x-content-type-options')).toBe('nosniff');
       expect(data.headers.get('cache-control')).toBe('no-store');
       expect(data.headers.get('x-frame-options')).toBe('DENY');
@@ -507,30 +711,56 @@ describe('standalone: hostile input', () => {
       expect(docs.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
       expect(docs.headers.get('x-frame-options')).toBe('DENY');
       const preflight = await call('preflight', 'OPTIONS', url(a.id, 'events/x'), {
-        headers: { origin: 'https://app.example', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization,content-type' },
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'DELETE',
+          'access-control-request-headers': 'authorization,content-type',
+        },
       });
       expect(preflight.status).toBeLessThan(300);
       expect(preflight.headers.get('access-control-allow-methods')).toContain('DELETE');
-      expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+      expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain(
+        'authorization',
+      );
     });
 
     it('never writes a key to the log, even for failing requests with ?api_key=', async () => {
       for (const key of [a.read_key, a.master_key, b.write_key]) {
-        await call('key in url', 'GET', `${url(a.id, 'queries/nope')}?api_key=${key}&event_collection=x`);
+        await call(
+          'key in url',
+          'GET',
+          `${url(a.id, 'queries/nope')}?api_key=${key}&event_collection=x`,
+        );
         await call('key in url', 'GET', `${url(b.id, 'events/bad%zz')}?api_key=${key}`);
-        await call('key in header', 'POST', url(a.id, 'events/x'), { key, raw: '{', headers: { 'content-type': 'application/json' } });
+        await call('key in header', 'POST', url(a.id, 'events/x'), {
+          key,
+          raw: '{',
+          headers: { 'content-type': 'application/json' },
+        });
       }
       await new Promise((r) => setTimeout(r, 200));
       const logged = server.output;
-      for (const key of [a.write_key, a.read_key, a.master_key, b.write_key, b.read_key, b.master_key]) {
+      for (const key of [
+        a.write_key,
+        a.read_key,
+        a.master_key,
+        b.write_key,
+        b.read_key,
+        b.master_key,
+      ]) {
         expect(logged).not.toContain(key);
       }
       expect(logged).toContain('api_key=[redacted]');
 
       // The query-string parser decodes the parameter's name and value, so a
       // percent-encoded key authenticates: its log line must not carry it either.
-      const encode = (text: string) => [...text].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
-      const encoded = await call('encoded key', 'GET', `${url(a.id, 'queries/count')}?ap%69_key=${encode(a.read_key)}&timeframe=soonish`);
+      const encode = (text: string) =>
+        [...text].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+      const encoded = await call(
+        'encoded key',
+        'GET',
+        `${url(a.id, 'queries/count')}?ap%69_key=${encode(a.read_key)}&timeframe=soonish`,
+      );
       expect(encoded.status).toBe(400);
       await new Promise((r) => setTimeout(r, 200));
       expect(server.output).not.toContain(encode(a.read_key));

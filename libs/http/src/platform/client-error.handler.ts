@@ -20,7 +20,11 @@ const BY_CODE: Record<string, { status: number; errorCode: string; message: stri
   },
 };
 
-const MALFORMED = { status: 400, errorCode: 'InvalidRequestError', message: 'The request is not valid HTTP.' };
+const MALFORMED = {
+  status: 400,
+  errorCode: 'InvalidRequestError',
+  message: 'The request is not valid HTTP.',
+};
 
 export function keenClientErrorHandler(
   log: (code: string | undefined) => void,
@@ -28,7 +32,8 @@ export function keenClientErrorHandler(
   return (err, socket) => {
     log(err.code);
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const known = (err.code && Object.hasOwn(BY_CODE, err.code) ? BY_CODE[err.code] : undefined) ?? MALFORMED;
+    const known =
+      (err.code && Object.hasOwn(BY_CODE, err.code) ? BY_CODE[err.code] : undefined) ?? MALFORMED;
     const body = JSON.stringify({ message: known.message, error_code: known.errorCode });
     if (socket.writable) {
       socket.write(

@@ -64,7 +64,10 @@ function routerErrorHandler(pool: string) {
  * Keen-shaped errors for every status (Node's and Fastify's own included),
  * 405 for a known path with an unserved method, and graceful shutdown.
  */
-export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, config: TallyConfig): Promise<NestFastifyApplication> {
+export async function createHttpApp(
+  rootModule: Type<unknown> | DynamicModule,
+  config: TallyConfig,
+): Promise<NestFastifyApplication> {
   const clientErrors = new NestLogger('http');
   const adapter = new FastifyAdapter({
     bodyLimit: config.limits.maxRequestBytes,
@@ -99,7 +102,10 @@ export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, c
   });
   // bodyParser: false keeps Nest from adding its JSON and form parsers: every
   // content type goes through the one parser below.
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -117,11 +123,24 @@ export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, c
     applySecurityHeaders(req.url, reply);
     if (closing) {
       reply.header('connection', 'close');
-      done(new TallyError('unavailable', 'ServiceUnavailableError', 'The server is shutting down; retry on another instance.', 1));
+      done(
+        new TallyError(
+          'unavailable',
+          'ServiceUnavailableError',
+          'The server is shutting down; retry on another instance.',
+          1,
+        ),
+      );
       return;
     }
     if (MALFORMED_ESCAPE.test(req.url)) {
-      done(new TallyError('invalid', 'InvalidRequestError', 'The URL has a malformed percent-escape (% must be followed by two hex digits).'));
+      done(
+        new TallyError(
+          'invalid',
+          'InvalidRequestError',
+          'The URL has a malformed percent-escape (% must be followed by two hex digits).',
+        ),
+      );
       return;
     }
     done();
@@ -151,7 +170,13 @@ export async function createHttpApp(rootModule: Type<unknown> | DynamicModule, c
     origin: '*',
     methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: CORS_HEADERS,
-    exposedHeaders: ['x-tally-pool', 'retry-after', 'x-tally-events-scanned', 'x-tally-events-deleted', 'x-tally-events-updated'],
+    exposedHeaders: [
+      'x-tally-pool',
+      'retry-after',
+      'x-tally-events-scanned',
+      'x-tally-events-deleted',
+      'x-tally-events-updated',
+    ],
     maxAge: 86_400,
     // An OPTIONS without preflight headers gets the same empty 204, not a
     // plain-text 400 outside the API's error shape.

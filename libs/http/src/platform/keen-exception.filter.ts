@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import { ErrorKind, TallyError } from '@app/events';
 import {
   isStoreFullError,
@@ -52,10 +59,15 @@ function clientStatusOf(exception: unknown): number | undefined {
  * A request whose client went away mid-body (the socket reset or the body
  * stream aborted): nothing to answer and nothing wrong on our side.
  */
-function isClientAbort(exception: unknown, raw: { aborted?: boolean; destroyed?: boolean } | undefined): boolean {
+function isClientAbort(exception: unknown, raw: { aborted?: boolean } | undefined): boolean {
   const code = (exception as { code?: unknown } | null)?.code;
   const message = exception instanceof Error ? exception.message : '';
-  return code === 'ECONNRESET' || code === 'ECONNABORTED' || message === 'aborted' || raw?.aborted === true;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'ECONNABORTED' ||
+    message === 'aborted' ||
+    raw?.aborted === true
+  );
 }
 
 // Fastify's messages for these quote the URL, which may carry the key.
@@ -93,12 +105,25 @@ export class KeenExceptionFilter implements ExceptionFilter {
       id: string;
       method: string;
       url: string;
-      raw?: { aborted?: boolean; destroyed?: boolean };
+      raw?: { aborted?: boolean };
     }>();
     const where = { request_id: request.id, method: request.method, url: redactUrl(request.url) };
-    if (!(exception instanceof TallyError) && !(exception instanceof HttpException) && isClientAbort(exception, request.raw)) {
-      this.logger.log({ ...where, reason: (exception as Error)?.message }, 'client aborted the request');
-      reply.status(400).send({ message: 'The client closed the request before it was complete.', error_code: 'ClientClosedRequestError', request_id: request.id });
+    if (
+      !(exception instanceof TallyError) &&
+      !(exception instanceof HttpException) &&
+      isClientAbort(exception, request.raw)
+    ) {
+      this.logger.log(
+        { ...where, reason: (exception as Error)?.message },
+        'client aborted the request',
+      );
+      reply
+        .status(400)
+        .send({
+          message: 'The client closed the request before it was complete.',
+          error_code: 'ClientClosedRequestError',
+          request_id: request.id,
+        });
       return;
     }
     const allow = this.allowedInstead(exception, request.url);
@@ -115,21 +140,12 @@ export class KeenExceptionFilter implements ExceptionFilter {
     if (status === 507) {
       // Not a bug, but it needs an operator: logged at error level under its own message.
       storeSpace.reportFull('store', exception);
-      this.logger.error(
-        { err: exception, ...where },
-        'store out of space',
-      );
+      this.logger.error({ err: exception, ...where }, 'store out of space');
     } else if (status >= 500 && status !== 503 && status !== 504) {
-      this.logger.error(
-        { err: exception, ...where },
-        'unhandled error',
-      );
+      this.logger.error({ err: exception, ...where }, 'unhandled error');
     }
     if (status === 503 && isStoreUnavailableError(exception)) {
-      this.logger.warn(
-        { err: exception, ...where },
-        'store unavailable',
-      );
+      this.logger.warn({ err: exception, ...where }, 'store unavailable');
     }
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     reply.status(status).send(body);

@@ -22,7 +22,11 @@ describe('log redaction', () => {
   });
 
   it('masks key-like tokens anywhere in a finished line, keeping shorter ids', () => {
-    const line = JSON.stringify({ msg: `bad url '/e?data=x&api_key=${KEY}'`, note: `key ${KEY.toUpperCase()}`, id: '0123456789abcdef01234567' });
+    const line = JSON.stringify({
+      msg: `bad url '/e?data=x&api_key=${KEY}'`,
+      note: `key ${KEY.toUpperCase()}`,
+      id: '0123456789abcdef01234567',
+    });
     const out = redactLine(line);
     expect(out).not.toContain(KEY);
     expect(out).not.toContain(KEY.toUpperCase());

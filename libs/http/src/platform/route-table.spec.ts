@@ -8,7 +8,12 @@ describe('RouteTable', () => {
   table.add('OPTIONS', '*');
 
   it('lists the methods of a concrete path, ignoring the query string', () => {
-    expect(table.allowedMethods('/3.0/projects/p/events/clicks?api_key=x')).toEqual(['DELETE', 'GET', 'HEAD', 'POST']);
+    expect(table.allowedMethods('/3.0/projects/p/events/clicks?api_key=x')).toEqual([
+      'DELETE',
+      'GET',
+      'HEAD',
+      'POST',
+    ]);
   });
 
   it('lists nothing for a path no route serves', () => {

@@ -12,11 +12,14 @@ export class RouteTable {
       '^' +
         url
           .split('/')
-          .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .map((part) =>
+            part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+          )
           .join('/') +
         '/?$',
     );
-    for (const m of Array.isArray(method) ? method : [method]) this.routes.push({ pattern, method: m.toUpperCase() });
+    for (const m of Array.isArray(method) ? method : [method])
+      this.routes.push({ pattern, method: m.toUpperCase() });
   }
 
   /** Methods served on this path (query string ignored), sorted; empty when none. */
