@@ -19,7 +19,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
-COPY scripts ./scripts
+COPY tools/stack ./tools/stack
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime

@@ -17,9 +17,9 @@
  * the driver's paged rows (group_by on a body property has no CQL equivalent).
  */
 import { CollectionEvent } from '@app/events';
-import { executeQuery, parseQuery } from '@app/query';
-import { CassandraEventStore } from '../libs/storage/src/cassandra';
-import { startTestCassandra } from '../libs/storage/src/cassandra/testing/test-cassandra';
+import { executeQuery, parseQuery } from '@app/query-engine';
+import { CassandraEventStore } from '@app/storage/cassandra';
+import { startTestCassandra } from '@app/storage/cassandra/testing';
 import { benchEvents, DAY_MS as DAY, T0 } from './support/bench-events';
 import { countPerPartition, foldBodies, rawCassandraClient } from './support/cassandra-native';
 import { median } from './support/load';

@@ -6,9 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CollectionEvent } from '@app/events';
-import { parseEventSelection } from '@app/query';
+import { parseEventSelection } from '@app/query-engine';
 import { schemaDeltas } from '@app/schema';
-import { EventDeleter, SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from '@app/storage';
+import { EventDeleter } from '@app/core';
+import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from '@app/storage/sqlite';
 import { median } from './support/load';
 import { tempDir } from './support/processes';
 

@@ -6,7 +6,7 @@
  * Run: `npm run bench -- isolation` (figures in docs/benchmarks-split.md).
  *
  * The big collection is written before the rounds through the worker's own
- * write use case (MongoEventPersister: events and schema counters),
+ * write use case (the marker persister: events and schema counters),
  * because the worker's end-to-end rate would take many minutes for it. Each B
  * round deletes a different slice of it (one timeframe slice, `price < 125`:
  * half of the slice), so every delete has work to do. Between rounds the
@@ -30,12 +30,8 @@
 import * as fs from 'node:fs';
 import { CollectionEvent } from '@app/events';
 import { EventPersister, EventStore } from '@app/storage';
-import {
-  MongoConnection,
-  MongoEventPersister,
-  MongoEventStore,
-  MongoMetadataStore,
-} from '../libs/storage/src/mongo';
+import { MongoConnection, MongoEventStore, MongoMetadataStore } from '@app/storage/mongo';
+import { mongoEventPersister } from '@app/storage/mongo/testing';
 import { ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
 import { benchEvents, DAY_MS, T0 } from './support/bench-events';
 import { ingestLoad, IngestLoadResult, IngestLoadSpec } from './support/ingest-load';
@@ -122,7 +118,7 @@ function openBenchStores(stack: SplitStack): BenchStores {
     socketTimeoutMs: 120_000,
   });
   const events = new MongoEventStore({ connection });
-  const persister = new MongoEventPersister({
+  const persister = mongoEventPersister({
     events,
     metadata: new MongoMetadataStore({ connection }),
   });

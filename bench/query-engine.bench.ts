@@ -12,8 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StoredEvent } from '@app/events';
-import { EventSource, executeQuery, parseQuery, ScanRequest } from '@app/query';
-import { SqliteDatabase, SqliteEventStore } from '@app/storage';
+import { EventSource, executeQuery, parseQuery, ScanRequest } from '@app/query-engine';
+import { SqliteDatabase, SqliteEventStore } from '@app/storage/sqlite';
 import { benchEvent, DAY_MS as DAY } from './support/bench-events';
 import { tempDir } from './support/processes';
 import { fmt, medianMs, rate as perSecond } from './support/timing';

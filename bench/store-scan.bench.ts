@@ -24,13 +24,13 @@ import { MongoClient } from 'mongodb';
 import { loadConfig } from '@app/config';
 import { CollectionEvent } from '@app/events';
 import { EventStore, openStores } from '@app/storage';
-import { MongoEventStore } from '../libs/storage/src/mongo';
-import { QueryService } from '../libs/http/src/query/query.service';
+import { MongoEventStore } from '@app/storage/mongo';
+import { QueryService } from '@app/core';
 import {
   startTestCassandra,
   testKeyspace,
-} from '../libs/storage/src/cassandra/testing/test-cassandra';
-import { startTestMongo, TestMongo } from '../libs/storage/src/mongo/testing/test-mongo';
+} from '@app/storage/cassandra/testing';
+import { startTestMongo, TestMongo } from '@app/storage/mongo/testing';
 import { benchEvents, DAY_MS, T0 } from './support/bench-events';
 import { countPerPartition, foldBodies, rawCassandraClient } from './support/cassandra-native';
 import { tempDir } from './support/processes';

@@ -3,7 +3,7 @@
 # installs the npm dependencies first (native better-sqlite3 builds against the
 # local Node headers), builds once, then runs jest; integration and e2e suites
 # install and start their own servers (Redis, nginx, the Mongo-wire server,
-# Cassandra) through scripts/stack.
+# Cassandra) through tools/stack.
 #
 # With no arguments it runs, in order:
 #   1. unit, integration and standalone e2e;

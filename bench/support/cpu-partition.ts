@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import type { ServiceStatus } from '../../scripts/stack';
+import type { ServiceStatus } from '@tools/stack';
 
 /**
  * CPU sets for the two sides of a split deployment on one host. In production

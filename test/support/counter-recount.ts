@@ -4,7 +4,7 @@
  * specs that check "counters equal a recount". No jest imports.
  */
 import { schemaDeltas } from '@app/schema';
-import { encodePath } from '../../libs/storage/src/mongo/schema-counter.keys';
+import { encodePath } from '@app/storage/mongo';
 import type { StoredDoc } from './split-stack';
 
 export type CounterCounts = Record<string, Record<string, number>>;

@@ -5,7 +5,7 @@
  * A fresh machine spends minutes here, which no beforeAll timeout should have
  * to cover; each spec's beforeAll then pays only for starting its servers.
  */
-import { cassandraService, mongoService, nginxService, redisService } from '../../scripts/stack';
+import { cassandraService, mongoService, nginxService, redisService } from '@tools/stack';
 import { splitStore } from './split-store';
 
 export default function splitGlobalSetup(): void {

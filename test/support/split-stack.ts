@@ -2,7 +2,7 @@
  * A private split deployment for e2e fault tests and the split benches: its own
  * state dir and free loopback ports (never the developer stack on 8080), the
  * real nginx, ingest, query, worker, Redis shards, Mongo-wire server and, with
- * STORE=cassandra, Cassandra, driven through scripts/stack. Plus what the tests
+ * STORE=cassandra, Cassandra, driven through tools/stack. Plus what the tests
  * need around it: a project made by the CLI, stored events read through the
  * EventStore port (the same code on both stores), schema counters read straight
  * from MongoDB (they live there on both), and a client that streams marked
@@ -21,18 +21,10 @@ import { loadConfig } from '@app/config';
 import type { StoredEvent } from '@app/events';
 import { openStores } from '@app/storage';
 import type { Stores } from '@app/storage';
-import { CassandraEventStore } from '../../libs/storage/src/cassandra';
-import { MongoEventStore } from '../../libs/storage/src/mongo';
-import {
-  restartService,
-  signalService,
-  stackDown,
-  stackStatus,
-  stackUp,
-  startService,
-  stopService,
-} from '../../scripts/stack';
-import type { ServiceStatus, StackPorts } from '../../scripts/stack';
+import { CassandraEventStore } from '@app/storage/cassandra';
+import { MongoEventStore } from '@app/storage/mongo';
+import { restartService, signalService, stackDown, stackStatus, stackUp, startService, stopService } from '@tools/stack';
+import type { ServiceStatus, StackPorts } from '@tools/stack';
 import { splitStore, SplitStore } from './split-store';
 import { assertNoKeysLogged } from './standalone-server';
 

@@ -16,12 +16,14 @@ export function progressReporter(verb: string, quiet: boolean) {
       stop: () => undefined,
     };
   }
-  const bar = new SingleBar(
-    { format: `${verb} {value} matched | {scanned} read | {duration_formatted}`, stream: process.stderr },
-  );
+  const bar = new SingleBar({
+    format: `${verb} {value} matched | {scanned} read | {duration_formatted}`,
+    stream: process.stderr,
+  });
   bar.start(0, 0, { scanned: 0 });
   return {
-    update: (p: { scanned: number; deleted: number }) => bar.update(p.deleted, { scanned: p.scanned }),
+    update: (p: { scanned: number; deleted: number }) =>
+      bar.update(p.deleted, { scanned: p.scanned }),
     stop: () => bar.stop(),
   };
 }

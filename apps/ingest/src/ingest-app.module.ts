@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, TallyConfig } from '@app/config';
 import { StorageModule } from '@app/storage';
-import { QueueModule } from '@app/queue';
 import { AuthModule } from '@app/auth';
-import { CollectionGetController, HealthController, IngestApiModule, LoggingModule } from '@app/http';
+import { CollectionGetController } from '@app/api/collection';
+import { HealthController, LoggingModule } from '@app/http';
+import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 
 /**
  * The write pool: validates, enriches and enqueues. Its only per-request
@@ -17,8 +18,8 @@ export class IngestAppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
-        StorageModule.forRoot(),
-        QueueModule.forRoot(),
+        StorageModule.forMetadata(),
+        IngestQueueModule.forRoot(config),
         AuthModule,
         IngestApiModule,
       ],

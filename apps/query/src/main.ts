@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@app/config';
-import { createHttpApp, listen, runMain } from '@app/http';
+import { createHttpApp, listen } from '@app/http';
+import { runMain } from '@app/config';
 import { QueryAppModule } from './query-app.module';
 
 runMain(async () => {

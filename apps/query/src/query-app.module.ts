@@ -2,7 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, TallyConfig } from '@app/config';
 import { StorageModule } from '@app/storage';
 import { AuthModule } from '@app/auth';
-import { CollectionGetController, HealthController, LoggingModule, QueryApiModule } from '@app/http';
+import { CollectionGetController } from '@app/api/collection';
+import { HealthController, LoggingModule } from '@app/http';
+import { QueryApiModule } from '@app/api/query';
 
 /** The query pool: queries, schema, deletes and key management; never on the write path. */
 @Module({})
@@ -10,7 +12,13 @@ export class QueryAppModule {
   static forRoot(config: TallyConfig): DynamicModule {
     return {
       module: QueryAppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), StorageModule.forRoot(), AuthModule, QueryApiModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config),
+        StorageModule.forRoot(),
+        AuthModule,
+        QueryApiModule,
+      ],
       controllers: [CollectionGetController, HealthController],
     };
   }

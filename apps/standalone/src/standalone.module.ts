@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, TallyConfig } from '@app/config';
 import { StorageModule } from '@app/storage';
-import { QueueModule } from '@app/queue';
 import { AuthModule } from '@app/auth';
-import { CollectionGetController, HealthController, IngestApiModule, LoggingModule, QueryApiModule } from '@app/http';
+import { CollectionGetController } from '@app/api/collection';
+import { HealthController, LoggingModule } from '@app/http';
+import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
+import { QueryApiModule } from '@app/api/query';
 
 /** One process: ingest + query + the inline queue, on embedded SQLite. */
 @Module({})
@@ -15,7 +17,7 @@ export class StandaloneModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
         StorageModule.forRoot(),
-        QueueModule.forRoot(),
+        IngestQueueModule.forRoot(config),
         AuthModule,
         IngestApiModule,
         QueryApiModule,

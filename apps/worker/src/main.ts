@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import pino from 'pino';
-import { loadConfig } from '@app/config';
-import { runMain } from '@app/http';
+import { loadConfig, runMain } from '@app/config';
 import { openStores } from '@app/storage';
-import { IngestWorker, redisShards } from '@app/queue';
+import { DEFAULT_RETRY, IngestJobProcessor, persisterFor } from '@app/core';
+import { IngestWorker, redisShards } from '@app/queue/bullmq';
 
 /**
  * The worker: consumes every queue shard and writes through the same persist
@@ -16,12 +16,18 @@ runMain(async () => {
   const stores = await openStores(config);
   const worker = new IngestWorker({
     shards: redisShards(config.queue.redisUrls),
-    persister: stores.persister,
-    deadLetters: stores.deadLetters,
+    handler: new IngestJobProcessor(
+      persisterFor(stores),
+      stores.deadLetters,
+      DEFAULT_RETRY,
+      (event) => {
+        // A retry means the store is refusing or timing out writes; a dead letter means events it will never take.
+        if (event.kind === 'retry') log.warn(event, 'worker event');
+        else log.error(event, 'worker event');
+      },
+    ),
     onEvent: (event) => {
-      // Retries and dead letters mean the store is refusing or timing out writes: an operator wants them at the default level.
-      if (event.kind === 'error' || event.kind === 'failed' || event.kind === 'retry') log.warn(event, 'worker event');
-      else if (event.kind === 'dead-lettered') log.error(event, 'worker event');
+      if (event.kind === 'error' || event.kind === 'failed') log.warn(event, 'worker event');
       else log.debug(event, 'worker event');
     },
   });

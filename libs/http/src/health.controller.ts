@@ -3,7 +3,8 @@ import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { TallyError } from '@app/events';
 import { storeSpace } from '@app/storage';
-import { KeenOperation, ref } from './platform/openapi/index';
+import { KeenOperation } from './openapi/keen-operation';
+import { ref } from './openapi/schemas';
 
 /** How soon a load balancer may ask again; space coming back is noticed on the next probe. */
 const NOT_READY_RETRY_AFTER_S = 5;

@@ -1,27 +1,13 @@
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { TallyConfig } from '@app/config';
-import { EventStore } from './event-store.port';
-import { MetadataStore, UnitOfWork } from './metadata-store.port';
-import { EventPersister, UnitOfWorkEventPersister } from './persist-events';
-import { DeadLetterStore, InMemoryDeadLetterStore, MongoDeadLetterStore } from './dead-letter';
-import {
-  MongoConnection,
-  MongoCounterLedger,
-  MongoEventPersister,
-  MongoEventStore,
-  MongoMetadataStore,
-} from './mongo';
-import { CassandraEventPersister, CassandraEventStore } from './cassandra';
-import { SqliteDatabase, SqliteEventStore, SqliteMetadataStore, SqliteUnitOfWork } from './sqlite';
-import { DeleteJobStore, MongoDeleteJobStore, SqliteDeleteJobStore } from './jobs';
+import { EventStore } from './ports/event-store.port';
+import { MetadataStore, UnitOfWork } from './ports/metadata-store.port';
+import { WritePath } from './ports/write-path.port';
+import { DeadLetterStore } from './ports/dead-letter-store.port';
+import { DeleteJobStore } from './ports/delete-job.store.port';
 
-export interface Stores {
-  events: EventStore;
+/** What a process that never touches events opens (the ingest pool): projects, keys, settings. */
+export interface MetadataStores {
   metadata: MetadataStore;
-  unitOfWork: UnitOfWork;
-  /** The one write use case over these stores. */
-  persister: EventPersister;
   /** Where events that can never be stored go instead of blocking their batch. */
   deadLetters: DeadLetterStore;
   /** Background deletes, beside the metadata (SQLite: in the same file as the events). */
@@ -33,122 +19,52 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** Opens the configured drivers; the only place that knows which exist. */
+/** Everything a process that reads or writes events opens. */
+export interface Stores extends MetadataStores {
+  events: EventStore;
+  unitOfWork: UnitOfWork;
+  /** How writes keep counters exact; the persister is chosen from it (persisterFor). */
+  writes: WritePath;
+}
+
+/**
+ * Opens the configured drivers; the only place that knows which exist. Each
+ * driver's module is loaded here, on demand, so a process loads only the
+ * driver it runs (and `@app/storage` itself loads none).
+ */
 export async function openStores(config: TallyConfig): Promise<Stores> {
   switch (config.storage.kind) {
     case 'sqlite':
-      return openSqlite(config);
+      return (await import('./sqlite/open-sqlite')).openSqliteStores(config);
     case 'mongo':
-      return openMongo(config);
+      return (await import('./mongo/open-mongo')).openMongoStores(config);
     case 'cassandra':
-      return openCassandra(config);
+      return (await import('./cassandra/open-cassandra')).openCassandraStores(config);
   }
 }
 
-function openSqlite(config: TallyConfig): Stores {
-  const db = new SqliteDatabase(path.join(config.storage.dataDir, 'tally.db'), {
-    maxBytes: config.storage.sqliteMaxBytes,
-  });
-  const events = new SqliteEventStore(db);
-  const metadata = new SqliteMetadataStore(db);
-  const unitOfWork = new SqliteUnitOfWork(db);
-  return {
-    events,
-    metadata,
-    unitOfWork,
-    persister: new UnitOfWorkEventPersister(
-      events,
-      metadata,
-      unitOfWork,
-      config.schema.maxProperties,
-    ),
-    deadLetters: new InMemoryDeadLetterStore(),
-    deleteJobs: new SqliteDeleteJobStore(db),
-    idSecret:
-      config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
-    maxProperties: config.schema.maxProperties,
-    close: async () => db.close(),
-  };
+/**
+ * Opens only the metadata side. With STORE=cassandra this never contacts
+ * Cassandra, so an ingest process starts and acknowledges events while
+ * Cassandra is down (the worker stores them once it is back).
+ */
+export async function openMetadataStores(config: TallyConfig): Promise<MetadataStores> {
+  switch (config.storage.kind) {
+    case 'sqlite':
+      // One file holds both sides; opening it is opening everything.
+      return (await import('./sqlite/open-sqlite')).openSqliteStores(config);
+    case 'mongo':
+    case 'cassandra':
+      return (await import('./mongo/open-mongo')).openMongoMetadataStores(config);
+  }
 }
 
-function requireIdSecret(config: TallyConfig): string {
-  // Every process of a deployment must derive the same ids for a replay.
+/** Every process of a split deployment must derive the same ids for a replay. */
+export function requireIdSecret(config: TallyConfig): string {
   if (!config.idSecret) {
     throw new Error(
       `ID_SECRET must be set when STORE=${config.storage.kind} (the same value on every process)`,
     );
   }
   return config.idSecret;
-}
-
-/**
- * The MongoDB side both split stores share: one connection for projects, keys,
- * counters, dead letters and delete jobs (events go to Mongo or Cassandra).
- */
-function mongoMetadataSide(config: TallyConfig) {
-  const connection = new MongoConnection({
-    url: config.storage.mongoUrl,
-    database: config.storage.mongoDatabase,
-    connectTimeoutMs: config.storage.mongoConnectTimeoutMs,
-  });
-  const metadata = new MongoMetadataStore({ connection });
-  const deadLetters = new MongoDeadLetterStore({ connection });
-  const deleteJobs = new MongoDeleteJobStore({ connection });
-  return { connection, metadata, deadLetters, deleteJobs };
-}
-
-async function openMongo(config: TallyConfig): Promise<Stores> {
-  const idSecret = requireIdSecret(config);
-  const { connection, metadata, deadLetters, deleteJobs } = mongoMetadataSide(config);
-  const events = new MongoEventStore({ connection });
-  await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
-  return {
-    events,
-    metadata,
-    deleteJobs,
-    // Without multi-document transactions the Mongo persister keeps counters
-    // exact under redelivery by itself (see docs/queue.md).
-    unitOfWork: { run: (work) => work() },
-    persister: new MongoEventPersister({
-      events,
-      metadata,
-      maxProperties: config.schema.maxProperties,
-    }),
-    deadLetters,
-    idSecret,
-    maxProperties: config.schema.maxProperties,
-    close: () => connection.close(),
-  };
-}
-
-/** Events in Cassandra; projects, keys, counters and dead letters stay in MongoDB. */
-async function openCassandra(config: TallyConfig): Promise<Stores> {
-  const idSecret = requireIdSecret(config);
-  const { connection, metadata, deadLetters, deleteJobs } = mongoMetadataSide(config);
-  const events = new CassandraEventStore({
-    contactPoints: config.storage.cassandraContactPoints,
-    keyspace: config.storage.cassandraKeyspace,
-    localDataCenter: 'datacenter1',
-  });
-  await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
-  return {
-    events,
-    metadata,
-    deleteJobs,
-    unitOfWork: { run: (work) => work() },
-    // Exact counters under redelivery, keyed by the by-id claim token (docs/cassandra.md);
-    // the counters are MongoDB's, so the ledger is composed here.
-    persister: new CassandraEventPersister({
-      events,
-      ledger: new MongoCounterLedger(metadata),
-      maxProperties: config.schema.maxProperties,
-    }),
-    deadLetters,
-    idSecret,
-    maxProperties: config.schema.maxProperties,
-    close: async () => {
-      await events.close();
-      await connection.close();
-    },
-  };
 }

@@ -2,7 +2,8 @@ import { CircuitBreaker } from './circuit-breaker';
 
 describe('CircuitBreaker', () => {
   let clock = 0;
-  const make = (failureThreshold = 2) => new CircuitBreaker({ failureThreshold, coolDownMs: 1000, now: () => clock });
+  const make = (failureThreshold = 2) =>
+    new CircuitBreaker({ failureThreshold, coolDownMs: 1000, now: () => clock });
   beforeEach(() => (clock = 0));
 
   it('opens after the threshold of consecutive failures and refuses calls', () => {

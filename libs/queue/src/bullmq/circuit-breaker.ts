@@ -29,7 +29,8 @@ export class CircuitBreaker {
   }
 
   get state(): BreakerState {
-    if (this.current === 'open' && this.now() - this.openedAt >= this.options.coolDownMs) return 'half-open';
+    if (this.current === 'open' && this.now() - this.openedAt >= this.options.coolDownMs)
+      return 'half-open';
     return this.current;
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventBatch } from '@app/events';
-import { IngestBatchPayload, ProjectEvents } from './ingest-job.types';
+import { IngestBatchPayload, ProjectEvents } from '../ingest-job.types';
 
 export interface GroupCommitOptions {
   /** How long the first batch of a group waits for others to join (ms). */
@@ -40,7 +40,10 @@ export class GroupCommitter {
 
   submit(batch: EventBatch): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.pending.length > 0 && this.pendingEvents + batch.events.length > this.options.maxEventsPerGroup) {
+      if (
+        this.pending.length > 0 &&
+        this.pendingEvents + batch.events.length > this.options.maxEventsPerGroup
+      ) {
         this.flush();
       }
       this.pending.push({ batch, deadline: Date.now() + this.options.deadlineMs, resolve, reject });
@@ -93,11 +96,13 @@ export function mergeBatches(batches: EventBatch[]): IngestBatchPayload {
   const byProject = new Map<string, ProjectEvents>();
   for (const batch of batches) {
     let entry = byProject.get(batch.projectId);
-    if (!entry) byProject.set(batch.projectId, (entry = { projectId: batch.projectId, events: [] }));
+    if (!entry)
+      byProject.set(batch.projectId, (entry = { projectId: batch.projectId, events: [] }));
     entry.events.push(...batch.events);
   }
   const sources = batches.map((b) => b.batchId);
-  const batchId = sources.length === 1 ? sources[0] : `m-${sha256([...sources].sort().join('\n')).slice(0, 40)}`;
+  const batchId =
+    sources.length === 1 ? sources[0] : `m-${sha256([...sources].sort().join('\n')).slice(0, 40)}`;
   return { batchId, sources, projects: [...byProject.values()] };
 }
 

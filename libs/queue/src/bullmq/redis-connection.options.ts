@@ -20,7 +20,10 @@ export interface RedisTimeouts {
  * disconnected (enableOfflineQueue) and retry them 20 times, and have no command
  * timeout at all: a SIGSTOPped Redis would then block callers forever.
  */
-export function failFastRedisOptions(shard: RedisShardOptions, timeouts: RedisTimeouts): RedisOptions {
+export function failFastRedisOptions(
+  shard: RedisShardOptions,
+  timeouts: RedisTimeouts,
+): RedisOptions {
   return {
     host: shard.host,
     port: shard.port,
@@ -41,7 +44,10 @@ export function failFastRedisOptions(shard: RedisShardOptions, timeouts: RedisTi
  * maxRetriesPerRequest null there, and the command timeout must exceed the
  * longest block the worker issues, or every idle poll would time out.
  */
-export function workerRedisOptions(shard: RedisShardOptions, timeouts: RedisTimeouts): RedisOptions {
+export function workerRedisOptions(
+  shard: RedisShardOptions,
+  timeouts: RedisTimeouts,
+): RedisOptions {
   return {
     ...failFastRedisOptions(shard, timeouts),
     maxRetriesPerRequest: null,

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { CollectionEvent, EventBatch, TallyError } from '@app/events';
-import { INGEST_QUEUE_NAME, IngestBatchPayload } from './ingest-job.types';
+import { INGEST_QUEUE_NAME, IngestBatchPayload } from '../ingest-job.types';
 import { ShardedBullQueue } from './sharded-bull.queue';
 import { startTestRedis, TestRedis } from './testing/test-redis';
 
@@ -16,7 +16,12 @@ function batch(projectId: string, n: number): EventBatch {
       id,
       collection: i % 2 ? 'clicks' : 'views',
       timestamp: ts,
-      event: { user: { id: i, name: `u${i}` }, tags: ['a', i], ok: i % 3 === 0, keen: { id, timestamp: new Date(ts).toISOString() } },
+      event: {
+        user: { id: i, name: `u${i}` },
+        tags: ['a', i],
+        ok: i % 3 === 0,
+        keen: { id, timestamp: new Date(ts).toISOString() },
+      },
     };
   });
   return { batchId, projectId, events };
@@ -25,16 +30,27 @@ function batch(projectId: string, n: number): EventBatch {
 async function jobsOn(redis: TestRedis): Promise<IngestBatchPayload[]> {
   const q = new Queue(INGEST_QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis.port } });
   try {
-    const jobs = await q.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+    const jobs = await q.getJobs([
+      'waiting',
+      'delayed',
+      'active',
+      'completed',
+      'failed',
+      'prioritized',
+    ]);
     return jobs.map((j) => j.data as IngestBatchPayload);
   } finally {
     await q.close();
   }
 }
 
-function eventsOf(payloads: IngestBatchPayload[]): Map<string, CollectionEvent & { projectId: string }> {
+function eventsOf(
+  payloads: IngestBatchPayload[],
+): Map<string, CollectionEvent & { projectId: string }> {
   const out = new Map<string, CollectionEvent & { projectId: string }>();
-  for (const p of payloads) for (const g of p.projects) for (const e of g.events) out.set(e.id, { ...e, projectId: g.projectId });
+  for (const p of payloads)
+    for (const g of p.projects)
+      for (const e of g.events) out.set(e.id, { ...e, projectId: g.projectId });
   return out;
 }
 
@@ -57,7 +73,8 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     queue = undefined;
     const t1 = Date.now();
     await Promise.all([a.stop(), b.stop()]);
-    if (Date.now() - t0 > 3000) console.log(`slow teardown: close ${t1 - t0} ms, stop ${Date.now() - t1} ms`);
+    if (Date.now() - t0 > 3000)
+      console.log(`slow teardown: close ${t1 - t0} ms, stop ${Date.now() - t1} ms`);
   });
 
   const make = (extra: Partial<ConstructorParameters<typeof ShardedBullQueue>[0]> = {}) =>
@@ -86,7 +103,8 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     const batches = Array.from({ length: 6 }, () => batch('p', 4));
     await Promise.all(batches.map((x) => queue!.enqueue(x)));
     const payloads = [...(await jobsOn(a)), ...(await jobsOn(b))];
-    for (const p of payloads) expect(p.projects.reduce((n, g) => n + g.events.length, 0)).toBeLessThanOrEqual(10);
+    for (const p of payloads)
+      expect(p.projects.reduce((n, g) => n + g.events.length, 0)).toBeLessThanOrEqual(10);
     expect(eventsOf(payloads).size).toBe(24);
   });
 
@@ -110,7 +128,9 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     }
     const p50 = percentile(times, 50);
     const p99 = percentile(times, 99);
-    console.log(`enqueue latency, healthy shards: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
+    console.log(
+      `enqueue latency, healthy shards: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`,
+    );
     expect(p50).toBeLessThan(50);
     const jobs = [...(await jobsOn(a)), ...(await jobsOn(b))];
     // Round-robin spreads the load over both shards.
@@ -152,7 +172,9 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     await Promise.all(clients);
 
     const worst = Math.max(...durations);
-    console.log(`SIGSTOP shard: ${resolved.length} resolved, ${rejected.length} rejected, worst enqueue ${worst} ms`);
+    console.log(
+      `SIGSTOP shard: ${resolved.length} resolved, ${rejected.length} rejected, worst enqueue ${worst} ms`,
+    );
     expect(worst).toBeLessThan(deadline + 200);
     expect(rejected).toHaveLength(0);
     expect(resolved.length).toBeGreaterThan(during);
@@ -162,7 +184,8 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     const onA = await jobsOn(a);
     const onB = await jobsOn(b);
     const stored = eventsOf([...onA, ...onB]);
-    for (const x of resolved) for (const e of x.events) expect(stored.get(e.id)).toEqual({ ...e, projectId: 'p' });
+    for (const x of resolved)
+      for (const e of x.events) expect(stored.get(e.id)).toEqual({ ...e, projectId: 'p' });
     // Shard A took jobs after it came back (round-robin resumed).
     const lastBatches = new Set(resolved.slice(-20).map((x) => x.batchId));
     expect(onA.some((p) => p.sources.some((s) => lastBatches.has(s)))).toBe(true);
@@ -183,7 +206,9 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     const second = await queue.enqueue(batch('p', 1)).catch((e: unknown) => e);
     const secondMs = Date.now() - t0;
     expect((second as TallyError).kind).toBe('unavailable');
-    console.log(`both shards hung: first 503 after ${firstMs} ms (two call timeouts), next after ${secondMs} ms (breakers open)`);
+    console.log(
+      `both shards hung: first 503 after ${firstMs} ms (two call timeouts), next after ${secondMs} ms (breakers open)`,
+    );
     expect(firstMs).toBeLessThan(700);
     expect(secondMs).toBeLessThan(20);
     a.resume();

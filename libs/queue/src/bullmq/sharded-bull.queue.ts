@@ -3,7 +3,12 @@ import { EventBatch, TallyError } from '@app/events';
 import { IngestQueue } from '../ingest-queue.port';
 import { BreakerState, CircuitBreaker } from './circuit-breaker';
 import { GroupCommitter, jobIdFor } from './group-commit';
-import { INGEST_BATCH_JOB, INGEST_QUEUE_NAME, IngestBatchPayload, IngestJobs } from './ingest-job.types';
+import {
+  INGEST_BATCH_JOB,
+  INGEST_QUEUE_NAME,
+  IngestBatchPayload,
+  IngestJobs,
+} from '../ingest-job.types';
 import { RedisShardOptions, failFastRedisOptions } from './redis-connection.options';
 import { withTimeout } from './with-timeout';
 
@@ -76,7 +81,10 @@ export class ShardedBullQueue implements IngestQueue {
     this.callTimeoutMs = options.callTimeoutMs ?? 250;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
     this.keepCompletedSeconds = options.keepCompletedSeconds ?? 600;
-    const timeouts = { connectTimeoutMs: options.connectTimeoutMs ?? 500, commandTimeoutMs: this.callTimeoutMs };
+    const timeouts = {
+      connectTimeoutMs: options.connectTimeoutMs ?? 500,
+      commandTimeoutMs: this.callTimeoutMs,
+    };
     this.shards = options.shards.map((shard, index) => {
       const queue: IngestQueueClient = new Queue(options.queueName ?? INGEST_QUEUE_NAME, {
         connection: failFastRedisOptions(shard, timeouts),
@@ -84,7 +92,9 @@ export class ShardedBullQueue implements IngestQueue {
         skipMetasUpdate: true,
       });
       // Without a listener an 'error' event would crash the process.
-      queue.on('error', (error: Error) => this.emit({ shard: index, kind: 'error', message: error.message }));
+      queue.on('error', (error: Error) =>
+        this.emit({ shard: index, kind: 'error', message: error.message }),
+      );
       const breaker = new CircuitBreaker({
         failureThreshold: options.breakerFailureThreshold ?? 1,
         coolDownMs: options.breakerCoolDownMs ?? 5000,
@@ -111,7 +121,11 @@ export class ShardedBullQueue implements IngestQueue {
   }
 
   status(): ShardStatus[] {
-    return this.shards.map((s) => ({ shard: s.index, address: s.address, breaker: s.breaker.state }));
+    return this.shards.map((s) => ({
+      shard: s.index,
+      address: s.address,
+      breaker: s.breaker.state,
+    }));
   }
 
   async close(): Promise<void> {
@@ -123,7 +137,11 @@ export class ShardedBullQueue implements IngestQueue {
           await withTimeout(shard.queue.close(), 1000, `closing shard ${shard.address}`);
         } catch {
           // A hung or dead shard cannot close politely; drop its sockets, bounded too.
-          await withTimeout(shard.queue.disconnect(), 500, `disconnecting shard ${shard.address}`).catch(() => undefined);
+          await withTimeout(
+            shard.queue.disconnect(),
+            500,
+            `disconnecting shard ${shard.address}`,
+          ).catch(() => undefined);
         }
       }),
     );
@@ -160,7 +178,11 @@ export class ShardedBullQueue implements IngestQueue {
         return;
       } catch (error) {
         const timedOut = (error as Error).name === 'CallTimeoutError';
-        this.emit({ shard: shard.index, kind: timedOut ? 'timeout' : 'error', message: (error as Error).message });
+        this.emit({
+          shard: shard.index,
+          kind: timedOut ? 'timeout' : 'error',
+          message: (error as Error).message,
+        });
         shard.breaker.onFailure();
         if (shard.breaker.state !== 'closed') this.emit({ shard: shard.index, kind: 'opened' });
       }
@@ -169,7 +191,12 @@ export class ShardedBullQueue implements IngestQueue {
   }
 
   private unavailable(message: string): TallyError {
-    return new TallyError('unavailable', 'ServiceUnavailableError', message, this.retryAfterSeconds);
+    return new TallyError(
+      'unavailable',
+      'ServiceUnavailableError',
+      message,
+      this.retryAfterSeconds,
+    );
   }
 
   private emit(event: ShardEvent): void {

@@ -26,7 +26,9 @@ export class InlineQueue implements IngestQueue {
 
   enqueue(batch: EventBatch): Promise<void> {
     if (this.closed) {
-      return Promise.reject(new TallyError('unavailable', 'ServiceUnavailableError', 'Server is shutting down.', 1));
+      return Promise.reject(
+        new TallyError('unavailable', 'ServiceUnavailableError', 'Server is shutting down.', 1),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ batch, resolve, reject });

@@ -1,5 +1,5 @@
 import { startTestMongo } from '../mongo/testing/test-mongo';
-import { describeDeleteLifecycle, openLifecycleStores } from '../testing/delete-lifecycle.contract';
+import { describeDeleteLifecycle, openLifecycleStores } from '@app/core/testing';
 import { startTestCassandra, testKeyspace } from './testing/test-cassandra';
 
 /** The delete lifecycle on the split wiring with STORE=cassandra: events in Cassandra, counters in MongoDB. */

@@ -2,7 +2,7 @@ import { MongoConnection } from '../mongo/mongo-connection';
 import { MongoCounterLedger } from '../mongo/mongo-counter.ledger';
 import { MongoMetadataStore } from '../mongo/mongo-metadata.store';
 import { startTestMongo } from '../mongo/testing/test-mongo';
-import { describeEventPersisterContract } from '../testing/event-persister.contract';
+import { describeEventPersisterContract } from '@app/core/testing';
 import { CassandraEventStore } from './cassandra-event.store';
 import { CassandraMarkedEventWriter } from './cassandra-marked-event.writer';
 import { startTestCassandra, testKeyspace } from './testing/test-cassandra';

@@ -4,7 +4,8 @@ import { MongoConnection } from '../mongo/mongo-connection';
 import { MongoMetadataStore } from '../mongo/mongo-metadata.store';
 import { MongoCounterLedger } from '../mongo/mongo-counter.ledger';
 import { startTestMongo, TestMongo } from '../mongo/testing/test-mongo';
-import { CassandraEventPersister } from './cassandra-event.persister';
+import { MarkedEventPersister } from '@app/core';
+import { CassandraMarkedEventWriter } from './cassandra-marked-event.writer';
 import { CassandraEventStore } from './cassandra-event.store';
 import { startTestCassandra, TestCassandra, testKeyspace } from './testing/test-cassandra';
 
@@ -38,7 +39,7 @@ const expected = (events: CollectionEvent[]) =>
         a.type.localeCompare(b.type),
     );
 
-describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', () => {
+describe('the marker persister on Cassandra: events in Cassandra, counters in MongoDB', () => {
   let cassandra: TestCassandra;
   let mongo: TestMongo;
   let connection: MongoConnection;
@@ -75,8 +76,8 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
     const project = `p-crash-${Date.now()}`;
     const events = batch('crash', 12);
     // The first delivery stores the events, then its counter update fails (worker killed / Mongo timeout).
-    const dying = new CassandraEventPersister({
-      events: store,
+    const dying = new MarkedEventPersister({
+      writer: new CassandraMarkedEventWriter(store),
       ledger: new MongoCounterLedger(
         Object.assign(Object.create(metadata), {
           applyMarked: async () => {
@@ -90,8 +91,8 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
     expect(await store.countCollection(project, 'clicks')).toBe(8);
 
     // The redelivery, in another process, finds every event a duplicate and settles the dead delivery's marker.
-    const next = new CassandraEventPersister({
-      events: store,
+    const next = new MarkedEventPersister({
+      writer: new CassandraMarkedEventWriter(store),
       ledger: new MongoCounterLedger(metadata),
       takeoverAfterMs: 0,
     });
@@ -109,8 +110,8 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
   it('waits (CountersPendingError) while the earlier delivery may still be running', async () => {
     const project = `p-live-${Date.now()}`;
     const events = batch('live', 5);
-    const dying = new CassandraEventPersister({
-      events: store,
+    const dying = new MarkedEventPersister({
+      writer: new CassandraMarkedEventWriter(store),
       ledger: new MongoCounterLedger(
         Object.assign(Object.create(metadata), {
           applyMarked: async () => {
@@ -120,8 +121,8 @@ describe('CassandraEventPersister: events in Cassandra, counters in MongoDB', ()
       ),
     });
     await expect(dying.persist(project, events)).rejects.toThrow('slow');
-    const other = new CassandraEventPersister({
-      events: store,
+    const other = new MarkedEventPersister({
+      writer: new CassandraMarkedEventWriter(store),
       ledger: new MongoCounterLedger(metadata),
       takeoverAfterMs: 60_000,
     });

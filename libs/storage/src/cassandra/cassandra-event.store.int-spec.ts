@@ -1,6 +1,6 @@
 import { Client } from 'cassandra-driver';
 import { CollectionEvent } from '@app/events';
-import { executeQuery, parseQuery } from '@app/query';
+import { executeQuery, parseQuery } from '@app/query-engine';
 import { describeEventStoreContract } from '../testing/event-store.contract';
 import { PartitionRead } from './cassandra-client';
 import { CassandraEventStore } from './cassandra-event.store';

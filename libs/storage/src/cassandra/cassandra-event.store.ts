@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client, types } from 'cassandra-driver';
 import { CollectionEvent, StoredEvent } from '@app/events';
-import { ScanRequest } from '@app/query';
-import { BodyReplacement, EventStore, InsertOutcome } from '../event-store.port';
+import { ScanRequest } from '@app/query-engine';
+import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
 import { chunks, mapBounded } from './bounded-concurrency';
 import {
   assertIdentifier,

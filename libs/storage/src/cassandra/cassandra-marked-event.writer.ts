@@ -1,5 +1,5 @@
 import { CollectionEvent } from '@app/events';
-import { MarkedEventWriter, MarkedInsertOutcome } from '../persist';
+import { MarkedEventWriter, MarkedInsertOutcome } from '../ports/marked-event-writer.port';
 import { CassandraEventStore } from './cassandra-event.store';
 
 /**

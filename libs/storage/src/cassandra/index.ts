@@ -1,6 +1,9 @@
+export * from './bounded-concurrency';
 export * from './cassandra-client';
 export * from './cassandra-event.store';
-export { CASSANDRA_MIGRATIONS, migrate } from './cassandra-migrations';
-export type { CassandraMigration } from './cassandra-migrations';
-export * from './cassandra-event.persister';
+export * from './cassandra-event.writer';
 export * from './cassandra-marked-event.writer';
+export * from './cassandra-migrations';
+export * from './cassandra-partition.reader';
+export * from './cassandra-queries';
+export * from './open-cassandra';

@@ -1,5 +1,5 @@
 import { SchemaDelta } from '@app/schema';
-import { CounterLedger, PendingMarker } from '../persist';
+import { CounterLedger, PendingMarker } from '../ports/counter-ledger.port';
 import { MongoMetadataStore } from './mongo-metadata.store';
 
 /**

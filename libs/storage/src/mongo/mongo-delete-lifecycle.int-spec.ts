@@ -1,4 +1,4 @@
-import { describeDeleteLifecycle, openLifecycleStores } from '../testing/delete-lifecycle.contract';
+import { describeDeleteLifecycle, openLifecycleStores } from '@app/core/testing';
 import { startTestMongo } from './testing/test-mongo';
 
 /** The delete lifecycle on the split wiring with STORE=mongo, against the project's MongoDB-wire server. */

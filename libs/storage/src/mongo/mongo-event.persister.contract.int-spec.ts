@@ -1,4 +1,4 @@
-import { describeEventPersisterContract } from '../testing/event-persister.contract';
+import { describeEventPersisterContract } from '@app/core/testing';
 import { MongoConnection } from './mongo-connection';
 import { MongoCounterLedger } from './mongo-counter.ledger';
 import { MongoEventStore } from './mongo-event.store';

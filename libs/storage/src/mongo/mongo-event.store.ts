@@ -1,8 +1,8 @@
 import { BSON, Collection, Document, Filter as MongoFilter, MongoBulkWriteError } from 'mongodb';
 import { CollectionEvent, JsonObject, StoredEvent } from '@app/events';
-import { BodyReplacement, EventStore, InsertOutcome } from '../event-store.port';
-import { ScanRequest } from '@app/query';
-import { RejectedEvent } from '../dead-letter/rejected-events.error';
+import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
+import { ScanRequest } from '@app/query-engine';
+import { RejectedEvent } from '../ports/rejected-events.error';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
 import { pushDownFilters } from './mongo-filter.pushdown';
 
@@ -61,7 +61,10 @@ export class MongoEventStore implements EventStore {
     const events = await this.events();
     await events.createIndex({ p: 1, c: 1, t: 1 }, { name: 'project_collection_time' });
     // Only documents whose counters are pending carry `m`: a small index.
-    await events.createIndex({ p: 1, m: 1 }, { name: 'pending_marker', partialFilterExpression: { m: { $exists: true } } });
+    await events.createIndex(
+      { p: 1, m: 1 },
+      { name: 'pending_marker', partialFilterExpression: { m: { $exists: true } } },
+    );
   }
 
   async insert(projectId: string, events: CollectionEvent[]): Promise<InsertOutcome> {
@@ -74,17 +77,30 @@ export class MongoEventStore implements EventStore {
    * even if some are duplicates. Duplicate-key errors are "already stored";
    * content errors are returned as rejected; anything else rejects the call.
    */
-  async insertMarked(projectId: string, events: CollectionEvent[], marker?: string): Promise<MarkedInsertOutcome> {
+  async insertMarked(
+    projectId: string,
+    events: CollectionEvent[],
+    marker?: string,
+  ): Promise<MarkedInsertOutcome> {
     const rejected: RejectedEvent[] = [];
     const docs: EventDoc[] = [];
     const byId = new Map<string, CollectionEvent>();
     for (const event of events) {
       if (byId.has(event.id)) continue; // the same id twice in one write is one event
-      const doc: EventDoc = { _id: event.id, p: projectId, c: event.collection, t: new Date(event.timestamp), e: event.event };
+      const doc: EventDoc = {
+        _id: event.id,
+        p: projectId,
+        c: event.collection,
+        t: new Date(event.timestamp),
+        e: event.event,
+      };
       if (marker) doc.m = marker;
       const size = BSON.calculateObjectSize(doc);
       if (size > MAX_DOC_BYTES) {
-        rejected.push({ id: event.id, reason: `event is ${size} bytes, over the store's 16 MiB document limit` });
+        rejected.push({
+          id: event.id,
+          reason: `event is ${size} bytes, over the store's 16 MiB document limit`,
+        });
         continue;
       }
       byId.set(event.id, event);
@@ -96,12 +112,18 @@ export class MongoEventStore implements EventStore {
         await (await this.events()).insertMany(docs, { ordered: false });
       } catch (error) {
         if (!(error instanceof MongoBulkWriteError) || error.writeConcernError) throw error;
-        const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+        const writeErrors = Array.isArray(error.writeErrors)
+          ? error.writeErrors
+          : [error.writeErrors];
         for (const we of writeErrors) {
           const code = we.code as number;
           if (code !== DUPLICATE_KEY && !CONTENT_ERRORS.has(code)) throw error;
           failed.set(docs[we.index]._id, code);
-          if (code !== DUPLICATE_KEY) rejected.push({ id: docs[we.index]._id, reason: `store refused the event: ${we.errmsg}` });
+          if (code !== DUPLICATE_KEY)
+            rejected.push({
+              id: docs[we.index]._id,
+              reason: `store refused the event: ${we.errmsg}`,
+            });
         }
       }
     }
@@ -118,7 +140,9 @@ export class MongoEventStore implements EventStore {
   /** The ids among these that the store does not hold (read back by _id). */
   async missingIds(projectId: string, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const docs = await (await this.events())
+    const docs = await (
+      await this.events()
+    )
       .find({ _id: { $in: ids }, p: projectId }, { projection: { _id: 1 } })
       .toArray();
     const held = new Set(docs.map((d) => d._id));
@@ -129,8 +153,13 @@ export class MongoEventStore implements EventStore {
   async markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (ids.length === 0) return out;
-    const docs = await (await this.events())
-      .find({ _id: { $in: ids }, p: projectId, m: { $exists: true } }, { projection: { _id: 1, m: 1 } })
+    const docs = await (
+      await this.events()
+    )
+      .find(
+        { _id: { $in: ids }, p: projectId, m: { $exists: true } },
+        { projection: { _id: 1, m: 1 } },
+      )
       .toArray();
     for (const doc of docs) out.set(doc.m!, [...(out.get(doc.m!) ?? []), doc._id]);
     return out;
@@ -181,7 +210,11 @@ export class MongoEventStore implements EventStore {
     }
   }
 
-  async deleteByIds(projectId: string, collection: string, ids: string[]): Promise<CollectionEvent[]> {
+  async deleteByIds(
+    projectId: string,
+    collection: string,
+    ids: string[],
+  ): Promise<CollectionEvent[]> {
     if (ids.length === 0) return [];
     const events = await this.events();
     const filter: MongoFilter<EventDoc> = { _id: { $in: ids }, p: projectId, c: collection };
@@ -189,9 +222,19 @@ export class MongoEventStore implements EventStore {
     if (found.length === 0) return [];
     // Delete exactly what was read, so the returned events (and the counter
     // decrements computed from them) match what was removed.
-    const result = await events.deleteMany({ _id: { $in: found.map((d) => d._id) }, p: projectId, c: collection });
+    const result = await events.deleteMany({
+      _id: { $in: found.map((d) => d._id) },
+      p: projectId,
+      c: collection,
+    });
     if (result.deletedCount === found.length) return found.map(toCollectionEvent);
-    const left = new Set((await events.find({ _id: { $in: found.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+    const left = new Set(
+      (
+        await events
+          .find({ _id: { $in: found.map((d) => d._id) } }, { projection: { _id: 1 } })
+          .toArray()
+      ).map((d) => d._id),
+    );
     return found.filter((d) => !left.has(d._id)).map(toCollectionEvent);
   }
 

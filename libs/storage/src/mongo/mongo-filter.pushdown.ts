@@ -1,4 +1,4 @@
-import { exactEqualityValues, Filter } from '@app/query';
+import { exactEqualityValues, Filter } from '@app/query-engine';
 
 /**
  * Filters the store may push down. The engine re-applies every filter, so a

@@ -14,7 +14,7 @@ import { schemaDeltas } from '@app/schema';
 import { MongoConnection } from './mongo-connection';
 import { MongoEventStore } from './mongo-event.store';
 import { MongoMetadataStore } from './mongo-metadata.store';
-import { MongoEventPersister } from './mongo-event.persister';
+import { mongoEventPersister } from './testing/mongo-persister';
 import { startTestMongo, TestMongo } from './testing/test-mongo';
 
 jest.setTimeout(120_000);
@@ -50,7 +50,7 @@ describe('MongoEventPersister when the store loses an acknowledged insert', () =
     const metadata = new MongoMetadataStore({ connection });
     await events.init();
     await metadata.init();
-    const persister = new MongoEventPersister({ events, metadata });
+    const persister = mongoEventPersister({ events, metadata });
     const batch = batchOf(40);
     const dropped = batch.filter((_, i) => i % 3 === 0).map((e) => e.id);
 

@@ -14,7 +14,7 @@ import {
   Project,
   SchemaCapState,
   StoredKey,
-} from '../metadata-store.port';
+} from '../ports/metadata-store.port';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
 import {
   SchemaDoc,

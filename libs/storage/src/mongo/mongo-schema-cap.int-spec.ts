@@ -1,9 +1,9 @@
 import { loadConfig } from '@app/config';
 import { CollectionEvent } from '@app/events';
 import { openStores } from '../open-stores';
-import { recountSchema } from '../recount-schema';
-import { CAP, describeSchemaCap } from '../testing/schema-cap.scenario';
-import { MongoEventPersister } from './mongo-event.persister';
+import { recountSchema } from '@app/core';
+import { CAP, describeSchemaCap } from '@app/core/testing';
+import { mongoEventPersister } from './testing/mongo-persister';
 import { MongoEventStore } from './mongo-event.store';
 import { MongoMetadataStore } from './mongo-metadata.store';
 import { startTestMongo, TestMongo } from './testing/test-mongo';
@@ -57,7 +57,7 @@ describe('schema property cap: concurrent workers on MongoDB', () => {
       );
       await Promise.all(
         batches.map((batch) =>
-          new MongoEventPersister({ events, metadata, maxProperties: CAP }).persist('race', batch),
+          mongoEventPersister({ events, metadata, maxProperties: CAP }).persist('race', batch),
         ),
       );
 

@@ -3,17 +3,21 @@ import { schemaDeltas } from '@app/schema';
 import { MongoConnection } from './mongo-connection';
 import { MongoEventStore } from './mongo-event.store';
 import { MongoMetadataStore } from './mongo-metadata.store';
-import { MongoEventPersister } from './mongo-event.persister';
-import { RejectedEventsError } from '../dead-letter/rejected-events.error';
-import { MongoDeadLetterStore } from '../dead-letter/mongo-dead-letter.store';
-import { requeueDeadLetters } from '../dead-letter/requeue-dead-letters';
+import { mongoEventPersister } from './testing/mongo-persister';
+import { RejectedEventsError } from '../ports/rejected-events.error';
+import { MongoDeadLetterStore } from './mongo-dead-letter.store';
+import { requeueDeadLetters } from '@app/core';
 import { startTestMongo, TestMongo } from './testing/test-mongo';
 
 jest.setTimeout(120_000);
 
 const T0 = Date.UTC(2024, 2, 10, 7, 0, 0);
 let seq = 0;
-function ev(collection: string, offsetMs: number, body: Record<string, unknown> = {}): CollectionEvent {
+function ev(
+  collection: string,
+  offsetMs: number,
+  body: Record<string, unknown> = {},
+): CollectionEvent {
   const id = `id-${process.pid}-${seq++}`;
   const ts = T0 + offsetMs;
   return {
@@ -28,13 +32,24 @@ function ev(collection: string, offsetMs: number, body: Record<string, unknown> 
       flag: seq % 2 === 0,
       nothing: null,
       ...body,
-      keen: { id, timestamp: new Date(ts).toISOString(), created_at: new Date(ts + 1).toISOString() },
+      keen: {
+        id,
+        timestamp: new Date(ts).toISOString(),
+        created_at: new Date(ts + 1).toISOString(),
+      },
     } as CollectionEvent['event'],
   };
 }
-const stored = (e: CollectionEvent): StoredEvent => ({ id: e.id, timestamp: e.timestamp, event: e.event });
+const stored = (e: CollectionEvent): StoredEvent => ({
+  id: e.id,
+  timestamp: e.timestamp,
+  event: e.event,
+});
 
-async function all(source: MongoEventStore, request: Parameters<MongoEventStore['scan']>[0]): Promise<StoredEvent[]> {
+async function all(
+  source: MongoEventStore,
+  request: Parameters<MongoEventStore['scan']>[0],
+): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
   for await (const page of source.scan(request)) out.push(...page);
   return out;
@@ -43,7 +58,12 @@ async function all(source: MongoEventStore, request: Parameters<MongoEventStore[
 function recount(events: CollectionEvent[]) {
   return schemaDeltas(events)
     .map((d) => ({ collection: d.collection, path: d.path, type: d.type, count: d.delta }))
-    .sort((a, b) => a.collection.localeCompare(b.collection) || a.path.localeCompare(b.path) || a.type.localeCompare(b.type));
+    .sort(
+      (a, b) =>
+        a.collection.localeCompare(b.collection) ||
+        a.path.localeCompare(b.path) ||
+        a.type.localeCompare(b.type),
+    );
 }
 
 describe('Mongo stores against the MongoDB-wire server', () => {
@@ -76,7 +96,9 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       const second = await events.insert('p', [batch[1], extra, batch[0], extra]);
       expect(second.inserted).toEqual([extra]);
       expect(second.duplicates.sort()).toEqual([batch[0].id, batch[1].id].sort());
-      expect(await all(events, { projectId: 'p', collection: 'c' })).toEqual([batch[0], batch[1], extra].map(stored));
+      expect(await all(events, { projectId: 'p', collection: 'c' })).toEqual(
+        [batch[0], batch[1], extra].map(stored),
+      );
       expect(await events.countCollection('p', 'c')).toBe(3);
     });
 
@@ -91,28 +113,39 @@ describe('Mongo stores against the MongoDB-wire server', () => {
     });
 
     it('scans by time range [start, end), ids, order and limit, scoped by project and collection, in pages', async () => {
-      const batch = Array.from({ length: 20 }, (_, i) => ev('c', i * 1000, { k: i % 3 === 0 ? 'x' : 'y' }));
+      const batch = Array.from({ length: 20 }, (_, i) =>
+        ev('c', i * 1000, { k: i % 3 === 0 ? 'x' : 'y' }),
+      );
       await events.insert('p', batch);
       await events.insert('other', [ev('c', 5000)]);
       await events.insert('p', [ev('other-collection', 5000)]);
 
       const pages: number[] = [];
-      for await (const page of events.scan({ projectId: 'p', collection: 'c' })) pages.push(page.length);
+      for await (const page of events.scan({ projectId: 'p', collection: 'c' }))
+        pages.push(page.length);
       expect(pages).toEqual([7, 7, 6]);
 
-      expect(await all(events, { projectId: 'p', collection: 'c', start: T0 + 3000, end: T0 + 7000 })).toEqual(
-        batch.slice(3, 7).map(stored),
-      );
+      expect(
+        await all(events, { projectId: 'p', collection: 'c', start: T0 + 3000, end: T0 + 7000 }),
+      ).toEqual(batch.slice(3, 7).map(stored));
       const ids = [batch[9].id, batch[2].id, 'missing'];
-      expect(await all(events, { projectId: 'p', collection: 'c', ids })).toEqual([batch[2], batch[9]].map(stored));
+      expect(await all(events, { projectId: 'p', collection: 'c', ids })).toEqual(
+        [batch[2], batch[9]].map(stored),
+      );
       expect(await all(events, { projectId: 'other', collection: 'c', ids })).toEqual([]);
       expect(await all(events, { projectId: 'p', collection: 'c', ids: [] })).toEqual([]);
-      expect(await all(events, { projectId: 'p', collection: 'c', order: 'desc', limit: 3 })).toEqual(
-        [batch[19], batch[18], batch[17]].map(stored),
-      );
-      expect(await all(events, { projectId: 'p', collection: 'c', order: 'asc', limit: 2, start: T0 + 10_000 })).toEqual(
-        [batch[10], batch[11]].map(stored),
-      );
+      expect(
+        await all(events, { projectId: 'p', collection: 'c', order: 'desc', limit: 3 }),
+      ).toEqual([batch[19], batch[18], batch[17]].map(stored));
+      expect(
+        await all(events, {
+          projectId: 'p',
+          collection: 'c',
+          order: 'asc',
+          limit: 2,
+          start: T0 + 10_000,
+        }),
+      ).toEqual([batch[10], batch[11]].map(stored));
       // Pushed-down eq narrows candidates but never below the exact matches.
       const x = await all(events, {
         projectId: 'p',
@@ -144,16 +177,16 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect(await metadata.getProject('p1')).toEqual(project);
       expect(await metadata.getProject('nope')).toBeNull();
       expect(await metadata.listProjects()).toEqual([project]);
-      expect((await metadata.listKeys()).sort((a, b) => a.keyHash.localeCompare(b.keyHash))).toEqual(
-        [...keys].sort((a, b) => a.keyHash.localeCompare(b.keyHash)),
-      );
+      expect(
+        (await metadata.listKeys()).sort((a, b) => a.keyHash.localeCompare(b.keyHash)),
+      ).toEqual([...keys].sort((a, b) => a.keyHash.localeCompare(b.keyHash)));
       const again = await metadata.createProject(project, []).catch((e: unknown) => e);
       expect(again).toBeInstanceOf(TallyError);
       expect((again as TallyError).kind).toBe('conflict');
     });
 
     it('adds counter deltas (paths with dots, %, $ and spaces) and removes counters that reach 0', async () => {
-      const batch = [ev('c', 1), ev('c', 2, { 'odd%2Ename': 1, 'we$ird': 'v' }), ev('d', 3)];
+      const batch = [ev('c', 1), ev('c', 2, { 'odd%2Ename': 1, we$ird: 'v' }), ev('d', 3)];
       await metadata.applySchemaDeltas('p', schemaDeltas(batch));
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
       expect(await metadata.getSchema('p', 'd')).toEqual(recount([batch[2]]));
@@ -165,7 +198,8 @@ describe('Mongo stores against the MongoDB-wire server', () => {
   });
 
   describe('MongoEventPersister: counters stay exact under redelivery', () => {
-    const persister = (takeoverAfterMs = 300) => new MongoEventPersister({ events, metadata, takeoverAfterMs });
+    const persister = (takeoverAfterMs = 300) =>
+      mongoEventPersister({ events, metadata, takeoverAfterMs });
     const batchOf = () => [ev('c', 1), ev('c', 2, { extra: 'x' }), ev('d', 3), ev('d', 4)];
 
     it('a delivery stores and counts; a redelivery adds nothing', async () => {
@@ -183,7 +217,9 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect(await metadata.getSchema('p')).toEqual([]);
 
       // Redelivered at once: the dead delivery might still be running, so it waits.
-      const early = await persister().persist('p', batch).catch((e: unknown) => e);
+      const early = await persister()
+        .persist('p', batch)
+        .catch((e: unknown) => e);
       expect((early as TallyError).errorCode).toBe('CountersPendingError');
       expect(await metadata.getSchema('p')).toEqual(recount([batch[3]]));
 
@@ -192,14 +228,26 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
       expect(await persister().persist('p', batch)).toEqual({ inserted: 0, duplicates: 4 });
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
-      expect((await events.markersOf('p', batch.map((e) => e.id))).size).toBe(0);
+      expect(
+        (
+          await events.markersOf(
+            'p',
+            batch.map((e) => e.id),
+          )
+        ).size,
+      ).toBe(0);
     });
 
     it('killed after counting one collection, or after counting all but before clearing markers: still exact', async () => {
       const batch = batchOf();
       await metadata.registerMarker('p', ['c', 'd'], 'dead.2');
       await events.insertMarked('p', batch, 'dead.2');
-      await metadata.applyMarked('p', 'c', 'dead.2', schemaDeltas(batch.filter((e) => e.collection === 'c')));
+      await metadata.applyMarked(
+        'p',
+        'c',
+        'dead.2',
+        schemaDeltas(batch.filter((e) => e.collection === 'c')),
+      );
       await new Promise((r) => setTimeout(r, 350));
       await persister().persist('p', batch);
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
@@ -207,7 +255,13 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       const more = batchOf();
       await metadata.registerMarker('p', ['c', 'd'], 'dead.3');
       await events.insertMarked('p', more, 'dead.3');
-      for (const c of ['c', 'd']) await metadata.applyMarked('p', c, 'dead.3', schemaDeltas(more.filter((e) => e.collection === c)));
+      for (const c of ['c', 'd'])
+        await metadata.applyMarked(
+          'p',
+          c,
+          'dead.3',
+          schemaDeltas(more.filter((e) => e.collection === c)),
+        );
       await new Promise((r) => setTimeout(r, 350));
       await persister().persist('p', more);
       expect(await metadata.getSchema('p')).toEqual(recount([...batch, ...more]));
@@ -232,9 +286,13 @@ describe('Mongo stores against the MongoDB-wire server', () => {
 
     it('concurrent deliveries of the same batch (job on two shards) count once', async () => {
       const batch = Array.from({ length: 50 }, (_, i) => ev(i % 2 ? 'c' : 'd', i));
-      const results = await Promise.allSettled(Array.from({ length: 5 }, () => persister().persist('p', batch)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () => persister().persist('p', batch)),
+      );
       // Deliveries that saw another one in flight asked to be retried; retry them.
-      for (const r of results) if (r.status === 'rejected') expect((r.reason as TallyError).errorCode).toBe('CountersPendingError');
+      for (const r of results)
+        if (r.status === 'rejected')
+          expect((r.reason as TallyError).errorCode).toBe('CountersPendingError');
       await new Promise((r) => setTimeout(r, 350));
       await persister().persist('p', batch);
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
@@ -244,7 +302,9 @@ describe('Mongo stores against the MongoDB-wire server', () => {
     it('poison events are reported after the rest is stored and counted', async () => {
       const ok = ev('c', 1);
       const huge = ev('c', 2, { blob: 'x'.repeat(17 * 1024 * 1024) });
-      const error = await persister().persist('p', [ok, huge]).catch((e: unknown) => e);
+      const error = await persister()
+        .persist('p', [ok, huge])
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RejectedEventsError);
       expect((error as RejectedEventsError).rejected.map((r) => r.id)).toEqual([huge.id]);
       expect((error as RejectedEventsError).persisted).toEqual({ inserted: 1, duplicates: 0 });
@@ -256,7 +316,7 @@ describe('Mongo stores against the MongoDB-wire server', () => {
     it('adds idempotently, lists by project in pages, gets, requeues and removes', async () => {
       const letters = new MongoDeadLetterStore({ connection });
       await letters.init();
-      const a = ev('c', 1, { 'we$ird': 1 });
+      const a = ev('c', 1, { we$ird: 1 });
       const b = ev('c', 2);
       await letters.add([
         { projectId: 'p', event: a, reason: 'refused', batchId: 'b1' },
@@ -273,7 +333,10 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect(await letters.list({ projectId: 'p', limit: 1, after: `p/${a.id}` })).toHaveLength(1);
       expect((await letters.get([`q/${b.id}`]))[0].event).toEqual(b);
 
-      const outcome = await requeueDeadLetters(letters, new MongoEventPersister({ events, metadata }), [`p/${a.id}`, `p/${b.id}`]);
+      const outcome = await requeueDeadLetters(letters, mongoEventPersister({ events, metadata }), [
+        `p/${a.id}`,
+        `p/${b.id}`,
+      ]);
       expect(outcome).toEqual({ inserted: 2, duplicates: 0, stillRejected: 0 });
       expect(await all(events, { projectId: 'p', collection: 'c' })).toEqual([a, b].map(stored));
       expect(await metadata.getSchema('p')).toEqual(recount([a, b]));

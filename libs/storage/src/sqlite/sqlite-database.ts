@@ -82,9 +82,9 @@ export class SqliteDatabase {
   private migrate(): void {
     this.writer.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
     const done = new Set(
-      (this.writer.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
-        (r) => r.version,
-      ),
+      (
+        this.writer.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]
+      ).map((r) => r.version),
     );
     for (const [index, sql] of MIGRATIONS.entries()) {
       const version = index + 1;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeDeleteLifecycle, openLifecycleStores } from '../testing/delete-lifecycle.contract';
+import { describeDeleteLifecycle, openLifecycleStores } from '@app/core/testing';
 
 /** The delete lifecycle on the standalone wiring: events and counters in one SQLite file. */
 describeDeleteLifecycle('sqlite', async () => {

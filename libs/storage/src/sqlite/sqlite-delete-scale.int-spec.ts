@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CollectionEvent } from '@app/events';
-import { parseEventSelection } from '@app/query';
+import { parseEventSelection } from '@app/query-engine';
 import { schemaDeltas } from '@app/schema';
-import { EventDeleter } from '../delete-events';
+import { EventDeleter } from '@app/core';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteEventStore } from './sqlite-event.store';
 import { SqliteMetadataStore, SqliteUnitOfWork } from './sqlite-metadata.store';
@@ -27,12 +27,24 @@ describe('deletes at scale (SQLite, 1,000,000 events)', () => {
 
   beforeAll(async () => {
     for (let i = 0; i < TOTAL; i += 20_000) {
-      const chunk: CollectionEvent[] = Array.from({ length: Math.min(20_000, TOTAL - i) }, (_, k) => {
-        const n = i + k;
-        const id = idOf(n);
-        const timestamp = T0 + n * MINUTE;
-        return { collection: 'big', id, timestamp, event: { n, even: n % 2 === 0, keen: { id, timestamp: new Date(timestamp).toISOString() } } };
-      });
+      const chunk: CollectionEvent[] = Array.from(
+        { length: Math.min(20_000, TOTAL - i) },
+        (_, k) => {
+          const n = i + k;
+          const id = idOf(n);
+          const timestamp = T0 + n * MINUTE;
+          return {
+            collection: 'big',
+            id,
+            timestamp,
+            event: {
+              n,
+              even: n % 2 === 0,
+              keen: { id, timestamp: new Date(timestamp).toISOString() },
+            },
+          };
+        },
+      );
       await events.insert('p', chunk);
       await metadata.applySchemaDeltas('p', schemaDeltas(chunk));
     }
@@ -48,7 +60,11 @@ describe('deletes at scale (SQLite, 1,000,000 events)', () => {
     const done = await deleter.delete(
       'p',
       'big',
-      parseEventSelection({ filters: JSON.stringify([{ property_name: 'keen.id', operator: 'in', property_value: ids }]) }),
+      parseEventSelection({
+        filters: JSON.stringify([
+          { property_name: 'keen.id', operator: 'in', property_value: ids },
+        ]),
+      }),
     );
     expect(done).toEqual({ scanned: 3, deleted: 3 });
     expect(await events.countCollection('p', 'big')).toBe(TOTAL - 3);
@@ -62,12 +78,17 @@ describe('deletes at scale (SQLite, 1,000,000 events)', () => {
       'p',
       'big',
       parseEventSelection({
-        timeframe: JSON.stringify({ start: '2024-01-03T00:00:00.000Z', end: '2024-01-04T00:00:00.000Z' }),
+        timeframe: JSON.stringify({
+          start: '2024-01-03T00:00:00.000Z',
+          end: '2024-01-04T00:00:00.000Z',
+        }),
         filters: JSON.stringify([{ property_name: 'even', operator: 'eq', property_value: true }]),
       }),
     );
     expect(done).toEqual({ scanned: 1440, deleted: 720 });
     const counters = await metadata.getSchema('p', 'big');
-    expect(counters.find((c) => c.path === 'even' && c.type === 'bool')?.count).toBe(TOTAL - 3 - 720);
+    expect(counters.find((c) => c.path === 'even' && c.type === 'bool')?.count).toBe(
+      TOTAL - 3 - 720,
+    );
   });
 });

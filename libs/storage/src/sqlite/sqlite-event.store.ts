@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CollectionEvent, StoredEvent } from '@app/events';
-import { ScanRequest } from '@app/query';
-import { BodyReplacement, EventStore, InsertOutcome } from '../event-store.port';
+import { ScanRequest } from '@app/query-engine';
+import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
 import { SqliteDatabase } from './sqlite-database';
 
 interface EventRow {
@@ -56,7 +56,13 @@ export class SqliteEventStore implements EventStore {
     const duplicates: string[] = [];
     const write = () => {
       for (const e of events) {
-        const info = this.insertStmt.run(projectId, e.collection, e.id, e.timestamp, JSON.stringify(e.event));
+        const info = this.insertStmt.run(
+          projectId,
+          e.collection,
+          e.id,
+          e.timestamp,
+          JSON.stringify(e.event),
+        );
         if (info.changes === 1) inserted.push(e);
         else duplicates.push(e.id);
       }
@@ -104,7 +110,14 @@ export class SqliteEventStore implements EventStore {
       const size = Math.min(PAGE_SIZE, limit - sent);
       const rows = (
         last
-          ? next.iterate(request.projectId, request.collection, last.ts, last.id, desc ? start : end, size)
+          ? next.iterate(
+              request.projectId,
+              request.collection,
+              last.ts,
+              last.id,
+              desc ? start : end,
+              size,
+            )
           : first.iterate(request.projectId, request.collection, start, end, size)
       ) as IterableIterator<EventRow>;
       const page = readPage(rows);
@@ -131,13 +144,20 @@ export class SqliteEventStore implements EventStore {
         )
         .all(request.projectId, request.collection, ...chunk) as EventRow[];
       const inRange = rows.filter(
-        (r) => (request.start === undefined || r.ts >= request.start) && (request.end === undefined || r.ts < request.end),
+        (r) =>
+          (request.start === undefined || r.ts >= request.start) &&
+          (request.end === undefined || r.ts < request.end),
       );
-      if (inRange.length > 0) yield inRange.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1)).map(toStored);
+      if (inRange.length > 0)
+        yield inRange.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1)).map(toStored);
     }
   }
 
-  async deleteByIds(projectId: string, collection: string, ids: string[]): Promise<CollectionEvent[]> {
+  async deleteByIds(
+    projectId: string,
+    collection: string,
+    ids: string[],
+  ): Promise<CollectionEvent[]> {
     const deleted: CollectionEvent[] = [];
     const select = this.db.writer.prepare(
       'SELECT id, ts, body FROM events INDEXED BY events_by_id WHERE project = ? AND collection = ? AND id = ?',
@@ -183,8 +203,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   async dropCollection(projectId: string, collection: string): Promise<number> {
-    return this.db.writer.prepare('DELETE FROM events WHERE project = ? AND collection = ?').run(projectId, collection)
-      .changes;
+    return this.db.writer
+      .prepare('DELETE FROM events WHERE project = ? AND collection = ?')
+      .run(projectId, collection).changes;
   }
 
   async countCollection(projectId: string, collection: string): Promise<number> {

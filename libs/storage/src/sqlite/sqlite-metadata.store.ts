@@ -6,7 +6,7 @@ import {
   SchemaCapState,
   StoredKey,
   UnitOfWork,
-} from '../metadata-store.port';
+} from '../ports/metadata-store.port';
 import { SqliteDatabase } from './sqlite-database';
 
 export class SqliteMetadataStore implements MetadataStore {

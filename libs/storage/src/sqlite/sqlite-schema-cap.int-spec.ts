@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '@app/config';
 import { openStores } from '../open-stores';
-import { CAP, describeSchemaCap } from '../testing/schema-cap.scenario';
+import { CAP, describeSchemaCap } from '@app/core/testing';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteMetadataStore } from './sqlite-metadata.store';
 import { MIGRATIONS } from './sqlite-migrations';

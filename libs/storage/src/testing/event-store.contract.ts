@@ -1,7 +1,7 @@
 import { CollectionEvent, JsonObject, StoredEvent } from '@app/events';
-import { EventSource, ScanRequest } from '@app/query';
-import { assertEngineMatchesReference } from '@app/query/testing';
-import { EventStore } from '../event-store.port';
+import { EventSource, ScanRequest } from '@app/query-engine';
+import { assertEngineMatchesReference } from '@app/query-engine/testing';
+import { EventStore } from '../ports/event-store.port';
 
 export interface ContractSubject {
   store: EventStore;
@@ -26,7 +26,14 @@ function event(collection: string, id: string, iso: string, body: JsonObject): C
     collection,
     id,
     timestamp,
-    event: { ...body, keen: { id, timestamp: new Date(timestamp).toISOString(), created_at: '2024-06-01T00:00:00.000Z' } },
+    event: {
+      ...body,
+      keen: {
+        id,
+        timestamp: new Date(timestamp).toISOString(),
+        created_at: '2024-06-01T00:00:00.000Z',
+      },
+    },
   };
 }
 
@@ -39,7 +46,9 @@ async function scanAll(store: EventStore, request: ScanRequest): Promise<StoredE
 function namespaced(store: EventStore, prefix: string): EventSource {
   return {
     async *scan(request: ScanRequest, signal?: AbortSignal) {
-      const scoped = request.ids ? { ...request, ids: request.ids.map((id) => prefix + id) } : request;
+      const scoped = request.ids
+        ? { ...request, ids: request.ids.map((id) => prefix + id) }
+        : request;
       for await (const page of store.scan(scoped, signal)) {
         yield page.map((e) => ({ ...e, id: e.id.slice(prefix.length) }));
       }
@@ -47,14 +56,21 @@ function namespaced(store: EventStore, prefix: string): EventSource {
   };
 }
 
-const strip = (e: CollectionEvent): StoredEvent => ({ id: e.id, timestamp: e.timestamp, event: e.event });
+const strip = (e: CollectionEvent): StoredEvent => ({
+  id: e.id,
+  timestamp: e.timestamp,
+  event: e.event,
+});
 
 /**
  * The one suite every EventStore driver must pass against its real server:
  * the same events in, the same contents out, the same answers to the same
  * queries. Each driver's integration spec calls this with its own factory.
  */
-export function describeEventStoreContract(driver: string, open: () => Promise<ContractSubject>): void {
+export function describeEventStoreContract(
+  driver: string,
+  open: () => Promise<ContractSubject>,
+): void {
   describe(`EventStore contract: ${driver}`, () => {
     let subject: ContractSubject;
     let store: EventStore;
@@ -72,9 +88,19 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
     beforeEach(() => {
       const p = freshPrefix();
       sample = [
-        event('orders', `${p}0000000000000001`, '2024-03-01T00:00:00.000Z', { price: 1, user: { id: 'u1', tags: ['x'] } }),
-        event('orders', `${p}0000000000000002`, '2024-03-01T12:00:00.000Z', { price: 2.5, user: { id: 'u2' }, n: null }),
-        event('orders', `${p}0000000000000003`, '2024-03-02T00:00:00.000Z', { price: 3, deep: { a: { b: { c: [1, { d: true }] } } } }),
+        event('orders', `${p}0000000000000001`, '2024-03-01T00:00:00.000Z', {
+          price: 1,
+          user: { id: 'u1', tags: ['x'] },
+        }),
+        event('orders', `${p}0000000000000002`, '2024-03-01T12:00:00.000Z', {
+          price: 2.5,
+          user: { id: 'u2' },
+          n: null,
+        }),
+        event('orders', `${p}0000000000000003`, '2024-03-02T00:00:00.000Z', {
+          price: 3,
+          deep: { a: { b: { c: [1, { d: true }] } } },
+        }),
         event('visits', `${p}0000000000000004`, '2024-03-01T06:00:00.000Z', { page: '/' }),
       ];
     });
@@ -86,7 +112,9 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
       expect(outcome.duplicates).toEqual([]);
       const orders = await scanAll(store, { projectId: project, collection: 'orders' });
       expect(orders).toEqual(sample.slice(0, 3).map(strip));
-      expect(await scanAll(store, { projectId: project, collection: 'visits' })).toEqual([strip(sample[3])]);
+      expect(await scanAll(store, { projectId: project, collection: 'visits' })).toEqual([
+        strip(sample[3]),
+      ]);
       expect(await store.countCollection(project, 'orders')).toBe(3);
     });
 
@@ -96,7 +124,9 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
       const again = await store.insert(project, sample.slice(0, 3));
       expect(again.inserted.map((e) => e.id)).toEqual([sample[2].id]);
       expect(again.duplicates.sort()).toEqual([sample[0].id, sample[1].id]);
-      expect(await scanAll(store, { projectId: project, collection: 'orders' })).toEqual(sample.slice(0, 3).map(strip));
+      expect(await scanAll(store, { projectId: project, collection: 'orders' })).toEqual(
+        sample.slice(0, 3).map(strip),
+      );
       const replay = await store.insert(project, sample.slice(0, 3));
       expect(replay.inserted).toEqual([]);
       expect(await store.countCollection(project, 'orders')).toBe(3);
@@ -108,7 +138,9 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
       await store.insert(other, sample);
       // Same collection names, other project: invisible here.
       expect(await scanAll(store, { projectId: project, collection: 'orders' })).toEqual([]);
-      expect(await scanAll(store, { projectId: project, collection: 'orders', ids: [sample[0].id] })).toEqual([]);
+      expect(
+        await scanAll(store, { projectId: project, collection: 'orders', ids: [sample[0].id] }),
+      ).toEqual([]);
       expect(await store.countCollection(project, 'orders')).toBe(0);
     });
 
@@ -117,7 +149,12 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
       await store.insert(project, sample);
       const start = Date.parse('2024-03-01T12:00:00.000Z');
       const end = Date.parse('2024-03-02T00:00:00.000Z');
-      const inRange = await scanAll(store, { projectId: project, collection: 'orders', start, end });
+      const inRange = await scanAll(store, {
+        projectId: project,
+        collection: 'orders',
+        start,
+        end,
+      });
       expect(inRange.map((e) => e.id)).toEqual([sample[1].id]);
       const openEnd = await scanAll(store, { projectId: project, collection: 'orders', start });
       expect(openEnd.map((e) => e.id)).toEqual([sample[1].id, sample[2].id]);
@@ -144,19 +181,26 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
     it('reads newest first with a limit', async () => {
       const project = uniqueProject('latest');
       await store.insert(project, sample);
-      const latest = await scanAll(store, { projectId: project, collection: 'orders', order: 'desc', limit: 2 });
+      const latest = await scanAll(store, {
+        projectId: project,
+        collection: 'orders',
+        order: 'desc',
+        limit: 2,
+      });
       expect(latest.map((e) => e.id)).toEqual([sample[2].id, sample[1].id]);
     });
 
     it('deletes by id and drops collections, returning what was removed', async () => {
       const project = uniqueProject('delete');
       await store.insert(project, sample);
-      const deleted = await store.deleteByIds(project, 'orders', [sample[1].id, 'ffffffffffffffffffffffff']);
-      expect(deleted).toEqual([sample[1]]);
-      expect((await scanAll(store, { projectId: project, collection: 'orders' })).map((e) => e.id)).toEqual([
-        sample[0].id,
-        sample[2].id,
+      const deleted = await store.deleteByIds(project, 'orders', [
+        sample[1].id,
+        'ffffffffffffffffffffffff',
       ]);
+      expect(deleted).toEqual([sample[1]]);
+      expect(
+        (await scanAll(store, { projectId: project, collection: 'orders' })).map((e) => e.id),
+      ).toEqual([sample[0].id, sample[2].id]);
       // Deleting an id of another collection touches nothing.
       expect(await store.deleteByIds(project, 'orders', [sample[3].id])).toEqual([]);
       expect(await store.dropCollection(project, 'orders')).toBe(2);
@@ -168,7 +212,12 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
       const project = uniqueProject('paging');
       const p = freshPrefix();
       const many = Array.from({ length: 5000 }, (_, i) =>
-        event('bulk', `${p}${i.toString(16).padStart(16, '0')}`, new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 3) * 1000).toISOString(), { i }),
+        event(
+          'bulk',
+          `${p}${i.toString(16).padStart(16, '0')}`,
+          new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 3) * 1000).toISOString(),
+          { i },
+        ),
       );
       await store.insert(project, many);
       const all = await scanAll(store, { projectId: project, collection: 'bulk' });
@@ -186,7 +235,11 @@ export function describeEventStoreContract(driver: string, open: () => Promise<C
           const prefix = freshPrefix();
           await store.insert(
             projectId,
-            events.map(({ collection, stored }) => ({ collection, ...stored, id: prefix + stored.id })),
+            events.map(({ collection, stored }) => ({
+              collection,
+              ...stored,
+              id: prefix + stored.id,
+            })),
           );
           return namespaced(store, prefix);
         },

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as redis from '../../../../../scripts/stack/services/redis.service';
+import { redisService as redis } from '@tools/stack';
 
 /**
  * Test-only: a Redis shard started by the project's own stack script (AOF

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as cassandra from '../../../../../scripts/stack/services/cassandra.service';
-import { freePorts } from '../../../../../scripts/stack/process-control';
+import { cassandraService as cassandra } from '@tools/stack';
+import { freePorts } from '@tools/stack';
 
 /**
  * Test-only: a single-node Cassandra started by the stack script on free

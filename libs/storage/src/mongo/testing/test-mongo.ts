@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as mongo from '../../../../../scripts/stack/services/mongo.service';
+import { mongoService as mongo } from '@tools/stack';
 
 /**
  * Test-only: the project's MongoDB-wire server (mongo-java-server, see

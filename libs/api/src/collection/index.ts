@@ -1,0 +1,2 @@
+export * from './beacon';
+export * from './collection-get.controller';

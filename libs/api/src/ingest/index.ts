@@ -1,0 +1,3 @@
+export * from './events-write.controller';
+export * from './ingest-api.module';
+export * from './ingest-queue.module';

@@ -1,0 +1,65 @@
+import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { EVENT_PERSISTER, EventPersister, STORES, Stores } from '@app/storage';
+import { INGEST_QUEUE, IngestQueue } from '@app/queue';
+import { InlineQueue } from '@app/queue/inline';
+import { redisShards, ShardedBullQueue } from '@app/queue/bullmq';
+import { persisterFor } from '@app/core';
+
+class QueueCloser implements OnApplicationShutdown {
+  constructor(@Inject(INGEST_QUEUE) private readonly queue: IngestQueue) {}
+  // Runs before the stores close (Nest shuts modules down in reverse order),
+  // so pending batches are flushed into open stores.
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/**
+ * Where acknowledged events go, chosen from config in this one place:
+ *  - `inline` (standalone only; config refuses it elsewhere): this process
+ *    persists them itself, through the same persister the worker runs;
+ *  - `redis`: the sharded BullMQ queue, drained by the worker.
+ */
+@Global()
+@Module({})
+export class IngestQueueModule {
+  static forRoot(config: TallyConfig): DynamicModule {
+    return config.queue.kind === 'inline' ? IngestQueueModule.inline() : IngestQueueModule.redis();
+  }
+
+  private static inline(): DynamicModule {
+    return {
+      module: IngestQueueModule,
+      providers: [
+        { provide: EVENT_PERSISTER, inject: [STORES], useFactory: (s: Stores) => persisterFor(s) },
+        {
+          provide: INGEST_QUEUE,
+          inject: [EVENT_PERSISTER],
+          useFactory: (persister: EventPersister): IngestQueue => new InlineQueue(persister),
+        },
+        QueueCloser,
+      ],
+      exports: [INGEST_QUEUE, EVENT_PERSISTER],
+    };
+  }
+
+  private static redis(): DynamicModule {
+    return {
+      module: IngestQueueModule,
+      providers: [
+        {
+          provide: INGEST_QUEUE,
+          inject: [TALLY_CONFIG],
+          useFactory: (config: TallyConfig): IngestQueue =>
+            new ShardedBullQueue({
+              shards: redisShards(config.queue.redisUrls),
+              enqueueDeadlineMs: config.http.enqueueDeadlineMs,
+            }),
+        },
+        QueueCloser,
+      ],
+      exports: [INGEST_QUEUE],
+    };
+  }
+}

@@ -1,0 +1,122 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { QueryResponse } from '@app/query-engine';
+import { RequireKey } from '@app/auth';
+import { QueryService } from '@app/core';
+import { ClientReply, abortOnDisconnect } from './abort-on-disconnect';
+import { NdjsonReply, sendNdjson } from './ndjson';
+import {
+  AnalysisParam,
+  BODY_ERRORS,
+  ExtractionQueryParameters,
+  JsonBody,
+  KeenErrors,
+  KeenOperation,
+  KeenQueryParameters,
+  ProjectParam,
+  ref,
+} from '@app/http';
+
+// The stream's status line is written by hand (the reply is hijacked): 200, never Nest's POST default 201.
+const NDJSON_OK = ApiResponse({
+  status: 200,
+  description:
+    'One event per line. The first event is read before the status is sent, so bad parameters get a JSON 400; ' +
+    'an error after that is a last line {"error": message}.',
+  content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+});
+
+const QUERY_OK = ApiResponse({
+  status: 200,
+  description: "Keen's result shape for the analysis.",
+  schema: ref('QueryResult'),
+});
+
+@ApiTags('queries')
+@ProjectParam()
+@Controller('3.0/projects/:projectId/queries')
+export class QueriesController {
+  constructor(private readonly queries: QueryService) {}
+
+  @Get('extraction/stream')
+  @RequireKey('read')
+  @KeenOperation({
+    summary:
+      'Extraction of any size as NDJSON (one event per line), parameters in the query string',
+    key: 'read',
+  })
+  @ExtractionQueryParameters()
+  @NDJSON_OK
+  @KeenErrors(400, 429, 504)
+  streamGet(
+    @Param('projectId') projectId: string,
+    @Query() params: Record<string, unknown>,
+    @Res() reply: NdjsonReply & ClientReply,
+  ): Promise<void> {
+    const stream = this.queries.streamExtraction(projectId, params, abortOnDisconnect(reply));
+    return sendNdjson(reply, stream.events, stream.deadline);
+  }
+
+  @Post('extraction/stream')
+  @RequireKey('read')
+  @KeenOperation({
+    summary: 'Extraction of any size as NDJSON, parameters in the JSON body',
+    key: 'read',
+  })
+  @JsonBody('QueryBody', 'The extraction parameters; no body: all defaults.', false)
+  @NDJSON_OK
+  @KeenErrors(...BODY_ERRORS, 429, 504)
+  streamPost(
+    @Param('projectId') projectId: string,
+    @Body() body: unknown,
+    @Res() reply: NdjsonReply & ClientReply,
+  ): Promise<void> {
+    const stream = this.queries.streamExtraction(projectId, body ?? {}, abortOnDisconnect(reply));
+    return sendNdjson(reply, stream.events, stream.deadline);
+  }
+
+  @Get(':analysis')
+  @RequireKey('read')
+  @KeenOperation({
+    summary: 'Run an analysis; parameters in the query string (objects as JSON text)',
+    key: 'read',
+    description: 'Which parameters each analysis needs: docs/query-language.md.',
+  })
+  @AnalysisParam()
+  @KeenQueryParameters()
+  @QUERY_OK
+  @KeenErrors(400, 429, 504)
+  get(
+    @Param('projectId') projectId: string,
+    @Param('analysis') analysis: string,
+    @Query() params: Record<string, unknown>,
+    @Res({ passthrough: true }) reply: ClientReply,
+  ): Promise<QueryResponse> {
+    return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply));
+  }
+
+  @Post(':analysis')
+  @HttpCode(200)
+  @RequireKey('read')
+  @KeenOperation({
+    summary: 'Run an analysis; parameters in the JSON body',
+    key: 'read',
+    description: 'Which parameters each analysis needs: docs/query-language.md.',
+  })
+  @AnalysisParam()
+  @JsonBody(
+    'QueryBody',
+    'The query parameters with their JSON types; no body: all defaults.',
+    false,
+  )
+  @QUERY_OK
+  @KeenErrors(...BODY_ERRORS, 429, 504)
+  post(
+    @Param('projectId') projectId: string,
+    @Param('analysis') analysis: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: ClientReply,
+  ): Promise<QueryResponse> {
+    return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(reply));
+  }
+}

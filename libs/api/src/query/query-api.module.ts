@@ -1,0 +1,81 @@
+import { Logger, Module } from '@nestjs/common';
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import {
+  EVENT_STORE,
+  EventStore,
+  METADATA_STORE,
+  MetadataStore,
+  STORES,
+  Stores,
+} from '@app/storage';
+import {
+  DeleteJobsService,
+  DeletePropertyService,
+  DeleteService,
+  ProjectDeleteLimits,
+  QueryService,
+  SchemaService,
+} from '@app/core';
+import { QueriesController } from './queries.controller';
+import { SchemaController } from './schema.controller';
+import { DeleteController } from './deletes/delete.controller';
+import { DeletePropertyController } from './deletes/delete-property.controller';
+import { DeleteJobsController } from './deletes/delete-jobs.controller';
+
+/**
+ * The read half of the API (query pool and standalone): queries, schema,
+ * deletes and delete jobs, each controller over its use case from core.
+ */
+@Module({
+  controllers: [
+    QueriesController,
+    SchemaController,
+    DeleteController,
+    DeletePropertyController,
+    DeleteJobsController,
+  ],
+  providers: [
+    {
+      provide: QueryService,
+      inject: [EVENT_STORE, TALLY_CONFIG],
+      useFactory: (events: EventStore, config: TallyConfig) => new QueryService(events, config),
+    },
+    {
+      provide: SchemaService,
+      inject: [METADATA_STORE, TALLY_CONFIG],
+      useFactory: (metadata: MetadataStore, config: TallyConfig) =>
+        new SchemaService(metadata, config),
+    },
+    {
+      provide: ProjectDeleteLimits,
+      inject: [TALLY_CONFIG],
+      useFactory: (config: TallyConfig) =>
+        new ProjectDeleteLimits({
+          maxConcurrentPerProject: config.deletes.maxConcurrentPerProject,
+          ratePerMinute: config.deletes.ratePerMinute,
+        }),
+    },
+    {
+      // Starts, resumes and stops background deletes with the process
+      // (onApplicationBootstrap / beforeApplicationShutdown).
+      provide: DeleteJobsService,
+      inject: [STORES, TALLY_CONFIG, ProjectDeleteLimits],
+      useFactory: (stores: Stores, config: TallyConfig, limits: ProjectDeleteLimits) =>
+        new DeleteJobsService(stores, config, limits, new Logger('delete-jobs')),
+    },
+    {
+      provide: DeleteService,
+      inject: [STORES, TALLY_CONFIG, DeleteJobsService],
+      useFactory: (stores: Stores, config: TallyConfig, jobs: DeleteJobsService) =>
+        new DeleteService(stores, config, jobs),
+    },
+    {
+      provide: DeletePropertyService,
+      inject: [STORES, DeleteJobsService],
+      useFactory: (stores: Stores, jobs: DeleteJobsService) =>
+        new DeletePropertyService(stores, jobs),
+    },
+  ],
+  exports: [SchemaService],
+})
+export class QueryApiModule {}

@@ -1,0 +1,42 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RequireKey } from '@app/auth';
+import { CollectionView, SchemaService } from '@app/core';
+import { CollectionParam, KeenOperation, ProjectParam, PropertyParam, ref } from '@app/http';
+
+@ApiTags('schema')
+@ProjectParam()
+@Controller('3.0/projects/:projectId/events')
+export class SchemaController {
+  constructor(private readonly schema: SchemaService) {}
+
+  @Get()
+  @RequireKey('read')
+  @KeenOperation({ summary: 'Every collection with its inferred schema', key: 'read' })
+  @ApiResponse({
+    status: 200,
+    description: 'One entry per collection.',
+    schema: { type: 'array', items: ref('CollectionSchema') },
+  })
+  list(@Param('projectId') projectId: string): Promise<CollectionView[]> {
+    return this.schema.listCollections(projectId);
+  }
+
+  @Get(':collection/properties/:property')
+  @RequireKey('read')
+  @KeenOperation({ summary: 'One property of a collection', key: 'read' })
+  @CollectionParam()
+  @PropertyParam()
+  @ApiResponse({
+    status: 200,
+    description: 'The property and its types.',
+    schema: ref('PropertySchema'),
+  })
+  property(
+    @Param('projectId') projectId: string,
+    @Param('collection') collection: string,
+    @Param('property') property: string,
+  ) {
+    return this.schema.getProperty(projectId, collection, property);
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import {
+  CollectionEvent,
+  JsonObject,
+  RequestOrigin,
+  TallyError,
+  assertCollectionName,
+  prepareEvent,
+} from '@app/events';
+import { INGEST_QUEUE, IngestQueue } from '@app/queue';
+import { ID_SECRET } from './id-secret';
+import { CappedCollectionsCache } from './capped-collections.cache';
+
+/**
+ * `schema_capped` is Tally's addition (Keen's clients read only `success`):
+ * the event was stored, but its collection is over its property cap, so the
+ * schema may not list all of its properties.
+ */
+export type BatchResult = Record<
+  string,
+  Array<
+    | { success: true; schema_capped?: true }
+    | { success: false; error: { name: string; description: string } }
+  >
+>;
+
+export interface WriteOutcome {
+  /** The collection is over its property cap (the event is stored in full all the same). */
+  schemaCapped: boolean;
+}
+
+/**
+ * The write use case: validate, enrich, and answer only once the queue holds
+ * the events durably. A batch's bad events are reported and the rest stored.
+ */
+export class IngestService {
+  constructor(
+    private readonly config: TallyConfig,
+    private readonly queue: IngestQueue,
+    private readonly idSecret: string,
+    private readonly capped: CappedCollectionsCache,
+  ) {}
+
+  async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<WriteOutcome> {
+    assertCollectionName(collection);
+    if (Array.isArray(body)) {
+      throw new TallyError(
+        'invalid',
+        'InvalidEventError',
+        'POST one event (a JSON object) to this URL; batches go to /events.',
+      );
+    }
+    const event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
+    await this.queue.enqueue({
+      batchId: randomUUID(),
+      projectId: origin.projectId,
+      events: [event],
+    });
+    // Asked after the enqueue: standalone's persister has reported by then.
+    return { schemaCapped: this.capped.isCapped(origin.projectId, collection) };
+  }
+
+  async recordBatch(origin: RequestOrigin, body: unknown): Promise<BatchResult> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new TallyError(
+        'invalid',
+        'InvalidBatchError',
+        'A batch is a JSON object mapping collection names to arrays of events.',
+      );
+    }
+    const batch = body as JsonObject;
+    let total = 0;
+    for (const [collection, events] of Object.entries(batch)) {
+      assertCollectionName(collection);
+      if (!Array.isArray(events)) {
+        throw new TallyError(
+          'invalid',
+          'InvalidBatchError',
+          `Batch entry "${collection}" must be an array of events.`,
+        );
+      }
+      total += events.length;
+    }
+    if (total > this.config.limits.maxBatchEvents) {
+      throw new TallyError(
+        'too_large',
+        'BatchTooLargeError',
+        `A batch holds at most ${this.config.limits.maxBatchEvents} events; this one has ${total}.`,
+      );
+    }
+    const accepted: CollectionEvent[] = [];
+    const result: BatchResult = {};
+    const options = this.prepareOptions();
+    for (const [collection, events] of Object.entries(batch)) {
+      result[collection] = (events as unknown[]).map((raw, index) => {
+        try {
+          accepted.push(prepareEvent(collection, raw, index, origin, options));
+          return { success: true as const };
+        } catch (error) {
+          if (!(error instanceof TallyError)) throw error;
+          return {
+            success: false as const,
+            error: { name: error.errorCode, description: error.message },
+          };
+        }
+      });
+    }
+    if (accepted.length > 0) {
+      await this.queue.enqueue({
+        batchId: randomUUID(),
+        projectId: origin.projectId,
+        events: accepted,
+      });
+    }
+    for (const [collection, entries] of Object.entries(result)) {
+      if (!this.capped.isCapped(origin.projectId, collection)) continue;
+      for (const entry of entries) if (entry.success) entry.schema_capped = true;
+    }
+    return result;
+  }
+
+  private prepareOptions() {
+    return { idSecret: this.idSecret, maxEventBytes: this.config.limits.maxEventBytes };
+  }
+}

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { CollectionEvent, EventBatch, TallyError } from '@app/events';
+import { DEFAULT_MAX_PROPERTIES, schemaDeltas } from '@app/schema';
+import { EventPersister, PersistOutcome, SchemaCappedListener } from '@app/storage';
+import { RejectedEvent, RejectedEventsError } from '@app/storage';
+import { CounterLedger } from '@app/storage';
+import { MarkedEventWriter } from '@app/storage';
+
+export interface MarkedEventPersisterOptions {
+  writer: MarkedEventWriter;
+  ledger: CounterLedger;
+  /**
+   * A marker left pending by another process is taken over only after this long
+   * (default 60 s): by then that delivery has died or lost its job lock, so it
+   * is no longer inserting events under the marker. Markers abandoned by this
+   * process are taken over at once.
+   */
+  takeoverAfterMs?: number;
+  /** The schema property cap (SCHEMA_MAX_PROPERTIES), decided atomically with each counter update. */
+  maxProperties?: number;
+}
+
+/**
+ * The write use case on stores without multi-document transactions (MongoDB,
+ * Cassandra with counters in MongoDB), exact under redelivery. Each delivery
+ * attempt writes under a fresh marker:
+ *   1. register the marker as pending on each collection's counters;
+ *   2. insert the events, each new one carrying the marker, and read back the
+ *      ones reported written (StoreLostWriteError, nothing counted, if any is
+ *      missing);
+ *   3. per collection, ONE atomic update adds the deltas of the events it
+ *      inserted and removes the marker, applying only while it is pending;
+ *   4. clear the marker from its events.
+ * A later delivery that finds duplicates carrying another marker settles it:
+ * if that marker is still pending (and its delivery is known dead), it
+ * recomputes the deltas from the events carrying it and applies them with the
+ * same conditional update. Details and the argument: docs/queue.md.
+ */
+export class MarkedEventPersister implements EventPersister {
+  private readonly writer: MarkedEventWriter;
+  private readonly ledger: CounterLedger;
+  private readonly takeoverAfterMs: number;
+  private readonly maxProperties: number;
+  private readonly processId = randomBytes(6).toString('hex');
+  private sequence = 0;
+  /** Markers of this process's failed attempts: certainly not running any more. */
+  private readonly abandoned = new Set<string>();
+
+  constructor(options: MarkedEventPersisterOptions) {
+    this.writer = options.writer;
+    this.ledger = options.ledger;
+    this.takeoverAfterMs = options.takeoverAfterMs ?? 60_000;
+    this.maxProperties = options.maxProperties ?? DEFAULT_MAX_PROPERTIES;
+  }
+
+  /**
+   * Accepted for the EventPersister interface; never called here. The capped
+   * flag is set inside the ledger's atomic update and reaches other processes
+   * through the metadata store (CappedCollectionsCache reloads it).
+   */
+  onSchemaCapped(_listener: SchemaCappedListener): void {}
+
+  async persist(projectId: string, batch: CollectionEvent[]): Promise<PersistOutcome> {
+    const marker = `${this.processId}.${++this.sequence}`;
+    const collections = [...new Set(batch.map((e) => e.collection))];
+    let unsettled = 0;
+    let outcome;
+    try {
+      await this.ledger.registerMarker(projectId, collections, marker);
+      outcome = await this.writer.insertMarked(projectId, batch, marker);
+      await this.verifyStored(projectId, outcome.inserted);
+      for (const collection of collections) {
+        const mine = outcome.inserted.filter((e) => e.collection === collection);
+        await this.ledger.applyMarked(
+          projectId,
+          collection,
+          marker,
+          schemaDeltas(mine),
+          this.maxProperties,
+        );
+      }
+      await this.writer.clearMarker(projectId, marker);
+      const earlier = await this.writer.markersOf(projectId, outcome.duplicates);
+      for (const [other, ids] of earlier) {
+        if (other === marker) continue;
+        const wanted = new Set(ids);
+        const carried = batch.filter((e) => wanted.has(e.id));
+        if (!(await this.settle(projectId, other, carried))) unsettled++;
+      }
+    } catch (error) {
+      this.abandon(marker);
+      throw error;
+    }
+    if (unsettled > 0) {
+      throw new TallyError(
+        'unavailable',
+        'CountersPendingError',
+        `${unsettled} earlier delivery(ies) of these events may still be running; their counters are settled on retry`,
+      );
+    }
+    const result = { inserted: outcome.inserted.length, duplicates: outcome.duplicates.length };
+    if (outcome.rejected.length > 0) throw new RejectedEventsError(outcome.rejected, result);
+    return result;
+  }
+
+  /**
+   * Each batch through the whole protocol, under its own marker (the inline
+   * queue's group commit). Rejected events of every batch are reported
+   * together after the others are stored and counted; any other error stops
+   * at its batch (the retry finds the earlier ones as duplicates).
+   */
+  async persistAll(batches: EventBatch[]): Promise<PersistOutcome> {
+    const total: PersistOutcome = { inserted: 0, duplicates: 0 };
+    const rejected: RejectedEvent[] = [];
+    for (const batch of batches) {
+      let outcome: PersistOutcome;
+      try {
+        outcome = await this.persist(batch.projectId, batch.events);
+      } catch (error) {
+        if (!(error instanceof RejectedEventsError)) throw error;
+        rejected.push(...error.rejected);
+        outcome = error.persisted;
+      }
+      total.inserted += outcome.inserted;
+      total.duplicates += outcome.duplicates;
+    }
+    if (rejected.length > 0) throw new RejectedEventsError(rejected, total);
+    return total;
+  }
+
+  /**
+   * Reads back what the insert reported as written before anything is counted
+   * or acknowledged. A store that acknowledges an insert it does not keep (the
+   * MongoDB-wire test server did, under concurrent batches after client-side
+   * timeouts; real MongoDB can too with w:1 across a failover) would otherwise
+   * lose acknowledged events silently. Throwing here leaves this delivery's
+   * marker pending: the retry inserts what is missing under a new marker and
+   * settles this one from the events that do carry it, so counters stay exact.
+   */
+  private async verifyStored(projectId: string, inserted: CollectionEvent[]): Promise<void> {
+    const missing = await this.writer.missingIds(
+      projectId,
+      inserted.map((e) => e.id),
+    );
+    if (missing.length > 0) {
+      throw new TallyError(
+        'unavailable',
+        'StoreLostWriteError',
+        `the store acknowledged ${inserted.length} inserted events but holds only ${inserted.length - missing.length} of them; the write is retried`,
+      );
+    }
+  }
+
+  /**
+   * Settles another delivery's marker. Returns false when that delivery may
+   * still be running (registered recently by another process): retry later.
+   */
+  private async settle(
+    projectId: string,
+    marker: string,
+    carried: CollectionEvent[],
+  ): Promise<boolean> {
+    const pending = await this.ledger.collectionsPending(projectId, marker);
+    const now = Date.now();
+    const mayTakeOver =
+      this.abandoned.has(marker) ||
+      pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
+    if (!mayTakeOver) return false;
+    if (pending.length > 0) {
+      const events = await this.writer.findByMarker(projectId, marker, carried);
+      for (const { collection } of pending) {
+        const deltas = schemaDeltas(events.filter((e) => e.collection === collection));
+        await this.ledger.applyMarked(projectId, collection, marker, deltas, this.maxProperties);
+      }
+    }
+    await this.writer.clearMarker(projectId, marker);
+    return true;
+  }
+
+  private abandon(marker: string): void {
+    this.abandoned.add(marker);
+    if (this.abandoned.size > 10_000)
+      this.abandoned.delete(this.abandoned.values().next().value as string);
+  }
+}

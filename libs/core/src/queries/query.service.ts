@@ -1,0 +1,127 @@
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { JsonObject, TallyError } from '@app/events';
+import {
+  executeQuery,
+  parseQuery,
+  Query,
+  QueryErrorCode,
+  QueryLimits,
+  QueryResponse,
+  streamExtraction,
+} from '@app/query-engine';
+import { EVENT_STORE, EventStore } from '@app/storage';
+import { ProjectQueryGate } from './project-query-gate';
+import { cacheKey, ResultCache } from './result-cache';
+
+// Transport parameters that are not part of the query itself.
+const TRANSPORT_PARAMS = ['api_key', 'analysis_type'];
+
+/** A streamed extraction: its events, and a signal that fires when its deadline passes. */
+export interface ExtractionStream {
+  events: AsyncIterable<JsonObject>;
+  deadline: AbortSignal;
+}
+
+export class QueryService {
+  private readonly gate: ProjectQueryGate;
+  private readonly cache: ResultCache<QueryResponse>;
+  private readonly limits: Partial<QueryLimits>;
+
+  constructor(
+    private readonly events: EventStore,
+    private readonly config: TallyConfig,
+  ) {
+    this.gate = new ProjectQueryGate(config.query.maxConcurrentPerProject);
+    this.cache = new ResultCache(config.query.cacheEntries);
+    this.limits = {
+      deadlineMs: config.query.deadlineMs,
+      maxGroups: config.query.maxGroups,
+      maxExtractionEvents: config.query.maxExtractionEvents,
+      maxInValues: config.query.maxInValues,
+    };
+  }
+
+  async run(
+    projectId: string,
+    analysisType: string,
+    params: unknown,
+    signal?: AbortSignal,
+  ): Promise<QueryResponse> {
+    const query = parseQuery(analysisType, this.clean(params), this.limits);
+    const key = query.max_age !== undefined ? cacheKey(projectId, query) : undefined;
+    if (key) {
+      const cached = this.cache.get(key, query.max_age!);
+      if (cached) return cached;
+    }
+    const response = await this.gate.run(projectId, () =>
+      executeQuery(query, this.events, { projectId, signal, limits: this.limits }),
+    );
+    if (key) this.cache.set(key, response);
+    return response;
+  }
+
+  /**
+   * An extraction of any size as a stream of events (NDJSON), in constant
+   * memory. From its first pull to its end it holds one of the project's
+   * query slots (429 when none is free), and it has a deadline
+   * (QUERY_STREAM_DEADLINE_MS): `deadline` fires then, so the writer stops
+   * even while it waits for a client that stopped reading, and the scan stops
+   * at its next pause.
+   */
+  streamExtraction(projectId: string, params: unknown, signal?: AbortSignal): ExtractionStream {
+    const query: Query = parseQuery('extraction', this.clean(params), this.limits);
+    const deadline = new AbortController();
+    return {
+      events: this.gatedStream(projectId, query, deadline, signal),
+      deadline: deadline.signal,
+    };
+  }
+
+  private async *gatedStream(
+    projectId: string,
+    query: Query,
+    deadline: AbortController,
+    client?: AbortSignal,
+  ): AsyncGenerator<JsonObject> {
+    const release = this.gate.acquire(projectId);
+    const ms = this.config.query.streamDeadlineMs;
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new TallyError(
+            'timeout',
+            QueryErrorCode.timeout,
+            `extraction stream exceeded its time limit of ${ms} ms (QUERY_STREAM_DEADLINE_MS); ` +
+              'narrow the timeframe or split the export',
+          ),
+        ),
+      ms,
+    );
+    timer.unref();
+    try {
+      const signal = client ? AbortSignal.any([client, deadline.signal]) : deadline.signal;
+      yield* streamExtraction(query, this.events, {
+        projectId,
+        signal,
+        deadlineMs: ms,
+        limits: this.limits,
+      });
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
+  }
+
+  private clean(params: unknown): Record<string, unknown> {
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+      throw new TallyError(
+        'invalid',
+        'InvalidQueryError',
+        'Query parameters must be a JSON object.',
+      );
+    }
+    const clean: Record<string, unknown> = { ...(params as Record<string, unknown>) };
+    for (const name of TRANSPORT_PARAMS) delete clean[name];
+    return clean;
+  }
+}

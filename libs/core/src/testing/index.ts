@@ -1,0 +1,3 @@
+export * from './delete-lifecycle.contract';
+export * from './event-persister.contract';
+export * from './schema-cap.scenario';

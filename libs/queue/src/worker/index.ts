@@ -1,2 +1,0 @@
-export * from './ingest-job.processor';
-export * from './ingest.worker';

@@ -1,0 +1,2 @@
+export * from './mongo-persister';
+export * from './test-mongo';

@@ -1,0 +1,53 @@
+import { CollectionEvent } from '@app/events';
+import { RejectedEvent } from './rejected-events.error';
+
+export interface MarkedInsertOutcome {
+  /** Events this call wrote; each carries the call's marker. */
+  inserted: CollectionEvent[];
+  /** Ids already stored: not written again, their marker (if any) left as it was. */
+  duplicates: string[];
+  /** Events whose content the store refuses (never storable): dead-letter material. */
+  rejected: RejectedEvent[];
+}
+
+/**
+ * The event side of the exact-counter protocol (docs/queue.md), implemented by
+ * each event store's adapter. A marker names one delivery attempt; the store
+ * records it with every event that attempt inserted, so a later delivery that
+ * finds those events as duplicates can tell which attempt inserted them.
+ */
+export interface MarkedEventWriter {
+  /**
+   * Idempotent by keen.id. Every event reported inserted carries `marker`;
+   * a duplicate never gets it (it keeps the marker of the attempt that
+   * inserted it), which is what makes a marker's event set exact.
+   */
+  insertMarked(
+    projectId: string,
+    events: CollectionEvent[],
+    marker: string,
+  ): Promise<MarkedInsertOutcome>;
+  /** Read back: the ids among these that the store does not hold. */
+  missingIds(projectId: string, ids: string[]): Promise<string[]>;
+  /** The markers these stored events still carry: marker -> its ids among them. */
+  markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>>;
+  /**
+   * The events inserted under `marker`. `carried` are the events of the
+   * current delivery found carrying it: a store that can look a marker up
+   * returns every event carrying it; one that cannot (Cassandra keeps it only
+   * in the by-id row) returns `carried`, which is the same set because a
+   * redelivery carries the same batch.
+   */
+  findByMarker(
+    projectId: string,
+    marker: string,
+    carried: CollectionEvent[],
+  ): Promise<CollectionEvent[]>;
+  /**
+   * Called once the marker's counters are applied. A store may drop the
+   * marker from its events (MongoDB: keeps the pending index small) or keep it
+   * (Cassandra: the claim token is permanent); either is correct, because the
+   * ledger, not the events, says whether a marker is still pending.
+   */
+  clearMarker(projectId: string, marker: string): Promise<void>;
+}

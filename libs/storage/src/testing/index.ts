@@ -1,0 +1,2 @@
+export * from './delete-job-store.contract';
+export * from './event-store.contract';
