@@ -1,12 +1,11 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@app/config';
-import { EventDeleter, PropertyDeleter, recountSchema } from '@app/core';
+import { EventDeleter, PropertyDeleter, recountSchema, createProject } from '@app/core';
 import { openStores, Stores } from '@app/storage';
 import { parseEventSelection } from '@app/query-engine';
 import { assertCollectionName } from '@app/events';
 import { progressReporter } from './progress';
-import { createProject } from '@app/core';
 import { cliEnvironment } from './cli-environment';
 
 async function withStores<T>(work: (stores: Stores) => Promise<T>): Promise<T> {

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
-import { loadConfig } from '@app/config';
+import { loadConfig, runMain } from '@app/config';
 import { createHttpApp, listen } from '@app/http';
-import { runMain } from '@app/config';
 import { METADATA_STORE, MetadataStore } from '@app/storage';
 import { KeyCache } from '@app/auth';
 import { StandaloneModule } from './standalone.module';

@@ -3,11 +3,11 @@ import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { assertCollectionName, TallyError } from '@app/events';
 import { KeyCache } from '@app/auth';
-import { IngestService } from '@app/core';
+import { IngestService, SchemaService } from '@app/core';
 import { beaconRedirect, decodeBeaconData, PIXEL_GIF } from './beacon';
-import { SchemaService } from '@app/core';
-import { OriginHeaders, requestOrigin } from '@app/http';
 import {
+  OriginHeaders,
+  requestOrigin,
   BeaconQueryParameters,
   CollectionParam,
   KeenErrors,

@@ -3,9 +3,9 @@ import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { RequestOrigin } from '@app/events';
 import { RequireKey } from '@app/auth';
-import { OriginHeaders, requestOrigin } from '@app/http';
-import { BatchResult, IngestService } from '@app/core';
 import {
+  OriginHeaders,
+  requestOrigin,
   BODY_ERRORS,
   WRITE_ERRORS,
   CollectionParam,
@@ -15,6 +15,7 @@ import {
   ProjectParam,
   ref,
 } from '@app/http';
+import { BatchResult, IngestService } from '@app/core';
 
 interface RawRequest {
   headers: OriginHeaders;

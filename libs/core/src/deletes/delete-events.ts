@@ -6,8 +6,7 @@ import {
   resolveTimeframe,
 } from '@app/query-engine';
 import { schemaDeltas } from '@app/schema';
-import { EventStore } from '@app/storage';
-import { MetadataStore, UnitOfWork } from '@app/storage';
+import { EventStore, MetadataStore, UnitOfWork } from '@app/storage';
 
 export interface DeleteProgress {
   scanned: number;

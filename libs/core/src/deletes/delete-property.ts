@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonObject, JsonValue, propertyNameProblem, StoredEvent, TallyError } from '@app/events';
 import { forEachProperty, SchemaDelta, typeOf } from '@app/schema';
-import { BodyReplacement, EventStore } from '@app/storage';
-import { MetadataStore, UnitOfWork } from '@app/storage';
+import { BodyReplacement, EventStore, MetadataStore, UnitOfWork } from '@app/storage';
 
 export interface PropertyDeleteProgress {
   /** Events read. */

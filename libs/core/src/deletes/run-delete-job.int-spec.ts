@@ -9,10 +9,10 @@ import {
   SqliteEventStore,
   SqliteMetadataStore,
   SqliteUnitOfWork,
+  SqliteDeleteJobStore,
 } from '@app/storage/sqlite';
 import { DeleteJob } from '@app/storage';
 import { DeleteJobRunner } from './run-delete-job';
-import { SqliteDeleteJobStore } from '@app/storage/sqlite';
 
 const T0 = Date.UTC(2024, 0, 1);
 const events: CollectionEvent[] = Array.from({ length: 100 }, (_, n) => {

@@ -2,10 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StoredEvent, TallyError } from '@app/events';
 import { EventDeleter } from './delete-events';
 import { PropertyDeleter } from './delete-property';
-import { isRetryableStoreError } from '@app/storage';
-import { EventStore } from '@app/storage';
-import { MetadataStore, UnitOfWork } from '@app/storage';
-import { DeleteJob, DeleteJobProgress, DeleteJobStore } from '@app/storage';
+import {
+  isRetryableStoreError,
+  EventStore,
+  MetadataStore,
+  UnitOfWork,
+  DeleteJob,
+  DeleteJobProgress,
+  DeleteJobStore,
+} from '@app/storage';
 
 export interface DeleteJobRunnerOptions {
   /** This process's lease owner id (unique per process). */

@@ -1,9 +1,12 @@
-import { IngestJobHandler, IngestJobOutcome } from '@app/queue';
+import { IngestJobHandler, IngestJobOutcome, IngestBatchPayload } from '@app/queue';
 import { CollectionEvent } from '@app/events';
-import { EventPersister, isRetryableStoreError } from '@app/storage';
-import { DeadLetterEntry, DeadLetterStore } from '@app/storage';
-import { isRejectedEventsError } from '@app/storage';
-import { IngestBatchPayload } from '@app/queue';
+import {
+  EventPersister,
+  isRetryableStoreError,
+  DeadLetterEntry,
+  DeadLetterStore,
+  isRejectedEventsError,
+} from '@app/storage';
 
 export interface RetryPolicy {
   /** First backoff after a failed write (ms). */

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { CollectionEvent, EventBatch, TallyError } from '@app/events';
 import { DEFAULT_MAX_PROPERTIES, schemaDeltas } from '@app/schema';
-import { EventPersister, PersistOutcome, SchemaCappedListener } from '@app/storage';
-import { RejectedEvent, RejectedEventsError } from '@app/storage';
-import { CounterLedger } from '@app/storage';
-import { MarkedEventWriter } from '@app/storage';
+import {
+  EventPersister,
+  PersistOutcome,
+  SchemaCappedListener,
+  RejectedEvent,
+  RejectedEventsError,
+  CounterLedger,
+  MarkedEventWriter,
+} from '@app/storage';
 
 export interface MarkedEventPersisterOptions {
   writer: MarkedEventWriter;

@@ -1,6 +1,10 @@
-import { EventPersister, PersistOutcome } from '@app/storage';
-import { DeadLetter, DeadLetterStore } from '@app/storage';
-import { isRejectedEventsError } from '@app/storage';
+import {
+  EventPersister,
+  PersistOutcome,
+  DeadLetter,
+  DeadLetterStore,
+  isRejectedEventsError,
+} from '@app/storage';
 
 /**
  * Persists dead-lettered events again (after their cause was fixed), then

@@ -1,8 +1,14 @@
 import { CollectionEvent, EventBatch } from '@app/events';
 import { DEFAULT_MAX_PROPERTIES, admitDeltas, pathsToLookUp, schemaDeltas } from '@app/schema';
-import { EventStore } from '@app/storage';
-import { CappedCollection, MetadataStore, UnitOfWork } from '@app/storage';
-import { EventPersister, PersistOutcome, SchemaCappedListener } from '@app/storage';
+import {
+  EventStore,
+  CappedCollection,
+  MetadataStore,
+  UnitOfWork,
+  EventPersister,
+  PersistOutcome,
+  SchemaCappedListener,
+} from '@app/storage';
 
 /**
  * The write use case on a store with transactions: the insert and the counter

@@ -1,7 +1,6 @@
 import { TallyError } from '@app/events';
 import { DEFAULT_MAX_PROPERTIES, SchemaDelta, SchemaRecount } from '@app/schema';
-import { EventStore } from '@app/storage';
-import { MetadataStore, UnitOfWork } from '@app/storage';
+import { EventStore, MetadataStore, UnitOfWork } from '@app/storage';
 
 /**
  * An exact recount of one collection's schema counters from its events.

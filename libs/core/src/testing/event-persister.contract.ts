@@ -1,7 +1,6 @@
 import { CollectionEvent, EventBatch, JsonObject } from '@app/events';
 import { SchemaCounter, schemaDeltas } from '@app/schema';
-import { EventStore } from '@app/storage';
-import { CounterLedger, MarkedEventWriter } from '@app/storage';
+import { EventStore, CounterLedger, MarkedEventWriter } from '@app/storage';
 import { MarkedEventPersister } from '../persist/marked-event.persister';
 
 /**

@@ -1,10 +1,13 @@
 import { DEFAULT_RETRY, IngestJobProcessor } from '@app/core';
 import { CollectionEvent, EventBatch, StoredEvent } from '@app/events';
 import { schemaDeltas } from '@app/schema';
-import { MongoConnection, MongoEventStore, MongoMetadataStore } from '@app/storage/mongo';
-import { mongoEventPersister } from '@app/storage/mongo/testing';
-import { MongoDeadLetterStore } from '@app/storage/mongo';
-import { startTestMongo, TestMongo } from '@app/storage/mongo/testing';
+import {
+  MongoConnection,
+  MongoEventStore,
+  MongoMetadataStore,
+  MongoDeadLetterStore,
+} from '@app/storage/mongo';
+import { mongoEventPersister, startTestMongo, TestMongo } from '@app/storage/mongo/testing';
 import { Worker } from 'bullmq';
 import { INGEST_QUEUE_NAME, IngestBatchPayload } from '../ingest-job.types';
 import { ShardedBullQueue } from './sharded-bull.queue';

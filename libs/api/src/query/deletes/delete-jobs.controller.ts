@@ -1,8 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
-import { DeleteJobView } from '@app/core';
-import { DeleteJobsService } from '@app/core';
+import { DeleteJobView, DeleteJobsService } from '@app/core';
 import { JobParam, KeenOperation, ProjectParam, ref } from '@app/http';
 
 /** Status of background deletes; any query process answers, the jobs are in the shared store. */

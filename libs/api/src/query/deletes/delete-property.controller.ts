@@ -1,8 +1,7 @@
 import { Controller, Delete, HttpCode, Param, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
-import { DeletePropertyService } from '@app/core';
-import { DeleteReply, sendJobAccepted } from '@app/core';
+import { DeletePropertyService, DeleteReply, sendJobAccepted } from '@app/core';
 import {
   CollectionParam,
   DeleteJobAcceptedResponse,

@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '@app/auth';
-import { DeleteService } from '@app/core';
-import { DeleteReply, sendJobAccepted } from '@app/core';
+import { DeleteService, DeleteReply, sendJobAccepted } from '@app/core';
 import {
   CollectionParam,
   DeleteJobAcceptedResponse,

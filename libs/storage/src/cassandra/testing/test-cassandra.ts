@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cassandraService as cassandra } from '@tools/stack';
-import { freePorts } from '@tools/stack';
+import { cassandraService as cassandra, freePorts } from '@tools/stack';
 
 /**
  * Test-only: a single-node Cassandra started by the stack script on free
