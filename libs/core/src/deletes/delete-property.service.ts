@@ -1,6 +1,6 @@
 import { assertCollectionName } from '@app/events';
 import { EventSelection } from '@app/query-engine';
-import { DeleteJob, Stores, STORES } from '@app/storage';
+import { DeleteJob, Stores } from '@app/storage';
 import { parsePropertyPath, PropertyDeleteProgress, PropertyDeleter } from './delete-property';
 import { DeleteJobsService } from './delete-jobs.service';
 

@@ -1,7 +1,7 @@
-import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { TallyConfig } from '@app/config';
 import { assertCollectionName, TallyError } from '@app/events';
 import { parseEventSelection } from '@app/query-engine';
-import { DeleteJob, Stores, STORES } from '@app/storage';
+import { DeleteJob, Stores } from '@app/storage';
 import { DeleteProgress, EventDeleter } from './delete-events';
 import { recountSchema } from '../schema/recount-schema';
 import { DeleteJobsService } from './delete-jobs.service';

@@ -1,4 +1,4 @@
-import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { TallyConfig } from '@app/config';
 import { EventPersister, MetadataStore } from '@app/storage';
 import { Log } from '../log.port';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { TallyConfig } from '@app/config';
 import {
   CollectionEvent,
   JsonObject,
@@ -8,8 +8,7 @@ import {
   assertCollectionName,
   prepareEvent,
 } from '@app/events';
-import { INGEST_QUEUE, IngestQueue } from '@app/queue';
-import { ID_SECRET } from './id-secret';
+import { IngestQueue } from '@app/queue';
 import { CappedCollectionsCache } from './capped-collections.cache';
 
 /**

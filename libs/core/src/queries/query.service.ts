@@ -1,4 +1,4 @@
-import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { TallyConfig } from '@app/config';
 import { JsonObject, TallyError } from '@app/events';
 import {
   executeQuery,
@@ -9,7 +9,7 @@ import {
   QueryResponse,
   streamExtraction,
 } from '@app/query-engine';
-import { EVENT_STORE, EventStore } from '@app/storage';
+import { EventStore } from '@app/storage';
 import { ProjectQueryGate } from './project-query-gate';
 import { cacheKey, ResultCache } from './result-cache';
 

@@ -1,7 +1,7 @@
-import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { TallyConfig } from '@app/config';
 import { TallyError } from '@app/events';
 import { CollectionSchema, toCollectionSchemas } from '@app/schema';
-import { METADATA_STORE, MetadataStore } from '@app/storage';
+import { MetadataStore } from '@app/storage';
 
 export interface CollectionView extends CollectionSchema {
   url: string;
