@@ -6,5 +6,6 @@ export * from './mongo-event.store';
 export * from './mongo-filter.pushdown';
 export * from './mongo-marked-event.writer';
 export * from './mongo-metadata.store';
+export * from './mongo-schema-counters';
 export * from './open-mongo';
 export * from './schema-counter.keys';

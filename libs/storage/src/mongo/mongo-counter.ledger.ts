@@ -5,7 +5,7 @@ import { MongoMetadataStore } from './mongo-metadata.store';
 /**
  * CounterLedger on MongoDB: one `schema_counters` document per (project,
  * collection) with its `pending` markers; a marker's deltas and its removal
- * are one single-document conditional update (MongoMetadataStore.applyMarked).
+ * are one single-document conditional update (MongoSchemaCounters.applyMarked).
  * Used by both the mongo and the cassandra event stores.
  */
 export class MongoCounterLedger implements CounterLedger {
