@@ -6,6 +6,7 @@
 # Cassandra) through tools/stack.
 #
 # With no arguments it runs, in order:
+#   0. `npm run lint` (typescript-eslint and the boundary rules of tools/eslint);
 #   1. unit, integration and standalone e2e;
 #   2. the split deployment's fault suite through nginx with events in MongoDB;
 #   3. the same suite with events in Cassandra (STORE=cassandra).
@@ -29,6 +30,7 @@ if [ "$#" -gt 0 ]; then
 fi
 
 status=0
+npm run lint --silent || status=1
 npx jest --maxWorkers=2 --selectProjects unit integration e2e || status=1
 # --forceExit: a spec that failed mid-stream can leave a driver socket open, which
 # would keep jest waiting after the results are printed.
