@@ -55,6 +55,8 @@ export class SqliteMetadataStore implements MetadataStore {
     );
     this.write(() => {
       for (const d of deltas) {
+        // A zero delta changes nothing; upserted, it would create a counter at 0.
+        if (d.delta === 0) continue;
         upsert.run(projectId, d.collection, d.path, d.type, d.delta);
         if (d.delta < 0) prune.run(projectId, d.collection, d.path, d.type);
       }
