@@ -25,7 +25,8 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
           (!query.after || e.id > query.after),
       )
       .sort((a, b) => (a.id < b.id ? -1 : 1))
-      .slice(0, query.limit ?? 100);
+      .slice(0, query.limit ?? 100)
+      .map((e) => structuredClone(e));
   }
 
   async remove(ids: string[]): Promise<number> {
