@@ -32,7 +32,7 @@ import { CollectionEvent } from '@app/events';
 import { EventPersister, EventStore } from '@app/storage';
 import { MongoConnection, MongoEventStore, MongoMetadataStore } from '@app/storage/mongo';
 import { mongoEventPersister } from '@app/storage/mongo/testing';
-import { ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
+import { ProjectKeys, sleep, SplitStack } from '@test/support/split-stack';
 import { benchEvents, DAY_MS, T0 } from './support/bench-events';
 import { ingestLoad, IngestLoadResult, IngestLoadSpec } from './support/ingest-load';
 import { applyPartition, halves } from './support/cpu-partition';

@@ -8,7 +8,7 @@
  * (figures in docs/benchmarks-split.md).
  */
 import { performance } from 'node:perf_hooks';
-import { markedEvent, ProjectKeys, sleep, SplitStack } from '../test/support/split-stack';
+import { markedEvent, ProjectKeys, sleep, SplitStack } from '@test/support/split-stack';
 import { median, percentile } from './support/load';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);

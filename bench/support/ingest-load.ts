@@ -1,4 +1,4 @@
-import { EventStream, ProjectKeys, SplitStack, sleep } from '../../test/support/split-stack';
+import { EventStream, ProjectKeys, SplitStack, sleep } from '@test/support/split-stack';
 import { percentile } from './load';
 
 export interface IngestLoadSpec {

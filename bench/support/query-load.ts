@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { sleep } from '../../test/support/split-stack';
+import { sleep } from '@test/support/split-stack';
 
 /** One heavy query the query pool is kept busy with. */
 export interface HeavyQuery {

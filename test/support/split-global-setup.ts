@@ -5,7 +5,9 @@
  * A fresh machine spends minutes here, which no beforeAll timeout should have
  * to cover; each spec's beforeAll then pays only for starting its servers.
  */
-import { cassandraService, mongoService, nginxService, redisService } from '@tools/stack';
+// Relative, not '@tools/stack': jest loads a global setup without the moduleNameMapper.
+// eslint-disable-next-line boundaries/no-relative-cross-unit -- the alias cannot resolve here
+import { cassandraService, mongoService, nginxService, redisService } from '../../tools/stack';
 import { splitStore } from './split-store';
 
 export default function splitGlobalSetup(): void {

@@ -1,11 +1,20 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule, TallyConfig } from '@app/config';
-import { StorageModule } from '@app/storage';
+import { EVENT_PERSISTER, STORES, Stores, StorageModule } from '@app/storage';
+import { persisterFor } from '@app/core';
 import { AuthModule } from '@app/auth';
 import { CollectionGetController } from '@app/api/collection';
 import { HealthController, LoggingModule } from '@app/http';
 import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 import { QueryApiModule } from '@app/api/query';
+
+/** The one persister of this process, for the inline queue and the capped-collections cache. */
+@Global()
+@Module({
+  providers: [{ provide: EVENT_PERSISTER, inject: [STORES], useFactory: (s: Stores) => persisterFor(s) }],
+  exports: [EVENT_PERSISTER],
+})
+class PersisterModule {}
 
 /** One process: ingest + query + the inline queue, on embedded SQLite. */
 @Module({})
@@ -17,6 +26,7 @@ export class StandaloneModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
         StorageModule.forRoot(),
+        PersisterModule,
         IngestQueueModule.forRoot(config),
         AuthModule,
         IngestApiModule,

@@ -1,10 +1,9 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
-import { EVENT_PERSISTER, EventPersister, STORES, Stores } from '@app/storage';
+import { EVENT_PERSISTER, EventPersister } from '@app/storage';
 import { INGEST_QUEUE, IngestQueue } from '@app/queue';
 import { InlineQueue } from '@app/queue/inline';
 import { redisShards, ShardedBullQueue } from '@app/queue/bullmq';
-import { persisterFor } from '@app/core';
 
 class QueueCloser implements OnApplicationShutdown {
   constructor(@Inject(INGEST_QUEUE) private readonly queue: IngestQueue) {}
@@ -18,7 +17,9 @@ class QueueCloser implements OnApplicationShutdown {
 /**
  * Where acknowledged events go, chosen from config in this one place:
  *  - `inline` (standalone only; config refuses it elsewhere): this process
- *    persists them itself, through the same persister the worker runs;
+ *    persists them itself, through the EVENT_PERSISTER its app provides (the
+ *    same persisterFor the worker runs), so this pool's module never sees an
+ *    event store;
  *  - `redis`: the sharded BullMQ queue, drained by the worker.
  */
 @Global()
@@ -32,7 +33,6 @@ export class IngestQueueModule {
     return {
       module: IngestQueueModule,
       providers: [
-        { provide: EVENT_PERSISTER, inject: [STORES], useFactory: (s: Stores) => persisterFor(s) },
         {
           provide: INGEST_QUEUE,
           inject: [EVENT_PERSISTER],
@@ -40,7 +40,7 @@ export class IngestQueueModule {
         },
         QueueCloser,
       ],
-      exports: [INGEST_QUEUE, EVENT_PERSISTER],
+      exports: [INGEST_QUEUE],
     };
   }
 

@@ -45,8 +45,11 @@ export interface MetadataStore {
   listKeys(): Promise<StoredKey[]>;
   /**
    * Adds the deltas to the counters; a counter that reaches zero is removed.
-   * A decrement of a path that has no counter (never admitted under the cap)
-   * leaves nothing behind: no negative counter, no entry.
+   * In a capped collection, a decrement of a path the cap never admitted
+   * leaves nothing behind: no negative counter, no entry. In an uncapped one
+   * an adapter without transactions (MongoDB) may keep a negative counter for
+   * a while: a delete can run ahead of a delivery whose counters are not
+   * applied yet, and that delivery brings it back to zero.
    */
   applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void>;
   getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]>;

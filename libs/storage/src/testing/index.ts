@@ -1,2 +1,4 @@
+export * from './dead-letter-store.contract';
 export * from './delete-job-store.contract';
 export * from './event-store.contract';
+export * from './metadata-store.contract';
