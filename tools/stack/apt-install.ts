@@ -59,3 +59,20 @@ export function ensureCommand(bin: string, pkg: string): void {
   withInstallLock('apt', () => hasCommand(bin) || aptInstallLocked([pkg]));
   if (!hasCommand(bin)) throw new Error(`${bin} still missing after apt-get install ${pkg}`);
 }
+
+/**
+ * Debian's chromium (headless browser e2e, driven by puppeteer-core), with a font so
+ * pages render text on a machine that has none. Returns the browser's executable.
+ */
+export function ensureChromium(): string {
+  if (!hasCommand('chromium')) {
+    process.stderr.write('installing chromium (apt-get)...\n');
+    withInstallLock(
+      'apt',
+      () => hasCommand('chromium') || aptInstallLocked(['chromium', 'fonts-dejavu-core']),
+    );
+  }
+  if (!hasCommand('chromium'))
+    throw new Error('chromium still missing after apt-get install chromium');
+  return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+}
