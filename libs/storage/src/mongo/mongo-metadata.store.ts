@@ -92,6 +92,22 @@ export class MongoMetadataStore implements MetadataStore {
     }));
   }
 
+  async addKey(key: StoredKey): Promise<void> {
+    await (
+      await this.keys()
+    ).insertOne({
+      _id: key.keyHash,
+      projectId: key.projectId,
+      role: key.role,
+      createdAt: key.createdAt,
+    });
+  }
+
+  async revokeKey(projectId: string, keyHash: string): Promise<boolean> {
+    const result = await (await this.keys()).deleteOne({ _id: keyHash, projectId });
+    return result.deletedCount === 1;
+  }
+
   applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void> {
     return this.counters.applySchemaDeltas(projectId, deltas);
   }

@@ -43,6 +43,13 @@ export interface MetadataStore {
   listProjects(): Promise<Project[]>;
   /** Every key, for the in-memory key cache the write path authenticates from. */
   listKeys(): Promise<StoredKey[]>;
+  /** Adds one hashed key to an existing project (a second key of a role is allowed: rotation). */
+  addKey(key: StoredKey): Promise<void>;
+  /**
+   * Removes the key with this hash if it belongs to this project; true when it
+   * did. The key caches stop accepting it at their next refresh.
+   */
+  revokeKey(projectId: string, keyHash: string): Promise<boolean>;
   /**
    * Adds the deltas to the counters; a counter that reaches zero is removed.
    * In a capped collection, a decrement of a path the cap never admitted

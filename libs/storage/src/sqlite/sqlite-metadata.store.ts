@@ -45,6 +45,26 @@ export class SqliteMetadataStore implements MetadataStore {
       .all() as StoredKey[];
   }
 
+  async addKey(key: StoredKey): Promise<void> {
+    this.write(() => {
+      this.db.writer
+        .prepare(
+          'INSERT INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
+        )
+        .run(key.keyHash, key.projectId, key.role, key.createdAt);
+    });
+  }
+
+  async revokeKey(projectId: string, keyHash: string): Promise<boolean> {
+    let changes = 0;
+    this.write(() => {
+      changes = this.db.writer
+        .prepare('DELETE FROM api_keys WHERE project_id = ? AND key_hash = ?')
+        .run(projectId, keyHash).changes;
+    });
+    return changes > 0;
+  }
+
   async applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void> {
     const upsert = this.db.writer.prepare(
       `INSERT INTO schema_counters (project, collection, path, type, count) VALUES (?, ?, ?, ?, ?)

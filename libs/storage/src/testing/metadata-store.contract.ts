@@ -161,6 +161,52 @@ export function describeMetadataStoreContract(
         expect(await store.listProjects()).toEqual([first]);
         expect(await store.listKeys()).toEqual(firstKeys);
       });
+      it('adds a key to a project and revokes it by hash, only within its own project', async () => {
+        const at = '2024-03-10T07:00:00.000Z';
+        const p1 = uniqueProject('rotate');
+        const p2 = uniqueProject('rotate');
+        const original = storedKey(p1, 'write', at);
+        const other = storedKey(p2, 'write', at);
+        await store.createProject({ id: p1, name: 'one', createdAt: at }, [original]);
+        await store.createProject({ id: p2, name: 'two', createdAt: at }, [other]);
+
+        // A second key of the same role, created later: both are valid until one is revoked.
+        const added = storedKey(p1, 'write', '2024-05-01T12:30:00.000Z');
+        const master = storedKey(p1, 'master', '2024-05-02T00:00:00.000Z');
+        await store.addKey(added);
+        await store.addKey(master);
+        expect(sortedKeys(await store.listKeys())).toEqual(
+          sortedKeys([original, other, added, master]),
+        );
+
+        // A hash of another project's key is not revoked through this project.
+        expect(await store.revokeKey(p1, other.keyHash)).toBe(false);
+        expect(await store.revokeKey(p1, original.keyHash)).toBe(true);
+        // Revoking again, or an unknown hash, changes nothing.
+        expect(await store.revokeKey(p1, original.keyHash)).toBe(false);
+        expect(await store.revokeKey(p1, createHash('sha256').update('never').digest('hex'))).toBe(
+          false,
+        );
+        expect(sortedKeys(await store.listKeys())).toEqual(sortedKeys([other, added, master]));
+
+        expect(await store.revokeKey(p2, other.keyHash)).toBe(true);
+        expect(sortedKeys(await store.listKeys())).toEqual(sortedKeys([added, master]));
+        // The projects themselves are untouched.
+        expect(sortedProjects(await store.listProjects()).map((p) => p.id)).toEqual(
+          [p1, p2].sort(byText),
+        );
+      });
+
+      it('refuses a key whose hash is already stored and keeps the first as it was', async () => {
+        const at = '2024-03-10T07:00:00.000Z';
+        const p = uniqueProject('dup-key');
+        const key = storedKey(p, 'read', at);
+        await store.createProject({ id: p, name: 'dup', createdAt: at }, [key]);
+        await expect(
+          store.addKey({ ...key, role: 'master', createdAt: '2025-01-01T00:00:00.000Z' }),
+        ).rejects.toThrow();
+        expect(await store.listKeys()).toEqual([key]);
+      });
     });
 
     describe('schema counters', () => {
