@@ -9,6 +9,7 @@ export * from './ports/event-persister.port';
 export * from './ports/event-store.port';
 export * from './ports/marked-event-writer.port';
 export * from './ports/metadata-store.port';
+export * from './ports/readiness.port';
 export * from './ports/rejected-events.error';
 export * from './ports/write-path.port';
 export * from './storage.module';

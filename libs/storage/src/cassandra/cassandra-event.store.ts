@@ -4,6 +4,7 @@ import { Client, types } from 'cassandra-driver';
 import { CollectionEvent, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query-engine';
 import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
+import { SingleFlightProbe } from '../ports/readiness.port';
 import { chunks, mapBounded } from './bounded-concurrency';
 import {
   assertIdentifier,
@@ -62,6 +63,9 @@ export class CassandraEventStore implements EventStore {
   private readonly claimConcurrency: number;
   private readonly writer: CassandraEventWriter;
   private readonly stats: CassandraReadStats = { partitionsRead: 0, rowsRead: 0 };
+  private readonly probe = new SingleFlightProbe('the Cassandra event store', () =>
+    this.client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true }),
+  );
 
   constructor(private readonly options: CassandraStoreOptions) {
     assertIdentifier(options.keyspace, 'keyspace');
@@ -276,6 +280,11 @@ export class CassandraEventStore implements EventStore {
       return (rs.first().n as types.Long).toNumber();
     });
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** The node's own row of system.local, bounded by the timeout (a hung node never answers it). */
+  ping(timeoutMs: number): Promise<void> {
+    return this.probe.ping(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { BSON, Collection, Document, Filter as MongoFilter, MongoBulkWriteError } from 'mongodb';
 import { CollectionEvent, JsonObject, StoredEvent } from '@app/events';
 import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
+import { SingleFlightProbe } from '../ports/readiness.port';
 import { ScanRequest } from '@app/query-engine';
 import { RejectedEvent } from '../ports/rejected-events.error';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
@@ -49,6 +50,9 @@ export class MongoEventStore implements EventStore {
   private readonly owned: boolean;
   private readonly collectionName: string;
   private readonly pageSize: number;
+  private readonly probe = new SingleFlightProbe('the MongoDB event store', async () =>
+    (await this.events()).findOne({ _id: '' }, { projection: { _id: 1 } }),
+  );
 
   constructor(options: MongoEventStoreOptions) {
     ({ connection: this.connection, owned: this.owned } = connectionFor(options));
@@ -277,6 +281,11 @@ export class MongoEventStore implements EventStore {
 
   async countCollection(projectId: string, collection: string): Promise<number> {
     return (await this.events()).countDocuments({ p: projectId, c: collection });
+  }
+
+  /** A point read on `_id`, bounded by the timeout (a hung server never answers it). */
+  ping(timeoutMs: number): Promise<void> {
+    return this.probe.ping(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   SchemaCapState,
   StoredKey,
 } from '../ports/metadata-store.port';
+import { SingleFlightProbe } from '../ports/readiness.port';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
 import { MongoSchemaCounters } from './mongo-schema-counters';
 
@@ -32,6 +33,9 @@ export class MongoMetadataStore implements MetadataStore {
   private readonly connection: MongoConnection;
   private readonly owned: boolean;
   readonly counters: MongoSchemaCounters;
+  private readonly probe = new SingleFlightProbe('the MongoDB metadata store', async () =>
+    (await this.projects()).findOne({ _id: '' }, { projection: { _id: 1 } }),
+  );
 
   constructor(options: MongoStoreOptions) {
     ({ connection: this.connection, owned: this.owned } = connectionFor(options));
@@ -157,6 +161,11 @@ export class MongoMetadataStore implements MetadataStore {
 
   listCappedCollections(projectId?: string): Promise<CappedCollection[]> {
     return this.counters.listCappedCollections(projectId);
+  }
+
+  /** A point read on `_id`, bounded by the timeout (a hung server never answers it). */
+  ping(timeoutMs: number): Promise<void> {
+    return this.probe.ping(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -43,5 +43,7 @@ export interface EventStore extends EventSource {
   /** Removes every event of a collection; returns how many were removed. */
   dropCollection(projectId: string, collection: string): Promise<number>;
   countCollection(projectId: string, collection: string): Promise<number>;
+  /** Readiness: one cheap read answered within the timeout (GET /readyz of the pools that read events). */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -78,6 +78,8 @@ export interface MetadataStore {
   ): Promise<void>;
   /** Capped collections of one project, or of every project (the write path's cache). */
   listCappedCollections(projectId?: string): Promise<CappedCollection[]>;
+  /** Readiness: one cheap read answered within the timeout (GET /readyz of the query pool). */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -215,6 +215,11 @@ export class SqliteEventStore implements EventStore {
     return row.n;
   }
 
+  /** One indexed row read through the reader connection (synchronous: it cannot hang). */
+  async ping(): Promise<void> {
+    this.db.reader.prepare('SELECT 1 FROM events LIMIT 1').get();
+  }
+
   async close(): Promise<void> {
     // The shared SqliteDatabase is closed by its owner.
   }

@@ -178,6 +178,11 @@ export class SqliteMetadataStore implements MetadataStore {
     ).value;
   }
 
+  /** One row read through the reader connection (synchronous: it cannot hang). */
+  async ping(): Promise<void> {
+    this.db.reader.prepare('SELECT 1 FROM projects LIMIT 1').get();
+  }
+
   async close(): Promise<void> {}
 
   /** Joins the caller's open write transaction, or runs in one of its own. */

@@ -1,0 +1,55 @@
+/**
+ * A readiness probe: `ping(timeoutMs)` resolves once the dependency answered a
+ * cheap request, and rejects (with a message naming what failed) when it
+ * refused, failed or did not answer within `timeoutMs`. It never waits longer:
+ * a stopped (SIGSTOP) server accepts connections but never answers.
+ */
+export interface ReadinessProbe {
+  ping(timeoutMs: number): Promise<void>;
+}
+
+export class ProbeTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not answer within ${ms} ms`);
+    this.name = 'ProbeTimeoutError';
+  }
+}
+
+/**
+ * Runs one cheap request at a time and bounds every wait for it. A probe that
+ * finds the previous request still unanswered waits for that one (up to its own
+ * timeout) instead of sending another, so a hung server holds at most one
+ * request (and one pooled connection) of ours, however often it is probed.
+ */
+export class SingleFlightProbe implements ReadinessProbe {
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly request: () => Promise<unknown>,
+  ) {}
+
+  ping(timeoutMs: number): Promise<void> {
+    if (!this.inFlight) {
+      const call = Promise.resolve()
+        .then(this.request)
+        .then(() => undefined);
+      this.inFlight = call;
+      const clear = () => {
+        if (this.inFlight === call) this.inFlight = undefined;
+      };
+      call.then(clear, clear);
+    }
+    return withinTimeout(this.inFlight, timeoutMs, this.what);
+  }
+}
+
+/** Races a call against a timer; the call's late outcome is ignored. */
+export function withinTimeout<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  call.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeTimeoutError(what, ms)), Math.max(0, ms));
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
