@@ -40,6 +40,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { DELETE_JOB_LEASE_MS: '10' })).toThrow(/DELETE_JOB_LEASE_MS/);
   });
 
+  it('reads the readiness timeout and the worker HTTP port, naming a bad one', () => {
+    const d = loadConfig('worker', { STORE: 'mongo' }).http;
+    expect([d.readyTimeoutMs, d.workerHttpPort]).toEqual([2000, 9300]);
+    const c = loadConfig('worker', { STORE: 'mongo', READY_TIMEOUT_MS: '750', WORKER_HTTP_PORT: '0' });
+    expect([c.http.readyTimeoutMs, c.http.workerHttpPort]).toEqual([750, 0]);
+    expect(() => loadConfig('query', { READY_TIMEOUT_MS: '0' })).toThrow(/READY_TIMEOUT_MS must be an integer >= 1/);
+    expect(() => loadConfig('worker', { WORKER_HTTP_PORT: 'http' })).toThrow(/WORKER_HTTP_PORT must be an integer >= 0/);
+  });
+
   it('takes the MongoDB connect timeout from MONGO_CONNECT_TIMEOUT_MS (5 s by default)', () => {
     expect(loadConfig('worker', { STORE: 'mongo' }).storage.mongoConnectTimeoutMs).toBe(5000);
     expect(

@@ -105,6 +105,8 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       enqueueDeadlineMs: int(env, 'ENQUEUE_DEADLINE_MS', 1000, 1),
       beaconRedirectHosts: hostPatterns(env, 'BEACON_REDIRECT_HOSTS'),
       requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100),
+      readyTimeoutMs: int(env, 'READY_TIMEOUT_MS', 2000, 1),
+      workerHttpPort: int(env, 'WORKER_HTTP_PORT', 9300, 0),
     },
     limits: {
       maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1 * MB, 1),

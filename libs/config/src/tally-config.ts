@@ -24,6 +24,13 @@ export interface TallyConfig {
      * connection for minutes.
      */
     requestTimeoutMs: number;
+    /**
+     * How long GET /readyz waits for each dependency of its process (a store,
+     * the queue shards) to answer a cheap probe before it reports not ready.
+     */
+    readyTimeoutMs: number;
+    /** The worker's health and metrics port (WORKER_HTTP_PORT, on `host`); 0: no HTTP. */
+    workerHttpPort: number;
   };
   limits: {
     maxEventBytes: number;
