@@ -10,6 +10,12 @@ export const INGEST_QUEUE = Symbol('INGEST_QUEUE');
  */
 export interface IngestQueue {
   enqueue(batch: EventBatch): Promise<void>;
+  /**
+   * Readiness: resolves when an enqueue could be acknowledged now (split: at
+   * least one shard answers PING within `timeoutMs` and its breaker is not
+   * open); rejects naming the problem otherwise, never later than `timeoutMs`.
+   */
+  ping(timeoutMs: number): Promise<void>;
   /** Stop accepting, flush what is pending, release connections. */
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import {
 } from '../ingest-job.types';
 import { RedisShardOptions, failFastRedisOptions } from './redis-connection.options';
 import { withTimeout } from './with-timeout';
+import { RedisShardPinger } from './shard-ping';
 
 export interface ShardedBullQueueOptions {
   shards: RedisShardOptions[];
@@ -70,6 +71,7 @@ interface Shard {
 export class ShardedBullQueue implements IngestQueue {
   private readonly shards: Shard[];
   private readonly committer: GroupCommitter;
+  private readonly pinger: RedisShardPinger;
   private readonly callTimeoutMs: number;
   private readonly retryAfterSeconds: number;
   private readonly keepCompletedSeconds: number;
@@ -101,6 +103,9 @@ export class ShardedBullQueue implements IngestQueue {
       });
       return { index, address: `${shard.host}:${shard.port}`, queue, breaker };
     });
+    this.pinger = new RedisShardPinger(options.shards, {
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
     this.committer = new GroupCommitter(
       {
         windowMs: options.groupWindowMs ?? 2,
@@ -128,6 +133,18 @@ export class ShardedBullQueue implements IngestQueue {
     }));
   }
 
+  /**
+   * Ready while one shard answers PING within the timeout and its breaker is
+   * not open (an open breaker means enqueues skip it until its cool-down ends).
+   * Resolves with the first such shard: one hung shard does not delay it.
+   */
+  ping(timeoutMs: number): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('the ingest queue is shutting down'));
+    return this.pinger.pingAny(timeoutMs, (index) =>
+      this.shards[index].breaker.state === 'open' ? 'breaker open after failed enqueues' : null,
+    );
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await this.committer.drain();
@@ -145,6 +162,7 @@ export class ShardedBullQueue implements IngestQueue {
         }
       }),
     );
+    await this.pinger.close();
   }
 
   /** Tries shards round-robin until one acknowledges or the deadline passes. */

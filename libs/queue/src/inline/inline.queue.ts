@@ -53,6 +53,11 @@ export class InlineQueue implements IngestQueue {
     this.flushing = null;
   }
 
+  /** Nothing of its own to reach: readiness is the store's (checked on its port). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('the inline queue is shutting down');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.flushing;
