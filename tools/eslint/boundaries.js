@@ -14,8 +14,11 @@ function repoPath(context) {
   return path.relative(REPO_ROOT, filename).split(path.sep).join('/');
 }
 
-/** The three Keen route folders of libs/api are deployed apart, so each is a unit of its own. */
-const API_UNITS = ['ingest', 'query', 'collection'];
+/**
+ * The three Keen route folders of libs/api are deployed apart, so each is a unit of its
+ * own; so is the data explorer page, which the read processes serve.
+ */
+const API_UNITS = ['ingest', 'query', 'collection', 'explorer'];
 
 /**
  * The unit a repo-relative path belongs to: `libs/<name>`, `libs/api/src/<route>`,

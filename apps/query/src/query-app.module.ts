@@ -5,6 +5,7 @@ import { AuthModule } from '@app/auth';
 import { CollectionGetController } from '@app/api/collection';
 import { HealthController, LoggingModule } from '@app/http';
 import { QueryApiModule } from '@app/api/query';
+import { ExplorerModule } from '@app/api/explorer';
 
 /** The query pool: queries, schema, deletes and key management; never on the write path. */
 @Module({})
@@ -18,6 +19,7 @@ export class QueryAppModule {
         StorageModule.forRoot(),
         AuthModule,
         QueryApiModule,
+        ExplorerModule,
       ],
       controllers: [CollectionGetController, HealthController],
     };

@@ -7,6 +7,7 @@ import { CollectionGetController } from '@app/api/collection';
 import { HealthController, LoggingModule } from '@app/http';
 import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 import { QueryApiModule } from '@app/api/query';
+import { ExplorerModule } from '@app/api/explorer';
 
 /** The one persister of this process, for the inline queue and the capped-collections cache. */
 @Global()
@@ -31,6 +32,7 @@ export class StandaloneModule {
         AuthModule,
         IngestApiModule,
         QueryApiModule,
+        ExplorerModule,
       ],
       controllers: [CollectionGetController, HealthController],
     };

@@ -1,0 +1,2 @@
+export * from './explorer.controller';
+export * from './explorer.module';
