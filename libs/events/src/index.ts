@@ -8,3 +8,4 @@ export * from './model/event-limits';
 export * from './model/timestamps';
 export * from './model/validate-event';
 export * from './model/prepare-event';
+export * from './model/prepare-imported-event';
