@@ -27,3 +27,25 @@ export function progressReporter(verb: string, quiet: boolean) {
     stop: () => bar.stop(),
   };
 }
+
+/**
+ * A bar for export and import, drawn on stderr only when it is a terminal
+ * (a redirected stderr, a pipe or a log file gets nothing). `total` (e.g. the
+ * bytes of the input file) shows a percentage; without it, counts and a rate.
+ */
+export function transferBar(verb: string, unit: string, total?: number) {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new SingleBar({
+    format:
+      total === undefined
+        ? `${verb} {count} ${unit} | {extra} | {duration_formatted}`
+        : `${verb} [{bar}] {percentage}% | {count} ${unit} | {extra} | {duration_formatted}`,
+    stream: process.stderr,
+    fps: 5,
+  });
+  bar.start(total ?? 0, 0, { count: 0, extra: '' });
+  return {
+    update: (value: number, count: number, extra = '') => bar.update(value, { count, extra }),
+    stop: () => bar.stop(),
+  };
+}

@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { loadConfig } from '@app/config';
 import { recountSchema } from '@app/core';
-import { cliEnvironment } from '../cli-environment';
-import { print, withStores } from '../cli-stores';
+import { cliConfig, print, withStores } from '../cli-stores';
 
 /** `tally schema recount`. */
 export function registerSchemaCommands(program: Command): void {
@@ -14,7 +12,7 @@ export function registerSchemaCommands(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (project: string, collection: string, opts: { json?: boolean }) => {
-      const config = loadConfig('cli', cliEnvironment());
+      const config = cliConfig();
       const outcome = await withStores((s) =>
         recountSchema(s, project, collection, config.schema.recountMaxEvents),
       );
