@@ -53,3 +53,34 @@ export function withinTimeout<T>(call: Promise<T>, ms: number, what: string): Pr
   });
   return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** One dependency a process needs to be ready, by the name its 503 gives it. */
+export interface ReadinessCheck {
+  name: string;
+  probe: ReadinessProbe;
+}
+
+/**
+ * Probes every dependency at once, each bounded by `timeoutMs` (so the whole
+ * answer never takes longer), and returns null when all answered, or a message
+ * naming each that did not and why.
+ */
+export async function notReadyReason(
+  checks: ReadinessCheck[],
+  timeoutMs: number,
+): Promise<string | null> {
+  const failures = await Promise.all(
+    checks.map(({ name, probe }) =>
+      withinTimeout(
+        Promise.resolve().then(() => probe.ping(timeoutMs)),
+        timeoutMs,
+        `the ${name}`,
+      ).then(
+        () => null,
+        (error: Error) => `${name}: ${error.message}`,
+      ),
+    ),
+  );
+  const failed = failures.filter((f): f is string => f !== null);
+  return failed.length > 0 ? `Not ready: ${failed.join('; ')}` : null;
+}
