@@ -1,21 +1,45 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { loadConfig, runMain } from '@app/config';
-import { openStores } from '@app/storage';
+import { openStores, ReadinessCheck, Stores } from '@app/storage';
 import { DEFAULT_RETRY, IngestJobProcessor, persisterFor } from '@app/core';
-import { IngestWorker, redisShards } from '@app/queue/bullmq';
+import { IngestWorker, redisShards, RedisShardPinger } from '@app/queue/bullmq';
+import { startWorkerHttp } from './worker-http';
 
 /**
  * The worker: consumes every queue shard and writes through the same persist
- * use case as standalone. No HTTP surface; it drains on SIGTERM (finishes the
+ * use case as standalone. Its only HTTP surface is worker-http.ts (health,
+ * readiness, metrics on WORKER_HTTP_PORT), up from the first moment so that
+ * /healthz answers while the stores open. It drains on SIGTERM (finishes the
  * jobs in hand, which are otherwise redelivered) and then closes the stores.
  */
 runMain(async () => {
   const config = loadConfig('worker');
   const log = pino({ level: config.logLevel, base: { pool: 'worker' } });
-  const stores = await openStores(config);
+  const shards = redisShards(config.queue.redisUrls);
+  const pinger = new RedisShardPinger(shards);
+  let state: 'starting' | 'consuming' | 'draining' = 'starting';
+  let stores: Stores | undefined = undefined;
+  const http = await startWorkerHttp({
+    host: config.http.host,
+    port: config.http.workerHttpPort,
+    readyTimeoutMs: config.http.readyTimeoutMs,
+    readiness: (): ReadinessCheck[] | { notReady: string } => {
+      if (state === 'starting' || !stores) return { notReady: 'the worker is starting' };
+      if (state === 'draining') return { notReady: 'the worker is shutting down' };
+      return [
+        { name: 'queue', probe: { ping: (ms) => pinger.pingAny(ms) } },
+        { name: 'event store', probe: stores.events },
+      ];
+    },
+  });
+  if (http) {
+    log.info({ host: config.http.host, port: http.port }, 'worker health and metrics listening');
+  }
+
+  stores = await openStores(config);
   const worker = new IngestWorker({
-    shards: redisShards(config.queue.redisUrls),
+    shards,
     handler: new IngestJobProcessor(
       persisterFor(stores),
       stores.deadLetters,
@@ -32,6 +56,7 @@ runMain(async () => {
     },
   });
   await worker.start();
+  state = 'consuming';
   log.info({ shards: config.queue.redisUrls.length }, 'Tally worker consuming');
   process.stdout.write('Tally worker consuming\n');
 
@@ -39,9 +64,12 @@ runMain(async () => {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    state = 'draining';
     log.info({ signal }, 'draining');
     await worker.close();
-    await stores.close();
+    await stores?.close();
+    await pinger.close();
+    await http?.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
