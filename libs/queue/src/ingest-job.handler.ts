@@ -8,6 +8,12 @@ export interface IngestJobOutcome {
   attempts: number;
 }
 
+/** What the consumer knows of a job beyond its payload. */
+export interface IngestJobDelivery {
+  /** When the producer enqueued the job (epoch ms): the worker's lag is measured from it. */
+  enqueuedAt: number;
+}
+
 /**
  * What a queue consumer runs for each job: the write use case from core
  * (IngestJobProcessor). The consumer owns delivery (locks, redelivery,
@@ -15,5 +21,9 @@ export interface IngestJobOutcome {
  * be delivered more than once, and should stop early when `signal` aborts.
  */
 export interface IngestJobHandler {
-  process(payload: IngestBatchPayload, signal?: AbortSignal): Promise<IngestJobOutcome>;
+  process(
+    payload: IngestBatchPayload,
+    signal?: AbortSignal,
+    delivery?: IngestJobDelivery,
+  ): Promise<IngestJobOutcome>;
 }

@@ -4,5 +4,6 @@ export * from './ingest.worker';
 export * from './redis-connection.options';
 export * from './redis-shards';
 export * from './shard-ping';
+export * from './shard-metrics';
 export * from './sharded-bull.queue';
 export * from './with-timeout';

@@ -58,7 +58,10 @@ export class IngestWorker {
           job: Job<IngestBatchPayload, IngestJobOutcome, IngestJobName>,
           _token?: string,
           signal?: AbortSignal,
-        ) => options.handler.process(job.data, anySignal(this.closeController.signal, signal)),
+        ) =>
+          options.handler.process(job.data, anySignal(this.closeController.signal, signal), {
+            enqueuedAt: job.timestamp,
+          }),
         {
           connection: workerRedisOptions(shard, timeouts),
           prefix: options.prefix,

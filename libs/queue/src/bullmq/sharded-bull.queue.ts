@@ -12,6 +12,13 @@ import {
 import { RedisShardOptions, failFastRedisOptions } from './redis-connection.options';
 import { withTimeout } from './with-timeout';
 import { RedisShardPinger } from './shard-ping';
+import { observeGroupCommit } from '../queue-metrics';
+import {
+  registerShardSource,
+  ShardBacklog,
+  shardEnqueued,
+  shardEnqueueFailures,
+} from './shard-metrics';
 
 export interface ShardedBullQueueOptions {
   shards: RedisShardOptions[];
@@ -77,6 +84,7 @@ export class ShardedBullQueue implements IngestQueue {
   private readonly keepCompletedSeconds: number;
   private next = 0;
   private closing = false;
+  private readonly unregisterMetrics: () => void;
 
   constructor(private readonly options: ShardedBullQueueOptions) {
     if (options.shards.length === 0) throw new Error('ShardedBullQueue needs at least one shard');
@@ -112,7 +120,20 @@ export class ShardedBullQueue implements IngestQueue {
         maxEventsPerGroup: options.maxEventsPerJob ?? 5000,
         deadlineMs: options.enqueueDeadlineMs ?? 1000,
       },
-      (payload, deadline) => this.commit(payload, deadline),
+      (payload, deadline) => {
+        observeGroupCommit(
+          'redis',
+          payload.projects.reduce((n, p) => n + p.events.length, 0),
+        );
+        return this.commit(payload, deadline);
+      },
+    );
+    this.unregisterMetrics = registerShardSource(() =>
+      this.shards.map((shard) => ({
+        shard: shard.index,
+        breakerState: () => shard.breaker.state,
+        backlog: () => backlogOf(shard.queue),
+      })),
     );
   }
 
@@ -147,6 +168,7 @@ export class ShardedBullQueue implements IngestQueue {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.unregisterMetrics();
     await this.committer.drain();
     await Promise.all(
       this.shards.map(async (shard) => {
@@ -192,10 +214,15 @@ export class ShardedBullQueue implements IngestQueue {
           `Queue.add on shard ${shard.address}`,
         );
         shard.breaker.onSuccess();
+        shardEnqueued.inc({ shard: String(shard.index) });
         if (!wasClosed) this.emit({ shard: shard.index, kind: 'closed' });
         return;
       } catch (error) {
         const timedOut = (error as Error).name === 'CallTimeoutError';
+        shardEnqueueFailures.inc({
+          shard: String(shard.index),
+          kind: timedOut ? 'timeout' : 'error',
+        });
         this.emit({
           shard: shard.index,
           kind: timedOut ? 'timeout' : 'error',
@@ -220,4 +247,16 @@ export class ShardedBullQueue implements IngestQueue {
   private emit(event: ShardEvent): void {
     this.options.onShardEvent?.(event);
   }
+}
+
+/**
+ * A shard's backlog for the metrics: jobs still to process, and the enqueue
+ * time of the oldest one waiting (getWaiting lists in ascending order, so its
+ * first entry). The caller bounds the time (shard-metrics.ts).
+ */
+async function backlogOf(queue: IngestQueueClient): Promise<ShardBacklog> {
+  const waiting = await queue.getJobCountByTypes('wait', 'prioritized', 'delayed');
+  if (waiting === 0) return { waiting };
+  const [oldest] = await queue.getWaiting(0, 0);
+  return { waiting, oldestEnqueuedAt: oldest?.timestamp };
 }

@@ -1,6 +1,7 @@
 import { EventBatch, TallyError } from '@app/events';
 import { EventPersister } from '@app/storage';
 import { IngestQueue } from '../ingest-queue.port';
+import { observeGroupCommit } from '../queue-metrics';
 
 interface Pending {
   batch: EventBatch;
@@ -43,6 +44,10 @@ export class InlineQueue implements IngestQueue {
       await new Promise((r) => setTimeout(r, this.lingerMs));
       const group = this.pending;
       this.pending = [];
+      observeGroupCommit(
+        'inline',
+        group.reduce((n, p) => n + p.batch.events.length, 0),
+      );
       try {
         await this.persister.persistAll(group.map((p) => p.batch));
         for (const p of group) p.resolve();
