@@ -10,6 +10,7 @@ import { DeleteJobRunner } from './run-delete-job';
 import { isLargeDelete } from './delete-size';
 import { DeleteJobView, toDeleteJobView } from './delete-job.view';
 import { DeleteSlot, ProjectDeleteLimits } from './project-delete-limits';
+import { deleteJobsEnded } from '../metrics';
 
 /** How long shutdown waits for running jobs to reach their next batch boundary. */
 const STOP_GRACE_MS = 10_000;
@@ -197,11 +198,15 @@ export class DeleteJobsService {
     const done = this.runner
       .run(job, this.stopping.signal)
       .then(
-        (result) =>
-          this.logger.log({ job_id: job.id, project: job.projectId, result }, 'delete job ended'),
+        (result) => {
+          deleteJobsEnded.inc({ outcome: result });
+          this.logger.log({ job_id: job.id, project: job.projectId, result }, 'delete job ended');
+        },
         // A store error while recording the outcome: the lease lapses and the job is resumed.
-        (error: unknown) =>
-          this.logger.error({ err: error, job_id: job.id }, 'delete job run failed'),
+        (error: unknown) => {
+          deleteJobsEnded.inc({ outcome: 'error' });
+          this.logger.error({ err: error, job_id: job.id }, 'delete job run failed');
+        },
       )
       .finally(() => {
         slot.release();

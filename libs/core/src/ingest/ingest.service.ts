@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TallyConfig } from '@app/config';
 import {
   CollectionEvent,
+  EventBatch,
   JsonObject,
   RequestOrigin,
   TallyError,
@@ -9,6 +10,13 @@ import {
   prepareEvent,
 } from '@app/events';
 import { IngestQueue } from '@app/queue';
+import {
+  ackLatency,
+  errorCodeLabel,
+  eventsAccepted,
+  eventsRejected,
+  secondsSince,
+} from '../metrics';
 import { CappedCollectionsCache } from './capped-collections.cache';
 
 /**
@@ -42,16 +50,22 @@ export class IngestService {
   ) {}
 
   async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<WriteOutcome> {
-    assertCollectionName(collection);
-    if (Array.isArray(body)) {
-      throw new TallyError(
-        'invalid',
-        'InvalidEventError',
-        'POST one event (a JSON object) to this URL; batches go to /events.',
-      );
+    let event: CollectionEvent;
+    try {
+      assertCollectionName(collection);
+      if (Array.isArray(body)) {
+        throw new TallyError(
+          'invalid',
+          'InvalidEventError',
+          'POST one event (a JSON object) to this URL; batches go to /events.',
+        );
+      }
+      event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
+    } catch (error) {
+      eventsRejected.inc({ reason: errorCodeLabel(error) });
+      throw error;
     }
-    const event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
-    await this.queue.enqueue({
+    await this.enqueue({
       batchId: randomUUID(),
       projectId: origin.projectId,
       events: [event],
@@ -98,6 +112,7 @@ export class IngestService {
           return { success: true as const };
         } catch (error) {
           if (!(error instanceof TallyError)) throw error;
+          eventsRejected.inc({ reason: errorCodeLabel(error) });
           return {
             success: false as const,
             error: { name: error.errorCode, description: error.message },
@@ -106,7 +121,7 @@ export class IngestService {
       });
     }
     if (accepted.length > 0) {
-      await this.queue.enqueue({
+      await this.enqueue({
         batchId: randomUUID(),
         projectId: origin.projectId,
         events: accepted,
@@ -117,6 +132,19 @@ export class IngestService {
       for (const entry of entries) if (entry.success) entry.schema_capped = true;
     }
     return result;
+  }
+
+  /** The queue's enqueue, measured: acknowledged events and the time the queue took. */
+  private async enqueue(batch: EventBatch): Promise<void> {
+    const start = performance.now();
+    try {
+      await this.queue.enqueue(batch);
+    } catch (error) {
+      ackLatency.observe({ outcome: 'refused' }, secondsSince(start));
+      throw error;
+    }
+    ackLatency.observe({ outcome: 'acked' }, secondsSince(start));
+    eventsAccepted.inc(batch.events.length);
   }
 
   private prepareOptions() {

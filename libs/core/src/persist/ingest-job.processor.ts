@@ -1,4 +1,9 @@
-import { IngestJobHandler, IngestJobOutcome, IngestBatchPayload } from '@app/queue';
+import {
+  IngestJobDelivery,
+  IngestJobHandler,
+  IngestJobOutcome,
+  IngestBatchPayload,
+} from '@app/queue';
 import { CollectionEvent } from '@app/events';
 import {
   EventPersister,
@@ -7,6 +12,16 @@ import {
   DeadLetterStore,
   isRejectedEventsError,
 } from '@app/storage';
+import {
+  deadLettered,
+  ensureProcessMetrics,
+  eventsStored,
+  jobsProcessed,
+  secondsSince,
+  storeRetries,
+  storeWriteLatency,
+  workerLag,
+} from '../metrics';
 
 export interface RetryPolicy {
   /** First backoff after a failed write (ms). */
@@ -53,9 +68,33 @@ export class IngestJobProcessor implements IngestJobHandler {
     private readonly deadLetters: DeadLetterStore,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly onEvent: (event: ProcessorEvent) => void = () => undefined,
-  ) {}
+  ) {
+    ensureProcessMetrics();
+  }
 
-  async process(payload: IngestBatchPayload, signal?: AbortSignal): Promise<ProcessOutcome> {
+  async process(
+    payload: IngestBatchPayload,
+    signal?: AbortSignal,
+    delivery?: IngestJobDelivery,
+  ): Promise<ProcessOutcome> {
+    let total: ProcessOutcome;
+    try {
+      total = await this.processJob(payload, signal);
+    } catch (error) {
+      jobsProcessed.inc({ outcome: error instanceof AbortedError ? 'aborted' : 'failed' });
+      throw error;
+    }
+    jobsProcessed.inc({ outcome: 'stored' });
+    eventsStored.inc({ result: 'inserted' }, total.inserted);
+    eventsStored.inc({ result: 'duplicate' }, total.duplicates);
+    if (delivery) workerLag.observe(Math.max(0, Date.now() - delivery.enqueuedAt) / 1000);
+    return total;
+  }
+
+  private async processJob(
+    payload: IngestBatchPayload,
+    signal?: AbortSignal,
+  ): Promise<ProcessOutcome> {
     const total: ProcessOutcome = { inserted: 0, duplicates: 0, deadLettered: 0, attempts: 0 };
     for (const group of payload.projects) {
       const outcome = await this.persistGroup(
@@ -85,7 +124,7 @@ export class IngestJobProcessor implements IngestJobHandler {
       if (signal?.aborted) throw new AbortedError();
       outcome.attempts += 1;
       try {
-        const result = await this.persister.persist(projectId, remaining);
+        const result = await this.measuredPersist(projectId, remaining);
         outcome.inserted += result.inserted;
         outcome.duplicates += result.duplicates;
         return outcome;
@@ -129,6 +168,7 @@ export class IngestJobProcessor implements IngestJobHandler {
           remaining = isolated.transient;
         }
         const delayMs = this.backoff(failures);
+        storeRetries.inc();
         this.onEvent({
           kind: 'retry',
           projectId,
@@ -157,7 +197,7 @@ export class IngestJobProcessor implements IngestJobHandler {
     for (const event of events) {
       if (signal?.aborted) throw new AbortedError();
       try {
-        const r = await this.persister.persist(projectId, [event]);
+        const r = await this.measuredPersist(projectId, [event]);
         results.push({ ok: true });
         stored += 1;
         inserted += r.inserted;
@@ -205,6 +245,7 @@ export class IngestJobProcessor implements IngestJobHandler {
       if (signal?.aborted) throw new AbortedError();
       try {
         await this.deadLetters.add(entries);
+        deadLettered.inc(entries.length);
         this.onEvent({
           kind: 'dead-lettered',
           projectId,
@@ -223,6 +264,22 @@ export class IngestJobProcessor implements IngestJobHandler {
         });
         await sleep(delayMs, signal);
       }
+    }
+  }
+
+  /** One store write, timed: a rejection of some events is a write that happened (ok). */
+  private async measuredPersist(projectId: string, events: CollectionEvent[]) {
+    const start = performance.now();
+    try {
+      const result = await this.persister.persist(projectId, events);
+      storeWriteLatency.observe({ outcome: 'ok' }, secondsSince(start));
+      return result;
+    } catch (error) {
+      storeWriteLatency.observe(
+        { outcome: isRejectedEventsError(error) ? 'ok' : 'error' },
+        secondsSince(start),
+      );
+      throw error;
     }
   }
 

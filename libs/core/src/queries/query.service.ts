@@ -10,6 +10,14 @@ import {
   streamExtraction,
 } from '@app/query-engine';
 import { EventStore } from '@app/storage';
+import {
+  analysisLabel,
+  errorCodeLabel,
+  queryDuration,
+  queryErrors,
+  queryEventsScanned,
+  secondsSince,
+} from '../metrics';
 import { ProjectQueryGate } from './project-query-gate';
 import { cacheKey, ResultCache } from './result-cache';
 
@@ -47,6 +55,25 @@ export class QueryService {
     params: unknown,
     signal?: AbortSignal,
   ): Promise<QueryResponse> {
+    const analysis = analysisLabel(analysisType);
+    const start = performance.now();
+    try {
+      return await this.runMeasured(projectId, analysisType, params, analysis, signal);
+    } catch (error) {
+      queryErrors.inc({ analysis, code: errorCodeLabel(error) });
+      throw error;
+    } finally {
+      queryDuration.observe({ analysis }, secondsSince(start));
+    }
+  }
+
+  private async runMeasured(
+    projectId: string,
+    analysisType: string,
+    params: unknown,
+    analysis: string,
+    signal?: AbortSignal,
+  ): Promise<QueryResponse> {
     const query = parseQuery(analysisType, this.clean(params), this.limits);
     const key = query.max_age !== undefined ? cacheKey(projectId, query) : undefined;
     if (key) {
@@ -54,7 +81,12 @@ export class QueryService {
       if (cached) return cached;
     }
     const response = await this.gate.run(projectId, () =>
-      executeQuery(query, this.events, { projectId, signal, limits: this.limits }),
+      executeQuery(query, this.events, {
+        projectId,
+        signal,
+        limits: this.limits,
+        onScanned: (events) => queryEventsScanned.inc({ analysis }, events),
+      }),
     );
     if (key) this.cache.set(key, response);
     return response;
@@ -69,7 +101,13 @@ export class QueryService {
    * at its next pause.
    */
   streamExtraction(projectId: string, params: unknown, signal?: AbortSignal): ExtractionStream {
-    const query: Query = parseQuery('extraction', this.clean(params), this.limits);
+    let query: Query;
+    try {
+      query = parseQuery('extraction', this.clean(params), this.limits);
+    } catch (error) {
+      queryErrors.inc({ analysis: 'extraction_stream', code: errorCodeLabel(error) });
+      throw error;
+    }
     const deadline = new AbortController();
     return {
       events: this.gatedStream(projectId, query, deadline, signal),
@@ -83,7 +121,15 @@ export class QueryService {
     deadline: AbortController,
     client?: AbortSignal,
   ): AsyncGenerator<JsonObject> {
-    const release = this.gate.acquire(projectId);
+    const analysis = 'extraction_stream';
+    const start = performance.now();
+    let release: () => void;
+    try {
+      release = this.gate.acquire(projectId);
+    } catch (error) {
+      queryErrors.inc({ analysis, code: errorCodeLabel(error) });
+      throw error;
+    }
     const ms = this.config.query.streamDeadlineMs;
     const timer = setTimeout(
       () =>
@@ -105,10 +151,15 @@ export class QueryService {
         signal,
         deadlineMs: ms,
         limits: this.limits,
+        onScanned: (events) => queryEventsScanned.inc({ analysis }, events),
       });
+    } catch (error) {
+      queryErrors.inc({ analysis, code: errorCodeLabel(error) });
+      throw error;
     } finally {
       clearTimeout(timer);
       release();
+      queryDuration.observe({ analysis }, secondsSince(start));
     }
   }
 

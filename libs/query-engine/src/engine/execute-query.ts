@@ -35,6 +35,7 @@ export async function executeQuery(
     return response;
   } finally {
     run.close();
+    ctx.onScanned?.(run.eventsScanned);
   }
 }
 
@@ -67,5 +68,6 @@ async function* runStream(
     yield* extractionStream(query, source, run);
   } finally {
     run.close();
+    ctx.onScanned?.(run.eventsScanned);
   }
 }

@@ -13,6 +13,8 @@ export interface ExecuteContext {
   /** Aborted when the client goes away; stops the scan. */
   signal?: AbortSignal;
   limits?: Partial<QueryLimits>;
+  /** Told how many events the query read, once it is over (whatever its outcome): for metrics. */
+  onScanned?: (events: number) => void;
 }
 
 /**
