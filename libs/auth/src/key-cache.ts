@@ -1,6 +1,7 @@
 import { MetadataStore, StoredKey } from '@app/storage';
 import { Access, forbidden, invalidKey, missingKey, roleAllows, unknownProject } from './access';
 import { hashKey, sameHash } from './key-hash';
+import { watchKeyCache } from './key-cache.metrics';
 
 export interface KeyCacheOptions {
   refreshMs: number;
@@ -17,6 +18,8 @@ export class KeyCache {
   private projects = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private loadedAt = 0;
+  private unwatch: (() => void) | null = null;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -25,6 +28,7 @@ export class KeyCache {
 
   async start(): Promise<void> {
     await this.refresh();
+    this.unwatch ??= watchKeyCache(this);
     this.timer = setInterval(() => {
       this.refresh().catch((error) => this.options.onError?.(error));
     }, this.options.refreshMs);
@@ -34,20 +38,31 @@ export class KeyCache {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.unwatch?.();
+    this.unwatch = null;
   }
 
   /** Reloads now; concurrent callers share one reload. */
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const [projects, keys] = await Promise.all([this.metadata.listProjects(), this.metadata.listKeys()]);
+        const [projects, keys] = await Promise.all([
+          this.metadata.listProjects(),
+          this.metadata.listKeys(),
+        ]);
         this.projects = new Set(projects.map((p) => p.id));
         this.keys = new Map(keys.map((k) => [k.keyHash, k]));
+        this.loadedAt = Date.now();
       } finally {
         this.refreshing = null;
       }
     })();
     return this.refreshing;
+  }
+
+  /** When projects and keys were last loaded (epoch ms; 0 before the first load). */
+  refreshedAt(): number {
+    return this.loadedAt;
   }
 
   /** Throws the Keen-shaped error for an unknown project, a bad key or too little access. */
@@ -56,7 +71,8 @@ export class KeyCache {
     if (!key) throw missingKey();
     const hash = hashKey(key);
     const found = this.keys.get(hash);
-    if (!found || found.projectId !== projectId || !sameHash(found.keyHash, hash)) throw invalidKey();
+    if (!found || found.projectId !== projectId || !sameHash(found.keyHash, hash))
+      throw invalidKey();
     if (!roleAllows(found.role, access)) throw forbidden(found, access);
     return found;
   }
