@@ -7,6 +7,8 @@ import { TallyConfig } from '@app/config';
 import { parseJsonText, TallyError } from '@app/events';
 import { keenClientErrorHandler } from './client-error.handler';
 import { KeenExceptionFilter } from './keen-exception.filter';
+import { recordHttpRequest } from './metrics/http-metrics';
+import { PlatformRootModule } from './metrics/metrics.module';
 import { setupOpenApi } from './openapi/openapi-document';
 import { isClientRequestId } from './request-origin';
 import { RouteTable } from './route-table';
@@ -62,7 +64,8 @@ function routerErrorHandler(pool: string) {
  * body limits and a body timeout, one JSON parser for every content type,
  * the pool and security headers on every response (errors included),
  * Keen-shaped errors for every status (Node's and Fastify's own included),
- * 405 for a known path with an unserved method, and graceful shutdown.
+ * 405 for a known path with an unserved method, graceful shutdown, and
+ * Prometheus metrics: every request counted by route template, GET /metrics.
  */
 export async function createHttpApp(
   rootModule: Type<unknown> | DynamicModule,
@@ -102,15 +105,33 @@ export async function createHttpApp(
   });
   // bodyParser: false keeps Nest from adding its JSON and form parsers: every
   // content type goes through the one parser below.
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+  // The app's module inside the platform's root, which adds GET /metrics.
+  const app = await NestFactory.create<NestFastifyApplication>(
+    PlatformRootModule.around(rootModule),
+    adapter,
+    {
+      bufferLogs: true,
+      bodyParser: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+
+  // Every answered request, by the route template it matched (never the raw
+  // URL: it holds project ids, names and api_key values); metrics/http-metrics.ts.
+  fastify.addHook('onResponse', (req, reply, done) => {
+    recordHttpRequest(
+      config.pool,
+      req.routeOptions?.url,
+      req.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
 
   let closing = false;
   fastify.addHook('preClose', (done) => {

@@ -3,6 +3,7 @@ export * from './create-http-app';
 export * from './health.controller';
 export * from './keen-exception.filter';
 export * from './logging.module';
+export * from './metrics';
 export * from './openapi';
 export * from './redact';
 export * from './request-origin';
