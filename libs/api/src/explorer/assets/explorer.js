@@ -390,7 +390,7 @@ function drawChart(kind, labels, datasets) {
         data: d.data,
         borderColor: PALETTE[i % PALETTE.length],
         backgroundColor: PALETTE[i % PALETTE.length],
-        tension: 0.2,
+        tension: 0,
       })),
     },
     options: {
