@@ -44,7 +44,13 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
-const STUB_WORKER = `setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));`;
+// The worker stand-in serves only its health port (WORKER_HTTP_PORT), as the real one does.
+const STUB_WORKER = `
+const http = require('node:http');
+const server = http.createServer((req, res) => res.end(JSON.stringify({ status: 'ok', pool: 'worker' })));
+server.listen(Number(process.env.WORKER_HTTP_PORT), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
 
 const status = async () =>
   Object.fromEntries((await stackStatus({ stateDir })).map((s) => [s.name, s]));

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import {
   assertPortFree,
@@ -6,7 +7,6 @@ import {
   spawnRecorded,
   serviceHandle,
   stopRecorded,
-  tcpProbe,
   waitReady,
 } from '../process-control';
 import { repoRoot } from '../stack-paths';
@@ -74,6 +74,36 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * Resolves true when GET http://127.0.0.1:port<path> answers 200 within the
+ * timeout (a process that accepts TCP but does not answer is not up).
+ */
+export function httpOk(port: number, path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'GET', timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/**
+ * What start() waits for: ingest and query processes until GET /readyz is 200
+ * (their dependencies answer: nginx may send them traffic); the worker until
+ * GET /healthz is 200 on its WORKER_HTTP_PORT (its readiness follows the event
+ * store, which may legitimately be down while it starts: it consumes once the
+ * store is back).
+ */
+export function readyPath(app: AppKind): string {
+  return app === 'worker' ? '/healthz' : '/readyz';
+}
+
 export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
   const running = liveRecord(opts.stateDir, opts.name);
   if (running) return serviceHandle(opts, running.pid);
@@ -96,20 +126,20 @@ export async function start(opts: AppStartOptions): Promise<ServiceHandle> {
     command: command[0],
     args: [...command.slice(1), main],
     cwd: repoRoot(),
-    env: { ...baseEnv(), ...opts.env, PORT: String(opts.port) },
-    // The worker need not listen: it counts as up while its process lives.
-    probe: opts.app === 'worker' ? 'pid' : 'tcp',
+    env: {
+      ...baseEnv(),
+      ...opts.env,
+      PORT: String(opts.port),
+      // The worker's health and metrics server (worker-http.ts) listens on its port.
+      ...(opts.app === 'worker' ? { WORKER_HTTP_PORT: String(opts.port) } : {}),
+    },
+    probe: 'tcp',
     // Apps drain on SIGTERM: stop accepting, finish in-flight work, flush batches.
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 30_000,
   });
-  const t0 = Date.now();
-  // A worker that survives its first 2 s without listening has connected and started consuming.
-  const ready =
-    opts.app === 'worker'
-      ? async () => Date.now() - t0 > 2000 || tcpProbe(opts.port, 500)
-      : () => tcpProbe(opts.port, 500);
-  await waitReady(rec, ready, opts.readyTimeoutMs ?? 60_000);
+  const path = readyPath(opts.app);
+  await waitReady(rec, () => httpOk(opts.port, path, 2500), opts.readyTimeoutMs ?? 60_000);
   return serviceHandle(opts, rec.pid);
 }
 
