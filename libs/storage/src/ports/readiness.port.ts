@@ -71,11 +71,9 @@ export async function notReadyReason(
 ): Promise<string | null> {
   const failures = await Promise.all(
     checks.map(({ name, probe }) =>
-      withinTimeout(
-        Promise.resolve().then(() => probe.ping(timeoutMs)),
-        timeoutMs,
-        `the ${name}`,
-      ).then(
+      // The probe starts (and sets its own timer) first, so its own message
+      // wins; the outer bound only catches a probe that breaks its promise.
+      withinTimeout(callProbe(probe, timeoutMs), timeoutMs, `the ${name}`).then(
         () => null,
         (error: Error) => `${name}: ${error.message}`,
       ),
@@ -83,4 +81,12 @@ export async function notReadyReason(
   );
   const failed = failures.filter((f): f is string => f !== null);
   return failed.length > 0 ? `Not ready: ${failed.join('; ')}` : null;
+}
+
+function callProbe(probe: ReadinessProbe, timeoutMs: number): Promise<void> {
+  try {
+    return probe.ping(timeoutMs);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
