@@ -316,4 +316,58 @@ describe('the production build from exactly the files the Dockerfile copies', ()
       emitted.filter((f) => /(^|\/)(test|testing|bench)\/|\.(int-|e2e-)?spec\.js$/.test(f)),
     ).toEqual([]);
   });
+
+  it('has the data explorer page next to its compiled module, and Chart.js as a production dependency', () => {
+    // `npm run build` copies the page's files (tsc emits only .js); the runtime stage
+    // takes dist/ and node_modules after `npm prune --omit=dev`, so chart.js must be a dependency.
+    const assets = path.join(dir, 'dist', 'libs', 'api', 'src', 'explorer', 'assets');
+    const source = path.join(ROOT, 'libs', 'api', 'src', 'explorer', 'assets');
+    expect(fs.readdirSync(assets).sort()).toEqual(fs.readdirSync(source).sort());
+    for (const name of fs.readdirSync(source)) {
+      expect(fs.readFileSync(path.join(assets, name))).toEqual(
+        fs.readFileSync(path.join(source, name)),
+      );
+    }
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.dependencies)).toContain('chart.js');
+
+    // The compiled controller, loaded from the built tree, serves every file the page names.
+    require('reflect-metadata');
+    const explorer = require(
+      path.join(dir, 'dist', 'libs', 'api', 'src', 'explorer', 'explorer.controller.js'),
+    );
+    expect(explorer.EXPLORER_ASSETS_DIR).toBe(assets);
+    const controller = new explorer.ExplorerController();
+    const served = (file: string): { status: number; type: string; length: number } => {
+      const reply: any = { headers: {} as Record<string, string> };
+      reply.status = (code: number) => ((reply.code = code), reply);
+      reply.header = (name: string, value: string) => ((reply.headers[name] = value), reply);
+      reply.send = (body: Buffer) => (reply.body = body);
+      if (file === '/') controller.index(reply);
+      else controller.file(file.replace('/explorer/', ''), reply);
+      return { status: reply.code, type: reply.headers['content-type'], length: reply.body.length };
+    };
+    const html = fs.readFileSync(path.join(assets, 'index.html'), 'utf8');
+    const named = [...html.matchAll(/(?:src|href)="(\/explorer\/[^"]+)"/g)].map((m) => m[1]).sort();
+    expect(named).toEqual([
+      '/explorer/chart.umd.min.js',
+      '/explorer/explorer.css',
+      '/explorer/explorer.js',
+    ]);
+    for (const file of ['/', ...named]) {
+      const answer = served(file);
+      const type = file === '/' ? 'html' : file.endsWith('.css') ? 'css' : 'javascript';
+      expect({
+        file,
+        status: answer.status,
+        type: answer.type,
+        empty: answer.length === 0,
+      }).toEqual({
+        file,
+        status: 200,
+        type: `text/${type}; charset=utf-8`,
+        empty: false,
+      });
+    }
+  });
 });
