@@ -1,3 +1,4 @@
+import { TallyError } from '@app/events';
 import { SchemaCounter, SchemaDelta } from '@app/schema';
 import {
   CappedCollection,
@@ -14,9 +15,18 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async createProject(project: Project, keys: StoredKey[]): Promise<void> {
     await this.db.transaction(async () => {
-      this.db.writer
-        .prepare('INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)')
+      // The same refusal as the MongoDB adapter's (and a real Error, which
+      // better-sqlite3's own error object is not in every realm).
+      const { changes } = this.db.writer
+        .prepare('INSERT OR IGNORE INTO projects (id, name, created_at) VALUES (?, ?, ?)')
         .run(project.id, project.name, project.createdAt);
+      if (changes === 0) {
+        throw new TallyError(
+          'conflict',
+          'ProjectExistsError',
+          `project ${project.id} already exists`,
+        );
+      }
       const addKey = this.db.writer.prepare(
         'INSERT INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
       );
