@@ -261,10 +261,15 @@ describe('standalone: /metrics', () => {
   });
 
   it('parses what it reads', () => {
-    const parsed = parsePrometheus('# TYPE a counter\na{x="1",y="q\\"z"} 3\nb NaN\n');
+    // prom-client writes NaN as `Nan`; Prometheus reads both.
+    const parsed = parsePrometheus(
+      '# TYPE a counter\na{x="1",y="q\\"z"} 3\nb NaN\nc Nan\nd{le="+Inf"} +Inf\n',
+    );
     expect(parsed.samples).toEqual([
       { name: 'a', labels: { x: '1', y: 'q"z' }, value: 3 },
       { name: 'b', labels: {}, value: NaN },
+      { name: 'c', labels: {}, value: NaN },
+      { name: 'd', labels: { le: '+Inf' }, value: Infinity },
     ]);
   });
 });

@@ -41,10 +41,12 @@ function unescapeLabel(text: string): string {
   return text.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
+/** Prometheus reads these case-insensitively (prom-client writes NaN as `Nan`). */
 function parseValue(text: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   const n = Number(text);
   if (Number.isNaN(n)) throw new Error(`not a sample value: ${text}`);
   return n;
