@@ -81,6 +81,9 @@ export class RedisShardPinger {
 
   private async pingOne(shard: PingedShard, timeoutMs: number): Promise<ShardPing> {
     try {
+      // Down or restarting: no command could be sent (the client keeps reconnecting).
+      if (shard.client.status !== 'ready')
+        throw new Error(`queue shard ${shard.address} is not connected`);
       await shard.probe.ping(timeoutMs);
       return { shard: shard.index, address: shard.address, ok: true };
     } catch (error) {
