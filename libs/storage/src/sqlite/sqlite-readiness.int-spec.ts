@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { EventStore } from '../ports/event-store.port';
+import { MetadataStore } from '../ports/metadata-store.port';
 import { notReadyReason } from '../ports/readiness.port';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteEventStore } from './sqlite-event.store';
@@ -9,8 +11,8 @@ import { SqliteMetadataStore } from './sqlite-metadata.store';
 describe('SQLite readiness probes', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-sqlite-ready-'));
   const db = new SqliteDatabase(path.join(dir, 'tally.db'));
-  const events = new SqliteEventStore(db);
-  const metadata = new SqliteMetadataStore(db);
+  const events: EventStore = new SqliteEventStore(db);
+  const metadata: MetadataStore = new SqliteMetadataStore(db);
   const checks = [
     { name: 'store', probe: events },
     { name: 'metadata store', probe: metadata },
