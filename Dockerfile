@@ -36,5 +36,11 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
 EXPOSE 8080
+# Liveness only (GET /healthz: the event loop answers), safe for any orchestrator that
+# restarts unhealthy containers: a store or queue outage makes /readyz fail, and restarting
+# would not help. Readiness (/readyz) is for load balancers and start order (docker-compose.yml).
+# The worker answers on WORKER_HTTP_PORT; the cli serves nothing. No curl in the image: node's fetch.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const a=process.env.APP||'standalone';const p=a==='worker'?(process.env.WORKER_HTTP_PORT||'9300'):(process.env.PORT||'8080');if(a==='cli'||p==='0')process.exit(0);fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 # exec: node gets SIGTERM directly and drains (run with an init, e.g. compose `init: true`).
 CMD ["sh", "-c", "case \"$APP\" in standalone|ingest|query|worker|cli) exec node \"dist/apps/$APP/src/main.js\" \"$@\" ;; *) echo \"APP must be standalone, ingest, query, worker or cli, got '$APP'\" >&2; exit 64 ;; esac", "tally"]
