@@ -210,7 +210,7 @@ export class SplitStack {
   }
 
   /**
-   * The stack calls a worker ready once it has stayed alive 2 s, but it opens
+   * The stack calls a worker started once its /healthz answers, but it opens
    * its stores (on Cassandra: also the schema migrations of a fresh keyspace)
    * after that: wait for its "consuming" line, or no event is ever stored. On
    * an overloaded machine a worker can exit at start-up on a store timeout,
