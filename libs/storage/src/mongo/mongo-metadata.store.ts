@@ -97,14 +97,25 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   async addKey(key: StoredKey): Promise<void> {
-    await (
-      await this.keys()
-    ).insertOne({
-      _id: key.keyHash,
-      projectId: key.projectId,
-      role: key.role,
-      createdAt: key.createdAt,
-    });
+    try {
+      await (
+        await this.keys()
+      ).insertOne({
+        _id: key.keyHash,
+        projectId: key.projectId,
+        role: key.role,
+        createdAt: key.createdAt,
+      });
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === 11000) {
+        throw new TallyError(
+          'conflict',
+          'KeyExistsError',
+          'A key with this hash is already stored.',
+        );
+      }
+      throw error;
+    }
   }
 
   async revokeKey(projectId: string, keyHash: string): Promise<boolean> {

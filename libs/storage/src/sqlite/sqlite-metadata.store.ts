@@ -56,13 +56,15 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addKey(key: StoredKey): Promise<void> {
+    let changes = 0;
     this.write(() => {
-      this.db.writer
+      changes = this.db.writer
         .prepare(
-          'INSERT INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
+          'INSERT OR IGNORE INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
         )
-        .run(key.keyHash, key.projectId, key.role, key.createdAt);
+        .run(key.keyHash, key.projectId, key.role, key.createdAt).changes;
     });
+    if (changes === 0) throw keyExists();
   }
 
   async revokeKey(projectId: string, keyHash: string): Promise<boolean> {
@@ -208,4 +210,9 @@ export class SqliteUnitOfWork implements UnitOfWork {
   run<T>(work: () => Promise<T>): Promise<T> {
     return this.db.transaction(work);
   }
+}
+
+/** A key hash is stored once; the same refusal on every adapter. */
+function keyExists(): TallyError {
+  return new TallyError('conflict', 'KeyExistsError', 'A key with this hash is already stored.');
 }

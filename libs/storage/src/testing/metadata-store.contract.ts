@@ -156,7 +156,7 @@ export function describeMetadataStoreContract(
           store.createProject({ id, name: 'second', createdAt: '2025-01-01T00:00:00.000Z' }, [
             storedKey(id, 'write', at),
           ]),
-        ).rejects.toThrow();
+        ).rejects.toMatchObject({ kind: 'conflict', errorCode: 'ProjectExistsError' });
         expect(await store.getProject(id)).toEqual(first);
         expect(await store.listProjects()).toEqual([first]);
         expect(await store.listKeys()).toEqual(firstKeys);
@@ -204,7 +204,7 @@ export function describeMetadataStoreContract(
         await store.createProject({ id: p, name: 'dup', createdAt: at }, [key]);
         await expect(
           store.addKey({ ...key, role: 'master', createdAt: '2025-01-01T00:00:00.000Z' }),
-        ).rejects.toThrow();
+        ).rejects.toMatchObject({ kind: 'conflict', errorCode: 'KeyExistsError' });
         expect(await store.listKeys()).toEqual([key]);
       });
     });
