@@ -40,6 +40,7 @@ export function deriveEventId(secret: string, input: EventIdInput): string {
     )
     .update(input.content)
     .digest('hex');
-  const prefix = input.timeOrdered === false ? digest.slice(16, 24) : seconds.toString(16).padStart(8, '0');
+  const prefix =
+    input.timeOrdered === false ? digest.slice(16, 24) : seconds.toString(16).padStart(8, '0');
   return prefix + digest.slice(0, 16);
 }

@@ -17,7 +17,8 @@ export function propertyNameProblem(name: string): string | undefined {
   if (name.length > MAX_NAME_LENGTH) return `must be <= ${MAX_NAME_LENGTH} characters`;
   if (name.includes('.')) return "cannot contain the '.' character";
   if (name.startsWith('$')) return "cannot start with the '$' symbol";
-  if (name === RESERVED_NAME) return 'is reserved (it would change the prototype of JavaScript objects)';
+  if (name === RESERVED_NAME)
+    return 'is reserved (it would change the prototype of JavaScript objects)';
   return undefined;
 }
 

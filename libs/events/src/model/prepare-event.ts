@@ -4,6 +4,7 @@ import { TallyError } from '../errors';
 import { deriveEventId } from './event-id';
 import { parseIsoTimestamp, toIso } from './timestamps';
 import { validateEventShape } from './validate-event';
+import { assertStoredSize } from './event-limits';
 
 /** Where a write request came from; the same for every event in it. */
 export interface RequestOrigin {
@@ -37,7 +38,8 @@ export function prepareEvent(
   validateEventShape(body);
   const clientKeen = (body.keen ?? {}) as JsonObject;
   let timestamp = origin.requestStart ?? origin.receivedAt;
-  const clientTimestamp = typeof clientKeen.timestamp === 'string' ? clientKeen.timestamp : undefined;
+  const clientTimestamp =
+    typeof clientKeen.timestamp === 'string' ? clientKeen.timestamp : undefined;
   if (clientTimestamp !== undefined) {
     timestamp = parseIsoTimestamp(clientTimestamp);
     if (Number.isNaN(timestamp)) {
@@ -67,14 +69,6 @@ export function prepareEvent(
     id,
   };
   const event: JsonObject = { ...body, keen };
-  // Measured on the stored form, which is what the limit protects.
-  const bytes = Buffer.byteLength(JSON.stringify(event));
-  if (bytes > options.maxEventBytes) {
-    throw new TallyError(
-      'too_large',
-      'EventTooLargeError',
-      `Event is ${bytes} bytes; the limit is ${options.maxEventBytes} bytes.`,
-    );
-  }
+  assertStoredSize(event, options.maxEventBytes);
   return { collection, id, timestamp, event };
 }

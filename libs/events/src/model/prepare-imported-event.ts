@@ -3,6 +3,7 @@ import { JsonObject } from '../json.types';
 import { TallyError } from '../errors';
 import { parseIsoTimestamp, toIso } from './timestamps';
 import { validateEventShape } from './validate-event';
+import { assertStoredSize } from './event-limits';
 
 /** keen.id as deriveEventId makes it: 24 lowercase hex characters. */
 export const EVENT_ID_FORMAT = /^[0-9a-f]{24}$/;
@@ -60,14 +61,7 @@ export function prepareImportedEvent(
     ...body,
     keen: { ...keen, timestamp: toIso(timestamp), created_at: toIso(createdAt), id },
   };
-  const bytes = Buffer.byteLength(JSON.stringify(event));
-  if (bytes > options.maxEventBytes) {
-    throw new TallyError(
-      'too_large',
-      'EventTooLargeError',
-      `Event is ${bytes} bytes; the limit is ${options.maxEventBytes} bytes.`,
-    );
-  }
+  assertStoredSize(event, options.maxEventBytes);
   return { collection, id, timestamp, event };
 }
 

@@ -3,7 +3,14 @@ import { TallyError } from '../errors';
 import { MAX_DEPTH } from './event-limits';
 import { propertyNameProblem } from './names';
 
-const KEEN_KEYS = new Set(['timestamp', 'created_at', 'id', 'addons', 'location', 'uniqueness_token']);
+const KEEN_KEYS = new Set([
+  'timestamp',
+  'created_at',
+  'id',
+  'addons',
+  'location',
+  'uniqueness_token',
+]);
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -44,7 +51,11 @@ export function validateEventShape(body: unknown): asserts body is JsonObject {
 
 function checkObject(obj: JsonObject, prefix: string, depth: number): void {
   if (depth > MAX_DEPTH) {
-    throw new TallyError('invalid', 'InvalidEventError', `Event nesting is deeper than ${MAX_DEPTH} levels at "${prefix}".`);
+    throw new TallyError(
+      'invalid',
+      'InvalidEventError',
+      `Event nesting is deeper than ${MAX_DEPTH} levels at "${prefix}".`,
+    );
   }
   for (const key of Object.keys(obj)) {
     const path = prefix ? `${prefix}.${key}` : key;
@@ -63,12 +74,20 @@ function checkObject(obj: JsonObject, prefix: string, depth: number): void {
 function checkValue(value: JsonValue, path: string, depth: number): void {
   if (Array.isArray(value)) {
     if (depth > MAX_DEPTH) {
-      throw new TallyError('invalid', 'InvalidEventError', `Event nesting is deeper than ${MAX_DEPTH} levels at "${path}".`);
+      throw new TallyError(
+        'invalid',
+        'InvalidEventError',
+        `Event nesting is deeper than ${MAX_DEPTH} levels at "${path}".`,
+      );
     }
     for (const item of value) checkValue(item, path, depth + 1);
   } else if (isObject(value)) {
     checkObject(value, path, depth);
   } else if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new TallyError('invalid', 'InvalidPropertyValueError', `Property "${path}" is not a finite number.`);
+    throw new TallyError(
+      'invalid',
+      'InvalidPropertyValueError',
+      `Property "${path}" is not a finite number.`,
+    );
   }
 }
