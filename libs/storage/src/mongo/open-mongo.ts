@@ -11,8 +11,10 @@ import { MongoMetadataStore } from './mongo-metadata.store';
 /**
  * The MongoDB side both split stores share: one connection for projects, keys,
  * counters, dead letters and delete jobs (events go to MongoDB or Cassandra).
+ * Nothing is contacted until `init`, which the caller runs beside its own.
  */
 export function mongoMetadataSide(config: TallyConfig) {
+  const idSecret = requireIdSecret(config);
   const connection = new MongoConnection({
     url: config.storage.mongoUrl,
     database: config.storage.mongoDatabase,
@@ -21,14 +23,7 @@ export function mongoMetadataSide(config: TallyConfig) {
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });
   const deleteJobs = new MongoDeleteJobStore({ connection });
-  return { connection, metadata, deadLetters, deleteJobs };
-}
-
-export async function openMongoMetadataStores(config: TallyConfig): Promise<MetadataStores> {
-  const idSecret = requireIdSecret(config);
-  const { connection, metadata, deadLetters, deleteJobs } = mongoMetadataSide(config);
-  await Promise.all([metadata.init(), deadLetters.init(), deleteJobs.init()]);
-  return {
+  const stores: MetadataStores = {
     metadata,
     deadLetters,
     deleteJobs,
@@ -36,28 +31,30 @@ export async function openMongoMetadataStores(config: TallyConfig): Promise<Meta
     maxProperties: config.schema.maxProperties,
     close: () => connection.close(),
   };
+  const init = () => Promise.all([metadata.init(), deadLetters.init(), deleteJobs.init()]);
+  return { connection, metadata, stores, init };
+}
+
+export async function openMongoMetadataStores(config: TallyConfig): Promise<MetadataStores> {
+  const side = mongoMetadataSide(config);
+  await side.init();
+  return side.stores;
 }
 
 export async function openMongoStores(config: TallyConfig): Promise<Stores> {
-  const idSecret = requireIdSecret(config);
-  const { connection, metadata, deadLetters, deleteJobs } = mongoMetadataSide(config);
-  const events = new MongoEventStore({ connection });
-  await Promise.all([events.init(), metadata.init(), deadLetters.init(), deleteJobs.init()]);
+  const side = mongoMetadataSide(config);
+  const events = new MongoEventStore({ connection: side.connection });
+  await Promise.all([events.init(), side.init()]);
   return {
+    ...side.stores,
     events,
-    metadata,
-    deleteJobs,
     // Without multi-document transactions, counters stay exact under
     // redelivery by the marker protocol (docs/queue.md).
     unitOfWork: { run: (work) => work() },
     writes: {
       kind: 'marked',
       writer: new MongoMarkedEventWriter(events),
-      ledger: new MongoCounterLedger(metadata),
+      ledger: new MongoCounterLedger(side.metadata),
     },
-    deadLetters,
-    idSecret,
-    maxProperties: config.schema.maxProperties,
-    close: () => connection.close(),
   };
 }
