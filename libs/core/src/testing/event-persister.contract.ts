@@ -221,6 +221,25 @@ export function describeEventPersisterContract(
       await expectExact(project, sent);
     });
 
+    it('settles a dead delivery from all its events when the retry carries them one by one', async () => {
+      // The worker's isolation pass retries a failing job's events singly: the
+      // first single event to find the dead marker settles it, so the marker's
+      // deltas must come from every event it inserted, not from that one.
+      const project = `split-${runTag()}`;
+      const sent = eventsOf(`split-${runTag()}`, 12);
+      const dead = `dead.${runTag()}`;
+      await s.ledger.registerMarker(project, COLLECTIONS, dead);
+      await s.writer.insertMarked(project, sent, dead);
+      for (const event of sent) {
+        expect(await persister({ takeoverAfterMs: 0 }).persist(project, [event])).toEqual({
+          inserted: 0,
+          duplicates: 1,
+        });
+      }
+      await expectExact(project, sent);
+      await expectSettled(project, [dead]);
+    });
+
     it('refuses an insert reported written but not kept (StoreLostWriteError), counting nothing', async () => {
       const project = `lost-${runTag()}`;
       const sent = eventsOf(`lost-${runTag()}`, 10);

@@ -26,6 +26,8 @@ import {
 const DAY_MS = 86_400_000;
 // Ids per `id IN ?` lookup on the by-id table (one partition per id).
 const ID_CHUNK = 100;
+// Rows per single-partition UNLOGGED batch of a marker's ids.
+const MARKER_ROWS = 500;
 
 /** Where an event row lives, as the by-id table records it. */
 interface Location {
@@ -120,6 +122,59 @@ export class CassandraEventStore implements EventStore {
       if (l.claim) out.set(l.claim, [...(out.get(l.claim) ?? []), l.id]);
     }
     return out;
+  }
+
+  /**
+   * Records the ids a delivery marker may claim, before insertClaimed() claims
+   * any of them under it: a later delivery settling a dead marker reads them
+   * back (claimedBy) instead of trusting that it carries all of them.
+   */
+  async recordMarker(projectId: string, marker: string, ids: string[]): Promise<void> {
+    const batches = chunks([...new Set(ids)], MARKER_ROWS).map((chunk) =>
+      chunk.map((id) => ({ query: CQL.markerEvent, params: [projectId, marker, id] })),
+    );
+    await mapBounded(batches, this.writeConcurrency, (batch) =>
+      this.client.batch(batch, { prepare: true, logged: false }),
+    );
+  }
+
+  /**
+   * Every stored event `marker` claimed: the ids recordMarker() recorded for
+   * it (and those of `known`) whose by-id row carries the marker. Bodies come
+   * from `known` where it has them, otherwise from the event rows.
+   */
+  async claimedBy(
+    projectId: string,
+    marker: string,
+    known: CollectionEvent[],
+  ): Promise<CollectionEvent[]> {
+    const ids = new Set(known.map((e) => e.id));
+    let pageState: string | undefined;
+    do {
+      const rs = await this.client.execute(CQL.markerEvents, [projectId, marker], {
+        prepare: true,
+        fetchSize: 5000,
+        pageState,
+      });
+      for (const row of rs.rows) ids.add(row.id as string);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    const bodies = new Map(known.map((e) => [e.id, e]));
+    const claimed = [...(await this.locate(projectId, [...ids])).values()].filter(
+      (l) => l.claim === marker,
+    );
+    const events = await mapBounded(claimed, this.writeConcurrency, async (l) => {
+      const carried = bodies.get(l.id);
+      if (carried) return carried;
+      const row = await this.readRow(projectId, l);
+      return row && { ...row, collection: l.collection };
+    });
+    return events.filter((e): e is CollectionEvent => e !== undefined);
+  }
+
+  /** Drops a marker's recorded ids once its counters are applied. */
+  async forgetMarker(projectId: string, marker: string): Promise<void> {
+    await this.client.execute(CQL.forgetMarker, [projectId, marker]);
   }
 
   /** Counters since start: how many partitions and rows scans have read. */

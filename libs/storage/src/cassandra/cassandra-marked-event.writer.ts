@@ -6,7 +6,9 @@ import { CassandraEventStore } from './cassandra-event.store';
  * MarkedEventWriter on Cassandra: the marker is the by-id row's claim token,
  * written by the insert's lightweight transaction and never removed (it also
  * identifies the claim's owner on a retried LWT). Settled markers are told
- * apart by the ledger: they are no longer pending there.
+ * apart by the ledger: they are no longer pending there. Claim tokens are not
+ * indexed, so each delivery first records the ids it may claim under its
+ * marker (`marker_events`); settling a dead marker reads them back.
  */
 export class CassandraMarkedEventWriter implements MarkedEventWriter {
   constructor(private readonly events: CassandraEventStore) {}
@@ -16,6 +18,11 @@ export class CassandraMarkedEventWriter implements MarkedEventWriter {
     events: CollectionEvent[],
     marker: string,
   ): Promise<MarkedInsertOutcome> {
+    await this.events.recordMarker(
+      projectId,
+      marker,
+      events.map((e) => e.id),
+    );
     const { inserted, duplicates } = await this.events.insertClaimed(projectId, events, marker);
     // Every row is a text body under a primary key: no content the server refuses.
     return { inserted, duplicates, rejected: [] };
@@ -35,15 +42,21 @@ export class CassandraMarkedEventWriter implements MarkedEventWriter {
     return this.events.claimTokens(projectId, ids);
   }
 
-  /** Claim tokens are not indexed: the redelivered events carrying the marker are its events. */
-  async findByMarker(
-    _projectId: string,
-    _marker: string,
+  /**
+   * Every event the marker claimed, from the ids its delivery recorded: a
+   * redelivery may carry only some of them (the worker retries a failing
+   * job's events one by one to find poison ones).
+   */
+  findByMarker(
+    projectId: string,
+    marker: string,
     carried: CollectionEvent[],
   ): Promise<CollectionEvent[]> {
-    return carried;
+    return this.events.claimedBy(projectId, marker, carried);
   }
 
-  /** The claim token stays: it is part of the by-id row. */
-  async clearMarker(_projectId: string, _marker: string): Promise<void> {}
+  /** The claim token stays (it is part of the by-id row); the recorded ids go. */
+  clearMarker(projectId: string, marker: string): Promise<void> {
+    return this.events.forgetMarker(projectId, marker);
+  }
 }

@@ -42,6 +42,22 @@ export const CASSANDRA_MIGRATIONS: CassandraMigration[] = [
       `CREATE TABLE IF NOT EXISTS store_settings (name text PRIMARY KEY, value text)`,
     ],
   },
+  {
+    version: 2,
+    description: 'ids each delivery marker may claim, for settling a dead delivery exactly',
+    statements: [
+      // One partition per delivery marker, written before its claims and
+      // dropped once its counters are applied: a later delivery that finds a
+      // dead marker's claims settles it from ALL the events it claimed, not
+      // only from those it carries itself (the worker may retry a job's
+      // events in smaller groups). The TTL bounds what a marker never settled
+      // leaves behind.
+      `CREATE TABLE IF NOT EXISTS marker_events (
+         project text, marker text, id text,
+         PRIMARY KEY ((project, marker), id)
+       ) WITH default_time_to_live = 2592000`,
+    ],
+  },
 ];
 
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

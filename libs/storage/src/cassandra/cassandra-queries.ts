@@ -17,6 +17,9 @@ export const CQL = {
   deletePartition: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ?',
   deleteBuckets: 'DELETE FROM event_buckets WHERE project = ? AND collection = ?',
   idsOfPartition: 'SELECT ts, id FROM events WHERE project = ? AND collection = ? AND bucket = ?',
+  markerEvent: 'INSERT INTO marker_events (project, marker, id) VALUES (?, ?, ?)',
+  markerEvents: 'SELECT id FROM marker_events WHERE project = ? AND marker = ?',
+  forgetMarker: 'DELETE FROM marker_events WHERE project = ? AND marker = ?',
   countPartition:
     'SELECT count(*) AS n FROM events WHERE project = ? AND collection = ? AND bucket = ?',
 };

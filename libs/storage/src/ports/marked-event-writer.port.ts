@@ -32,11 +32,12 @@ export interface MarkedEventWriter {
   /** The markers these stored events still carry: marker -> its ids among them. */
   markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>>;
   /**
-   * The events inserted under `marker`. `carried` are the events of the
-   * current delivery found carrying it: a store that can look a marker up
-   * returns every event carrying it; one that cannot (Cassandra keeps it only
-   * in the by-id row) returns `carried`, which is the same set because a
-   * redelivery carries the same batch.
+   * EVERY event inserted under `marker`, not only `carried` (the events of
+   * the current delivery found carrying it): a redelivery may carry a subset
+   * of the dead delivery's batch (the worker retries a failing job's events
+   * one by one), and a marker is settled once, so counting only the subset
+   * would lose the rest's counters for good. `carried` may serve as a source
+   * of bodies.
    */
   findByMarker(
     projectId: string,
