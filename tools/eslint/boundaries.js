@@ -138,6 +138,7 @@ const DRIVERS = [
   { pkg: 'mongodb', dir: 'libs/storage/src/mongo' },
   { pkg: 'cassandra-driver', dir: 'libs/storage/src/cassandra' },
   { pkg: 'better-sqlite3', dir: 'libs/storage/src/sqlite' },
+  { pkg: '@duckdb/node-api', dir: 'libs/storage/src/duckdb' },
   { pkg: 'bullmq', dir: 'libs/queue/src/bullmq' },
   { pkg: 'ioredis', dir: 'libs/queue/src/bullmq' },
 ];
