@@ -34,3 +34,16 @@ export type { Interval } from './timeframe/interval';
 export type { TimeUnit } from './timeframe/time-unit';
 export { compilePath, compileProjection } from './values/property-path';
 export type { PathGetter } from './values/property-path';
+
+// Internals the embedded engine's compiled path (libs/storage/src/duckdb) reuses,
+// so its rules (numeric strings, datetimes, value order) and its result shapes are
+// the engine's by construction rather than a second copy that could drift.
+export { numericString } from './filters/loose-compare';
+export { parseIsoInstant } from './values/iso-instant';
+export { canonicalJson, compareJson } from './values/total-order';
+export { shapeMetricResult } from './engine/shape-metric-result';
+export type { Cells, LabelledMetric } from './engine/run-metrics';
+export { Grouper } from './engine/grouper';
+export { accumulatorFactory } from './analyses/accumulator-factory';
+export { ValueBudget } from './analyses/accumulator';
+export type { Accumulator, AccumulatorFactory } from './analyses/accumulator';

@@ -1,0 +1,74 @@
+import { ColumnKind } from './column-layout';
+
+/**
+ * Maps (property path, kind) to generated column names (`c0`, `c1`, …) and
+ * remembers which of them each (project, collection) has used. Paths are
+ * tenant text (`a"; DROP TABLE x; --`, `__proto__`, any Unicode), so no path
+ * ever becomes part of an SQL identifier: SQL only sees the generated names,
+ * and the paths themselves travel as bound parameters into the dictionary
+ * table. All lookups are Maps, never objects keyed by tenant text.
+ */
+export class ColumnDictionary {
+  /** path → kind → column name. */
+  private readonly byPath = new Map<string, Map<ColumnKind, string>>();
+  /** Column names in table order (after the fixed columns). */
+  readonly ordered: { name: string; path: string; kind: ColumnKind }[] = [];
+  /** project → collection → the column names it has values in. */
+  private readonly used = new Map<string, Map<string, Set<string>>>();
+
+  /** The column of (path, kind), if any event ever had one. */
+  nameOf(path: string, kind: ColumnKind): string | undefined {
+    return this.byPath.get(path)?.get(kind);
+  }
+
+  /** Registers a new column and returns its generated name; the caller adds it to the table. */
+  add(path: string, kind: ColumnKind): string {
+    const existing = this.nameOf(path, kind);
+    if (existing !== undefined) return existing;
+    const name = `c${this.ordered.length}`;
+    this.restore(name, path, kind);
+    return name;
+  }
+
+  /** Re-registers a column read back from the dictionary table (in table order). */
+  restore(name: string, path: string, kind: ColumnKind): void {
+    let kinds = this.byPath.get(path);
+    if (kinds === undefined) {
+      kinds = new Map();
+      this.byPath.set(path, kinds);
+    }
+    kinds.set(kind, name);
+    this.ordered.push({ name, path, kind });
+  }
+
+  /** Records that (project, collection) has a value in `name`; true when that is new. */
+  markUsed(projectId: string, collection: string, name: string): boolean {
+    let collections = this.used.get(projectId);
+    if (collections === undefined) {
+      collections = new Map();
+      this.used.set(projectId, collections);
+    }
+    let names = collections.get(collection);
+    if (names === undefined) {
+      names = new Set();
+      collections.set(collection, names);
+    }
+    if (names.has(name)) return false;
+    names.add(name);
+    return true;
+  }
+
+  /**
+   * The kinds (path) has in (project, collection), with their column names.
+   * Compiling against the collection's own kinds rather than the whole
+   * table's keeps one tenant's arrays from making another's filters decline.
+   */
+  kindsOf(projectId: string, collection: string, path: string): Map<ColumnKind, string> {
+    const out = new Map<ColumnKind, string>();
+    const kinds = this.byPath.get(path);
+    const names = this.used.get(projectId)?.get(collection);
+    if (kinds === undefined || names === undefined) return out;
+    for (const [kind, name] of kinds) if (names.has(name)) out.set(kind, name);
+    return out;
+  }
+}

@@ -1,0 +1,197 @@
+import {
+  bucketEdges,
+  LabelledMetric,
+  MetricSpec,
+  Query,
+  QueryLimits,
+  resolveTimeframe,
+} from '@app/query-engine';
+import { ColumnKind, VALUE_KINDS } from './column-layout';
+import type { SqlParam } from './event-table';
+import { filtersSql, PathColumns } from './sql-filters';
+import { Decline, SqlParams } from './sql-params';
+
+/** How one analysis's value is read back from a result row. */
+export type MetricReader =
+  /** The value sits in one column (count, sum, average, …). */
+  | { kind: 'value'; column: number; nullAs?: number }
+  /** Percentile/median: the value, plus the sample count the engine's memory budget counts. */
+  | { kind: 'percentile'; column: number; samples: number }
+  /** count_unique: the sum of the distinct counts per value kind. */
+  | { kind: 'distinct'; columns: number[] }
+  /** select_unique: one list of distinct values per value kind (VALUE_KINDS order, -1 = none). */
+  | { kind: 'unique'; columns: number[] }
+  /** A constant: the analysis's target never had a number in this collection. */
+  | { kind: 'constant'; value: number | null };
+
+export interface CompiledQuery {
+  sql: string;
+  params: SqlParam[];
+  metrics: LabelledMetric[];
+  /** Bucket edges (the engine's own), when the query has an interval over a timeframe. */
+  edges?: number[];
+  /** Result column of the bucket index, when edges are set. */
+  bucketColumn?: number;
+  /** Per group_by property, its value columns (VALUE_KINDS order, -1 = none). */
+  groupColumns?: number[][];
+  readers: MetricReader[];
+}
+
+export type Compilation = { compiled: CompiledQuery } | { declined: string };
+
+export interface CompileContext {
+  projectId: string;
+  now: number;
+  limits: QueryLimits;
+  columnsOf(path: string): PathColumns;
+}
+
+/**
+ * A parsed query → one SQL statement over the event table that yields, per
+ * (interval bucket, group), the analyses' values, or the reason it cannot
+ * (then the TypeScript engine answers). Timeframes and bucket edges come from
+ * the engine's own functions (resolveTimeframe, bucketEdges), so DST and
+ * month lengths are handled once; the buckets reach SQL as a VALUES list of
+ * edges. What the SQL computes per cell mirrors the engine's accumulators
+ * (analyses/): numeric analyses read only JSON numbers (the `n` column), the
+ * unique analyses every value kind apart.
+ */
+export function compileQuery(query: Query, ctx: CompileContext): Compilation {
+  try {
+    return { compiled: compile(query, ctx) };
+  } catch (e) {
+    if (e instanceof Decline) return { declined: e.message };
+    // Anything the engine itself rejects (a timeframe out of range, too many
+    // buckets) is left for the engine to report in its own words.
+    return { declined: `the engine decides: ${(e as Error).message}` };
+  }
+}
+
+function compile(query: Query, ctx: CompileContext): CompiledQuery {
+  if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') {
+    throw new Decline(`${query.analysis_type} is not compiled`);
+  }
+  if (query.include_metadata) throw new Decline('execution_metadata reports the engine scan');
+  const metrics: LabelledMetric[] =
+    query.analysis_type === 'multi_analysis'
+      ? Object.entries(query.analyses).map(([label, spec]) => ({ label, spec }))
+      : [{ label: null, spec: query }];
+  const range = resolveTimeframe(query.timeframe, query.timezone, ctx.now);
+  const edges =
+    query.interval && range
+      ? bucketEdges(range, query.interval, query.timezone, ctx.limits.maxIntervalBuckets)
+      : undefined;
+
+  const params = new SqlParams();
+  const where = [
+    `e.project = ${params.add(ctx.projectId)}`,
+    `e.collection = ${params.add(query.event_collection)}`,
+  ];
+  if (range) {
+    where.push(`e.ts >= ${params.instant(range.start)}`, `e.ts < ${params.instant(range.end)}`);
+  }
+  const columnsOf = (path: string): PathColumns => {
+    const cols = ctx.columnsOf(path);
+    if (cols.has('u')) throw new Decline(`${path} holds strings DuckDB cannot store unchanged`);
+    return cols;
+  };
+  where.push(filtersSql(query.filters, { columnsOf, params, maxInValues: ctx.limits.maxInValues }));
+
+  const select: string[] = [];
+  const keys: string[] = [];
+  const column = (sql: string): number => select.push(sql) - 1;
+  let from = 'events e';
+  let bucketColumn: number | undefined;
+  if (edges) {
+    if (edges.length < 2) {
+      // An empty timeframe has no buckets: nothing to read.
+      from += ' JOIN (SELECT 0 AS b, 0 AS lo, 0 AS hi) bk ON FALSE';
+    } else {
+      const rows: string[] = [];
+      for (let i = 0; i + 1 < edges.length; i++) {
+        rows.push(`(${i}, ${params.instant(edges[i])}, ${params.instant(edges[i + 1])})`);
+      }
+      from += ` JOIN (VALUES ${rows.join(', ')}) bk(b, lo, hi) ON e.ts >= bk.lo AND e.ts < bk.hi`;
+    }
+    bucketColumn = column('bk.b');
+    keys.push('bk.b');
+  }
+  let groupColumns: number[][] | undefined;
+  if (query.group_by) {
+    groupColumns = query.group_by.map((path) => {
+      const cols = columnsOf(path);
+      // Null and missing form one group (the engine's missing → null), so the
+      // null flag is not part of the key: both leave every value column NULL.
+      return VALUE_KINDS.map((kind) => {
+        const name = cols.get(kind);
+        if (name === undefined) return -1;
+        keys.push(name);
+        return column(name);
+      });
+    });
+  }
+  const readers = metrics.map((m) => reader(m.spec, columnsOf, column, params));
+  if (select.length === 0) select.push('count(*)');
+
+  const sql =
+    `SELECT ${select.join(', ')} FROM ${from} WHERE ${where.map((w) => `(${w})`).join(' AND ')}` +
+    (keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '') +
+    // Cells without events are left out: the shaping fills them with each
+    // analysis's empty value, as the engine does for cells it never created.
+    ' HAVING count(*) > 0';
+  return { sql, params: params.values, metrics, edges, bucketColumn, groupColumns, readers };
+}
+
+function reader(
+  spec: MetricSpec,
+  columnsOf: (path: string) => PathColumns,
+  column: (sql: string) => number,
+  params: SqlParams,
+): MetricReader {
+  if (spec.analysis_type === 'count') return { kind: 'value', column: column('count(*)') };
+  const target = spec.target_property;
+  if (target === undefined) throw new Decline(`${spec.analysis_type} without target_property`);
+  const cols = columnsOf(target);
+  const n = cols.get('n');
+  const kindColumns = (agg: (name: string) => string) =>
+    VALUE_KINDS.map((kind: ColumnKind) => {
+      const name = cols.get(kind);
+      return name === undefined ? -1 : column(agg(name));
+    });
+  switch (spec.analysis_type) {
+    case 'count_unique':
+      return { kind: 'distinct', columns: kindColumns((c) => `count(DISTINCT ${c})`) };
+    case 'select_unique':
+      return {
+        kind: 'unique',
+        columns: kindColumns((c) => `list(DISTINCT ${c}) FILTER (WHERE ${c} IS NOT NULL)`),
+      };
+    case 'sum':
+      return n ? { kind: 'value', column: column(`sum(${n})`), nullAs: 0 } : { kind: 'constant', value: 0 };
+    case 'average':
+    case 'minimum':
+    case 'maximum':
+    case 'standard_deviation': {
+      if (!n) return { kind: 'constant', value: null };
+      const fn = { average: 'avg', minimum: 'min', maximum: 'max', standard_deviation: 'stddev_pop' }[
+        spec.analysis_type
+      ];
+      return { kind: 'value', column: column(`${fn}(${n})`) };
+    }
+    case 'median':
+    case 'percentile': {
+      if (!n) return { kind: 'constant', value: null };
+      const p = spec.analysis_type === 'median' ? 50 : spec.percentile;
+      if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new Decline('percentile out of range');
+      // quantile_cont interpolates between closest ranks at (n−1)·q, the same
+      // definition as the engine's percentileOf (rank = p/100 · (n−1)).
+      return {
+        kind: 'percentile',
+        column: column(`quantile_cont(${n}, ${params.add(p / 100)})`),
+        samples: column(`count(${n})`),
+      };
+    }
+    default:
+      throw new Decline(`${spec.analysis_type} is not compiled`);
+  }
+}

@@ -1,0 +1,304 @@
+import { JsonObject, JsonValue, StoredEvent } from '@app/events';
+import { executeQuery, parseQuery, QueryResponse } from '@app/query-engine';
+import { InMemoryEventSource } from '@app/query-engine/testing';
+import { DuckdbQueryEngine } from './duckdb-query-engine';
+
+/**
+ * Targeted cases for the compiled path, each checked twice: against a literal
+ * expected answer and against executeQuery over the same events.
+ */
+
+const HOSTILE = 'a"; DROP TABLE events; --';
+let seq = 0;
+const at = (iso: string, body: JsonObject): StoredEvent => {
+  const id = `x${String(seq++).padStart(4, '0')}`;
+  return { id, timestamp: Date.parse(iso), event: { ...body, keen: { id, timestamp: iso } } };
+};
+
+describe('DuckDB compiled path: targeted examples', () => {
+  let engine: DuckdbQueryEngine;
+  const memory = new InMemoryEventSource();
+  const now = new Date('2024-03-12T12:00:00.000Z');
+
+  const load = async (project: string, collection: string, events: StoredEvent[]) => {
+    await engine.append(project, collection, events);
+    memory.add(project, collection, events);
+  };
+
+  /** The compiled answer, after checking it equals executeQuery's. */
+  const compiled = async (
+    project: string,
+    analysis: string,
+    params: Record<string, unknown>,
+  ): Promise<JsonValue> => {
+    const query = parseQuery(analysis, params);
+    const answer = await engine.compiledQuery(query, { projectId: project, now });
+    if (answer === undefined) {
+      const c = engine.compile(query, { projectId: project, now });
+      throw new Error(`declined: ${'declined' in c ? c.declined : '(limits)'}`);
+    }
+    const expected: QueryResponse = await executeQuery(query, memory, { projectId: project, now });
+    expect(answer).toEqual(expected);
+    return answer.result;
+  };
+
+  const declined = (project: string, analysis: string, params: Record<string, unknown>): string => {
+    const c = engine.compile(parseQuery(analysis, params), { projectId: project, now });
+    return 'declined' in c ? c.declined : '';
+  };
+
+  beforeAll(async () => {
+    engine = await DuckdbQueryEngine.open({ threads: 1 });
+    const day = '2024-03-05T10:00:00.000Z';
+    await load('mixed', 'scores', [
+      at(day, { score: 75 }),
+      at(day, { score: 40 }),
+      at(day, { score: 'high' }),
+      at(day, { score: '75' }),
+      at(day, { score: ' 60.5 ' }),
+      at(day, { score: null }),
+      at(day, {}),
+      at(day, { score: true }),
+      at(day, { score: '2024-03-10T08:00:00-04:00' }),
+    ]);
+    // New York: 2024-03-10 has 23 hours (spring forward), 2024-11-03 has 25 (fall back).
+    await load('dst', 'visits', [
+      at('2024-03-10T04:59:59.999Z', {}), // 23:59:59.999 on the 9th (EST)
+      at('2024-03-10T05:00:00.000Z', {}), // 00:00 on the 10th (EST)
+      at('2024-03-10T06:59:00.000Z', {}), // 01:59 EST
+      at('2024-03-10T07:00:00.000Z', {}), // 03:00 EDT
+      at('2024-03-11T03:59:59.999Z', {}), // 23:59:59.999 on the 10th (EDT)
+      at('2024-03-11T04:00:00.000Z', {}), // 00:00 on the 11th (EDT)
+      at('2024-11-03T05:30:00.000Z', {}), // 01:30 EDT
+      at('2024-11-03T06:30:00.000Z', {}), // 01:30 EST, the repeated hour
+      at('2024-11-04T04:59:00.000Z', {}), // 23:59 on the 3rd (EST)
+    ]);
+    await load('nest', 'orders', [
+      at(day, { user: { plan: 'pro', geo: { country: 'FR' } }, price: 10, tags: ['a', 'b'] }),
+      at(day, { user: { plan: 'pro', geo: { country: 'JP' } }, price: 5, tags: ['b'] }),
+      at(day, { user: { plan: 'free' }, price: 1, tags: [] }),
+      at(day, { user: 'flat', price: '7', tags: ['a', 'b'] }),
+      at(day, { price: 2 }),
+    ]);
+    const hostile = JSON.parse(
+      `[{"${HOSTILE.replace(/"/g, '\\"')}": 1, "__proto__": {"polluted": "yes"}},` +
+        `{"${HOSTILE.replace(/"/g, '\\"')}": 2, "__proto__": {"polluted": "no"}}, {"constructor": 3}]`,
+    ) as JsonObject[];
+    await load('hostile', 'x', hostile.map((b) => at(day, b)));
+  });
+  afterAll(() => engine.close());
+
+  const fortnight = { start: '2024-03-01T00:00:00.000Z', end: '2024-03-12T00:00:00.000Z' };
+
+  describe('mixed types (score as number, word, numeric string, null, missing)', () => {
+    const count = (filters: unknown[]) =>
+      compiled('mixed', 'count', { event_collection: 'scores', timeframe: fortnight, filters });
+
+    it('compares numbers and numeric strings numerically, never words, null or missing', async () => {
+      expect(await count([{ property_name: 'score', operator: 'gt', property_value: 50 }])).toBe(3);
+      // A string operand compares strings by code units: " 60.5 " and "2024-…" sort before "60.5".
+      expect(await count([{ property_name: 'score', operator: 'lte', property_value: '60.5' }])).toBe(3);
+      expect(await count([{ property_name: 'score', operator: 'eq', property_value: 75 }])).toBe(2);
+      expect(await count([{ property_name: 'score', operator: 'eq', property_value: '75' }])).toBe(2);
+      expect(await count([{ property_name: 'score', operator: 'eq', property_value: 'high' }])).toBe(1);
+    });
+
+    it('tells null from missing', async () => {
+      expect(await count([{ property_name: 'score', operator: 'eq', property_value: null }])).toBe(1);
+      expect(await count([{ property_name: 'score', operator: 'exists', property_value: true }])).toBe(8);
+      expect(await count([{ property_name: 'score', operator: 'exists', property_value: false }])).toBe(1);
+      expect(await count([{ property_name: 'score', operator: 'ne', property_value: 75 }])).toBe(7);
+    });
+
+    it('equals a datetime across notations and orders datetimes as instants', async () => {
+      expect(
+        await count([{ property_name: 'score', operator: 'eq', property_value: '2024-03-10T12:00:00.000Z' }]),
+      ).toBe(1);
+      expect(
+        await count([{ property_name: 'score', operator: 'lt', property_value: '2024-03-10T12:00:01Z' }]),
+      ).toBe(2); // the datetime as an instant, and " 60.5 " by code units
+    });
+
+    it('in, contains and not_contains follow the engine per type', async () => {
+      expect(
+        await count([{ property_name: 'score', operator: 'in', property_value: [75, 'high', null] }]),
+      ).toBe(4);
+      expect(await count([{ property_name: 'score', operator: 'contains', property_value: 'ig' }])).toBe(1);
+      expect(await count([{ property_name: 'score', operator: 'not_contains', property_value: 5 }])).toBe(7);
+    });
+
+    it('numeric analyses read JSON numbers only; unique analyses keep types apart', async () => {
+      const scope = { event_collection: 'scores', timeframe: fortnight, target_property: 'score' };
+      expect(await compiled('mixed', 'sum', scope)).toBe(115);
+      expect(await compiled('mixed', 'average', scope)).toBe(57.5);
+      expect(await compiled('mixed', 'median', scope)).toBe(57.5);
+      expect(await compiled('mixed', 'percentile', { ...scope, percentile: 90 })).toBeCloseTo(71.5, 10);
+      expect(await compiled('mixed', 'standard_deviation', scope)).toBe(17.5);
+      expect(await compiled('mixed', 'count_unique', scope)).toBe(7);
+      expect(await compiled('mixed', 'select_unique', scope)).toEqual([
+        true,
+        40,
+        75,
+        ' 60.5 ',
+        '2024-03-10T08:00:00-04:00',
+        '75',
+        'high',
+      ]);
+    });
+
+    it('groups by a mixed-type property with null and missing in one group', async () => {
+      const rows = (await compiled('mixed', 'count', {
+        event_collection: 'scores',
+        timeframe: fortnight,
+        group_by: 'score',
+      })) as JsonObject[];
+      expect(rows).toEqual([
+        { score: null, result: 2 },
+        { score: true, result: 1 },
+        { score: 40, result: 1 },
+        { score: 75, result: 1 },
+        { score: ' 60.5 ', result: 1 },
+        { score: '2024-03-10T08:00:00-04:00', result: 1 },
+        { score: '75', result: 1 },
+        { score: 'high', result: 1 },
+      ]);
+    });
+  });
+
+  describe('DST days in America/New_York', () => {
+    it('daily buckets follow local midnight across spring forward (a 23-hour day)', async () => {
+      const result = await compiled('dst', 'count', {
+        event_collection: 'visits',
+        timeframe: { start: '2024-03-09T00:00:00', end: '2024-03-12T00:00:00' },
+        timezone: 'America/New_York',
+        interval: 'daily',
+      });
+      expect(result).toEqual([
+        { value: 1, timeframe: { start: '2024-03-09T05:00:00.000Z', end: '2024-03-10T05:00:00.000Z' } },
+        { value: 4, timeframe: { start: '2024-03-10T05:00:00.000Z', end: '2024-03-11T04:00:00.000Z' } },
+        { value: 1, timeframe: { start: '2024-03-11T04:00:00.000Z', end: '2024-03-12T04:00:00.000Z' } },
+      ]);
+    });
+
+    it('hourly buckets over fall back list the repeated hour twice', async () => {
+      const result = (await compiled('dst', 'count', {
+        event_collection: 'visits',
+        timeframe: { start: '2024-11-03T00:00:00', end: '2024-11-03T03:00:00' },
+        timezone: 'America/New_York',
+        interval: 'hourly',
+      })) as JsonObject[];
+      expect(result.map((b) => b.value)).toEqual([0, 1, 1, 0]);
+      expect(result.map((b) => (b.timeframe as JsonObject).start)).toEqual([
+        '2024-11-03T04:00:00.000Z',
+        '2024-11-03T05:00:00.000Z',
+        '2024-11-03T06:00:00.000Z',
+        '2024-11-03T07:00:00.000Z',
+      ]);
+    });
+
+    it('resolves a relative timeframe in the zone (this_2_days from the pinned now)', async () => {
+      expect(
+        await compiled('dst', 'count', {
+          event_collection: 'visits',
+          timeframe: 'previous_3_days',
+          timezone: 'America/New_York',
+        }),
+      ).toBe(6); // 9th to 11th local: the events from the 9th 23:59 to the 11th 00:00
+    });
+  });
+
+  describe('nested paths and arrays', () => {
+    const scope = { event_collection: 'orders', timeframe: fortnight };
+
+    it('filters and groups by dotted paths; a path through a non-object reads as missing', async () => {
+      expect(
+        await compiled('nest', 'sum', {
+          ...scope,
+          target_property: 'price',
+          filters: [{ property_name: 'user.plan', operator: 'eq', property_value: 'pro' }],
+        }),
+      ).toBe(15);
+      expect(
+        await compiled('nest', 'count', { ...scope, group_by: ['user.plan', 'user.geo.country'] }),
+      ).toEqual([
+        { 'user.plan': null, 'user.geo.country': null, result: 2 },
+        { 'user.plan': 'free', 'user.geo.country': null, result: 1 },
+        { 'user.plan': 'pro', 'user.geo.country': 'FR', result: 1 },
+        { 'user.plan': 'pro', 'user.geo.country': 'JP', result: 1 },
+      ]);
+    });
+
+    it('groups and counts arrays as whole values, objects structurally', async () => {
+      expect(await compiled('nest', 'count', { ...scope, group_by: 'tags' })).toEqual([
+        { tags: null, result: 1 },
+        { tags: [], result: 1 },
+        { tags: ['a', 'b'], result: 2 },
+        { tags: ['b'], result: 1 },
+      ]);
+      expect(await compiled('nest', 'count_unique', { ...scope, target_property: 'tags' })).toBe(3);
+      expect(await compiled('nest', 'select_unique', { ...scope, target_property: 'user.geo' })).toEqual([
+        { country: 'FR' },
+        { country: 'JP' },
+      ]);
+      expect(
+        await compiled('nest', 'count', {
+          ...scope,
+          filters: [{ property_name: 'tags', operator: 'exists', property_value: true }],
+        }),
+      ).toBe(4);
+    });
+
+    it('declines element comparisons on array paths (the engine answers them)', async () => {
+      const params = {
+        ...scope,
+        filters: [{ property_name: 'tags', operator: 'eq', property_value: 'a' }],
+      };
+      expect(declined('nest', 'count', params)).toMatch(/tags holds arrays/);
+      const query = parseQuery('count', params);
+      expect(await engine.compiledQuery(query, { projectId: 'nest', now })).toBeUndefined();
+    });
+  });
+
+  describe('hostile property names', () => {
+    const scope = { event_collection: 'x', timeframe: fortnight };
+
+    it('filters, groups and sums by a path full of SQL without running any of it', async () => {
+      const params = {
+        ...scope,
+        target_property: HOSTILE,
+        filters: [{ property_name: HOSTILE, operator: 'gte', property_value: 1 }],
+        group_by: [HOSTILE],
+      };
+      const c = engine.compile(parseQuery('sum', params), { projectId: 'hostile', now });
+      expect('compiled' in c && c.compiled.sql).not.toContain('DROP');
+      expect(await compiled('hostile', 'sum', params)).toEqual([
+        { [HOSTILE]: 1, result: 1 },
+        { [HOSTILE]: 2, result: 2 },
+      ]);
+      // The table is still there and still answers.
+      expect(await compiled('hostile', 'count', scope)).toBe(3);
+    });
+
+    it('reads Object.prototype names only when the event owns them', async () => {
+      expect(
+        await compiled('hostile', 'count', {
+          ...scope,
+          filters: [{ property_name: 'constructor', operator: 'exists', property_value: true }],
+        }),
+      ).toBe(1);
+      expect(
+        await compiled('hostile', 'count', {
+          ...scope,
+          filters: [{ property_name: 'toString', operator: 'exists', property_value: true }],
+        }),
+      ).toBe(0);
+      const rows = (await compiled('hostile', 'count', { ...scope, group_by: 'constructor' })) as JsonObject[];
+      expect(rows).toEqual([
+        { constructor: null, result: 2 },
+        { constructor: 3, result: 1 },
+      ]);
+      // Group rows are null-prototype objects, so `constructor` is a plain own key.
+      expect(Object.getPrototypeOf(rows[0])).toBeNull();
+    });
+  });
+});

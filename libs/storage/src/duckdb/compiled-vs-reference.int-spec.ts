@@ -1,0 +1,145 @@
+import { TallyError } from '@app/events';
+import { executeQuery, Filter, parseQuery, Query, QueryResponse } from '@app/query-engine';
+import {
+  anyQueryArb,
+  asQueryString,
+  CollectionData,
+  expectSameAnswer,
+  InMemoryEventSource,
+  referenceEvaluate,
+  ReferenceLimitError,
+  scenarioArb,
+} from '@app/query-engine/testing';
+import fc from 'fast-check';
+import { DuckdbQueryEngine } from './duckdb-query-engine';
+
+/**
+ * The compiled path's proof: for generated events and queries (the same
+ * generators the engine is checked with, testing/engine-vs-reference.ts), the
+ * answer through DuckDB when the query compiles, else through executeQuery,
+ * must equal the reference evaluator's. Also measures which share of each
+ * analysis type compiled, and holds that share: a query that should compile
+ * (see mustCompile) and declines fails the property with its reason.
+ */
+
+const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 20_251_129;
+const RUNS = Number(process.env.FC_RUNS ?? 500);
+
+/** Paths the generators fill with arrays (tags, geo always; o sometimes). */
+const ARRAY_PATHS = new Set(['tags', 'geo', 'o']);
+const COMPILED_OPERATORS = new Set([
+  'eq',
+  'ne',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'exists',
+  'in',
+  'contains',
+  'not_contains',
+]);
+
+/** Filters the compiler must take: the compiled operators, on paths that never hold arrays. */
+function compilableFilter(f: Filter): boolean {
+  if (f.operator === 'or') return (f.operands ?? []).every(compilableFilter);
+  if (!COMPILED_OPERATORS.has(f.operator)) return false;
+  return f.operator === 'exists' || !ARRAY_PATHS.has(f.property_name);
+}
+
+/** Metric and multi_analysis queries with such filters: a decline here is a regression. */
+function mustCompile(query: Query): boolean {
+  if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') return false;
+  return query.filters.every(compilableFilter);
+}
+
+interface Share {
+  total: number;
+  compiled: number;
+}
+
+describe('DuckDB compiled path against the reference evaluator', () => {
+  let engine: DuckdbQueryEngine;
+  beforeAll(async () => {
+    engine = await DuckdbQueryEngine.open({ threads: 1 });
+  });
+  afterAll(() => engine.close());
+
+  it(`answers every generated query as the reference does (${RUNS} runs)`, async () => {
+    const started = Date.now();
+    const shares = new Map<string, Share>();
+    const reasons = new Map<string, number>();
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, anyQueryArb, fc.boolean(), async ({ events, now }, q, viaGet) => {
+          const projectId = `p${run++}`;
+          const data: CollectionData = {};
+          for (const { collection, stored } of events) (data[collection] ??= []).push(stored);
+          const memory = new InMemoryEventSource({ pageSize: 7 });
+          for (const [collection, stored] of Object.entries(data)) {
+            await engine.append(projectId, collection, stored);
+            memory.add(projectId, collection, stored);
+          }
+          const query = parseQuery(q.analysis, viaGet ? asQueryString(q.params) : q.params);
+
+          let reference: QueryResponse | undefined;
+          let referenceError: unknown;
+          try {
+            reference = referenceEvaluate(query, data, now);
+          } catch (e) {
+            referenceError = e;
+          }
+
+          const compilation = engine.compile(query, { projectId, now });
+          let answer: QueryResponse | undefined;
+          let answerError: unknown;
+          try {
+            answer = await engine.compiledQuery(query, { projectId, now });
+            const share = shares.get(query.analysis_type) ?? { total: 0, compiled: 0 };
+            shares.set(query.analysis_type, share);
+            share.total++;
+            if (answer !== undefined) share.compiled++;
+            else {
+              const reason = 'declined' in compilation ? compilation.declined : 'limit at shaping';
+              const short = reason.replace(/^(\S+ \S+).*$/, '$1…');
+              reasons.set(short, (reasons.get(short) ?? 0) + 1);
+              if (referenceError === undefined && mustCompile(query)) {
+                throw new Error(`declined a query that must compile: ${reason}`);
+              }
+              answer = await executeQuery(query, memory, { projectId, now });
+            }
+          } catch (e) {
+            answerError = e;
+          }
+
+          if (referenceError !== undefined || answerError !== undefined) {
+            if (!(referenceError instanceof ReferenceLimitError)) throw answerError ?? referenceError;
+            if (
+              !(answerError instanceof TallyError) ||
+              answerError.errorCode !== 'QueryLimitExceededError'
+            ) {
+              throw new Error(`reference hit the bucket limit but the answer was ${String(answerError)}`);
+            }
+            return;
+          }
+          expectSameAnswer(answer, reference);
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    } catch (e) {
+      console.error(`compiled/reference property failed; reproduce with FC_SEED=${SEED}`);
+      throw e;
+    }
+
+    const lines = [...shares.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([type, s]) => `${type.padEnd(20)} ${s.compiled}/${s.total} (${Math.round((100 * s.compiled) / s.total)}%)`);
+    const declines = [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `  ${n} × ${r}`);
+    console.log(
+      `compiled share (seed ${SEED}, ${RUNS} runs, ${Date.now() - started} ms):\n${lines.join('\n')}\ndeclines:\n${declines.join('\n')}`,
+    );
+    expect(shares.get('extraction')?.compiled ?? 0).toBe(0);
+    expect(shares.get('funnel')?.compiled ?? 0).toBe(0);
+  }, 30_000 + RUNS * 150);
+});

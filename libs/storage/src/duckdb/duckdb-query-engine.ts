@@ -1,0 +1,60 @@
+import { StoredEvent } from '@app/events';
+import { Query, QueryLimits, QueryResponse, resolveLimits } from '@app/query-engine';
+import { compileQuery, Compilation } from './compile-query';
+import { DuckdbEventTable, EventTableOptions } from './event-table';
+import { shapeRows } from './shape-rows';
+
+export interface CompiledQueryContext {
+  projectId: string;
+  /** The instant relative timeframes are resolved against (tests pin it). */
+  now?: Date;
+  limits?: Partial<QueryLimits>;
+}
+
+/**
+ * The embedded engine's query path: events in one DuckDB table with typed
+ * columns, queries compiled to SQL where the compiler can express Keen's
+ * semantics exactly. `compiledQuery` answers exactly what executeQuery would,
+ * or undefined when the query is declined; the caller then runs the
+ * TypeScript engine over its event scan.
+ */
+export class DuckdbQueryEngine {
+  private constructor(private readonly table: DuckdbEventTable) {}
+
+  static async open(options: EventTableOptions = {}): Promise<DuckdbQueryEngine> {
+    return new DuckdbQueryEngine(await DuckdbEventTable.open(options));
+  }
+
+  append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
+    return this.table.append(projectId, collection, events);
+  }
+
+  /** The SQL a query compiles to, or why it does not (for tests and diagnostics). */
+  compile(query: Query, ctx: CompiledQueryContext): Compilation {
+    const limits = resolveLimits(ctx.limits);
+    return compileQuery(query, {
+      projectId: ctx.projectId,
+      now: (ctx.now ?? new Date()).getTime(),
+      limits,
+      columnsOf: (path) =>
+        this.table.columns.kindsOf(ctx.projectId, compiledCollection(query), path),
+    });
+  }
+
+  async compiledQuery(query: Query, ctx: CompiledQueryContext): Promise<QueryResponse | undefined> {
+    if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') return undefined;
+    const compilation = this.compile(query, ctx);
+    if (!('compiled' in compilation)) return undefined;
+    const { compiled } = compilation;
+    const rows = await this.table.rows(compiled.sql, compiled.params);
+    const result = shapeRows(query, compiled, rows, resolveLimits(ctx.limits));
+    return result === undefined ? undefined : { result };
+  }
+
+  close(): void {
+    this.table.close();
+  }
+}
+
+const compiledCollection = (query: Query): string =>
+  query.analysis_type === 'funnel' ? '' : query.event_collection;

@@ -1,0 +1,161 @@
+import { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { StoredEvent } from '@app/events';
+import { ColumnDictionary } from './column-dictionary';
+import { Cell, ColumnKind, COLUMN_KINDS, flattenEvent, SQL_TYPE } from './column-layout';
+
+/** A bound SQL parameter: only plain values cross this folder's boundary. */
+export type SqlParam = string | number | boolean | bigint | null;
+
+export interface EventTableOptions {
+  /** A database file, or ':memory:' (the default). */
+  path?: string;
+  /**
+   * DuckDB worker threads. Tally shares its cores with ingest and the HTTP
+   * servers, so the default is 1; a dedicated query host may raise it.
+   */
+  threads?: number;
+}
+
+
+/**
+ * One DuckDB database holding events of any number of projects and
+ * collections in one table: project, collection, id, ts (epoch ms), the JSON
+ * body as stored, then one typed column per (path, kind) any event has had
+ * (column-layout.ts), added as new pairs appear. The generated column names
+ * and which (project, collection) uses which are kept in two small tables, so
+ * a database file reopens with its dictionary.
+ */
+export class DuckdbEventTable {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    readonly columns: ColumnDictionary,
+  ) {}
+
+  static async open(options: EventTableOptions = {}): Promise<DuckdbEventTable> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer`);
+    const instance = await DuckDBInstance.create(options.path ?? ':memory:', {
+      threads: String(threads),
+    });
+    const conn = await instance.connect();
+    await conn.run(`CREATE TABLE IF NOT EXISTS events (
+      project VARCHAR NOT NULL, collection VARCHAR NOT NULL, id VARCHAR NOT NULL,
+      ts BIGINT NOT NULL, body VARCHAR NOT NULL)`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS tally_columns (
+      name VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, kind VARCHAR NOT NULL, position INTEGER NOT NULL)`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS tally_column_use (
+      project VARCHAR NOT NULL, collection VARCHAR NOT NULL, name VARCHAR NOT NULL)`);
+    const dict = new ColumnDictionary();
+    const cols = await conn.runAndReadAll('SELECT name, path, kind FROM tally_columns ORDER BY position');
+    for (const [name, path, kind] of cols.getRowsJS()) {
+      if (!COLUMN_KINDS.includes(kind as ColumnKind)) throw new Error(`unknown column kind ${String(kind)}`);
+      dict.restore(String(name), String(path), kind as ColumnKind);
+    }
+    const use = await conn.runAndReadAll('SELECT project, collection, name FROM tally_column_use');
+    for (const [project, collection, name] of use.getRowsJS()) {
+      dict.markUsed(String(project), String(collection), String(name));
+    }
+    return new DuckdbEventTable(instance, conn, dict);
+  }
+
+  /**
+   * Appends events of one (project, collection). New (path, kind) pairs first
+   * become columns (ALTER TABLE, recorded in the dictionary), then every row
+   * goes through one appender session.
+   */
+  async append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
+    const flat: Cell[][] = events.map((e) => flattenEvent(e.event));
+    const newColumns: SqlParam[] = [];
+    const newUses: SqlParam[] = [];
+    for (const cells of flat) {
+      for (const { path, kind } of cells) {
+        let name = this.columns.nameOf(path, kind);
+        if (name === undefined) {
+          name = this.columns.add(path, kind);
+          // `name` is generated (c<N>), never tenant text; the path is a parameter.
+          await this.conn.run(`ALTER TABLE events ADD COLUMN ${name} ${SQL_TYPE[kind]}`);
+          newColumns.push(name, path, kind, this.columns.ordered.length - 1);
+        }
+        if (this.columns.markUsed(projectId, collection, name)) newUses.push(projectId, collection, name);
+      }
+    }
+    // One statement per dictionary table, however many pairs are new.
+    if (newColumns.length > 0) {
+      await this.conn.run(`INSERT INTO tally_columns VALUES ${placeholders(newColumns.length / 4, 4)}`, newColumns);
+    }
+    if (newUses.length > 0) {
+      await this.conn.run(`INSERT INTO tally_column_use VALUES ${placeholders(newUses.length / 3, 3)}`, newUses);
+    }
+    const position = new Map<string, number>();
+    this.columns.ordered.forEach((c, i) => position.set(c.name, i));
+    const width = this.columns.ordered.length;
+    const appender: DuckDBAppender = await this.conn.createAppender('events');
+    try {
+      const row = new Array<number | string | boolean | undefined>(width);
+      events.forEach((e, i) => {
+        row.fill(undefined);
+        for (const c of flat[i]) {
+          row[position.get(this.columns.nameOf(c.path, c.kind) as string) as number] = c.value;
+        }
+        appender.appendVarchar(projectId);
+        appender.appendVarchar(collection);
+        appender.appendVarchar(e.id);
+        appender.appendBigInt(BigInt(e.timestamp));
+        appender.appendVarchar(JSON.stringify(e.event));
+        for (let c = 0; c < width; c++) appendCell(appender, this.columns.ordered[c].kind, row[c]);
+        appender.endRow();
+      });
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  /** Runs one statement with bound parameters; BIGINTs come back as numbers. */
+  async rows(sql: string, params: readonly SqlParam[]): Promise<unknown[][]> {
+    const reader = await this.conn.runAndReadAll(sql, [...params]);
+    return reader.getRowsJS().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+
+function appendCell(
+  appender: DuckDBAppender,
+  kind: ColumnKind,
+  value: number | string | boolean | undefined,
+): void {
+  if (value === undefined) {
+    appender.appendNull();
+    return;
+  }
+  switch (SQL_TYPE[kind]) {
+    case 'DOUBLE':
+      appender.appendDouble(value as number);
+      return;
+    case 'BIGINT':
+      appender.appendBigInt(BigInt(value as number));
+      return;
+    case 'BOOLEAN':
+      appender.appendBoolean(value as boolean);
+      return;
+    default:
+      appender.appendVarchar(value as string);
+  }
+}
+
+/** `($1, $2), ($3, $4)` for rows × width parameters. */
+function placeholders(rows: number, width: number): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const row: string[] = [];
+    for (let c = 1; c <= width; c++) row.push(`$${r * width + c}`);
+    out.push(`(${row.join(', ')})`);
+  }
+  return out.join(', ');
+}

@@ -1,0 +1,9 @@
+// The embedded engine's adapter: DuckDB typed columns and the compiled query
+// path (docs/storage-engine.md, "The compiled query path"). Only plain types
+// cross this boundary; @duckdb/node-api stays inside this folder.
+export { DuckdbQueryEngine } from './duckdb-query-engine';
+export type { CompiledQueryContext } from './duckdb-query-engine';
+export type { EventTableOptions } from './event-table';
+export type { Compilation, CompiledQuery } from './compile-query';
+export { flattenEvent } from './column-layout';
+export type { Cell, ColumnKind } from './column-layout';
