@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       maxEventBytes: 1048576,
       maxRequestBytes: 10485760,
       maxBatchEvents: 5000,
+      ingest: { eventsPerSecond: 0, bytesPerSecond: 0, burstSeconds: 2 },
     });
     expect(c.schema.maxProperties).toBe(1000);
   });
@@ -143,5 +144,25 @@ describe('loadConfig', () => {
   it('parses lists', () => {
     const c = loadConfig('ingest', { QUEUE: 'redis', STORE: 'mongo', REDIS_URLS: 'redis://a:1, redis://b:2' });
     expect(c.queue.redisUrls).toEqual(['redis://a:1', 'redis://b:2']);
+  });
+
+  it('takes per-project write limits whose bucket holds the largest request', () => {
+    const c = loadConfig('ingest', {
+      QUEUE: 'redis',
+      STORE: 'mongo',
+      INGEST_EVENTS_PER_SECOND: '2500',
+      INGEST_BYTES_PER_SECOND: '5242880',
+      INGEST_BURST_SECONDS: '2',
+    });
+    expect(c.limits.ingest).toEqual({ eventsPerSecond: 2500, bytesPerSecond: 5242880, burstSeconds: 2 });
+    // 1,000 events/s × 2 s cannot hold a 5,000-event batch: every full batch would be refused for ever.
+    expect(() => loadConfig('standalone', { INGEST_EVENTS_PER_SECOND: '1000' })).toThrow(
+      /INGEST_EVENTS_PER_SECOND × INGEST_BURST_SECONDS must be at least MAX_BATCH_EVENTS/,
+    );
+    expect(() => loadConfig('standalone', { INGEST_BYTES_PER_SECOND: '1000' })).toThrow(
+      /INGEST_BYTES_PER_SECOND × INGEST_BURST_SECONDS must be at least MAX_REQUEST_BYTES/,
+    );
+    expect(() => loadConfig('standalone', { INGEST_EVENTS_PER_SECOND: '-5' })).toThrow(ConfigError);
+    expect(loadConfig('standalone', { INGEST_EVENTS_PER_SECOND: '100', MAX_BATCH_EVENTS: '200' }).limits.ingest.eventsPerSecond).toBe(100);
   });
 });

@@ -112,6 +112,11 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1 * MB, 1),
       maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 10 * MB, 1),
       maxBatchEvents: int(env, 'MAX_BATCH_EVENTS', 5000, 1),
+      ingest: {
+        eventsPerSecond: int(env, 'INGEST_EVENTS_PER_SECOND', 0, 0),
+        bytesPerSecond: int(env, 'INGEST_BYTES_PER_SECOND', 0, 0),
+        burstSeconds: int(env, 'INGEST_BURST_SECONDS', 2, 1),
+      },
     },
     storage: {
       kind: storeKind,
@@ -150,10 +155,34 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
     },
     idSecret: idSecret(env),
     keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),
-    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logLevel: oneOf(
+      env,
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'info',
+    ),
   };
   if (config.limits.maxEventBytes > config.limits.maxRequestBytes) {
     throw new ConfigError('MAX_EVENT_BYTES must not exceed MAX_REQUEST_BYTES');
+  }
+  // A request bigger than a full bucket could never be admitted: refuse the
+  // configuration instead of answering 429 to every full batch for ever.
+  const ingest = config.limits.ingest;
+  if (
+    ingest.eventsPerSecond > 0 &&
+    ingest.eventsPerSecond * ingest.burstSeconds < config.limits.maxBatchEvents
+  ) {
+    throw new ConfigError(
+      'INGEST_EVENTS_PER_SECOND × INGEST_BURST_SECONDS must be at least MAX_BATCH_EVENTS (a full batch must fit the bucket)',
+    );
+  }
+  if (
+    ingest.bytesPerSecond > 0 &&
+    ingest.bytesPerSecond * ingest.burstSeconds < config.limits.maxRequestBytes
+  ) {
+    throw new ConfigError(
+      'INGEST_BYTES_PER_SECOND × INGEST_BURST_SECONDS must be at least MAX_REQUEST_BYTES (the largest request must fit the bucket)',
+    );
   }
   if (queueKind === 'redis' && config.queue.redisUrls.length === 0) {
     throw new ConfigError('REDIS_URLS must list at least one redis:// URL when QUEUE=redis');
@@ -168,7 +197,9 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
     );
   }
   if (pool !== 'standalone' && pool !== 'cli' && storeKind === 'sqlite' && queueKind === 'redis') {
-    throw new ConfigError('STORE=sqlite cannot be shared by separate processes; use STORE=mongo or cassandra');
+    throw new ConfigError(
+      'STORE=sqlite cannot be shared by separate processes; use STORE=mongo or cassandra',
+    );
   }
   return config;
 }

@@ -36,6 +36,13 @@ export interface TallyConfig {
     maxEventBytes: number;
     maxRequestBytes: number;
     maxBatchEvents: number;
+    /** Per-project write limits (0: off), shared by the ingest processes of a split deployment. */
+    ingest: {
+      eventsPerSecond: number;
+      bytesPerSecond: number;
+      /** Seconds of the sustained rate a project may send at once after a quiet spell. */
+      burstSeconds: number;
+    };
   };
   storage: {
     kind: StoreKind;

@@ -26,3 +26,4 @@ export * from './schema/recount-schema';
 export * from './schema/schema.service';
 export * from './transfer/export-events';
 export * from './transfer/import-events';
+export * from './ingest/local-ingest-rate-limiter';

@@ -35,6 +35,14 @@ export const eventsAccepted = new Counter({
 
 // Events refused by validation, by Keen error code (InvalidPropertyNameError,
 // EventTooLargeError…): a client sending malformed events shows up here.
+// Write requests refused by the per-project limits (429), by the limit that
+// refused them; their events are not counted as rejected (nothing was validated).
+export const writesRateLimited = new Counter({
+  name: 'tally_ingest_requests_rate_limited_total',
+  help: 'Write requests refused with 429 by the per-project write limits, by limit (events, bytes).',
+  labelNames: ['limit'] as const,
+});
+
 export const eventsRejected = new Counter({
   name: 'tally_ingest_events_rejected_total',
   help: 'Events refused by validation, by error code (a batch reports them per event; a single write answers 400).',

@@ -70,7 +70,7 @@ export class CollectionGetController {
     description: 'With data and redirect: the event is stored; go to the redirect URL.',
     headers: { Location: { description: 'The redirect URL.', schema: { type: 'string' } } },
   })
-  @KeenErrors(400, 413, ...WRITE_ERRORS)
+  @KeenErrors(400, 413, 429, ...WRITE_ERRORS)
   async get(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -95,7 +95,8 @@ export class CollectionGetController {
     const location = beaconRedirect(query.redirect, this.config.http.beaconRedirectHosts);
     const event = decodeBeaconData(query.data);
     const origin = requestOrigin(projectId, req.headers, this.config.http.trustProxy);
-    await this.ingest.recordOne(origin, collection, event);
+    const bytes = typeof query.data === 'string' ? query.data.length : 0;
+    await this.ingest.recordOne(origin, collection, event, bytes);
     if (location !== undefined) {
       reply.status(302).header('location', location).header('cache-control', 'no-store').send();
       return;

@@ -18,7 +18,13 @@ import {
 import { BatchResult, IngestService } from '@app/core';
 
 interface RawRequest {
-  headers: OriginHeaders;
+  headers: OriginHeaders & { 'content-length'?: string };
+}
+
+/** The body's size as sent, spent against the project's byte limit (0 when unknown). */
+function requestBytes(req: RawRequest): number {
+  const n = Number(req.headers['content-length']);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 @ApiTags('write')
@@ -41,7 +47,7 @@ export class EventsWriteController {
   @CollectionParam()
   @JsonBody('Event', 'One event: any JSON object.')
   @ApiResponse({ status: 201, description: 'Stored.', schema: ref('Created') })
-  @KeenErrors(...BODY_ERRORS, ...WRITE_ERRORS)
+  @KeenErrors(...BODY_ERRORS, 429, ...WRITE_ERRORS)
   async recordOne(
     @Param('projectId') projectId: string,
     @Param('collection') collection: string,
@@ -52,6 +58,7 @@ export class EventsWriteController {
       this.origin(projectId, req),
       collection,
       body,
+      requestBytes(req),
     );
     // Keen's clients read only `created`; the flag is Tally's addition.
     return schemaCapped ? { created: true, schema_capped: true } : { created: true };
@@ -69,13 +76,13 @@ export class EventsWriteController {
   })
   @JsonBody('EventBatch', 'Collection name to an array of events.')
   @ApiResponse({ status: 200, description: 'One result per event.', schema: ref('BatchResult') })
-  @KeenErrors(...BODY_ERRORS, ...WRITE_ERRORS)
+  @KeenErrors(...BODY_ERRORS, 429, ...WRITE_ERRORS)
   recordBatch(
     @Param('projectId') projectId: string,
     @Body() body: unknown,
     @Req() req: RawRequest,
   ): Promise<BatchResult> {
-    return this.ingest.recordBatch(this.origin(projectId, req), body);
+    return this.ingest.recordBatch(this.origin(projectId, req), body, requestBytes(req));
   }
 
   private origin(projectId: string, req: RawRequest): RequestOrigin {

@@ -8,9 +8,10 @@ import {
   MetadataStore,
   MetadataStores,
 } from '@app/storage';
-import { INGEST_QUEUE, IngestQueue } from '@app/queue';
+import { INGEST_QUEUE, INGEST_RATE_LIMITER, IngestQueue, IngestRateLimiter } from '@app/queue';
 import { CappedCollectionsCache, ID_SECRET, IngestService } from '@app/core';
 import { EventsWriteController } from './events-write.controller';
+import { IngestRateLimiterCloser, ingestRateLimiterProvider } from './ingest-rate-limiter.provider';
 
 /**
  * The write half of the API (ingest pool and standalone): Keen's write routes
@@ -36,15 +37,18 @@ import { EventsWriteController } from './events-write.controller';
           persister,
         ),
     },
+    ingestRateLimiterProvider,
+    IngestRateLimiterCloser,
     {
       provide: IngestService,
-      inject: [TALLY_CONFIG, INGEST_QUEUE, ID_SECRET, CappedCollectionsCache],
+      inject: [TALLY_CONFIG, INGEST_QUEUE, ID_SECRET, CappedCollectionsCache, INGEST_RATE_LIMITER],
       useFactory: (
         config: TallyConfig,
         queue: IngestQueue,
         idSecret: string,
         capped: CappedCollectionsCache,
-      ) => new IngestService(config, queue, idSecret, capped),
+        limiter: IngestRateLimiter | null,
+      ) => new IngestService(config, queue, idSecret, capped, limiter ?? undefined),
     },
   ],
   exports: [IngestService],

@@ -15,18 +15,27 @@ export class TokenBuckets {
     this.perMs = perMinute / 60_000;
   }
 
-  /** Takes a token: 0 when granted, else the seconds until one is available. */
-  take(key: string): number {
+  /**
+   * Takes `n` tokens (default 1) when the bucket holds them: 0 when granted,
+   * else the whole seconds until it will (nothing is taken then).
+   */
+  take(key: string, n = 1): number {
+    const wait = this.wait(key, n);
+    if (wait > 0) return wait;
+    const bucket = this.buckets.get(key)!;
+    bucket.tokens -= n;
+    this.prune(bucket.at);
+    return 0;
+  }
+
+  /** The seconds until `n` tokens are available (0: now), taking nothing. */
+  wait(key: string, n = 1): number {
     const now = this.clock();
     const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
     const tokens = Math.min(this.capacity, bucket.tokens + (now - bucket.at) * this.perMs);
-    if (tokens < 1) {
-      this.buckets.set(key, { tokens, at: now });
-      return Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
-    }
-    this.buckets.set(key, { tokens: tokens - 1, at: now });
-    this.prune(now);
-    return 0;
+    this.buckets.set(key, { tokens, at: now });
+    if (tokens >= n) return 0;
+    return Math.max(1, Math.ceil((n - tokens) / this.perMs / 1000));
   }
 
   private prune(now: number): void {

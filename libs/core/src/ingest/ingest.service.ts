@@ -9,13 +9,14 @@ import {
   assertCollectionName,
   prepareEvent,
 } from '@app/events';
-import { IngestQueue } from '@app/queue';
+import { IngestQueue, IngestRateLimiter } from '@app/queue';
 import {
   ackLatency,
   errorCodeLabel,
   eventsAccepted,
   eventsRejected,
   secondsSince,
+  writesRateLimited,
 } from '../metrics';
 import { CappedCollectionsCache } from './capped-collections.cache';
 
@@ -47,9 +48,18 @@ export class IngestService {
     private readonly queue: IngestQueue,
     private readonly idSecret: string,
     private readonly capped: CappedCollectionsCache,
+    /** Per-project write limits; absent when none is configured. */
+    private readonly limiter?: IngestRateLimiter,
   ) {}
 
-  async recordOne(origin: RequestOrigin, collection: string, body: unknown): Promise<WriteOutcome> {
+  /** `requestBytes`: the request body's size, spent against the project's byte limit. */
+  async recordOne(
+    origin: RequestOrigin,
+    collection: string,
+    body: unknown,
+    requestBytes = 0,
+  ): Promise<WriteOutcome> {
+    await this.admit(origin.projectId, 1, requestBytes);
     let event: CollectionEvent;
     try {
       assertCollectionName(collection);
@@ -74,7 +84,7 @@ export class IngestService {
     return { schemaCapped: this.capped.isCapped(origin.projectId, collection) };
   }
 
-  async recordBatch(origin: RequestOrigin, body: unknown): Promise<BatchResult> {
+  async recordBatch(origin: RequestOrigin, body: unknown, requestBytes = 0): Promise<BatchResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new TallyError(
         'invalid',
@@ -102,6 +112,8 @@ export class IngestService {
         `A batch holds at most ${this.config.limits.maxBatchEvents} events; this one has ${total}.`,
       );
     }
+    // Before any event is validated: a flooding project spends no CPU beyond the parse.
+    await this.admit(origin.projectId, total, requestBytes);
     const accepted: CollectionEvent[] = [];
     const result: BatchResult = {};
     const options = this.prepareOptions();
@@ -132,6 +144,25 @@ export class IngestService {
       for (const entry of entries) if (entry.success) entry.schema_capped = true;
     }
     return result;
+  }
+
+  /** A 429 with Retry-After when the project is over a write limit; nothing is spent then. */
+  private async admit(projectId: string, events: number, bytes: number): Promise<void> {
+    if (!this.limiter || events === 0) return;
+    const admission = await this.limiter.admit({ projectId, events, bytes });
+    if (admission.admitted) return;
+    writesRateLimited.inc({ limit: admission.limit });
+    const { eventsPerSecond, bytesPerSecond } = this.config.limits.ingest;
+    const limit =
+      admission.limit === 'events'
+        ? `${eventsPerSecond} events per second (INGEST_EVENTS_PER_SECOND)`
+        : `${bytesPerSecond} bytes per second (INGEST_BYTES_PER_SECOND)`;
+    throw new TallyError(
+      'rate_limited',
+      'RateLimitExceededError',
+      `Project "${projectId}" is over its write limit of ${limit}; nothing of this request was stored. Retry in ${admission.retryAfterSeconds} s.`,
+      admission.retryAfterSeconds,
+    );
   }
 
   /** The queue's enqueue, measured: acknowledged events and the time the queue took. */

@@ -17,7 +17,7 @@ const ERRORS = {
   413: 'The body, an event or a batch is over its configured size limit (RequestTooLargeError); nothing was stored.',
   414: 'A path parameter is longer than the router accepts.',
   415: 'The body\'s Content-Type cannot be read as JSON (UnsupportedMediaTypeError).',
-  429: 'Over a per-project limit (concurrent queries, deletes); retry after Retry-After seconds.',
+  429: 'Over a per-project limit (write rate, concurrent queries, deletes); nothing was done; retry after Retry-After seconds.',
   431: 'The request headers are larger than the server accepts.',
   503: 'The queue or the event store is unavailable, or the server is shutting down; retry after Retry-After seconds. ' +
     'A write answered 503 was not stored.',

@@ -2,6 +2,7 @@ export * from './circuit-breaker';
 export * from './group-commit';
 export * from './ingest.worker';
 export * from './redis-connection.options';
+export * from './redis-ingest-rate-limiter';
 export * from './redis-shards';
 export * from './shard-ping';
 export * from './shard-metrics';
