@@ -40,9 +40,10 @@ describe('flattenEvent', () => {
     ]);
   });
 
-  it('keeps arrays whole (canonical JSON) and does not walk into them', () => {
-    expect(cellsOf({ tags: [{ b: 1, a: 2 }, 'x', null] })).toEqual([
-      'tags:a="[{\\"a\\":2,\\"b\\":1},\\"x\\",null]"',
+  it('keeps arrays whole (canonical JSON) plus typed elements, and does not walk into them', () => {
+    expect(cellsOf({ tags: [{ b: 1, a: 2 }, ' 5', null, [1], true] })).toEqual([
+      'tags:a="[{\\"a\\":2,\\"b\\":1},\\" 5\\",null,[1],true]"',
+      'tags:e=[{"o":"{\\"a\\":2,\\"b\\":1}"},{"s":" 5","ns":5},{"z":true},{},{"b":true}]',
     ]);
   });
 
@@ -61,6 +62,9 @@ describe('flattenEvent', () => {
 
   it('marks strings UTF-8 cannot carry and treats -0 as 0', () => {
     expect(cellsOf({ s: 'a\ud800' })).toEqual(['s:u=true']);
+    // The whole array is safe as JSON text (the surrogate is escaped); its elements are not.
+    const l = ['ok', '\udc00'];
+    expect(cellsOf({ l })).toEqual([`l:a=${JSON.stringify(JSON.stringify(l))}`, 'l:u=true']);
     expect(flattenEvent({ n: -0 })[0].value).toBe(0);
     expect(Object.is(flattenEvent({ n: -0 })[0].value, -0)).toBe(false);
   });

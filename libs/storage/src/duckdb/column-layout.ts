@@ -21,18 +21,33 @@ import { LONE_SURROGATE } from './sql-params';
  *        own group) while a missing path sets no column at all
  * - `a`  an array, as canonical JSON text (keys sorted): whole-value equality,
  *        grouping and distinct counts compare canonical text
+ * - `e`  an array's elements, a LIST of STRUCT(n, s, ns, t, b, z, o): one struct per
+ *        element with the element's value in the field of its kind, as above
+ *        (an element that is itself an array leaves every field NULL: the engine
+ *        never matches a nested array's element). Filters on an array match when
+ *        any element matches, so each scalar comparison runs over the elements too
  * - `o`  an object, as canonical JSON text; its members get their own paths
  * - `u`  true for a string holding a lone surrogate: valid in JavaScript, not in
  *        UTF-8, so DuckDB could not hold it unchanged; a query reading such a
  *        path stays with the TypeScript engine
  */
-export type ColumnKind = 'n' | 's' | 'ns' | 't' | 'b' | 'z' | 'a' | 'o' | 'u';
+export type ColumnKind = 'n' | 's' | 'ns' | 't' | 'b' | 'z' | 'a' | 'e' | 'o' | 'u';
 
-export const COLUMN_KINDS: readonly ColumnKind[] = ['n', 's', 'ns', 't', 'b', 'z', 'a', 'o', 'u'];
+export const COLUMN_KINDS: readonly ColumnKind[] = ['n', 's', 'ns', 't', 'b', 'z', 'a', 'e', 'o', 'u'];
+
+/** The scalar kinds an array element can have: the fields of an `e` struct. */
+export type ElementKind = 'n' | 's' | 'ns' | 't' | 'b' | 'z' | 'o';
+export const ELEMENT_KINDS: readonly ElementKind[] = ['n', 's', 'ns', 't', 'b', 'z', 'o'];
+
+/** One array element, the fields of its kind set (no field for a nested array). */
+export type ArrayElement = Partial<Record<ElementKind, number | string | boolean>>;
+
+export const ELEMENT_STRUCT = 'STRUCT(n DOUBLE, s VARCHAR, ns DOUBLE, t BIGINT, b BOOLEAN, z BOOLEAN, o VARCHAR)';
 
 /** The SQL type each kind is stored as. */
-export const SQL_TYPE: Readonly<Record<ColumnKind, 'DOUBLE' | 'VARCHAR' | 'BIGINT' | 'BOOLEAN'>> =
-  {
+export const SQL_TYPE: Readonly<
+  Record<ColumnKind, 'DOUBLE' | 'VARCHAR' | 'BIGINT' | 'BOOLEAN' | 'ELEMENTS'>
+> = {
     n: 'DOUBLE',
     s: 'VARCHAR',
     ns: 'DOUBLE',
@@ -40,6 +55,7 @@ export const SQL_TYPE: Readonly<Record<ColumnKind, 'DOUBLE' | 'VARCHAR' | 'BIGIN
     b: 'BOOLEAN',
     z: 'BOOLEAN',
     a: 'VARCHAR',
+    e: 'ELEMENTS',
     o: 'VARCHAR',
     u: 'BOOLEAN',
   };
@@ -51,7 +67,7 @@ export const VALUE_KINDS: readonly ColumnKind[] = ['n', 's', 'b', 'a', 'o'];
 export interface Cell {
   path: string;
   kind: ColumnKind;
-  value: number | string | boolean;
+  value: number | string | boolean | ArrayElement[];
 }
 
 /**
@@ -80,38 +96,63 @@ function walkObject(obj: JsonObject, prefix: string, cells: Cell[]): void {
 }
 
 function cellsOf(path: string, value: JsonValue, cells: Cell[]): void {
-  if (value === null) {
-    cells.push({ path, kind: 'z', value: true });
+  if (Array.isArray(value)) {
+    // Canonical text escapes lone surrogates (\udXXX), so the whole array is safe;
+    // its string elements are checked one by one below.
+    cells.push({ path, kind: 'a', value: canonicalJson(value) });
+    const elements: ArrayElement[] = [];
+    for (const el of value) {
+      const fields: ArrayElement = {};
+      if (!Array.isArray(el) && !scalarFields(el, fields)) {
+        cells.push({ path, kind: 'u', value: true });
+        return;
+      }
+      elements.push(fields);
+    }
+    cells.push({ path, kind: 'e', value: elements });
     return;
+  }
+  const fields: ArrayElement = {};
+  if (!scalarFields(value, fields)) {
+    cells.push({ path, kind: 'u', value: true });
+    return;
+  }
+  for (const kind of ELEMENT_KINDS) {
+    const v = fields[kind];
+    if (v !== undefined) cells.push({ path, kind, value: v });
+  }
+  if (value !== null && typeof value === 'object') walkObject(value, path, cells);
+}
+
+/**
+ * The typed fields of one non-array value (a property's or an array
+ * element's); false for a string UTF-8 cannot carry unchanged.
+ */
+function scalarFields(value: JsonValue, out: ArrayElement): boolean {
+  if (value === null) {
+    out.z = true;
+    return true;
   }
   switch (typeof value) {
     case 'number':
       // -0 and 0 are one JSON number (one group, one distinct value in the engine).
-      cells.push({ path, kind: 'n', value: value === 0 ? 0 : value });
-      return;
+      out.n = value === 0 ? 0 : value;
+      return true;
     case 'boolean':
-      cells.push({ path, kind: 'b', value });
-      return;
+      out.b = value;
+      return true;
     case 'string': {
-      if (LONE_SURROGATE.test(value)) {
-        cells.push({ path, kind: 'u', value: true });
-        return;
-      }
-      cells.push({ path, kind: 's', value });
+      if (LONE_SURROGATE.test(value)) return false;
+      out.s = value;
       const num = numericString(value);
-      if (num !== undefined) cells.push({ path, kind: 'ns', value: num === 0 ? 0 : num });
+      if (num !== undefined) out.ns = num === 0 ? 0 : num;
       const instant = parseIsoInstant(value);
-      if (instant !== undefined) cells.push({ path, kind: 't', value: instant });
-      return;
+      if (instant !== undefined) out.t = instant;
+      return true;
     }
     default:
-      if (Array.isArray(value)) {
-        // Canonical text escapes lone surrogates (\udXXX), so arrays and objects are safe.
-        cells.push({ path, kind: 'a', value: canonicalJson(value) });
-        return;
-      }
-      cells.push({ path, kind: 'o', value: canonicalJson(value) });
-      walkObject(value, path, cells);
+      out.o = canonicalJson(value as JsonObject);
+      return true;
   }
 }
 

@@ -248,14 +248,45 @@ describe('DuckDB compiled path: targeted examples', () => {
       ).toBe(4);
     });
 
-    it('declines element comparisons on array paths (the engine answers them)', async () => {
-      const params = {
-        ...scope,
-        filters: [{ property_name: 'tags', operator: 'eq', property_value: 'a' }],
+    it('matches arrays by any element, or whole, with the engine loose rules', async () => {
+      const count = (filter: Record<string, unknown>) =>
+        compiled('nest', 'count', { ...scope, filters: [filter] });
+      expect(await count({ property_name: 'tags', operator: 'eq', property_value: 'a' })).toBe(2);
+      expect(await count({ property_name: 'tags', operator: 'eq', property_value: ['b'] })).toBe(1);
+      expect(await count({ property_name: 'tags', operator: 'ne', property_value: 'a' })).toBe(3);
+      expect(await count({ property_name: 'tags', operator: 'contains', property_value: 'b' })).toBe(3);
+      expect(await count({ property_name: 'tags', operator: 'not_contains', property_value: 'b' })).toBe(2);
+      expect(await count({ property_name: 'tags', operator: 'in', property_value: [['a', 'b'], 'x'] })).toBe(2);
+      expect(await count({ property_name: 'tags', operator: 'gt', property_value: 'a' })).toBe(3);
+      expect(await count({ property_name: 'tags', operator: 'lt', property_value: 'b' })).toBe(2);
+    });
+  });
+
+  describe('declines', () => {
+    it('regex and within, and extraction (the engine answers them)', async () => {
+      const regex = {
+        event_collection: 'scores',
+        timeframe: fortnight,
+        filters: [{ property_name: 'score', operator: 'regex', property_value: '^h' }],
       };
-      expect(declined('nest', 'count', params)).toMatch(/tags holds arrays/);
-      const query = parseQuery('count', params);
-      expect(await engine.compiledQuery(query, { projectId: 'nest', now })).toBeUndefined();
+      expect(declined('mixed', 'count', regex)).toMatch(/regex is not compiled/);
+      expect(
+        await engine.compiledQuery(parseQuery('count', regex), { projectId: 'mixed', now }),
+      ).toBeUndefined();
+      const within = {
+        ...regex,
+        filters: [
+          {
+            property_name: 'score',
+            operator: 'within',
+            property_value: { coordinates: [0, 0], max_distance_miles: 5 },
+          },
+        ],
+      };
+      expect(declined('mixed', 'count', within)).toMatch(/within is not compiled/);
+      expect(declined('mixed', 'extraction', { event_collection: 'scores' })).toMatch(
+        /extraction is not compiled/,
+      );
     });
   });
 

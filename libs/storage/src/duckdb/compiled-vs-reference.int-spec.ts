@@ -25,8 +25,6 @@ import { DuckdbQueryEngine } from './duckdb-query-engine';
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 20_251_129;
 const RUNS = Number(process.env.FC_RUNS ?? 500);
 
-/** Paths the generators fill with arrays (tags, geo always; o sometimes). */
-const ARRAY_PATHS = new Set(['tags', 'geo', 'o']);
 const COMPILED_OPERATORS = new Set([
   'eq',
   'ne',
@@ -40,11 +38,10 @@ const COMPILED_OPERATORS = new Set([
   'not_contains',
 ]);
 
-/** Filters the compiler must take: the compiled operators, on paths that never hold arrays. */
+/** Filters the compiler must take: every operator but regex and within, on any path. */
 function compilableFilter(f: Filter): boolean {
   if (f.operator === 'or') return (f.operands ?? []).every(compilableFilter);
-  if (!COMPILED_OPERATORS.has(f.operator)) return false;
-  return f.operator === 'exists' || !ARRAY_PATHS.has(f.property_name);
+  return COMPILED_OPERATORS.has(f.operator);
 }
 
 /** Metric and multi_analysis queries with such filters: a decline here is a regression. */

@@ -1,7 +1,28 @@
-import { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBAppender,
+  DuckDBConnection,
+  DuckDBInstance,
+  LIST,
+  listValue,
+  STRUCT,
+  structValue,
+  VARCHAR,
+} from '@duckdb/node-api';
 import { StoredEvent } from '@app/events';
 import { ColumnDictionary } from './column-dictionary';
-import { Cell, ColumnKind, COLUMN_KINDS, flattenEvent, SQL_TYPE } from './column-layout';
+import {
+  ArrayElement,
+  Cell,
+  ColumnKind,
+  COLUMN_KINDS,
+  ELEMENT_KINDS,
+  ELEMENT_STRUCT,
+  flattenEvent,
+  SQL_TYPE,
+} from './column-layout';
 
 /** A bound SQL parameter: only plain values cross this folder's boundary. */
 export type SqlParam = string | number | boolean | bigint | null;
@@ -74,7 +95,7 @@ export class DuckdbEventTable {
         if (name === undefined) {
           name = this.columns.add(path, kind);
           // `name` is generated (c<N>), never tenant text; the path is a parameter.
-          await this.conn.run(`ALTER TABLE events ADD COLUMN ${name} ${SQL_TYPE[kind]}`);
+          await this.conn.run(`ALTER TABLE events ADD COLUMN ${name} ${sqlType(kind)}`);
           newColumns.push(name, path, kind, this.columns.ordered.length - 1);
         }
         if (this.columns.markUsed(projectId, collection, name)) newUses.push(projectId, collection, name);
@@ -92,7 +113,7 @@ export class DuckdbEventTable {
     const width = this.columns.ordered.length;
     const appender: DuckDBAppender = await this.conn.createAppender('events');
     try {
-      const row = new Array<number | string | boolean | undefined>(width);
+      const row = new Array<Cell['value'] | undefined>(width);
       events.forEach((e, i) => {
         row.fill(undefined);
         for (const c of flat[i]) {
@@ -125,11 +146,15 @@ export class DuckdbEventTable {
 }
 
 
-function appendCell(
-  appender: DuckDBAppender,
-  kind: ColumnKind,
-  value: number | string | boolean | undefined,
-): void {
+const sqlType = (kind: ColumnKind): string =>
+  SQL_TYPE[kind] === 'ELEMENTS' ? `${ELEMENT_STRUCT}[]` : SQL_TYPE[kind];
+
+/** The driver's type of an `e` column: must spell ELEMENT_STRUCT field for field. */
+const ELEMENT_LIST = LIST(
+  STRUCT({ n: DOUBLE, s: VARCHAR, ns: DOUBLE, t: BIGINT, b: BOOLEAN, z: BOOLEAN, o: VARCHAR }),
+);
+
+function appendCell(appender: DuckDBAppender, kind: ColumnKind, value: Cell['value'] | undefined): void {
   if (value === undefined) {
     appender.appendNull();
     return;
@@ -144,9 +169,21 @@ function appendCell(
     case 'BOOLEAN':
       appender.appendBoolean(value as boolean);
       return;
+    case 'ELEMENTS':
+      appender.appendList(listValue((value as ArrayElement[]).map(elementValue)), ELEMENT_LIST);
+      return;
     default:
       appender.appendVarchar(value as string);
   }
+}
+
+function elementValue(el: ArrayElement) {
+  const fields: Record<string, number | string | boolean | bigint | null> = Object.create(null);
+  for (const kind of ELEMENT_KINDS) {
+    const v = el[kind];
+    fields[kind] = v === undefined ? null : kind === 't' ? BigInt(v as number) : v;
+  }
+  return structValue(fields);
 }
 
 /** `($1, $2), ($3, $4)` for rows × width parameters. */

@@ -1,6 +1,6 @@
 import { JsonValue } from '@app/events';
 import { canonicalJson, Filter, numericString, parseIsoInstant } from '@app/query-engine';
-import { ColumnKind } from './column-layout';
+import { ColumnKind, ELEMENT_KINDS } from './column-layout';
 import type { SqlParam } from './event-table';
 import { Decline, SqlParams } from './sql-params';
 
@@ -23,11 +23,12 @@ export interface FilterContext {
  * never leaks into NOT (ne, not_contains and exists:false are true when
  * missing, exactly as the engine says).
  *
+ * Arrays match when any element matches (the element list column `e`) or,
+ * for equality, when the whole array equals (canonical text in `a`).
+ *
  * Declined (the query stays with the engine): regex and within (no exact
- * SQL yet), any comparison on a path that holds arrays in this collection
- * (the engine matches any element; not compiled in this slice), and operand
- * strings whose order DuckDB (UTF-8 bytes) and JavaScript (UTF-16 code units)
- * could disagree on.
+ * SQL yet), and operand strings whose order DuckDB (UTF-8 bytes) and
+ * JavaScript (UTF-16 code units) could disagree on.
  */
 export function filtersSql(filters: readonly Filter[], ctx: FilterContext): string {
   if (filters.length === 0) return 'TRUE';
@@ -50,23 +51,23 @@ function filterSql(f: Filter, ctx: FilterContext): string {
       return want ? present : `NOT (${present})`;
     }
     case 'eq':
-      return eqSql(cols, value, ctx, f);
+      return eqSql(cols, value, ctx);
     case 'ne':
-      return `NOT (${eqSql(cols, value, ctx, f)})`;
+      return `NOT (${eqSql(cols, value, ctx)})`;
     case 'lt':
-      return orderSql(cols, value, '<', ctx, f);
+      return orderSql(cols, value, '<', ctx);
     case 'lte':
-      return orderSql(cols, value, '<=', ctx, f);
+      return orderSql(cols, value, '<=', ctx);
     case 'gt':
-      return orderSql(cols, value, '>', ctx, f);
+      return orderSql(cols, value, '>', ctx);
     case 'gte':
-      return orderSql(cols, value, '>=', ctx, f);
+      return orderSql(cols, value, '>=', ctx);
     case 'in':
-      return inSql(cols, value, ctx, f);
+      return inSql(cols, value, ctx);
     case 'contains':
-      return containsSql(cols, value, ctx, f);
+      return containsSql(cols, value, ctx);
     case 'not_contains':
-      return `NOT (${containsSql(cols, value, ctx, f)})`;
+      return `NOT (${containsSql(cols, value, ctx)})`;
     default:
       throw new Decline(`operator ${f.operator} is not compiled`);
   }
@@ -78,11 +79,8 @@ export function presentSql(cols: PathColumns): string {
   return [...cols.values()].map((c) => `${c} IS NOT NULL`).join(' OR ');
 }
 
-function noArrays(cols: PathColumns, f: Filter): void {
-  if (cols.has('a')) {
-    throw new Decline(`${f.property_name} holds arrays in this collection (${f.operator} on elements)`);
-  }
-}
+/** An array element's fields, as the element predicates of list_filter see them. */
+const ELEMENT_COLUMNS: PathColumns = new Map(ELEMENT_KINDS.map((k) => [k, `el.${k}`]));
 
 /** Disjuncts, each NULL-safe, or FALSE when no column can match. */
 function anyOf(parts: string[]): string {
@@ -91,14 +89,45 @@ function anyOf(parts: string[]): string {
 }
 
 /**
- * looseEquals for a non-array actual (loose-compare.ts scalarEquals): a number
- * equals a number or a numeric string's value; a string equals the same
- * string, a datetime naming the same instant, or (as a numeric string) a
- * number; booleans and null only themselves; objects structurally.
+ * A comparison over a path's scalar columns and, when the path holds arrays,
+ * over its elements (any element matching, as the engine's array rule) and
+ * optionally the whole array (`whole`, e.g. equality with a listed array).
+ * `scalar` builds the disjuncts for one set of columns; it runs once for the
+ * path and once for the element fields.
  */
-function eqSql(cols: PathColumns, value: JsonValue, ctx: FilterContext, f: Filter): string {
-  noArrays(cols, f);
+function withArrays(
+  cols: PathColumns,
+  scalar: (c: PathColumns) => string[],
+  whole: (a: string) => string[] = () => [],
+): string {
+  const parts = scalar(cols);
+  const a = cols.get('a');
+  if (a) parts.push(...whole(a));
+  const e = cols.get('e');
+  if (e) {
+    const inner = scalar(ELEMENT_COLUMNS);
+    if (inner.length > 0) parts.push(`len(list_filter(${e}, lambda el: ${anyOf(inner)})) > 0`);
+  }
+  return anyOf(parts);
+}
+
+/**
+ * looseEquals (loose-compare.ts): for a non-array actual, scalarEquals — a
+ * number equals a number or a numeric string's value; a string equals the
+ * same string, a datetime naming the same instant, or (as a numeric string) a
+ * number; booleans and null only themselves; objects structurally. An array
+ * equals a structurally equal array operand, or has an element that equals.
+ */
+function eqSql(cols: PathColumns, value: JsonValue, ctx: FilterContext): string {
   const p = ctx.params;
+  return withArrays(
+    cols,
+    (c) => eqParts(c, value, p),
+    (a) => (Array.isArray(value) ? [`${a} = ${p.add(canonicalJson(value))}`] : []),
+  );
+}
+
+function eqParts(cols: PathColumns, value: JsonValue, p: SqlParams): string[] {
   const parts: string[] = [];
   const n = cols.get('n');
   const s = cols.get('s');
@@ -123,25 +152,32 @@ function eqSql(cols: PathColumns, value: JsonValue, ctx: FilterContext, f: Filte
   } else if (!Array.isArray(value)) {
     if (o) parts.push(`${o} = ${p.add(canonicalJson(value))}`);
   }
-  // An array operand equals only an array actual, and arrays declined above.
-  return anyOf(parts);
+  // An array operand equals only a whole array (withArrays' `whole`).
+  return parts;
 }
 
 /**
- * scalarOrder for a non-array actual: numbers against a number or numeric
- * string operand; strings against a string operand (as instants when both are
- * datetimes, else by code units) or, when numeric, against a number operand;
- * booleans against a boolean. Everything else is incomparable: false.
+ * scalarOrder: numbers against a number or numeric string operand; strings
+ * against a string operand (as instants when both are datetimes, else by code
+ * units) or, when numeric, against a number operand; booleans against a
+ * boolean. Everything else (null, objects, nested arrays) is incomparable:
+ * false. An array matches when any element does.
  */
 function orderSql(
   cols: PathColumns,
   value: JsonValue,
   op: '<' | '<=' | '>' | '>=',
   ctx: FilterContext,
-  f: Filter,
 ): string {
-  noArrays(cols, f);
-  const p = ctx.params;
+  return withArrays(cols, (c) => orderParts(c, value, op, ctx.params));
+}
+
+function orderParts(
+  cols: PathColumns,
+  value: JsonValue,
+  op: '<' | '<=' | '>' | '>=',
+  p: SqlParams,
+): string[] {
   const parts: string[] = [];
   const n = cols.get('n');
   const s = cols.get('s');
@@ -167,7 +203,7 @@ function orderSql(
   } else if (typeof value === 'boolean') {
     if (b) parts.push(`${b} ${op} ${p.add(value)}`);
   }
-  return anyOf(parts);
+  return parts;
 }
 
 /**
@@ -190,18 +226,21 @@ function assertSameStringOrder(value: string): void {
  * `in` as InSet (in-set.ts) forms it: a number matches listed numbers and
  * listed numeric strings' values; a string matches identical listed strings,
  * listed datetimes naming its instant, and (when numeric) listed numbers;
- * booleans and null themselves; objects structurally.
+ * booleans and null themselves; objects structurally; an array matches a
+ * structurally equal listed array or has an element that matches.
  */
-function inSql(cols: PathColumns, value: JsonValue, ctx: FilterContext, f: Filter): string {
+function inSql(cols: PathColumns, value: JsonValue, ctx: FilterContext): string {
   if (!Array.isArray(value)) throw new Decline('"in" without a list (the engine reports it)');
-  if (value.length > ctx.maxInValues) throw new Decline('"in" list over maxInValues (the engine reports it)');
-  noArrays(cols, f);
+  if (value.length > ctx.maxInValues) {
+    throw new Decline('"in" list over maxInValues (the engine reports it)');
+  }
   const numbers: number[] = [];
   const numberValues: number[] = [];
   const strings: string[] = [];
   const instants: number[] = [];
   const booleans: boolean[] = [];
-  const structured: string[] = [];
+  const objects: string[] = [];
+  const arrays: string[] = [];
   let hasNull = false;
   for (const v of value) {
     if (v === null) hasNull = true;
@@ -215,29 +254,35 @@ function inSql(cols: PathColumns, value: JsonValue, ctx: FilterContext, f: Filte
       const instant = parseIsoInstant(v);
       if (instant !== undefined) instants.push(instant);
     } else if (typeof v === 'boolean') booleans.push(v);
-    else if (!Array.isArray(v)) structured.push(canonicalJson(v));
+    else if (Array.isArray(v)) arrays.push(canonicalJson(v));
+    else objects.push(canonicalJson(v));
   }
   const p = ctx.params;
-  // Placeholders only for lists a column can match: an unused parameter is an error.
-  const list = <T>(kind: ColumnKind, items: T[], bind: (x: T) => string) => {
-    const col = cols.get(kind);
-    return col && items.length > 0 ? [`${col} IN (${items.map(bind).join(', ')})`] : [];
-  };
   const add = (x: SqlParam) => p.add(x);
-  return anyOf([
-    ...list('n', numbers, add),
-    ...list('ns', numberValues, add),
-    ...list('s', strings, add),
-    ...list('t', instants, (x) => p.instant(x)),
-    ...list('b', booleans, add),
-    ...list('o', structured, add),
-    ...(hasNull && cols.get('z') ? [cols.get('z') as string] : []),
-  ]);
+  // Placeholders only for lists a column can match: an unused parameter is an error.
+  const isIn = <T>(col: string | undefined, items: T[], bind: (x: T) => string): string[] =>
+    col && items.length > 0 ? [`${col} IN (${items.map(bind).join(', ')})`] : [];
+  return withArrays(
+    cols,
+    (c) => [
+      ...isIn(c.get('n'), numbers, add),
+      ...isIn(c.get('ns'), numberValues, add),
+      ...isIn(c.get('s'), strings, add),
+      ...isIn(c.get('t'), instants, (x) => p.instant(x)),
+      ...isIn(c.get('b'), booleans, add),
+      ...isIn(c.get('o'), objects, add),
+      ...(hasNull && c.get('z') ? [c.get('z') as string] : []),
+    ],
+    (a) => isIn(a, arrays, add),
+  );
 }
 
-/** contains: a substring of a string actual (numbers and booleans as their JavaScript text). */
-function containsSql(cols: PathColumns, value: JsonValue, ctx: FilterContext, f: Filter): string {
-  noArrays(cols, f);
+/**
+ * contains: a substring of a string actual (numbers and booleans as their
+ * JavaScript text); on an array, the same as eq (an element equals, or the
+ * whole array does).
+ */
+function containsSql(cols: PathColumns, value: JsonValue, ctx: FilterContext): string {
   const s = cols.get('s');
   const needle =
     typeof value === 'string'
@@ -245,6 +290,8 @@ function containsSql(cols: PathColumns, value: JsonValue, ctx: FilterContext, f:
       : typeof value === 'number' || typeof value === 'boolean'
         ? String(value)
         : undefined;
-  if (!s || needle === undefined) return 'FALSE';
-  return anyOf([`contains(${s}, ${ctx.params.add(needle)})`]);
+  const parts: string[] = [];
+  if (s && needle !== undefined) parts.push(`COALESCE(contains(${s}, ${ctx.params.add(needle)}), FALSE)`);
+  if (cols.has('a')) parts.push(eqSql(new Map([...cols].filter(([k]) => k === 'a' || k === 'e')), value, ctx));
+  return parts.length > 0 ? parts.join(' OR ') : 'FALSE';
 }
