@@ -51,8 +51,8 @@ export interface CompileContext {
  * (interval bucket, group), the analyses' values, or the reason it cannot
  * (then the TypeScript engine answers). Timeframes and bucket edges come from
  * the engine's own functions (resolveTimeframe, bucketEdges), so DST and
- * month lengths are handled once; the buckets reach SQL as a VALUES list of
- * edges. What the SQL computes per cell mirrors the engine's accumulators
+ * month lengths are handled once; SQL only maps a row to its bucket
+ * (bucketSql). What the SQL computes per cell mirrors the engine's accumulators
  * (analyses/): numeric analyses read only JSON numbers (the `n` column), the
  * unique analyses every value kind apart.
  */
@@ -103,18 +103,10 @@ function compile(query: Query, ctx: CompileContext): CompiledQuery {
   let from = 'events e';
   let bucketColumn: number | undefined;
   if (edges) {
-    if (edges.length < 2) {
-      // An empty timeframe has no buckets: nothing to read.
-      from += ' JOIN (SELECT 0 AS b, 0 AS lo, 0 AS hi) bk ON FALSE';
-    } else {
-      const rows: string[] = [];
-      for (let i = 0; i + 1 < edges.length; i++) {
-        rows.push(`(${i}, ${params.instant(edges[i])}, ${params.instant(edges[i + 1])})`);
-      }
-      from += ` JOIN (VALUES ${rows.join(', ')}) bk(b, lo, hi) ON e.ts >= bk.lo AND e.ts < bk.hi`;
-    }
-    bucketColumn = column('bk.b');
-    keys.push('bk.b');
+    const bucket = bucketSql(edges, params);
+    if (bucket.join) from += bucket.join;
+    bucketColumn = column(bucket.index);
+    keys.push(bucket.index);
   }
   let groupColumns: number[][] | undefined;
   if (query.group_by) {
@@ -140,6 +132,30 @@ function compile(query: Query, ctx: CompileContext): CompiledQuery {
     // analysis's empty value, as the engine does for cells it never created.
     ' HAVING count(*) > 0';
   return { sql, params: params.values, metrics, edges, bucketColumn, groupColumns, readers };
+}
+
+/**
+ * The bucket of each row, from the engine's edges (the WHERE already keeps
+ * rows inside [first edge, last edge)). Equal steps (minutes, hours, and days
+ * or weeks where the zone's offset does not change) are one integer division:
+ * several times faster than a join. Unequal steps (days over a DST change,
+ * months, years) join the edges with an ASOF join: a row belongs to the last
+ * edge at or before it, since buckets are contiguous.
+ */
+function bucketSql(edges: number[], params: SqlParams): { index: string; join?: string } {
+  // An empty timeframe has no buckets: no row may reach one. (A column, not the
+  // literal 0, which GROUP BY would read as a position.)
+  if (edges.length < 2) return { index: 'none.b', join: ' JOIN (SELECT 0 AS b) none ON FALSE' };
+  const step = edges[1] - edges[0];
+  let uniform = true;
+  for (let i = 2; i + 1 < edges.length && uniform; i++) uniform = edges[i] - edges[i - 1] === step;
+  // The last bucket may be clipped to the timeframe's end, never longer.
+  if (uniform && edges[edges.length - 1] - edges[edges.length - 2] <= step) {
+    return { index: `((e.ts - ${params.instant(edges[0])}) // ${params.instant(step)})` };
+  }
+  const rows: string[] = [];
+  for (let i = 0; i + 1 < edges.length; i++) rows.push(`(${i}, ${params.instant(edges[i])})`);
+  return { index: 'bk.b', join: ` ASOF JOIN (VALUES ${rows.join(', ')}) bk(b, lo) ON e.ts >= bk.lo` };
 }
 
 function reader(

@@ -167,12 +167,16 @@ describe('DuckDB compiled path: targeted examples', () => {
 
   describe('DST days in America/New_York', () => {
     it('daily buckets follow local midnight across spring forward (a 23-hour day)', async () => {
-      const result = await compiled('dst', 'count', {
+      const params = {
         event_collection: 'visits',
         timeframe: { start: '2024-03-09T00:00:00', end: '2024-03-12T00:00:00' },
         timezone: 'America/New_York',
         interval: 'daily',
-      });
+      };
+      // Unequal days: rows find their bucket by an ASOF join on the engine's edges.
+      const c = engine.compile(parseQuery('count', params), { projectId: 'dst', now });
+      expect('compiled' in c && c.compiled.sql).toContain('ASOF JOIN');
+      const result = await compiled('dst', 'count', params);
       expect(result).toEqual([
         { value: 1, timeframe: { start: '2024-03-09T05:00:00.000Z', end: '2024-03-10T05:00:00.000Z' } },
         { value: 4, timeframe: { start: '2024-03-10T05:00:00.000Z', end: '2024-03-11T04:00:00.000Z' } },
@@ -181,12 +185,16 @@ describe('DuckDB compiled path: targeted examples', () => {
     });
 
     it('hourly buckets over fall back list the repeated hour twice', async () => {
-      const result = (await compiled('dst', 'count', {
+      const params = {
         event_collection: 'visits',
         timeframe: { start: '2024-11-03T00:00:00', end: '2024-11-03T03:00:00' },
         timezone: 'America/New_York',
         interval: 'hourly',
-      })) as JsonObject[];
+      };
+      // Equal hours: the bucket is one integer division, no join.
+      const c = engine.compile(parseQuery('count', params), { projectId: 'dst', now });
+      expect('compiled' in c && c.compiled.sql).not.toContain('JOIN');
+      const result = (await compiled('dst', 'count', params)) as JsonObject[];
       expect(result.map((b) => b.value)).toEqual([0, 1, 1, 0]);
       expect(result.map((b) => (b.timeframe as JsonObject).start)).toEqual([
         '2024-11-03T04:00:00.000Z',
