@@ -4,48 +4,27 @@
  * write path (stored by keen.id with their bodies, counters exact, the entry
  * gone) and purged, acting on the stack through its stack file.
  */
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import type { CollectionEvent } from '@app/events';
 import type { DeadLetterEntry } from '@app/storage';
 import { MongoDeadLetterStore } from '@app/storage/mongo';
 import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import { http } from '../support/http';
-import { ProjectKeys, SplitStack, STACK_START_TIMEOUT_MS, waitFor } from '../support/split-stack';
+import {
+  CliResult,
+  ProjectKeys,
+  SplitStack,
+  STACK_START_TIMEOUT_MS,
+  waitFor,
+} from '../support/split-stack';
 
 jest.setTimeout(180_000);
-
-const ROOT = path.resolve(__dirname, '../..');
-const CLI_MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('split deployment: dead letters from the CLI', () => {
   let stack: SplitStack;
   let keys: ProjectKeys;
   let letters: MongoDeadLetterStore;
 
-  function cli(...args: string[]): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        TALLY_STACK_FILE: stack.stackFile,
-        LOG_LEVEL: 'warn',
-      };
-      delete env.DATA_DIR;
-      const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: ROOT, env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-  }
+  const cli = (...args: string[]): Promise<CliResult> => stack.cli(...args);
 
   async function json(...args: string[]): Promise<any> {
     const result = await cli(...args, '--json');

@@ -10,7 +10,7 @@
  *
  * No jest imports: the split bench compiles and uses this file too.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -37,6 +37,12 @@ const ROOT = ((dir: string): string => {
 })(__dirname);
 const CLI_MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
 const run = promisify(execFile);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface ProjectKeys {
   id: string;
@@ -334,6 +340,33 @@ export class SplitStack {
     for await (const page of (await this.openStores()).events.scan({ projectId, collection, ids }))
       out.push(...page);
     return out;
+  }
+
+  /**
+   * Runs the CLI against this stack (it follows TALLY_STACK_FILE; DATA_DIR is
+   * dropped so the stack is what it acts on). Never rejects on a non-zero exit:
+   * the caller checks `code`.
+   */
+  cli(...args: string[]): Promise<CliResult> {
+    return new Promise((resolve, reject) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, TALLY_STACK_FILE: this.stackFile, LOG_LEVEL: 'warn' };
+      delete env.DATA_DIR;
+      const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: ROOT, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  /**
+   * Removes events straight from the event store, behind Tally's back (no
+   * counter update, no delete job): what a storage fault that loses data does.
+   */
+  async loseEvents(projectId: string, collection: string, ids: string[]): Promise<number> {
+    return (await (await this.openStores()).events.deleteByIds(projectId, collection, ids)).length;
   }
 
   /** Stored events of a project (optionally one collection), read through the EventStore port. */

@@ -8,6 +8,7 @@ import { registerDeleteCommands } from './commands/delete.command';
 import { registerSchemaCommands } from './commands/schema.command';
 import { registerTransferCommands } from './commands/transfer.command';
 import { registerDeadLetterCommands } from './commands/dead-letters.command';
+import { registerReplayCommand } from './commands/replay.command';
 
 const program = new Command()
   .name('tally')
@@ -21,6 +22,7 @@ registerDeleteCommands(program);
 registerSchemaCommands(program);
 registerTransferCommands(program);
 registerDeadLetterCommands(program);
+registerReplayCommand(program);
 
 // Every command first says which installation it acts on (stderr; not with --json).
 program.hook('preAction', (_program, action) => {

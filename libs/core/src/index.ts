@@ -27,3 +27,4 @@ export * from './schema/schema.service';
 export * from './transfer/export-events';
 export * from './transfer/import-events';
 export * from './ingest/local-ingest-rate-limiter';
+export * from './transfer/replay-journal';

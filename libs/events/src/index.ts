@@ -9,3 +9,4 @@ export * from './model/timestamps';
 export * from './model/validate-event';
 export * from './model/prepare-event';
 export * from './model/prepare-imported-event';
+export * from './model/beacon-data';

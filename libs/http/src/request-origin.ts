@@ -43,5 +43,9 @@ export function requestIdentity(headers: OriginHeaders, trustProxy: boolean): Re
 }
 
 export function requestOrigin(projectId: string, headers: OriginHeaders, trustProxy: boolean): RequestOrigin {
-  return { projectId, receivedAt: Date.now(), ...requestIdentity(headers, trustProxy) };
+  const identity = requestIdentity(headers, trustProxy);
+  // Behind the trusted edge, the request was received when the edge received
+  // it: keen.created_at then depends only on what the journal records, so a
+  // replay of a journal entry re-creates the event exactly, body included.
+  return { projectId, receivedAt: identity.requestStart ?? Date.now(), ...identity };
 }

@@ -1,23 +1,7 @@
-import { parseJsonText, TallyError } from '@app/events';
+import { TallyError } from '@app/events';
 
-/**
- * Decodes a beacon's `data` parameter: base64 JSON. Python's client sends raw
- * base64 whose '+' arrives as a space after URL decoding; URL-safe base64 is
- * accepted too.
- */
-export function decodeBeaconData(data: unknown): unknown {
-  if (typeof data !== 'string' || data.length === 0) {
-    throw new TallyError(
-      'invalid',
-      'InvalidEventError',
-      'The "data" parameter must be a base64-encoded JSON event.',
-    );
-  }
-  const normalized = data.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/');
-  const text = Buffer.from(normalized, 'base64').toString('utf8');
-  // The one JSON parser of every body and parameter (a `__proto__` key stays data).
-  return parseJsonText(text, 'The "data" parameter (base64-decoded)');
-}
+// Decoding `data` is shared with the journal replay, so it lives beside the event model.
+export { decodeBeaconData } from '@app/events';
 
 /** Longer redirect targets are refused: browsers and proxies cut URLs beyond about 2 KB anyway. */
 export const MAX_REDIRECT_LENGTH = 2048;
