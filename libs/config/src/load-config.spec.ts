@@ -165,4 +165,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { INGEST_EVENTS_PER_SECOND: '-5' })).toThrow(ConfigError);
     expect(loadConfig('standalone', { INGEST_EVENTS_PER_SECOND: '100', MAX_BATCH_EVENTS: '200' }).limits.ingest.eventsPerSecond).toBe(100);
   });
+
+  it('sets the MongoDB write concern to a journaled majority unless told otherwise', () => {
+    expect(loadConfig('worker', { STORE: 'mongo', QUEUE: 'redis' }).storage.mongoWriteConcern).toEqual({
+      w: 'majority',
+      journal: true,
+    });
+    expect(
+      loadConfig('worker', { STORE: 'mongo', QUEUE: 'redis', MONGO_WRITE_CONCERN: '2', MONGO_JOURNAL: 'false' }).storage
+        .mongoWriteConcern,
+    ).toEqual({ w: 2, journal: false });
+    expect(() => loadConfig('worker', { STORE: 'mongo', MONGO_WRITE_CONCERN: 'all' })).toThrow(
+      /MONGO_WRITE_CONCERN must be "majority" or an integer >= 1/,
+    );
+  });
 });

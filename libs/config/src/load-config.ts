@@ -31,6 +31,16 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+/** MONGO_WRITE_CONCERN: `majority` (default) or a whole number of members >= 1. */
+function writeConcernW(env: Env): number | 'majority' {
+  const raw = env.MONGO_WRITE_CONCERN;
+  if (raw === undefined || raw === '' || raw === 'majority') return 'majority';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`MONGO_WRITE_CONCERN must be "majority" or an integer >= 1, got "${raw}"`);
+  return value;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -125,6 +135,10 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       mongoUrl: env.MONGO_URL || 'mongodb://127.0.0.1:27017',
       mongoDatabase: env.MONGO_DATABASE || 'tally',
       mongoConnectTimeoutMs: int(env, 'MONGO_CONNECT_TIMEOUT_MS', 5000, 100),
+      mongoWriteConcern: {
+        w: writeConcernW(env),
+        journal: bool(env, 'MONGO_JOURNAL', true),
+      },
       cassandraContactPoints: list(env, 'CASSANDRA_CONTACT_POINTS', ['127.0.0.1:9042']),
       cassandraKeyspace: env.CASSANDRA_KEYSPACE || 'tally',
     },

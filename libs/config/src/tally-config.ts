@@ -61,6 +61,13 @@ export interface TallyConfig {
      * server selection (2 s), so only a server too busy to answer waits longer.
      */
     mongoConnectTimeoutMs: number;
+    /**
+     * Write concern of every MongoDB write (events, counters, markers, metadata):
+     * MONGO_WRITE_CONCERN `majority` (default) or a number of members, and
+     * MONGO_JOURNAL (default true): acknowledged only once on disk, so a
+     * mongod crash or failover cannot drop a write the worker took as done.
+     */
+    mongoWriteConcern: { w: number | 'majority'; journal: boolean };
     cassandraContactPoints: string[];
     cassandraKeyspace: string;
   };

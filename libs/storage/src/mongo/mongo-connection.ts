@@ -16,6 +16,13 @@ export interface MongoConnectionOptions {
   /** Socket read timeout (default 30 000 ms): bounded, long enough for big scans' pages. */
   socketTimeoutMs?: number;
   maxPoolSize?: number;
+  /**
+   * Write concern of every write through this connection (default
+   * `{w: 'majority', journal: true}`): a write is acknowledged only once a
+   * majority holds it on disk, so a crash or failover cannot undo it after
+   * the worker counted and completed its job (w:1 without the journal can).
+   */
+  writeConcern?: { w: number | 'majority'; journal: boolean };
 }
 
 /**
@@ -34,7 +41,14 @@ export class MongoConnection {
       connectTimeoutMS: options.connectTimeoutMs ?? 5000,
       socketTimeoutMS: options.socketTimeoutMs ?? 30_000,
       maxPoolSize: options.maxPoolSize ?? 20,
+      writeConcern: options.writeConcern ?? { w: 'majority', journal: true },
     });
+  }
+
+  /** The write concern the driver applies to every write through this connection. */
+  get writeConcern(): { w?: number | string; journal?: boolean } {
+    const wc = this.client.writeConcern;
+    return { w: wc?.w, journal: wc?.journal };
   }
 
   /** Lazily connects; a failed connect is retried on the next call. */

@@ -19,6 +19,7 @@ export function mongoMetadataSide(config: TallyConfig) {
     url: config.storage.mongoUrl,
     database: config.storage.mongoDatabase,
     connectTimeoutMs: config.storage.mongoConnectTimeoutMs,
+    writeConcern: config.storage.mongoWriteConcern,
   });
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });
