@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { JsonObject, JsonValue, StoredEvent } from '@app/events';
 import { executeQuery, parseQuery, QueryResponse } from '@app/query-engine';
 import { InMemoryEventSource } from '@app/query-engine/testing';
@@ -338,6 +341,49 @@ describe('DuckDB compiled path: targeted examples', () => {
       ]);
       // Group rows are null-prototype objects, so `constructor` is a plain own key.
       expect(Object.getPrototypeOf(rows[0])).toBeNull();
+    });
+  });
+
+  describe('a database file', () => {
+    it('reopens with its column dictionary and answers as before', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tally-duckdb-'));
+      try {
+        const path = join(dir, 'events.duckdb');
+        const first = await DuckdbQueryEngine.open({ path, threads: 1 });
+        const events = [
+          at('2024-03-05T10:00:00.000Z', { score: 75, tags: ['a'] }),
+          at('2024-03-05T11:00:00.000Z', { score: '80', tags: ['b'] }),
+          at('2024-03-05T12:00:00.000Z', { score: 'high' }),
+        ];
+        await first.append('file', 'c', events);
+        first.close();
+
+        const again = await DuckdbQueryEngine.open({ path, threads: 1 });
+        try {
+          // A new pair after reopening gets the next column, not a reused name.
+          await again.append('file', 'c', [at('2024-03-05T13:00:00.000Z', { score: false })]);
+          const query = parseQuery('count', {
+            event_collection: 'c',
+            timeframe: fortnight,
+            filters: [{ property_name: 'score', operator: 'gte', property_value: 75 }],
+            group_by: 'tags',
+          });
+          expect((await again.compiledQuery(query, { projectId: 'file', now }))?.result).toEqual([
+            { tags: ['a'], result: 1 },
+            { tags: ['b'], result: 1 },
+          ]);
+          const booleans = parseQuery('count', {
+            event_collection: 'c',
+            timeframe: fortnight,
+            filters: [{ property_name: 'score', operator: 'eq', property_value: false }],
+          });
+          expect((await again.compiledQuery(booleans, { projectId: 'file', now }))?.result).toBe(1);
+        } finally {
+          again.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

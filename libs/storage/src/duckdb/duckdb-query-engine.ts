@@ -9,6 +9,8 @@ export interface CompiledQueryContext {
   /** The instant relative timeframes are resolved against (tests pin it). */
   now?: Date;
   limits?: Partial<QueryLimits>;
+  /** Told why a query was declined (for metrics and tests); the answer is then undefined. */
+  onDecline?: (reason: string) => void;
 }
 
 /**
@@ -42,13 +44,26 @@ export class DuckdbQueryEngine {
   }
 
   async compiledQuery(query: Query, ctx: CompiledQueryContext): Promise<QueryResponse | undefined> {
-    if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') return undefined;
+    const decline = (reason: string) => {
+      ctx.onDecline?.(reason);
+      return undefined;
+    };
     const compilation = this.compile(query, ctx);
-    if (!('compiled' in compilation)) return undefined;
+    if (!('compiled' in compilation)) return decline(compilation.declined);
+    if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') {
+      return decline(`${query.analysis_type} is not compiled`);
+    }
     const { compiled } = compilation;
-    const rows = await this.table.rows(compiled.sql, compiled.params);
+    let rows: unknown[][];
+    try {
+      rows = await this.table.rows(compiled.sql, compiled.params);
+    } catch (e) {
+      // The engine can still answer: a failing statement costs speed, not the answer.
+      return decline(`DuckDB failed: ${(e as Error).message}`);
+    }
     const result = shapeRows(query, compiled, rows, resolveLimits(ctx.limits));
-    return result === undefined ? undefined : { result };
+    if (result === undefined) return decline('over a limit the engine reports (groups, cells or values)');
+    return { result };
   }
 
   close(): void {
