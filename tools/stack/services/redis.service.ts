@@ -19,9 +19,11 @@ export function install(): void {
 }
 
 /**
- * Our own Redis instance: loopback only, AOF with fsync every second (a job BullMQ
- * accepted survives a crash minus at most ~1 s), never evicts (an evicted job is a
- * lost event), data in `.stack/data/<name>`.
+ * Our own Redis instance: loopback only, AOF fsynced before every answer
+ * (`appendfsync always`: a job BullMQ acknowledged survives kill -9 of the shard;
+ * everysec could lose up to a second of acknowledged jobs; the cost is in
+ * docs/benchmarks.md), never evicts (an evicted job is a lost event), data in
+ * `.stack/data/<name>`.
  */
 export function renderConfig(opts: ServiceStartOptions): string {
   const dir = dataDir(opts.stateDir, opts.name);
@@ -32,7 +34,7 @@ export function renderConfig(opts: ServiceStartOptions): string {
     `dir ${dir}`,
     'daemonize no',
     'appendonly yes',
-    'appendfsync everysec',
+    'appendfsync always',
     'maxmemory-policy noeviction',
     'logfile ""',
     '',

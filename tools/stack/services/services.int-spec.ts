@@ -46,7 +46,7 @@ describe('redis service', () => {
 
   afterAll(async () => handle?.stop());
 
-  it('starts our own instance with AOF everysec and noeviction, round-trips a key, survives a restart', async () => {
+  it('starts our own instance with AOF fsynced on every write (always) and noeviction, round-trips a key, survives a restart', async () => {
     handle = await redis.start({ name: 'redis-t', port: PORTS.redis, stateDir });
     const again = await redis.start({ name: 'redis-t', port: PORTS.redis, stateDir });
     expect(again.pid).toBe(handle.pid);
@@ -66,7 +66,7 @@ describe('redis service', () => {
       ),
     );
     expect(conf.appendonly).toBe('yes');
-    expect(conf.appendfsync).toBe('everysec');
+    expect(conf.appendfsync).toBe('always');
     expect(conf['maxmemory-policy']).toBe('noeviction');
     expect(conf.bind).toBe('127.0.0.1');
     await client.set('tally:k', JSON.stringify({ a: 1, b: 'x' }));
