@@ -1,10 +1,14 @@
 import {
   bucketEdges,
+  ExtractionQuery,
   LabelledMetric,
+  MetricQuery,
   MetricSpec,
+  MultiAnalysisQuery,
   Query,
   QueryLimits,
   resolveTimeframe,
+  TimeRange,
 } from '@app/query-engine';
 import { ColumnKind, VALUE_KINDS } from './column-layout';
 import type { SqlParam } from './event-table';
@@ -24,7 +28,8 @@ export type MetricReader =
   /** A constant: the analysis's target never had a number in this collection. */
   | { kind: 'constant'; value: number | null };
 
-export interface CompiledQuery {
+export interface CompiledMetrics {
+  kind: 'metrics';
   sql: string;
   params: SqlParam[];
   metrics: LabelledMetric[];
@@ -36,6 +41,23 @@ export interface CompiledQuery {
   groupColumns?: number[][];
   readers: MetricReader[];
 }
+
+/**
+ * An extraction: the matching events' bodies, oldest first. With `latest`,
+ * every match at or after the N-th newest timestamp (ties at the cut
+ * included), of which the caller keeps the N last in the engine's order.
+ */
+export interface CompiledExtraction {
+  kind: 'extraction';
+  sql: string;
+  params: SqlParam[];
+  latest?: number;
+  /** More rows than this: the engine stops with maxExtractionEvents (the SQL reads one more). */
+  maxEvents: number;
+  propertyNames?: string[];
+}
+
+export type CompiledQuery = CompiledMetrics | CompiledExtraction;
 
 export type Compilation = { compiled: CompiledQuery } | { declined: string };
 
@@ -68,10 +90,9 @@ export function compileQuery(query: Query, ctx: CompileContext): Compilation {
 }
 
 function compile(query: Query, ctx: CompileContext): CompiledQuery {
-  if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') {
-    throw new Decline(`${query.analysis_type} is not compiled`);
-  }
+  if (query.analysis_type === 'funnel') throw new Decline('funnel is not compiled');
   if (query.include_metadata) throw new Decline('execution_metadata reports the engine scan');
+  if (query.analysis_type === 'extraction') return compileExtraction(query, ctx);
   const metrics: LabelledMetric[] =
     query.analysis_type === 'multi_analysis'
       ? Object.entries(query.analyses).map(([label, spec]) => ({ label, spec }))
@@ -81,21 +102,9 @@ function compile(query: Query, ctx: CompileContext): CompiledQuery {
     query.interval && range
       ? bucketEdges(range, query.interval, query.timezone, ctx.limits.maxIntervalBuckets)
       : undefined;
-
   const params = new SqlParams();
-  const where = [
-    `e.project = ${params.add(ctx.projectId)}`,
-    `e.collection = ${params.add(query.event_collection)}`,
-  ];
-  if (range) {
-    where.push(`e.ts >= ${params.instant(range.start)}`, `e.ts < ${params.instant(range.end)}`);
-  }
-  const columnsOf = (path: string): PathColumns => {
-    const cols = ctx.columnsOf(path);
-    if (cols.has('u')) throw new Decline(`${path} holds strings DuckDB cannot store unchanged`);
-    return cols;
-  };
-  where.push(filtersSql(query.filters, { columnsOf, params, maxInValues: ctx.limits.maxInValues }));
+  const columnsOf = guardedColumns(ctx);
+  const where = scopeSql(query, range, ctx, params);
 
   const select: string[] = [];
   const keys: string[] = [];
@@ -126,12 +135,90 @@ function compile(query: Query, ctx: CompileContext): CompiledQuery {
   if (select.length === 0) select.push('count(*)');
 
   const sql =
-    `SELECT ${select.join(', ')} FROM ${from} WHERE ${where.map((w) => `(${w})`).join(' AND ')}` +
+    `SELECT ${select.join(', ')} FROM ${from} WHERE ${where}` +
     (keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '') +
     // Cells without events are left out: the shaping fills them with each
     // analysis's empty value, as the engine does for cells it never created.
     ' HAVING count(*) > 0';
-  return { sql, params: params.values, metrics, edges, bucketColumn, groupColumns, readers };
+  return {
+    kind: 'metrics',
+    sql,
+    params: params.values,
+    metrics,
+    edges,
+    bucketColumn,
+    groupColumns,
+    readers,
+  };
+}
+
+/** A path's columns, declining paths whose strings DuckDB could not hold unchanged. */
+function guardedColumns(ctx: CompileContext): (path: string) => PathColumns {
+  return (path) => {
+    const cols = ctx.columnsOf(path);
+    if (cols.has('u')) throw new Decline(`${path} holds strings DuckDB cannot store unchanged`);
+    return cols;
+  };
+}
+
+/** The rows a query reads: its project and collection, timeframe and filters. */
+function scopeSql(
+  query: MetricQuery | MultiAnalysisQuery | ExtractionQuery,
+  range: TimeRange | undefined,
+  ctx: CompileContext,
+  params: SqlParams,
+): string {
+  const where = [
+    `e.project = ${params.add(ctx.projectId)}`,
+    `e.collection = ${params.add(query.event_collection)}`,
+  ];
+  if (range) {
+    where.push(`e.ts >= ${params.instant(range.start)}`, `e.ts < ${params.instant(range.end)}`);
+  }
+  where.push(
+    filtersSql(query.filters, {
+      columnsOf: guardedColumns(ctx),
+      params,
+      maxInValues: ctx.limits.maxInValues,
+    }),
+  );
+  return where.map((w) => `(${w})`).join(' AND ');
+}
+
+/**
+ * Extraction reads bodies as stored. SQL orders by (ts, id) only to pick
+ * rows; the caller re-sorts them with the engine's order (ids by UTF-16 code
+ * units, which DuckDB's byte order can differ from). `latest` keeps every
+ * match at or after the N-th newest timestamp, so ties at the cut are all
+ * there for that sort, as the engine's newest-first read keeps them.
+ */
+function compileExtraction(query: ExtractionQuery, ctx: CompileContext): CompiledExtraction {
+  const max = ctx.limits.maxExtractionEvents;
+  if (query.latest !== undefined && query.latest > max) {
+    throw new Decline('latest over maxExtractionEvents (the engine reports it)');
+  }
+  const range = resolveTimeframe(query.timeframe, query.timezone, ctx.now);
+  const params = new SqlParams();
+  const where = scopeSql(query, range, ctx, params);
+  let sql: string;
+  if (query.latest !== undefined) {
+    const offset = params.add(BigInt(query.latest - 1));
+    // A placeholder may appear twice: the cut reads the same rows as the outer query.
+    sql =
+      `SELECT e.id, e.ts, e.body FROM events e WHERE ${where} AND e.ts >= COALESCE(` +
+      `(SELECT e.ts FROM events e WHERE ${where} ORDER BY e.ts DESC LIMIT 1 OFFSET ${offset}), ` +
+      `-9223372036854775808)`;
+  } else {
+    sql = `SELECT e.id, e.ts, e.body FROM events e WHERE ${where} ORDER BY e.ts, e.id LIMIT ${params.add(BigInt(max + 1))}`;
+  }
+  return {
+    kind: 'extraction',
+    sql,
+    params: params.values,
+    latest: query.latest,
+    maxEvents: max,
+    propertyNames: query.property_names,
+  };
 }
 
 /**

@@ -88,6 +88,18 @@ describe('DuckDB compiled path: targeted examples', () => {
         `{"${HOSTILE.replace(/"/g, '\\"')}": 2, "__proto__": {"polluted": "no"}}, {"constructor": 3}]`,
     ) as JsonObject[];
     await load('hostile', 'x', hostile.map((b) => at(day, b)));
+    // Equal timestamps: the engine orders them by id.
+    const tie = (id: string, iso: string, body: JsonObject): StoredEvent => ({
+      id,
+      timestamp: Date.parse(iso),
+      event: { ...body, keen: { id, timestamp: iso } },
+    });
+    await load('tie', 'e', [
+      tie('b', '2024-03-05T10:00:00.000Z', { n: 3 }),
+      tie('z', '2024-03-06T10:00:00.000Z', { n: 4 }),
+      tie('a', '2024-03-05T10:00:00.000Z', { n: 1, user: { id: 'u1' } }),
+      tie('y', '2024-03-05T12:00:00.000Z', { n: 2, user: { id: 'u2' } }),
+    ]);
   });
   afterAll(() => engine.close());
 
@@ -273,8 +285,46 @@ describe('DuckDB compiled path: targeted examples', () => {
     });
   });
 
+  describe('extraction', () => {
+    it('returns bodies oldest first, ties by id, projected, and the latest N with ties at the cut', async () => {
+      const extraction = (params: Record<string, unknown>) =>
+        compiled('tie', 'extraction', { event_collection: 'e', timeframe: fortnight, ...params });
+      const all = (await extraction({})) as JsonObject[];
+      expect(all.map((e) => e.n)).toEqual([1, 3, 2, 4]);
+      expect(await extraction({ latest: 2, property_names: ['n', 'user.id'] })).toEqual([
+        { n: 2, user: { id: 'u2' } },
+        { n: 4 },
+      ]);
+      expect(
+        await extraction({
+          latest: 3,
+          filters: [{ property_name: 'n', operator: 'gte', property_value: '2' }],
+        }),
+      ).toEqual([all[1], all[2], all[3]]);
+    });
+
+    it('declines past maxExtractionEvents, where the engine stops with its limit error', async () => {
+      const reasons: string[] = [];
+      const ctx = {
+        projectId: 'tie',
+        now,
+        limits: { maxExtractionEvents: 3 },
+        onDecline: (r: string) => reasons.push(r),
+      };
+      const scope = { event_collection: 'e', timeframe: fortnight };
+      expect(await engine.compiledQuery(parseQuery('extraction', scope), ctx)).toBeUndefined();
+      expect(await engine.compiledQuery(parseQuery('extraction', { ...scope, latest: 4 }), ctx)).toBeUndefined();
+      expect(reasons).toEqual([
+        expect.stringMatching(/over a limit/),
+        expect.stringMatching(/latest over maxExtractionEvents/),
+      ]);
+      const three = await engine.compiledQuery(parseQuery('extraction', { ...scope, latest: 3 }), ctx);
+      expect((three?.result as JsonObject[]).map((e) => e.n)).toEqual([3, 2, 4]);
+    });
+  });
+
   describe('declines', () => {
-    it('regex and within, and extraction (the engine answers them)', async () => {
+    it('regex, within and funnels (the engine answers them)', async () => {
       const regex = {
         event_collection: 'scores',
         timeframe: fortnight,
@@ -295,8 +345,8 @@ describe('DuckDB compiled path: targeted examples', () => {
         ],
       };
       expect(declined('mixed', 'count', within)).toMatch(/within is not compiled/);
-      expect(declined('mixed', 'extraction', { event_collection: 'scores' })).toMatch(
-        /extraction is not compiled/,
+      expect(declined('mixed', 'funnel', { steps: [{ event_collection: 'scores', actor_property: 'score' }] })).toMatch(
+        /funnel is not compiled/,
       );
     });
   });

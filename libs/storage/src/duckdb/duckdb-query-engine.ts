@@ -2,6 +2,7 @@ import { StoredEvent } from '@app/events';
 import { Query, QueryLimits, QueryResponse, resolveLimits } from '@app/query-engine';
 import { compileQuery, Compilation } from './compile-query';
 import { DuckdbEventTable, EventTableOptions } from './event-table';
+import { shapeExtraction } from './shape-extraction';
 import { shapeRows } from './shape-rows';
 
 export interface CompiledQueryContext {
@@ -50,9 +51,6 @@ export class DuckdbQueryEngine {
     };
     const compilation = this.compile(query, ctx);
     if (!('compiled' in compilation)) return decline(compilation.declined);
-    if (query.analysis_type === 'extraction' || query.analysis_type === 'funnel') {
-      return decline(`${query.analysis_type} is not compiled`);
-    }
     const { compiled } = compilation;
     let rows: unknown[][];
     try {
@@ -61,8 +59,15 @@ export class DuckdbQueryEngine {
       // The engine can still answer: a failing statement costs speed, not the answer.
       return decline(`DuckDB failed: ${(e as Error).message}`);
     }
-    const result = shapeRows(query, compiled, rows, resolveLimits(ctx.limits));
-    if (result === undefined) return decline('over a limit the engine reports (groups, cells or values)');
+    const result =
+      compiled.kind === 'extraction'
+        ? shapeExtraction(compiled, rows)
+        : query.analysis_type !== 'extraction' && query.analysis_type !== 'funnel'
+          ? shapeRows(query, compiled, rows, resolveLimits(ctx.limits))
+          : undefined;
+    if (result === undefined) {
+      return decline('over a limit the engine reports (groups, cells, values or events)');
+    }
     return { result };
   }
 

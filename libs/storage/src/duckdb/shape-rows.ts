@@ -13,7 +13,7 @@ import {
   MultiAnalysisQuery,
 } from '@app/query-engine';
 import { valueFromColumns } from './column-layout';
-import { CompiledQuery, MetricReader } from './compile-query';
+import { CompiledMetrics, MetricReader } from './compile-query';
 
 /**
  * Result rows → the engine's answer, through the engine's own shaping
@@ -27,7 +27,7 @@ import { CompiledQuery, MetricReader } from './compile-query';
  */
 export function shapeRows(
   query: MetricQuery | MultiAnalysisQuery,
-  compiled: CompiledQuery,
+  compiled: CompiledMetrics,
   rows: unknown[][],
   limits: QueryLimits,
 ): JsonValue | undefined {
