@@ -64,6 +64,12 @@ describe('DuckDB compiled path: targeted examples', () => {
       at(day, { score: true }),
       at(day, { score: '2024-03-10T08:00:00-04:00' }),
     ]);
+    await load('big', 'numbers', [
+      at(day, { v: 1e20 }),
+      at(day, { v: 3_000_000_000.5 }),
+      at(day, { v: '1e20' }),
+      at(day, { v: -1e300 }),
+    ]);
     // New York: 2024-03-10 has 23 hours (spring forward), 2024-11-03 has 25 (fall back).
     await load('dst', 'visits', [
       at('2024-03-10T04:59:59.999Z', {}), // 23:59:59.999 on the 9th (EST)
@@ -178,6 +184,19 @@ describe('DuckDB compiled path: targeted examples', () => {
         { score: 'high', result: 1 },
       ]);
     });
+  });
+
+  it('binds every number as a double, far past 32 and 64 bits', async () => {
+    const count = (operator: string, property_value: unknown) =>
+      compiled('big', 'count', {
+        event_collection: 'numbers',
+        timeframe: fortnight,
+        filters: [{ property_name: 'v', operator, property_value }],
+      });
+    expect(await count('eq', 1e20)).toBe(2);
+    expect(await count('gt', 3_000_000_000)).toBe(3);
+    expect(await count('lt', 3_000_000_001)).toBe(2);
+    expect(await count('in', [-1e300, 1e20])).toBe(3);
   });
 
   describe('DST days in America/New_York', () => {

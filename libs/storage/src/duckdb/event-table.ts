@@ -133,9 +133,23 @@ export class DuckdbEventTable {
     }
   }
 
-  /** Runs one statement with bound parameters; BIGINTs come back as numbers. */
+  /**
+   * Runs one statement with bound parameters; BIGINTs come back as numbers.
+   * Parameter types are explicit: the driver would bind an integral number
+   * as INTEGER or BIGINT (and fail past 2^63, e.g. 1e20), while a JSON number
+   * is a double and must compare as one.
+   */
   async rows(sql: string, params: readonly SqlParam[]): Promise<unknown[][]> {
-    const reader = await this.conn.runAndReadAll(sql, [...params]);
+    const types = params.map((p) =>
+      typeof p === 'number'
+        ? DOUBLE
+        : typeof p === 'bigint'
+          ? BIGINT
+          : typeof p === 'boolean'
+            ? BOOLEAN
+            : VARCHAR,
+    );
+    const reader = await this.conn.runAndReadAll(sql, [...params], types);
     return reader.getRowsJS().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
   }
 
