@@ -4,6 +4,8 @@ import { RequestOrigin } from '@app/events';
 export interface OriginHeaders {
   'x-request-id'?: string | string[];
   'x-request-start'?: string | string[];
+  /** Set by the trusted edge: the client's own x-request-id (nginx/tally.conf.template). */
+  'x-client-request-id'?: string | string[];
 }
 
 export interface RequestIdentity {
@@ -37,7 +39,15 @@ export function requestIdentity(headers: OriginHeaders, trustProxy: boolean): Re
   if (trustProxy && validId) {
     // nginx's $msec: seconds with a millisecond fraction.
     const start = Number(first(headers['x-request-start']));
-    if (Number.isFinite(start) && start > 0) return { requestId: validId, requestStart: Math.round(start * 1000) };
+    if (Number.isFinite(start) && start > 0) {
+      const requestStart = Math.round(start * 1000);
+      // The client's own id, passed on by the edge: its idempotency key, so a
+      // retry sent however late (with another edge id and time) gets the same ids.
+      const client = first(headers['x-client-request-id']);
+      if (client !== undefined && REQUEST_ID.test(client))
+        return { requestId: `client:${client}`, requestStart, clientChosenId: true };
+      return { requestId: validId, requestStart };
+    }
   }
   return validId ? { requestId: `client:${validId}`, clientChosenId: true } : { requestId: randomUUID() };
 }

@@ -50,6 +50,7 @@ describe('readJournalLine', () => {
       write: {
         projectId: 'p1',
         requestId: RID,
+        clientChosenId: false,
         requestStart: 1764400000123,
         collections: new Map([['clicks', [{ n: 1, user: { id: 'u1' } }]]]),
       },
@@ -121,6 +122,29 @@ describe('eventsOfWrite', () => {
       timestamp: '2025-11-29T07:06:40.123Z',
       created_at: '2025-11-29T07:06:40.123Z',
     });
+  });
+});
+
+describe('a client\'s own request id (its idempotency key)', () => {
+  it('derives the same ids for a late retry: another edge id and time, the same client id and body', () => {
+    const first = readJournalLine(line({ client_request_id: 'order-17', body: '{"n":1}' }));
+    const retry = readJournalLine(
+      line({ client_request_id: 'order-17', request_id: 'f'.repeat(32), msec: '1764400090.500', body: '{"n":1}' }),
+    );
+    if (first.kind !== 'write' || retry.kind !== 'write') throw new Error('not writes');
+    expect(first.write).toMatchObject({ requestId: 'client:order-17', clientChosenId: true });
+    const [a] = eventsOfWrite(first.write, OPTIONS).events;
+    const [b] = eventsOfWrite(retry.write, OPTIONS).events;
+    expect(b.id).toBe(a.id);
+    // Without the client's id the two attempts are two requests.
+    const plain = readJournalLine(line({ request_id: 'f'.repeat(32), msec: '1764400090.500', body: '{"n":1}' }));
+    if (plain.kind !== 'write') throw new Error('not a write');
+    expect(eventsOfWrite(plain.write, OPTIONS).events[0].id).not.toBe(a.id);
+  });
+
+  it('ignores a client id the edge would not have passed on', () => {
+    const read = readJournalLine(line({ client_request_id: '<script>', body: '{"n":1}' }));
+    expect(read.kind === 'write' && read.write).toMatchObject({ requestId: RID, clientChosenId: false });
   });
 });
 

@@ -12,6 +12,8 @@ import { EventPersister, isRejectedEventsError } from '@app/storage';
 /** The fields of one edge-journal line that a replay reads (nginx/tally.conf.template). */
 interface JournalEntry {
   request_id: string;
+  /** The client's own x-request-id as the edge passed it on (empty: none). */
+  client_request_id?: string;
   msec: string;
   method: string;
   uri: string;
@@ -23,7 +25,10 @@ interface JournalEntry {
 /** One acknowledged write request of the journal, as the ingest pool received it. */
 export interface JournaledWrite {
   projectId: string;
+  /** The id keen.ids derive from: the edge's, or `client:<id>` for a client's own. */
   requestId: string;
+  /** The client chose the id (its idempotency key), as libs/http/src/request-origin.ts decides. */
+  clientChosenId: boolean;
   /** The edge's receipt time (epoch ms): the request's start and the events' keen.created_at. */
   requestStart: number;
   /** Collection → the events as sent (a single write or beacon is one collection of one). */
@@ -33,6 +38,8 @@ export interface JournaledWrite {
 const SINGLE = /^\/3\.0\/projects\/([^/]+)\/events\/([^/]+)$/;
 const BATCH = /^\/3\.0\/projects\/([^/]+)\/events$/;
 const REQUEST_ID = /^[0-9a-f]{32}$/;
+// The client ids the edge passes on (nginx/tally.conf.template, request-origin.ts).
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export type JournalLine =
   | { kind: 'write'; write: JournaledWrite }
@@ -88,9 +95,17 @@ export function readJournalLine(text: string): JournalLine {
   } catch (error) {
     return { kind: 'unreadable', reason: (error as Error).message };
   }
+  const client = entry.client_request_id;
+  const clientChosenId = typeof client === 'string' && CLIENT_REQUEST_ID.test(client);
   return {
     kind: 'write',
-    write: { projectId, requestId: entry.request_id, requestStart: start, collections },
+    write: {
+      projectId,
+      requestId: clientChosenId ? `client:${client}` : entry.request_id,
+      clientChosenId,
+      requestStart: start,
+      collections,
+    },
   };
 }
 
@@ -109,6 +124,7 @@ export function eventsOfWrite(
     requestId: write.requestId,
     requestStart: write.requestStart,
     receivedAt: write.requestStart,
+    ...(write.clientChosenId ? { clientChosenId: true } : {}),
   };
   const events: CollectionEvent[] = [];
   let refused = 0;

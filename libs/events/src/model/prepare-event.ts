@@ -54,7 +54,9 @@ export function prepareEvent(
     projectId: origin.projectId,
     collection,
     requestId: origin.requestId,
-    requestStart: origin.requestStart,
+    // A client's own id is its idempotency key: the edge time of one attempt
+    // must not make its retry's ids differ.
+    requestStart: origin.clientChosenId ? undefined : origin.requestStart,
     index,
     content: JSON.stringify(body),
     timestamp,
