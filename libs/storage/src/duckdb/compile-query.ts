@@ -180,6 +180,7 @@ function scopeSql(
       columnsOf: guardedColumns(ctx),
       params,
       maxInValues: ctx.limits.maxInValues,
+      maxRegexLength: ctx.limits.maxRegexLength,
     }),
   );
   return where.map((w) => `(${w})`).join(' AND ');

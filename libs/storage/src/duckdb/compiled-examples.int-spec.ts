@@ -64,6 +64,11 @@ describe('DuckDB compiled path: targeted examples', () => {
       at(day, { score: true }),
       at(day, { score: '2024-03-10T08:00:00-04:00' }),
     ]);
+    await load('uni', 'u', [
+      at(day, { w: '\u{1F600}' }), // a surrogate pair in UTF-16, 4 bytes from F0 in UTF-8
+      at(day, { w: '\uFFFD' }), // one unit in UTF-16, 3 bytes from EF in UTF-8
+      at(day, { w: 'a' }),
+    ]);
     await load('big', 'numbers', [
       at(day, { v: 1e20 }),
       at(day, { v: 3_000_000_000.5 }),
@@ -140,6 +145,16 @@ describe('DuckDB compiled path: targeted examples', () => {
       ).toBe(2); // the datetime as an instant, and " 60.5 " by code units
     });
 
+    it('regex on plain literals: prefix, suffix, whole or substring of strings only', async () => {
+      const regex = (pattern: string) =>
+        count([{ property_name: 'score', operator: 'regex', property_value: pattern }]);
+      expect(await regex('^h')).toBe(1);
+      expect(await regex('5$')).toBe(1); // "75"; " 60.5 " ends with a space; 75 is a number
+      expect(await regex('^75$')).toBe(1);
+      expect(await regex('0')).toBe(2); // " 60.5 " and the datetime
+      expect(await regex('')).toBe(4); // every string
+    });
+
     it('in, contains and not_contains follow the engine per type', async () => {
       expect(
         await count([{ property_name: 'score', operator: 'in', property_value: [75, 'high', null] }]),
@@ -197,6 +212,26 @@ describe('DuckDB compiled path: targeted examples', () => {
     expect(await count('gt', 3_000_000_000)).toBe(3);
     expect(await count('lt', 3_000_000_001)).toBe(2);
     expect(await count('in', [-1e300, 1e20])).toBe(3);
+  });
+
+  describe('strings beyond the BMP (UTF-16 and UTF-8 orders differ)', () => {
+    const scope = { event_collection: 'u', timeframe: fortnight };
+
+    it('orders against an operand below U+D800 as the engine, sorts values with its order', async () => {
+      const filters = [{ property_name: 'w', operator: 'gt', property_value: 'b' }];
+      expect(await compiled('uni', 'count', { ...scope, filters })).toBe(2);
+      // The engine's order (UTF-16): U+1F600 (D83D DE00) before U+FFFD.
+      expect(await compiled('uni', 'select_unique', { ...scope, target_property: 'w' })).toEqual([
+        'a',
+        '\u{1F600}',
+        '\uFFFD',
+      ]);
+    });
+
+    it('declines ordering against an operand at or above U+D800', () => {
+      const filters = [{ property_name: 'w', operator: 'lt', property_value: '\uE000' }];
+      expect(declined('uni', 'count', { ...scope, filters })).toMatch(/beyond U\+D7FF/);
+    });
   });
 
   describe('DST days in America/New_York', () => {
@@ -343,13 +378,13 @@ describe('DuckDB compiled path: targeted examples', () => {
   });
 
   describe('declines', () => {
-    it('regex, within and funnels (the engine answers them)', async () => {
+    it('regex beyond plain literals, within and funnels (the engine answers them)', async () => {
       const regex = {
         event_collection: 'scores',
         timeframe: fortnight,
-        filters: [{ property_name: 'score', operator: 'regex', property_value: '^h' }],
+        filters: [{ property_name: 'score', operator: 'regex', property_value: 'h.*' }],
       };
-      expect(declined('mixed', 'count', regex)).toMatch(/regex is not compiled/);
+      expect(declined('mixed', 'count', regex)).toMatch(/regex is not compiled beyond plain literals/);
       expect(
         await engine.compiledQuery(parseQuery('count', regex), { projectId: 'mixed', now }),
       ).toBeUndefined();

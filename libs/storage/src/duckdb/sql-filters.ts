@@ -11,6 +11,7 @@ export interface FilterContext {
   columnsOf(path: string): PathColumns;
   params: SqlParams;
   maxInValues: number;
+  maxRegexLength: number;
 }
 
 /**
@@ -26,8 +27,8 @@ export interface FilterContext {
  * Arrays match when any element matches (the element list column `e`) or,
  * for equality, when the whole array equals (canonical text in `a`).
  *
- * Declined (the query stays with the engine): regex and within (no exact
- * SQL yet), and operand strings whose order DuckDB (UTF-8 bytes) and
+ * Declined (the query stays with the engine): regex beyond plain literals
+ * (see literalRegex), within, and operand strings whose order DuckDB (UTF-8 bytes) and
  * JavaScript (UTF-16 code units) could disagree on.
  */
 export function filtersSql(filters: readonly Filter[], ctx: FilterContext): string {
@@ -68,6 +69,8 @@ function filterSql(f: Filter, ctx: FilterContext): string {
       return containsSql(cols, value, ctx);
     case 'not_contains':
       return `NOT (${containsSql(cols, value, ctx)})`;
+    case 'regex':
+      return regexSql(cols, value, ctx);
     default:
       throw new Decline(`operator ${f.operator} is not compiled`);
   }
@@ -294,4 +297,46 @@ function containsSql(cols: PathColumns, value: JsonValue, ctx: FilterContext): s
   if (s && needle !== undefined) parts.push(`COALESCE(contains(${s}, ${ctx.params.add(needle)}), FALSE)`);
   if (cols.has('a')) parts.push(eqSql(new Map([...cols].filter(([k]) => k === 'a' || k === 'e')), value, ctx));
   return parts.length > 0 ? parts.join(' OR ') : 'FALSE';
+}
+
+/**
+ * A regex that is a plain literal, optionally anchored (`^2024-03`, `b$`,
+ * `^ok$`, `1`): its matches are exactly a prefix, suffix, whole or substring
+ * test, whatever the regex engine. Anything with a metacharacter (classes,
+ * alternation, repetition, escapes, `.`) is not recognised: DuckDB's RE2 and the
+ * engine's re2js are not proven to agree on all of them (Unicode classes over
+ * UTF-8 vs UTF-16, among others). RE2 and re2js read `$` as the end of the
+ * text, never before a final newline, so `b$` is a suffix test.
+ */
+export function literalRegex(
+  pattern: string,
+): { literal: string; start: boolean; end: boolean } | undefined {
+  const m = /^(\^?)([A-Za-z0-9 _:,/=@#%&'"<>~`!-]*)(\$?)$/.exec(pattern);
+  if (!m) return undefined;
+  return { literal: m[2], start: m[1] === '^', end: m[3] === '$' };
+}
+
+/** regex on strings (or any string element of an array) for literal patterns; other values never match. */
+function regexSql(cols: PathColumns, value: JsonValue, ctx: FilterContext): string {
+  if (typeof value !== 'string') throw new Decline('regex without a string pattern (the engine reports it)');
+  if (value.length > ctx.maxRegexLength) {
+    throw new Decline('regex over maxRegexLength (the engine reports it)');
+  }
+  const lit = literalRegex(value);
+  if (!lit) throw new Decline('regex is not compiled beyond plain literals');
+  const p = ctx.params;
+  const test = (s: string) =>
+    lit.start && lit.end
+      ? `${s} = ${p.add(lit.literal)}`
+      : lit.start
+        ? `starts_with(${s}, ${p.add(lit.literal)})`
+        : lit.end
+          ? `ends_with(${s}, ${p.add(lit.literal)})`
+          : `contains(${s}, ${p.add(lit.literal)})`;
+  const parts: string[] = [];
+  const s = cols.get('s');
+  if (s) parts.push(test(s));
+  const e = cols.get('e');
+  if (e) parts.push(`len(list_filter(${e}, lambda el: COALESCE(${test('el.s')}, FALSE))) > 0`);
+  return anyOf(parts);
 }
