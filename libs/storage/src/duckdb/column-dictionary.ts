@@ -21,17 +21,8 @@ export class ColumnDictionary {
     return this.byPath.get(path)?.get(kind);
   }
 
-  /** Registers a new column and returns its generated name; the caller adds it to the table. */
-  add(path: string, kind: ColumnKind): string {
-    const existing = this.nameOf(path, kind);
-    if (existing !== undefined) return existing;
-    const name = `c${this.ordered.length}`;
-    this.restore(name, path, kind);
-    return name;
-  }
-
-  /** Re-registers a column read back from the dictionary table (in table order). */
-  restore(name: string, path: string, kind: ColumnKind): void {
+  /** Registers a column once it is in the table and the dictionary table, in table order. */
+  register(name: string, path: string, kind: ColumnKind): void {
     let kinds = this.byPath.get(path);
     if (kinds === undefined) {
       kinds = new Map();
@@ -39,6 +30,11 @@ export class ColumnDictionary {
     }
     kinds.set(kind, name);
     this.ordered.push({ name, path, kind });
+  }
+
+  /** Whether (project, collection) has had a value in `name`. */
+  isUsed(projectId: string, collection: string, name: string): boolean {
+    return this.used.get(projectId)?.get(collection)?.has(name) ?? false;
   }
 
   /** Records that (project, collection) has a value in `name`; true when that is new. */

@@ -71,7 +71,7 @@ export class DuckdbEventTable {
     const cols = await conn.runAndReadAll('SELECT name, path, kind FROM tally_columns ORDER BY position');
     for (const [name, path, kind] of cols.getRowsJS()) {
       if (!COLUMN_KINDS.includes(kind as ColumnKind)) throw new Error(`unknown column kind ${String(kind)}`);
-      dict.restore(String(name), String(path), kind as ColumnKind);
+      dict.register(String(name), String(path), kind as ColumnKind);
     }
     const use = await conn.runAndReadAll('SELECT project, collection, name FROM tally_column_use');
     for (const [project, collection, name] of use.getRowsJS()) {
@@ -80,33 +80,75 @@ export class DuckdbEventTable {
     return new DuckdbEventTable(instance, conn, dict);
   }
 
+  /** Appends run one at a time: column names are handed out in order. */
+  private writes: Promise<unknown> = Promise.resolve();
+
   /**
    * Appends events of one (project, collection). New (path, kind) pairs first
-   * become columns (ALTER TABLE, recorded in the dictionary), then every row
-   * goes through one appender session.
+   * become columns: the ALTER TABLEs and their dictionary rows commit in one
+   * transaction and only then enter the in-memory dictionary, so a failure
+   * leaves neither a column without its dictionary row nor the reverse. Then
+   * every row goes through one appender session.
    */
-  async append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
+  append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
+    const done = this.writes.then(() => this.appendNow(projectId, collection, events));
+    this.writes = done.catch(() => undefined);
+    return done;
+  }
+
+  private async appendNow(
+    projectId: string,
+    collection: string,
+    events: readonly StoredEvent[],
+  ): Promise<void> {
     const flat: Cell[][] = events.map((e) => flattenEvent(e.event));
-    const newColumns: SqlParam[] = [];
-    const newUses: SqlParam[] = [];
+    const fresh: { name: string; path: string; kind: ColumnKind }[] = [];
+    const freshNames = new Map<string, Map<ColumnKind, string>>();
+    const uses = new Set<string>();
     for (const cells of flat) {
       for (const { path, kind } of cells) {
-        let name = this.columns.nameOf(path, kind);
+        let name = this.columns.nameOf(path, kind) ?? freshNames.get(path)?.get(kind);
         if (name === undefined) {
-          name = this.columns.add(path, kind);
-          // `name` is generated (c<N>), never tenant text; the path is a parameter.
-          await this.conn.run(`ALTER TABLE events ADD COLUMN ${name} ${sqlType(kind)}`);
-          newColumns.push(name, path, kind, this.columns.ordered.length - 1);
+          name = `c${this.columns.ordered.length + fresh.length}`;
+          fresh.push({ name, path, kind });
+          let kinds = freshNames.get(path);
+          if (kinds === undefined) {
+            kinds = new Map();
+            freshNames.set(path, kinds);
+          }
+          kinds.set(kind, name);
         }
-        if (this.columns.markUsed(projectId, collection, name)) newUses.push(projectId, collection, name);
+        if (!this.columns.isUsed(projectId, collection, name)) uses.add(name);
       }
     }
-    // One statement per dictionary table, however many pairs are new.
-    if (newColumns.length > 0) {
-      await this.conn.run(`INSERT INTO tally_columns VALUES ${placeholders(newColumns.length / 4, 4)}`, newColumns);
-    }
-    if (newUses.length > 0) {
-      await this.conn.run(`INSERT INTO tally_column_use VALUES ${placeholders(newUses.length / 3, 3)}`, newUses);
+    if (fresh.length > 0 || uses.size > 0) {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        for (const { name, kind } of fresh) {
+          // `name` is generated (c<N>), never tenant text; the path is a parameter.
+          await this.conn.run(`ALTER TABLE events ADD COLUMN ${name} ${sqlType(kind)}`);
+        }
+        // One statement per dictionary table, however many pairs are new.
+        if (fresh.length > 0) {
+          const base = this.columns.ordered.length;
+          await this.conn.run(
+            `INSERT INTO tally_columns VALUES ${placeholders(fresh.length, 4)}`,
+            fresh.flatMap((c, i) => [c.name, c.path, c.kind, base + i]),
+          );
+        }
+        if (uses.size > 0) {
+          await this.conn.run(
+            `INSERT INTO tally_column_use VALUES ${placeholders(uses.size, 3)}`,
+            [...uses].flatMap((name) => [projectId, collection, name]),
+          );
+        }
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK');
+        throw e;
+      }
+      for (const { name, path, kind } of fresh) this.columns.register(name, path, kind);
+      for (const name of uses) this.columns.markUsed(projectId, collection, name);
     }
     const position = new Map<string, number>();
     this.columns.ordered.forEach((c, i) => position.set(c.name, i));
