@@ -1,21 +1,13 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, TallyConfig } from '@app/config';
-import { EVENT_PERSISTER, STORES, Stores, StorageModule } from '@app/storage';
-import { persisterFor } from '@app/core';
+import { StorageModule } from '@app/storage';
 import { AuthModule } from '@app/auth';
 import { CollectionGetController } from '@app/api/collection';
 import { HealthController, LoggingModule } from '@app/http';
 import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 import { QueryApiModule } from '@app/api/query';
 import { ExplorerModule } from '@app/api/explorer';
-
-/** The one persister of this process, for the inline queue and the capped-collections cache. */
-@Global()
-@Module({
-  providers: [{ provide: EVENT_PERSISTER, inject: [STORES], useFactory: (s: Stores) => persisterFor(s) }],
-  exports: [EVENT_PERSISTER],
-})
-class PersisterModule {}
+import { PersisterModule } from './persister.module';
 
 /** One process: ingest + query + the inline queue, on embedded SQLite. */
 @Module({})

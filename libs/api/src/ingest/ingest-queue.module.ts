@@ -35,8 +35,13 @@ export class IngestQueueModule {
       providers: [
         {
           provide: INGEST_QUEUE,
-          inject: [EVENT_PERSISTER],
-          useFactory: (persister: EventPersister): IngestQueue => new InlineQueue(persister),
+          inject: [EVENT_PERSISTER, TALLY_CONFIG],
+          // Up to twenty full batches wait for their commit; past that, 503.
+          useFactory: (persister: EventPersister, config: TallyConfig): IngestQueue =>
+            new InlineQueue(persister, {
+              maxInFlight: 2,
+              maxQueuedEvents: 20 * config.limits.maxBatchEvents,
+            }),
         },
         QueueCloser,
       ],

@@ -9,6 +9,30 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+export interface InlineQueueOptions {
+  /**
+   * How long a group waits for more requests to join it before it is
+   * committed; 0 (the default) waits one turn of the event loop, so requests
+   * read in the same turn share the commit.
+   */
+  lingerMs?: number;
+  /**
+   * Groups handed to the persister at once. With a persister that commits off
+   * the event loop (standalone's writer thread), 2 keeps it busy: the next
+   * group is waiting when a commit ends, while later requests gather for the
+   * one after.
+   */
+  maxInFlight?: number;
+  /**
+   * Events accepted but not yet committed, at most; past it `enqueue` answers
+   * 503 at once instead of queueing without bound. A batch larger than the
+   * cap is still taken when nothing else is queued.
+   */
+  maxQueuedEvents?: number;
+}
+
+export const DEFAULT_MAX_QUEUED_EVENTS = 100_000;
+
 /**
  * Standalone's queue: no queue at all, the request waits for its events to be
  * committed. Concurrent requests are group-committed: whatever arrives while a
@@ -16,14 +40,23 @@ interface Pending {
  */
 export class InlineQueue implements IngestQueue {
   private pending: Pending[] = [];
-  private flushing: Promise<void> | null = null;
+  private inFlight = 0;
+  private queuedEvents = 0;
+  private scheduled = false;
   private closed = false;
+  private idle: Array<() => void> = [];
+  private readonly lingerMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxQueuedEvents: number;
 
   constructor(
     private readonly persister: EventPersister,
-    /** How long a commit waits for more requests to join it. */
-    private readonly lingerMs = 1,
-  ) {}
+    options: InlineQueueOptions = {},
+  ) {
+    this.lingerMs = options.lingerMs ?? 0;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
+  }
 
   enqueue(batch: EventBatch): Promise<void> {
     if (this.closed) {
@@ -31,31 +64,69 @@ export class InlineQueue implements IngestQueue {
         new TallyError('unavailable', 'ServiceUnavailableError', 'Server is shutting down.', 1),
       );
     }
+    const size = batch.events.length;
+    if (this.queuedEvents > 0 && this.queuedEvents + size > this.maxQueuedEvents) {
+      return Promise.reject(
+        new TallyError(
+          'unavailable',
+          'ServiceUnavailableError',
+          `The server is holding ${this.queuedEvents} events not yet committed, its limit; nothing from this request was stored. Retry shortly.`,
+          1,
+        ),
+      );
+    }
+    this.queuedEvents += size;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ batch, resolve, reject });
-      if (!this.flushing) this.flushing = this.flushLoop();
+      this.schedule();
     });
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      // The commit's fsync blocks this thread, so requests can only join a
-      // commit before it starts: linger briefly to let concurrent ones arrive.
-      await new Promise((r) => setTimeout(r, this.lingerMs));
-      const group = this.pending;
-      this.pending = [];
-      observeGroupCommit(
-        'inline',
-        group.reduce((n, p) => n + p.batch.events.length, 0),
-      );
-      try {
-        await this.persister.persistAll(group.map((p) => p.batch));
-        for (const p of group) p.resolve();
-      } catch (error) {
-        for (const p of group) p.reject(error);
+  /** Events accepted and not yet committed (or failed). */
+  get queued(): number {
+    return this.queuedEvents;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.pending.length === 0 || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    const flush = () => {
+      this.scheduled = false;
+      this.flush();
+    };
+    if (this.lingerMs > 0) setTimeout(flush, this.lingerMs);
+    else setImmediate(flush);
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0 || this.inFlight >= this.maxInFlight) return;
+    const group = this.pending;
+    this.pending = [];
+    const events = group.reduce((n, p) => n + p.batch.events.length, 0);
+    observeGroupCommit('inline', events);
+    this.inFlight++;
+    const settle = (error?: unknown) => {
+      this.inFlight--;
+      this.queuedEvents -= events;
+      for (const p of group) {
+        if (error === undefined) p.resolve();
+        else p.reject(error);
       }
+      this.schedule();
+      if (this.inFlight === 0 && this.pending.length === 0) {
+        for (const resolve of this.idle.splice(0)) resolve();
+      }
+    };
+    let started: Promise<unknown>;
+    try {
+      started = this.persister.persistAll(group.map((p) => p.batch));
+    } catch (error) {
+      started = Promise.reject(error);
     }
-    this.flushing = null;
+    started.then(
+      () => settle(),
+      (error: unknown) => settle(error ?? new Error('the commit failed')),
+    );
   }
 
   /** Nothing of its own to reach: readiness is the store's (checked on its port). */
@@ -63,8 +134,10 @@ export class InlineQueue implements IngestQueue {
     if (this.closed) throw new Error('the inline queue is shutting down');
   }
 
+  /** Stops taking events and resolves once every accepted one is committed (or failed). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.flushing;
+    if (this.inFlight === 0 && this.pending.length === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 }

@@ -8,6 +8,13 @@ import { SqliteEventStore } from './sqlite-event.store';
 import { SqliteMetadataStore, SqliteUnitOfWork } from './sqlite-metadata.store';
 import { SqliteDeleteJobStore } from './sqlite-delete-job.store';
 
+const databases = new WeakMap<Stores, SqliteDatabase>();
+
+/** The database under stores opened by openSqliteStores (standalone hands it to its writer thread). */
+export function sqliteDatabaseOf(stores: Stores): SqliteDatabase | undefined {
+  return databases.get(stores);
+}
+
 /** The embedded deployment: events, metadata and delete jobs in one SQLite file. */
 export function openSqliteStores(config: TallyConfig): Stores {
   const db = new SqliteDatabase(path.join(config.storage.dataDir, 'tally.db'), {
@@ -15,7 +22,7 @@ export function openSqliteStores(config: TallyConfig): Stores {
   });
   const events = new SqliteEventStore(db);
   const metadata = new SqliteMetadataStore(db);
-  return {
+  const stores: Stores = {
     events,
     metadata,
     unitOfWork: new SqliteUnitOfWork(db),
@@ -27,4 +34,6 @@ export function openSqliteStores(config: TallyConfig): Stores {
     maxProperties: config.schema.maxProperties,
     close: async () => db.close(),
   };
+  databases.set(stores, db);
+  return stores;
 }

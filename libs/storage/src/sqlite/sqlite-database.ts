@@ -16,6 +16,14 @@ export interface SqliteDatabaseOptions {
   maxBytes?: number;
 }
 
+/**
+ * Runs a transaction's work only once no other connection of this process is
+ * writing: standalone's writer thread holds the file's write lock during its
+ * commits, and a main-thread writer must wait for it without blocking the
+ * event loop (see SqliteWriterThread.exclusive).
+ */
+export type WriteGate = <T>(work: () => Promise<T>) => Promise<T>;
+
 /** The name readiness reports this store under. */
 const STORE = 'sqlite';
 
@@ -29,6 +37,7 @@ export class SqliteDatabase {
   readonly writer: SqliteHandle;
   readonly reader: SqliteHandle;
   private tail: Promise<unknown> = Promise.resolve();
+  private gate: WriteGate | null = null;
   private readonly maxPages: number | undefined;
   private readonly unwatch: () => void;
 
@@ -97,11 +106,49 @@ export class SqliteDatabase {
   }
 
   /**
+   * From now on every write of this connection waits for the gate first
+   * (standalone: the writer thread pauses between its commits), so that it
+   * never sleeps in SQLite's busy handler, on the event loop, while another
+   * connection of this process holds the write lock.
+   */
+  setWriteGate(gate: WriteGate | null): void {
+    this.gate = gate;
+  }
+
+  /**
+   * One synchronous write: inside the caller's open transaction it joins it;
+   * otherwise it runs in a BEGIN IMMEDIATE transaction of its own, in one
+   * synchronous step (nothing of this thread can run between its BEGIN and
+   * its COMMIT). Behind a gate it first waits for it, and for the writes
+   * queued before it.
+   */
+  write<T>(work: () => T): Promise<T> {
+    if (this.writer.inTransaction || !this.gate) {
+      try {
+        return Promise.resolve(this.writer.inTransaction ? work() : this.writeNow(work));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.serialize(async () => this.writeNow(work));
+  }
+
+  private writeNow<T>(work: () => T): T {
+    try {
+      const result = this.writer.transaction(work).immediate();
+      storeSpace.reportWritten(STORE);
+      return result;
+    } catch (error) {
+      throw this.full(error);
+    }
+  }
+
+  /**
    * Runs async work inside one write transaction. Calls are serialized so no
    * other writer's statements can interleave with an open transaction.
    */
   transaction<T>(work: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
+    return this.serialize(async (): Promise<T> => {
       try {
         this.writer.exec('BEGIN IMMEDIATE');
         try {
@@ -117,8 +164,13 @@ export class SqliteDatabase {
       } catch (error) {
         throw this.full(error);
       }
-    };
-    const next = this.tail.then(run, run);
+    });
+  }
+
+  /** After the writes queued before it, and through the gate when there is one. */
+  private serialize<T>(run: () => Promise<T>): Promise<T> {
+    const gated = () => (this.gate ? this.gate(run) : run());
+    const next = this.tail.then(gated, gated);
     this.tail = next.catch(() => undefined);
     return next;
   }

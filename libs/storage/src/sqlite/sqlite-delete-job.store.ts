@@ -183,13 +183,12 @@ export class SqliteDeleteJobStore implements DeleteJobStore {
 
   /**
    * Inside a caller's unit of work (a delete batch) the statement joins its
-   * transaction; otherwise it runs in a synchronous BEGIN IMMEDIATE transaction
-   * of its own (as the event store's writes do): nothing else in the process
-   * can interleave with it, and other processes wait on the file's write lock.
+   * transaction; otherwise it runs in a BEGIN IMMEDIATE transaction of its own
+   * (as the event store's writes do): nothing else in the process can
+   * interleave with it, and other connections wait on the file's write lock.
    */
-  private async write<T>(work: () => T): Promise<T> {
-    if (this.db.writer.inTransaction) return work();
-    return this.db.writer.transaction(work).immediate();
+  private write<T>(work: () => T): Promise<T> {
+    return this.db.write(work);
   }
 }
 

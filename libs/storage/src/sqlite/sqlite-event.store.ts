@@ -68,8 +68,7 @@ export class SqliteEventStore implements EventStore {
       }
     };
     // Inside a caller's transaction the rows join it; otherwise they get their own.
-    if (this.db.writer.inTransaction) write();
-    else this.db.writer.transaction(write)();
+    await this.db.write(write);
     return { inserted, duplicates };
   }
 
@@ -171,8 +170,7 @@ export class SqliteEventStore implements EventStore {
         deleted.push({ ...toStored(row), collection });
       }
     };
-    if (this.db.writer.inTransaction) work();
-    else this.db.writer.transaction(work)();
+    await this.db.write(work);
     return deleted;
   }
 
@@ -197,15 +195,17 @@ export class SqliteEventStore implements EventStore {
       }
     };
     // Inside a caller's transaction (with the counter updates) the rows join it.
-    if (this.db.writer.inTransaction) work();
-    else this.db.writer.transaction(work)();
+    await this.db.write(work);
     return replaced;
   }
 
   async dropCollection(projectId: string, collection: string): Promise<number> {
-    return this.db.writer
-      .prepare('DELETE FROM events WHERE project = ? AND collection = ?')
-      .run(projectId, collection).changes;
+    return this.db.write(
+      () =>
+        this.db.writer
+          .prepare('DELETE FROM events WHERE project = ? AND collection = ?')
+          .run(projectId, collection).changes,
+    );
   }
 
   async countCollection(projectId: string, collection: string): Promise<number> {

@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import { TallyError } from '@app/events';
 import { SchemaCounter, SchemaDelta } from '@app/schema';
 import {
@@ -11,7 +12,19 @@ import {
 import { SqliteDatabase } from './sqlite-database';
 
 export class SqliteMetadataStore implements MetadataStore {
+  /** The write path's statements, prepared once per connection (preparing cost more than running them). */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: SqliteDatabase) {}
+
+  private writerStatement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.writer.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   async createProject(project: Project, keys: StoredKey[]): Promise<void> {
     await this.db.transaction(async () => {
@@ -56,36 +69,36 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addKey(key: StoredKey): Promise<void> {
-    let changes = 0;
-    this.write(() => {
-      changes = this.db.writer
-        .prepare(
-          'INSERT OR IGNORE INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
-        )
-        .run(key.keyHash, key.projectId, key.role, key.createdAt).changes;
-    });
+    const changes = await this.db.write(
+      () =>
+        this.db.writer
+          .prepare(
+            'INSERT OR IGNORE INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
+          )
+          .run(key.keyHash, key.projectId, key.role, key.createdAt).changes,
+    );
     if (changes === 0) throw keyExists();
   }
 
   async revokeKey(projectId: string, keyHash: string): Promise<boolean> {
-    let changes = 0;
-    this.write(() => {
-      changes = this.db.writer
-        .prepare('DELETE FROM api_keys WHERE project_id = ? AND key_hash = ?')
-        .run(projectId, keyHash).changes;
-    });
+    const changes = await this.db.write(
+      () =>
+        this.db.writer
+          .prepare('DELETE FROM api_keys WHERE project_id = ? AND key_hash = ?')
+          .run(projectId, keyHash).changes,
+    );
     return changes > 0;
   }
 
   async applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void> {
-    const upsert = this.db.writer.prepare(
+    const upsert = this.writerStatement(
       `INSERT INTO schema_counters (project, collection, path, type, count) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (project, collection, path, type) DO UPDATE SET count = count + excluded.count`,
     );
-    const prune = this.db.writer.prepare(
+    const prune = this.writerStatement(
       'DELETE FROM schema_counters WHERE project = ? AND collection = ? AND path = ? AND type = ? AND count <= 0',
     );
-    this.write(() => {
+    await this.db.write(() => {
       for (const d of deltas) {
         // A zero delta changes nothing; upserted, it would create a counter at 0.
         if (d.delta === 0) continue;
@@ -114,32 +127,29 @@ export class SqliteMetadataStore implements MetadataStore {
     collection: string,
     paths?: string[],
   ): Promise<SchemaCapState> {
-    const db = this.db.writer;
-    const { n } = db
-      .prepare('SELECT count(*) AS n FROM schema_properties WHERE project = ? AND collection = ?')
-      .get(projectId, collection) as { n: number };
+    const { n } = this.writerStatement(
+      'SELECT count(*) AS n FROM schema_properties WHERE project = ? AND collection = ?',
+    ).get(projectId, collection) as { n: number };
     let admitted: string[];
     // More paths asked than admitted (a batch full of new names): one read of
     // the whole set (at most the cap) beats a lookup per path.
     if (paths === undefined || paths.length > n) {
       const all = (
-        db
-          .prepare(
-            'SELECT path FROM schema_properties WHERE project = ? AND collection = ? ORDER BY path',
-          )
-          .all(projectId, collection) as { path: string }[]
+        this.writerStatement(
+          'SELECT path FROM schema_properties WHERE project = ? AND collection = ? ORDER BY path',
+        ).all(projectId, collection) as { path: string }[]
       ).map((r) => r.path);
       const set = new Set(all);
       admitted = paths === undefined ? all : paths.filter((p) => set.has(p));
     } else {
-      const has = db.prepare(
+      const has = this.writerStatement(
         'SELECT 1 FROM schema_properties WHERE project = ? AND collection = ? AND path = ?',
       );
       admitted = paths.filter((p) => has.get(projectId, collection, p) !== undefined);
     }
-    const flag = db
-      .prepare('SELECT capped FROM schema_collections WHERE project = ? AND collection = ?')
-      .get(projectId, collection) as { capped: number } | undefined;
+    const flag = this.writerStatement(
+      'SELECT capped FROM schema_collections WHERE project = ? AND collection = ?',
+    ).get(projectId, collection) as { capped: number } | undefined;
     return { admittedCount: n, admitted, capped: flag?.capped === 1 };
   }
 
@@ -149,14 +159,14 @@ export class SqliteMetadataStore implements MetadataStore {
     admit: string[],
     capped: boolean,
   ): Promise<void> {
-    const add = this.db.writer.prepare(
+    const add = this.writerStatement(
       'INSERT OR IGNORE INTO schema_properties (project, collection, path) VALUES (?, ?, ?)',
     );
-    const flag = this.db.writer.prepare(
+    const flag = this.writerStatement(
       `INSERT INTO schema_collections (project, collection, capped) VALUES (?, ?, ?)
        ON CONFLICT (project, collection) DO UPDATE SET capped = excluded.capped`,
     );
-    this.write(() => {
+    await this.db.write(() => {
       for (const path of admit) add.run(projectId, collection, path);
       flag.run(projectId, collection, capped ? 1 : 0);
     });
@@ -196,12 +206,6 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {}
-
-  /** Joins the caller's open write transaction, or runs in one of its own. */
-  private write(work: () => void): void {
-    if (this.db.writer.inTransaction) work();
-    else this.db.writer.transaction(work)();
-  }
 }
 
 export class SqliteUnitOfWork implements UnitOfWork {
