@@ -4,7 +4,10 @@ import {
   DOUBLE,
   DuckDBAppender,
   DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBInstance,
+  DuckDBType,
+  DuckDBValue,
   LIST,
   listValue,
   STRUCT,
@@ -23,6 +26,11 @@ import {
   flattenEvent,
   SQL_TYPE,
 } from './column-layout';
+
+/** Columns every row has ahead of the typed ones: project, collection, id, ts, body. */
+const FIXED_COLUMNS = 5;
+/** DuckDB's vector size: one data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
 
 /** A bound SQL parameter: only plain values cross this folder's boundary. */
 export type SqlParam = string | number | boolean | bigint | null;
@@ -151,24 +159,38 @@ export class DuckdbEventTable {
       for (const name of uses) this.columns.markUsed(projectId, collection, name);
     }
     const position = new Map<string, number>();
-    this.columns.ordered.forEach((c, i) => position.set(c.name, i));
-    const width = this.columns.ordered.length;
+    this.columns.ordered.forEach((c, i) => position.set(c.name, FIXED_COLUMNS + i));
+    const types: DuckDBType[] = [
+      VARCHAR,
+      VARCHAR,
+      VARCHAR,
+      BIGINT,
+      VARCHAR,
+      ...this.columns.ordered.map((c) => driverType(c.kind)),
+    ];
     const appender: DuckDBAppender = await this.conn.createAppender('events');
     try {
-      const row = new Array<Cell['value'] | undefined>(width);
-      events.forEach((e, i) => {
-        row.fill(undefined);
-        for (const c of flat[i]) {
-          row[position.get(this.columns.nameOf(c.path, c.kind) as string) as number] = c.value;
+      // Whole data chunks, column by column: the bake-off's fastest load path
+      // (one driver call per column and chunk, not one per value).
+      for (let from = 0; from < events.length; from += CHUNK_ROWS) {
+        const n = Math.min(events.length, from + CHUNK_ROWS) - from;
+        const columns: DuckDBValue[][] = types.map(() => new Array<DuckDBValue>(n).fill(null));
+        for (let r = 0; r < n; r++) {
+          const e = events[from + r];
+          columns[0][r] = projectId;
+          columns[1][r] = collection;
+          columns[2][r] = e.id;
+          columns[3][r] = BigInt(e.timestamp);
+          columns[4][r] = JSON.stringify(e.event);
+          for (const c of flat[from + r]) {
+            const at = position.get(this.columns.nameOf(c.path, c.kind) as string) as number;
+            columns[at][r] = driverValue(c);
+          }
         }
-        appender.appendVarchar(projectId);
-        appender.appendVarchar(collection);
-        appender.appendVarchar(e.id);
-        appender.appendBigInt(BigInt(e.timestamp));
-        appender.appendVarchar(JSON.stringify(e.event));
-        for (let c = 0; c < width; c++) appendCell(appender, this.columns.ordered[c].kind, row[c]);
-        appender.endRow();
-      });
+        const chunk = DuckDBDataChunk.create(types, n);
+        columns.forEach((values, c) => chunk.setColumnValues(c, values));
+        appender.appendDataChunk(chunk);
+      }
       appender.flushSync();
     } finally {
       appender.closeSync();
@@ -210,26 +232,31 @@ const ELEMENT_LIST = LIST(
   STRUCT({ n: DOUBLE, s: VARCHAR, ns: DOUBLE, t: BIGINT, b: BOOLEAN, z: BOOLEAN, o: VARCHAR }),
 );
 
-function appendCell(appender: DuckDBAppender, kind: ColumnKind, value: Cell['value'] | undefined): void {
-  if (value === undefined) {
-    appender.appendNull();
-    return;
-  }
+/** The driver's type of a typed column. */
+function driverType(kind: ColumnKind): DuckDBType {
   switch (SQL_TYPE[kind]) {
     case 'DOUBLE':
-      appender.appendDouble(value as number);
-      return;
+      return DOUBLE;
     case 'BIGINT':
-      appender.appendBigInt(BigInt(value as number));
-      return;
+      return BIGINT;
     case 'BOOLEAN':
-      appender.appendBoolean(value as boolean);
-      return;
+      return BOOLEAN;
     case 'ELEMENTS':
-      appender.appendList(listValue((value as ArrayElement[]).map(elementValue)), ELEMENT_LIST);
-      return;
+      return ELEMENT_LIST;
     default:
-      appender.appendVarchar(value as string);
+      return VARCHAR;
+  }
+}
+
+/** A cell's value as the driver takes it: BIGINT as bigint, elements as a list of structs. */
+function driverValue(cell: Cell): DuckDBValue {
+  switch (SQL_TYPE[cell.kind]) {
+    case 'BIGINT':
+      return BigInt(cell.value as number);
+    case 'ELEMENTS':
+      return listValue((cell.value as ArrayElement[]).map(elementValue));
+    default:
+      return cell.value as number | string | boolean;
   }
 }
 

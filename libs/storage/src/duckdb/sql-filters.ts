@@ -28,8 +28,8 @@ export interface FilterContext {
  * for equality, when the whole array equals (canonical text in `a`).
  *
  * Declined (the query stays with the engine): regex beyond plain literals
- * (see literalRegex), within, and operand strings whose order DuckDB (UTF-8 bytes) and
- * JavaScript (UTF-16 code units) could disagree on.
+ * (see literalRegex), within, and operand strings whose order DuckDB (UTF-8
+ * bytes) and JavaScript (UTF-16 code units) could disagree on.
  */
 export function filtersSql(filters: readonly Filter[], ctx: FilterContext): string {
   if (filters.length === 0) return 'TRUE';
