@@ -448,6 +448,27 @@ describe('DuckDB compiled path: targeted examples', () => {
     });
   });
 
+  it('runs appends and queries issued together one at a time, each query on what came before it', async () => {
+    const count = () =>
+      engine.compiledQuery(
+        parseQuery('count', {
+          event_collection: 'c',
+          timeframe: fortnight,
+          filters: [{ property_name: 'fresh', operator: 'eq', property_value: 1 }],
+        }),
+        { projectId: 'together', now },
+      );
+    const before = count();
+    const append = engine.append('together', 'c', [
+      at('2024-03-05T10:00:00.000Z', { fresh: 1 }),
+      at('2024-03-05T10:00:00.000Z', { fresh: '1' }),
+    ]);
+    const after = count();
+    await append;
+    expect((await before)?.result).toBe(0);
+    expect((await after)?.result).toBe(2);
+  });
+
   describe('a database file', () => {
     it('reopens with its column dictionary and answers as before', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tally-duckdb-'));

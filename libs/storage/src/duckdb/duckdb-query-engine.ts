@@ -44,31 +44,35 @@ export class DuckdbQueryEngine {
     });
   }
 
-  async compiledQuery(query: Query, ctx: CompiledQueryContext): Promise<QueryResponse | undefined> {
+  compiledQuery(query: Query, ctx: CompiledQueryContext): Promise<QueryResponse | undefined> {
     const decline = (reason: string) => {
       ctx.onDecline?.(reason);
       return undefined;
     };
-    const compilation = this.compile(query, ctx);
-    if (!('compiled' in compilation)) return decline(compilation.declined);
-    const { compiled } = compilation;
-    let rows: unknown[][];
-    try {
-      rows = await this.table.rows(compiled.sql, compiled.params);
-    } catch (e) {
-      // The engine can still answer: a failing statement costs speed, not the answer.
-      return decline(`DuckDB failed: ${(e as Error).message}`);
-    }
-    const result =
-      compiled.kind === 'extraction'
-        ? shapeExtraction(compiled, rows)
-        : query.analysis_type !== 'extraction' && query.analysis_type !== 'funnel'
-          ? shapeRows(query, compiled, rows, resolveLimits(ctx.limits))
-          : undefined;
-    if (result === undefined) {
-      return decline('over a limit the engine reports (groups, cells, values or events)');
-    }
-    return { result };
+    // Compiled and run with the connection to itself: the SQL names exactly
+    // the columns the table has when it runs.
+    return this.table.reading(async (rows) => {
+      const compilation = this.compile(query, ctx);
+      if (!('compiled' in compilation)) return decline(compilation.declined);
+      const { compiled } = compilation;
+      let found: unknown[][];
+      try {
+        found = await rows(compiled.sql, compiled.params);
+      } catch (e) {
+        // The engine can still answer: a failing statement costs speed, not the answer.
+        return decline(`DuckDB failed: ${(e as Error).message}`);
+      }
+      const result =
+        compiled.kind === 'extraction'
+          ? shapeExtraction(compiled, found)
+          : query.analysis_type !== 'extraction' && query.analysis_type !== 'funnel'
+            ? shapeRows(query, compiled, found, resolveLimits(ctx.limits))
+            : undefined;
+      if (result === undefined) {
+        return decline('over a limit the engine reports (groups, cells, values or events)');
+      }
+      return { result };
+    });
   }
 
   close(): void {

@@ -88,8 +88,18 @@ export class DuckdbEventTable {
     return new DuckdbEventTable(instance, conn, dict);
   }
 
-  /** Appends run one at a time: column names are handed out in order. */
-  private writes: Promise<unknown> = Promise.resolve();
+  /**
+   * Statements on the connection run one at a time: appends hand out column
+   * names in order, and DuckDB closes a connection's pending result when
+   * another statement starts on it.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.queue.then(work);
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
 
   /**
    * Appends events of one (project, collection). New (path, kind) pairs first
@@ -99,9 +109,7 @@ export class DuckdbEventTable {
    * every row goes through one appender session.
    */
   append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
-    const done = this.writes.then(() => this.appendNow(projectId, collection, events));
-    this.writes = done.catch(() => undefined);
-    return done;
+    return this.exclusive(() => this.appendNow(projectId, collection, events));
   }
 
   private async appendNow(
@@ -198,12 +206,20 @@ export class DuckdbEventTable {
   }
 
   /**
-   * Runs one statement with bound parameters; BIGINTs come back as numbers.
+   * Runs `work` with the connection to itself: no append lands between what
+   * it reads of the column dictionary (compiling) and the statement it runs.
+   */
+  reading<T>(work: (rows: (sql: string, params: readonly SqlParam[]) => Promise<unknown[][]>) => Promise<T>): Promise<T> {
+    return this.exclusive(() => work((sql, params) => this.rowsNow(sql, params)));
+  }
+
+  /**
+   * One statement with bound parameters; BIGINTs come back as numbers.
    * Parameter types are explicit: the driver would bind an integral number
    * as INTEGER or BIGINT (and fail past 2^63, e.g. 1e20), while a JSON number
    * is a double and must compare as one.
    */
-  async rows(sql: string, params: readonly SqlParam[]): Promise<unknown[][]> {
+  private async rowsNow(sql: string, params: readonly SqlParam[]): Promise<unknown[][]> {
     const types = params.map((p) =>
       typeof p === 'number'
         ? DOUBLE
