@@ -1,3 +1,4 @@
+import { TallyError } from '@app/events';
 import {
   bucketEdges,
   ExtractionQuery,
@@ -83,9 +84,12 @@ export function compileQuery(query: Query, ctx: CompileContext): Compilation {
     return { compiled: compile(query, ctx) };
   } catch (e) {
     if (e instanceof Decline) return { declined: e.message };
-    // Anything the engine itself rejects (a timeframe out of range, too many
-    // buckets) is left for the engine to report in its own words.
-    return { declined: `the engine decides: ${(e as Error).message}` };
+    // What the engine's own functions reject (a timeframe out of range, too
+    // many buckets) is left for the engine to report in its own words.
+    if (e instanceof TallyError) return { declined: `the engine decides: ${e.message}` };
+    // Anything else is a fault here; the engine still answers, and the
+    // reason says so (the property test fails on it).
+    return { declined: `compiler fault: ${(e as Error).message}` };
   }
 }
 

@@ -109,6 +109,9 @@ describe('DuckDB compiled path against the reference evaluator', () => {
               mustCompileCount++;
               if (answer === undefined) throw new Error(`declined a query that must compile: ${reason}`);
             }
+            if (reason.startsWith('compiler fault') || reason.startsWith('DuckDB failed')) {
+              throw new Error(`declined by a fault: ${reason}`);
+            }
             if (answer !== undefined) share.compiled++;
             else {
               const short = reason.replace(/^(\S+ \S+).*$/, '$1…');
