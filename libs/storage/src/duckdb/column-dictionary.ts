@@ -57,7 +57,8 @@ export class ColumnDictionary {
   /**
    * The kinds (path) has in (project, collection), with their column names.
    * Compiling against the collection's own kinds rather than the whole
-   * table's keeps one tenant's arrays from making another's filters decline.
+   * table's keeps other tenants' kinds out of its SQL (fewer disjuncts), and
+   * one tenant's unstorable strings (kind `u`) from declining another's queries.
    */
   kindsOf(projectId: string, collection: string, path: string): Map<ColumnKind, string> {
     const out = new Map<ColumnKind, string>();
