@@ -52,6 +52,8 @@ export function shapeRows(
         if ((grouper.values.length + 1) * bucketCount * metrics.length > limits.maxResultCells) return undefined;
         g = grouper.values.length;
         groupIndex.set(key, g);
+        // The Grouper only holds the groups here (SQL did the grouping): its
+        // values list is what shapeMetricResult sorts and prints.
         grouper.values.push(values);
       } else g = found;
     }
