@@ -11,7 +11,14 @@
  * wait ends with a failure only when the pipeline stops making progress.
  */
 import { nonZeroCounters, recountCounters } from '../support/counter-recount';
-import { compareStored, EventStream, ProjectKeys, sleep, SplitStack } from '../support/split-stack';
+import {
+  bodiesNotAsSent,
+  compareStored,
+  EventStream,
+  ProjectKeys,
+  sleep,
+  SplitStack,
+} from '../support/split-stack';
 
 jest.setTimeout(900_000);
 
@@ -110,6 +117,8 @@ describe('split deployment: concurrent batches, no fault', () => {
     if (diff.missing.length > 0) process.stdout.write(`${await diagnostics(stack)}\n`);
     expect(acknowledged.length).toBe(stream.sent().length);
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    // Field for field, and counters equal to a recount of what is stored.
+    expect(bodiesNotAsSent(docs)).toEqual([]);
     expect(docs.filter((d) => d.m !== undefined)).toEqual([]);
     // Counters equal a recount of what is stored: no delivery's deltas skipped or doubled.
     // (A delivery that failed before inserting anything may leave its marker registered

@@ -7,7 +7,9 @@
  * store (STORE=mongo or cassandra): the fault is in the queue, the checks are
  * on what the store holds.
  */
+import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import {
+  bodiesNotAsSent,
   compareStored,
   EventStream,
   ProjectKeys,
@@ -92,6 +94,11 @@ describe('split deployment: one Redis shard hung (SIGSTOP)', () => {
 
     expect(before).toBeGreaterThan(20);
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    // Field for field, and counters equal to a recount of what is stored.
+    expect(bodiesNotAsSent(docs)).toEqual([]);
+    expect(nonZeroCounters((await stack.counterDoc(keys.id, 'hung'))?.counts)).toEqual(
+      recountCounters(docs),
+    );
     expect(await stack.storeAgreement(keys.id, 'hung', docs)).toEqual(STORE_AGREES);
     expect(slow.map((r) => Math.round(r.ms))).toEqual([]);
     // The other shard kept ingestion going while redis-2 was hung.

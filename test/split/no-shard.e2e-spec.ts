@@ -5,7 +5,9 @@
  * Both ways a shard goes away: hung (SIGSTOP) and stopped (connection refused).
  * Runs on either event store (STORE=mongo or cassandra).
  */
+import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import {
+  bodiesNotAsSent,
   compareStored,
   EventStream,
   ProjectKeys,
@@ -135,6 +137,11 @@ describe('split deployment: no Redis shard available', () => {
       `no-shard: stored but not acknowledged, by answer: ${JSON.stringify(storedUnacked)}\n`,
     );
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    // Field for field, and counters equal to a recount of what is stored.
+    expect(bodiesNotAsSent(docs)).toEqual([]);
+    expect(nonZeroCounters((await stack.counterDoc(keys.id, 'noshard'))?.counts)).toEqual(
+      recountCounters(docs),
+    );
     expect(await stack.storeAgreement(keys.id, 'noshard', docs)).toEqual(STORE_AGREES);
     // Only 201 and 503 ever: no 502/504 from nginx, no client timeouts.
     for (const r of stream.requests) expect([201, 503]).toContain(r.status);

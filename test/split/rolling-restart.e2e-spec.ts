@@ -4,7 +4,9 @@
  * traffic to the other process, no client request fails, no event is lost.
  * Runs on either event store (STORE=mongo or cassandra).
  */
+import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import {
+  bodiesNotAsSent,
   compareStored,
   EventStream,
   ProjectKeys,
@@ -75,6 +77,11 @@ describe('split deployment: rolling restart of the ingest pool', () => {
     });
     expect(acknowledged.length).toBe(sent.length);
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    // Field for field, and counters equal to a recount of what is stored.
+    expect(bodiesNotAsSent(docs)).toEqual([]);
+    expect(nonZeroCounters((await stack.counterDoc(keys.id, 'rr'))?.counts)).toEqual(
+      recountCounters(docs),
+    );
     expect(await stack.storeAgreement(keys.id, 'rr', docs)).toEqual(STORE_AGREES);
   });
 });

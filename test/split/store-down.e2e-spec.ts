@@ -13,7 +13,9 @@
  * job costs the worker a Paxos round and three Mongo-wire writes, and the
  * outage's backlog must drain on a busy 2-core machine.
  */
+import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import {
+  bodiesNotAsSent,
   compareStored,
   EventStream,
   ProjectKeys,
@@ -96,6 +98,11 @@ describe('split deployment: event store down under load', () => {
     );
     expect(diff.missing.length).toBe(0);
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    // Field for field, and counters equal to a recount of what is stored.
+    expect(bodiesNotAsSent(docs)).toEqual([]);
+    expect(nonZeroCounters((await stack.counterDoc(keys.id, 'sd'))?.counts)).toEqual(
+      recountCounters(docs),
+    );
     expect(await stack.storeAgreement(keys.id, 'sd', docs)).toEqual(STORE_AGREES);
     // Ingestion itself never needed the store: it kept acknowledging throughout.
     expect(duringOutage.filter((r) => r.acked.length).length).toBeGreaterThan(50);

@@ -9,6 +9,7 @@
  */
 import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import {
+  bodiesNotAsSent,
   compareStored,
   EventStream,
   ProjectKeys,
@@ -16,6 +17,7 @@ import {
   SplitStack,
   STACK_START_TIMEOUT_MS,
   STORE_AGREES,
+  waitFor,
 } from '../support/split-stack';
 
 jest.setTimeout(600_000);
@@ -50,13 +52,19 @@ describe('split deployment: worker killed with SIGKILL', () => {
     }).start();
     await sleep(3_000);
 
+    // Killed while it holds jobs: waited for, and counted right after the kill
+    // (a dead worker's jobs stay in the active list until the stall check).
+    await waitFor(async () => (await stack.activeJobs()) > 0, 10_000, 20);
     const killedPid = stack.signal('worker-1', 'SIGKILL');
+    const inFlight = [await stack.activeJobs()];
     await sleep(4_000);
     const restarted = await stack.startService('worker-1');
     expect(restarted.pid).not.toBe(killedPid);
     // Again while it works through the backlog: jobs it holds are locked by a dead worker.
     await sleep(1_500);
+    await waitFor(async () => (await stack.activeJobs()) > 0, 10_000, 20);
     stack.signal('worker-1', 'SIGKILL');
+    inFlight.push(await stack.activeJobs());
     await sleep(1_000);
     await stack.startService('worker-1');
     await sleep(2_000);
@@ -70,9 +78,14 @@ describe('split deployment: worker killed with SIGKILL', () => {
     const diff = compareStored(docs, acknowledged, sent);
     process.stdout.write(
       `worker-kill: singles ${singles.summary()}; batches ${batches.summary()}; ` +
-        `acknowledged=${acknowledged.length} stored=${docs.length} drainMs=${Date.now() - drainStart}\n`,
+        `acknowledged=${acknowledged.length} stored=${docs.length} drainMs=${Date.now() - drainStart} ` +
+        `jobs in flight at the kills=${inFlight.join(',')}\n`,
     );
+    // At least one kill caught the worker with jobs in its hands.
+    expect(Math.max(...inFlight)).toBeGreaterThan(0);
     expect(diff).toEqual({ missing: [], duplicated: [], unknown: [] });
+    // Field for field, and counters equal to a recount of what is stored.
+    expect(bodiesNotAsSent(docs)).toEqual([]);
     expect(await stack.storeAgreement(keys.id, 'wk', docs)).toEqual(STORE_AGREES);
     for (const r of [...singles.requests, ...batches.requests])
       expect([200, 201]).toContain(r.status);

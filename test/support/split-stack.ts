@@ -550,6 +550,23 @@ export class SplitStack {
     return this.countJobs(shard, [...STILL_TO_PROCESS, 'completed', 'failed'], queue, prefix);
   }
 
+  /**
+   * Jobs a worker holds right now (BullMQ's active list), on every shard. Read
+   * right after a worker is killed, it counts the jobs that died in flight:
+   * they stay active until the stall check hands them to another worker.
+   */
+  async activeJobs(queue = 'tally-ingest', prefix = 'bull'): Promise<number> {
+    const counts = await Promise.all(
+      this.ports.redis.map((_, shard) => this.countJobs(shard, ['active'], queue, prefix)),
+    );
+    return counts.reduce((n, c) => n + c, 0);
+  }
+
+  /** Jobs one shard still has to process (waiting, active, prioritized or delayed). */
+  async pendingJobs(shard: number, queue = 'tally-ingest', prefix = 'bull'): Promise<number> {
+    return this.countJobs(shard, STILL_TO_PROCESS, queue, prefix);
+  }
+
   /** Jobs every shard still has to process (waiting, active, prioritized or delayed). */
   async queuedJobs(queue = 'tally-ingest', prefix = 'bull'): Promise<number> {
     const counts = await Promise.all(
@@ -791,6 +808,25 @@ export class EventStream {
     const acked = this.acknowledged().length;
     return `requests=${this.requests.length} events=${this.sent().length} acknowledged=${acked} maxMs=${Math.round(this.maxMs())} failures=${JSON.stringify(this.failures())}`;
   }
+}
+
+/**
+ * Markers of stored events whose body is not the one their stream sent: the
+ * streams send event n of a run as markedEvent(`<run>-<n>`, n), and the server
+ * may only add `keen` (with the event's own id). Empty when every body is exact.
+ */
+export function bodiesNotAsSent(docs: StoredDoc[]): string[] {
+  return docs
+    .filter((doc) => {
+      const marker = String(doc.e.marker);
+      const n = Number(marker.slice(marker.lastIndexOf('-') + 1));
+      const { keen, ...sentFields } = doc.e;
+      return (
+        keen?.id !== doc._id ||
+        JSON.stringify(sentFields) !== JSON.stringify(markedEvent(marker, n))
+      );
+    })
+    .map((doc) => String(doc.e.marker));
 }
 
 /**
