@@ -76,19 +76,9 @@ describe('split deployment: late client retries', () => {
     expect(nonZeroCounters(counters?.counts)).toEqual(recountCounters(settled));
 
     // The journal names the client's id: replaying both attempts adds nothing.
-    const replay = await stack.cli(
-      'replay',
-      '--from',
-      new Date(from).toISOString(),
-      '--to',
-      new Date(to).toISOString(),
-      '--project',
-      keys.id,
-      '--json',
-    );
-    expect(replay.code).toBe(0);
+    const replay = await stack.replay(keys.id, from, to);
     // 9 events in 7 requests, 6 distinct keen.ids (the retries repeat theirs): all stored.
-    expect(JSON.parse(replay.stdout)).toMatchObject({ requests: 7, inserted: 0, duplicates: 6 });
+    expect(replay).toMatchObject({ requests: 7, inserted: 0, duplicates: 6 });
     expect((await stack.storedEvents(keys.id, 'late')).length).toBe(settled.length);
   });
 });

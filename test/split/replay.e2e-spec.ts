@@ -95,20 +95,7 @@ describe('split deployment: replay of the edge journal', () => {
     return { docs, counters };
   }
 
-  const replay = async (from: number, to: number) => {
-    const result = await stack.cli(
-      'replay',
-      '--from',
-      new Date(from).toISOString(),
-      '--to',
-      new Date(to).toISOString(),
-      '--project',
-      keys.id,
-      '--json',
-    );
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    return JSON.parse(result.stdout);
-  };
+  const replay = (from: number, to: number) => stack.replay(keys.id, from, to);
 
   it('restores exactly the events lost in a window, and a second replay changes nothing', async () => {
     const early = await writeWindow('A');
@@ -186,19 +173,13 @@ describe('split deployment: replay of the edge journal', () => {
     expect([...again.docs.keys()].sort()).toEqual([...original.docs.keys()].sort());
 
     // A dry run over everything reads all three windows and writes nothing.
-    const dry = await stack.cli(
-      'replay',
-      '--from',
-      new Date(from - 3_600_000).toISOString(),
-      '--to',
-      new Date(Date.now() + 60_000).toISOString(),
-      '--project',
+    const dry = await stack.replay(
       keys.id,
+      from - 3_600_000,
+      Date.now() + 60_000,
       '--dry-run',
-      '--json',
     );
-    expect(dry.code).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({
+    expect(dry).toMatchObject({
       dryRun: true,
       inserted: original.docs.size + (await createProjectProbeEvents()),
     });

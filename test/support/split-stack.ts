@@ -362,6 +362,32 @@ export class SplitStack {
   }
 
   /**
+   * `tally replay` of one project's journal window (edge times, epoch ms) with
+   * --json: the outcome it printed. Fails unless it exits 0 with a quiet stderr.
+   */
+  async replay(
+    projectId: string,
+    from: number,
+    to: number,
+    ...extra: string[]
+  ): Promise<Record<string, unknown>> {
+    const result = await this.cli(
+      'replay',
+      '--from',
+      new Date(from).toISOString(),
+      '--to',
+      new Date(to).toISOString(),
+      '--project',
+      projectId,
+      ...extra,
+      '--json',
+    );
+    if (result.code !== 0 || result.stderr !== '')
+      throw new Error(`tally replay exited ${result.code}: ${result.stderr.slice(0, 500)}`);
+    return JSON.parse(result.stdout) as Record<string, unknown>;
+  }
+
+  /**
    * Removes events straight from the event store, behind Tally's back (no
    * counter update, no delete job): what a storage fault that loses data does.
    */
