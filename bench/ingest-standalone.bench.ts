@@ -2,18 +2,37 @@
  * Standalone ingest throughput next to a bare Fastify server answering the
  * same requests, measured in the same run, alternating rounds so machine
  * noise hits both. Run: `npm run bench -- ingest-standalone` (see docs/benchmarks.md).
+ *
+ * Part 2: single-event ingest latency while heavy queries run on the same
+ * server (a median and a count_unique over a big collection, back to back)
+ * next to the same load with no query running, alternating phases.
+ *
+ * Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32);
+ * part 2: BENCH_QUERY_EVENTS (100000, 0 skips it), BENCH_QUERY_WRITERS (8
+ * connections), BENCH_QUERY_CLIENTS (2). BENCH_COMPARE_MAIN: the standalone
+ * main.js of another build (e.g. a worktree of an earlier commit), measured
+ * in the same rounds as "before".
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load, LoadResult, median } from './support/load';
-import { ROOT, startNode, tempDir } from './support/processes';
+import { ROOT, Running, startNode, tempDir } from './support/processes';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
+const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 100_000);
+const QUERY_WRITERS = Number(process.env.BENCH_QUERY_WRITERS || 8);
+const QUERY_CLIENTS = Number(process.env.BENCH_QUERY_CLIENTS || 2);
+const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
 
 function event(i: number) {
-  return { item: { id: i, name: `item ${i}` }, price: 9.99 + i, user: { id: `u${i % 50}`, country: 'FR' }, tags: ['a', 'b'] };
+  return {
+    item: { id: i, name: `item ${i}` },
+    price: 9.99 + i,
+    user: { id: `u${i % 50}`, country: 'FR' },
+    tags: ['a', 'b'],
+  };
 }
 
 interface Scenario {
@@ -24,7 +43,12 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [
-  { name: 'single event POST', path: '/events/bench', body: JSON.stringify(event(1)), eventsPerRequest: 1 },
+  {
+    name: 'single event POST',
+    path: '/events/bench',
+    body: JSON.stringify(event(1)),
+    eventsPerRequest: 1,
+  },
   {
     name: '100-event batch POST',
     path: '/events',
@@ -32,6 +56,18 @@ const scenarios: Scenario[] = [
     eventsPerRequest: 100,
   },
 ];
+
+interface Keys {
+  write_key: string;
+  read_key: string;
+}
+
+interface Server {
+  name: string;
+  running: Running;
+  keys: Keys;
+  dataDir?: string;
+}
 
 function summarize(results: LoadResult[], eventsPerRequest: number) {
   return {
@@ -42,54 +78,182 @@ function summarize(results: LoadResult[], eventsPerRequest: number) {
   };
 }
 
-async function main(): Promise<void> {
+async function startTally(name: string, main: string): Promise<Server> {
   const dataDir = tempDir('tally-bench-');
-  const tally = await startNode(
-    path.join(ROOT, 'dist/apps/standalone/src/main.js'),
-    { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+  const running = await startNode(main, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, 'listening on');
+  const keys = JSON.parse(
+    /Created project "default"[^\n]*\n(\{[\s\S]*?\n\})/.exec(running.output)![1],
+  ) as Keys;
+  return { name, running, keys, dataDir };
+}
+
+function post(
+  server: Server,
+  scenario: Scenario,
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
+  return load({
+    url: `http://127.0.0.1:${server.running.port}/3.0/projects/default${scenario.path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: server.keys.write_key },
+    body: scenario.body,
+    connections,
+    seconds,
+  });
+}
+
+/** Part 1: throughput at CONNECTIONS connections, every server in each round. */
+async function throughput(servers: Server[]): Promise<string> {
+  const tallies = servers.filter((s) => s.name !== 'bare');
+  const header =
+    '| scenario | ' +
+    servers.map((s) => `${s.name} events/s | ${s.name} p50 ms | ${s.name} p99 ms`).join(' | ') +
+    ' | ' +
+    tallies.map((s) => `${s.name}/bare`).join(' | ') +
+    ' | ' +
+    tallies.map((s) => `${s.name} failed requests`).join(' | ') +
+    ' |';
+  const rule = '|' + '---|'.repeat(header.split('|').length - 2);
+  const lines = [header, rule];
+  for (const s of scenarios) {
+    const results = new Map<string, LoadResult[]>(servers.map((v) => [v.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const server of servers)
+        results.get(server.name)!.push(await post(server, s, CONNECTIONS, SECONDS));
+    }
+    const sums = new Map(
+      servers.map((v) => [v.name, summarize(results.get(v.name)!, s.eventsPerRequest)]),
+    );
+    const bare = sums.get('bare')!;
+    lines.push(
+      `| ${s.name} | ` +
+        servers
+          .map((v) => sums.get(v.name)!)
+          .map((t) => `${t.eventsPerSec.toLocaleString('en-US')} | ${t.p50} | ${t.p99}`)
+          .join(' | ') +
+        ' | ' +
+        tallies
+          .map((v) => (sums.get(v.name)!.eventsPerSec / bare.eventsPerSec).toFixed(2))
+          .join(' | ') +
+        ' | ' +
+        tallies.map((v) => sums.get(v.name)!.failed).join(' | ') +
+        ' |',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Loads `n` events into collection `big` with 100-event batches, 8 at a time. */
+async function seed(server: Server, n: number): Promise<void> {
+  const url = `http://127.0.0.1:${server.running.port}/3.0/projects/default/events`;
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const from = next;
+      next += 100;
+      const events = Array.from({ length: Math.min(100, n - from) }, (_, i) => event(from + i));
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: server.keys.write_key },
+        body: JSON.stringify({ big: events }),
+      });
+      if (res.status !== 200)
+        throw new Error(`seeding answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/** Heavy queries over all of `big`, back to back, until `stop` is set. */
+async function queryStorm(
+  server: Server,
+  clients: number,
+  stop: { done: boolean },
+): Promise<number> {
+  const base = `http://127.0.0.1:${server.running.port}/3.0/projects/default/queries`;
+  const queries = [
+    `${base}/median?event_collection=big&target_property=price&timeframe=this_2_days`,
+    `${base}/count_unique?event_collection=big&target_property=item.name&timeframe=this_2_days`,
+  ];
+  let answered = 0;
+  const client = async (c: number) => {
+    for (let i = c; !stop.done; i++) {
+      const res = await fetch(queries[i % queries.length], {
+        headers: { authorization: server.keys.read_key },
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) answered++;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
+  return answered;
+}
+
+/** Part 2: single-event ingest latency idle vs while heavy queries run, alternating phases. */
+async function underQueries(servers: Server[]): Promise<string> {
+  const single = scenarios[0];
+  const lines = [
+    '| server | idle events/s | idle p50 ms | idle p99 ms | loaded events/s | loaded p50 ms | loaded p99 ms | loaded/idle p99 | queries answered | failed requests |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const server of servers.filter((s) => s.name !== 'bare')) {
+    await seed(server, QUERY_EVENTS);
+    const idle: LoadResult[] = [];
+    const loaded: LoadResult[] = [];
+    let answered = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      idle.push(await post(server, single, QUERY_WRITERS, SECONDS));
+      const stop = { done: false };
+      const storm = queryStorm(server, QUERY_CLIENTS, stop);
+      // Let the queries get going before measuring.
+      await new Promise((r) => setTimeout(r, 500));
+      loaded.push(await post(server, single, QUERY_WRITERS, SECONDS));
+      stop.done = true;
+      answered += await storm;
+    }
+    const i = summarize(idle, 1);
+    const l = summarize(loaded, 1);
+    lines.push(
+      `| ${server.name} | ${i.eventsPerSec.toLocaleString('en-US')} | ${i.p50} | ${i.p99} | ` +
+        `${l.eventsPerSec.toLocaleString('en-US')} | ${l.p50} | ${l.p99} | ${(l.p99 / i.p99).toFixed(2)} | ${answered} | ${i.failed + l.failed} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const servers: Server[] = [
+    await startTally('tally', path.join(ROOT, 'dist/apps/standalone/src/main.js')),
+  ];
+  if (COMPARE_MAIN) servers.push(await startTally('before', COMPARE_MAIN));
+  const bare = await startNode(
+    path.join(ROOT, 'dist/bench/support/bare-fastify.js'),
+    {},
     'listening on',
   );
-  const keys = JSON.parse(/Created project "default"[^\n]*\n(\{[\s\S]*?\n\})/.exec(tally.output)![1]);
-  const bare = await startNode(path.join(ROOT, 'dist/bench/support/bare-fastify.js'), {}, 'listening on');
-  const lines: string[] = [];
+  servers.push({ name: 'bare', running: bare, keys: { write_key: '', read_key: '' } });
+  let out = '';
   try {
-    for (const s of scenarios) {
-      const results = { tally: [] as LoadResult[], bare: [] as LoadResult[] };
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const [name, target] of [
-          ['tally', tally],
-          ['bare', bare],
-        ] as const) {
-          results[name].push(
-            await load({
-              url: `http://127.0.0.1:${target.port}/3.0/projects/default${s.path}`,
-              method: 'POST',
-              headers: { 'content-type': 'application/json', authorization: keys.write_key },
-              body: s.body,
-              connections: CONNECTIONS,
-              seconds: SECONDS,
-            }),
-          );
-        }
-      }
-      const t = summarize(results.tally, s.eventsPerRequest);
-      const b = summarize(results.bare, s.eventsPerRequest);
-      lines.push(
-        `| ${s.name} | ${t.eventsPerSec} | ${t.p50} | ${t.p99} | ${b.eventsPerSec} | ${b.p50} | ${b.p99} | ${(t.eventsPerSec / b.eventsPerSec).toFixed(2)} | ${t.failed} |`,
-      );
+    out +=
+      `standalone ingest vs bare Fastify: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
+      (await throughput(servers)) +
+      '\n';
+    if (QUERY_EVENTS > 0) {
+      out +=
+        `\nsingle-event ingest, ${QUERY_WRITERS} connections, idle vs while ${QUERY_CLIENTS} clients run a median and a ` +
+        `count_unique over ${QUERY_EVENTS} events back to back: ${ROUNDS} rounds x ${SECONDS}s, medians\n\n` +
+        (await underQueries(servers)) +
+        '\n';
     }
   } finally {
-    await tally.stop();
-    await bare.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const s of servers) {
+      await s.running.stop();
+      if (s.dataDir) fs.rmSync(s.dataDir, { recursive: true, force: true });
+    }
   }
-  process.stdout.write(
-    `standalone ingest vs bare Fastify: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
-      '| scenario | tally events/s | tally p50 ms | tally p99 ms | bare events/s | bare p50 ms | bare p99 ms | tally/bare | tally failed requests |\n' +
-      '|---|---|---|---|---|---|---|---|---|\n' +
-      lines.join('\n') +
-      '\n',
-  );
+  process.stdout.write(out);
 }
 
 main().catch((error) => {
