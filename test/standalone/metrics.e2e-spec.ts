@@ -50,6 +50,8 @@ describe('standalone: /metrics', () => {
       'tally_ingest_ack_seconds',
       'tally_ingest_events_accepted_total',
       'tally_ingest_events_rejected_total',
+      'tally_ingest_rate_limit_fallbacks_total',
+      'tally_ingest_requests_rate_limited_total',
       'tally_key_cache_age_seconds',
       'tally_query_duration_seconds',
       'tally_query_errors_total',
