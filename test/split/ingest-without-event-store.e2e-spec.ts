@@ -294,7 +294,18 @@ describe('split deployment: ingest pool started while Cassandra is down', () => 
         expect(doc.m).toBeUndefined();
       }
 
-      // Read back through nginx and the query pool: the same ids and bodies, and the count.
+      // Read back through nginx and the query pool: the same ids and bodies, and
+      // the count. The query processes' own Cassandra connections come back on
+      // the driver's reconnection schedule (docs/operations.md, "Health and
+      // readiness"): read once both say they are ready again.
+      for (const port of stack.ports.query) {
+        const ready = await waitFor(
+          async () => (await http('GET', `http://127.0.0.1:${port}/readyz`)).status === 200,
+          90_000,
+          500,
+        );
+        expect({ port, ready }).toEqual({ port, ready: true });
+      }
       const extraction = await read(`extraction?event_collection=${collection}`);
       expect(extraction.status).toBe(200);
       expect(extraction.headers.get('x-tally-pool')).toBe('query');

@@ -530,9 +530,23 @@ export class SplitStack {
     const wanted = new Set(markers);
     let until = Date.now() + timeoutMs;
     let found = 0;
+    let counted = 0;
     let docs: StoredDoc[] = [];
     for (;;) {
       const t0 = Date.now();
+      // A count first: far cheaper for the store than reading every body, so
+      // polling does not slow the worker that is still writing. The whole
+      // collection is read only once it holds at least as many events as
+      // wanted (or when the wait is over, to report what is there).
+      const count = await this.storedCount(projectId, collection).catch(() => null);
+      if (count !== null && count > counted) {
+        counted = count;
+        until = Date.now() + timeoutMs;
+      }
+      if (count !== null && count < wanted.size && Date.now() <= until) {
+        await sleep(Math.max(500, Date.now() - t0));
+        continue;
+      }
       const scanned = await this.scanDocs(projectId, collection).catch(() => null);
       if (scanned) {
         docs = scanned;

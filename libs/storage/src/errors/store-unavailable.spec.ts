@@ -15,6 +15,16 @@ describe('isStoreUnavailableError', () => {
     expect(isStoreUnavailableError(named('OperationTimedOutError'))).toBe(true);
   });
 
+  it("recognises Cassandra's answers about the cluster (a node restarting, timeouts), not about the request", () => {
+    const response = (code: number) => Object.assign(named('ResponseError'), { code });
+    expect(isStoreUnavailableError(response(0x1000))).toBe(true); // unavailable
+    expect(isStoreUnavailableError(response(0x1002))).toBe(true); // bootstrapping
+    expect(isStoreUnavailableError(response(0x1200))).toBe(true); // read timeout
+    expect(isRetryableStoreError(response(0x1100))).toBe(true); // write timeout: never poison
+    expect(isStoreUnavailableError(response(0x2200))).toBe(false); // invalid query
+    expect(isStoreUnavailableError(response(0x2000))).toBe(false); // syntax error
+  });
+
   it('looks through a wrapping error to its cause', () => {
     expect(isStoreUnavailableError(named('Error', named('MongoServerSelectionError')))).toBe(true);
   });

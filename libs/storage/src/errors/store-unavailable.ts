@@ -21,9 +21,27 @@ const UNAVAILABLE_NAMES = new Set([
   'BusyConnectionError',
 ]);
 
+/**
+ * cassandra-driver's ResponseError codes that describe the cluster, not the
+ * request: unavailable (0x1000), overloaded (0x1001), bootstrapping (0x1002),
+ * write and read timeouts (0x1100, 0x1200), read and write failures (0x1300,
+ * 0x1500). A node that has just restarted answers with these for a while.
+ */
+const CASSANDRA_UNAVAILABLE_CODES = new Set([
+  0x1000, 0x1001, 0x1002, 0x1100, 0x1200, 0x1300, 0x1500,
+]);
+
+function isCassandraUnavailable(e: Error): boolean {
+  const code = (e as Error & { code?: unknown }).code;
+  return (
+    e.name === 'ResponseError' && typeof code === 'number' && CASSANDRA_UNAVAILABLE_CODES.has(code)
+  );
+}
+
 export function isStoreUnavailableError(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
     if (UNAVAILABLE_NAMES.has(e.name) || UNAVAILABLE_NAMES.has(e.constructor.name)) return true;
+    if (isCassandraUnavailable(e)) return true;
   }
   return false;
 }
