@@ -234,9 +234,12 @@ export async function replayJournal(
     outcome.requests++;
     const { events, refused } = eventsOfWrite(write, options);
     outcome.refused += refused;
-    const batch = pending.get(write.projectId) ?? [];
-    if (batch.length > 0 && batch.length + events.length > batchSize) await flush(write.projectId);
-    pending.set(write.projectId, [...(pending.get(write.projectId) ?? []), ...events]);
+    // A request's events stay together: the batch is flushed before one that would overflow it.
+    const held = pending.get(write.projectId);
+    if (held && held.length + events.length > batchSize) await flush(write.projectId);
+    const batch = pending.get(write.projectId);
+    if (batch) batch.push(...events);
+    else pending.set(write.projectId, events);
     if (outcome.requests % 100 === 0) options.onProgress?.({ ...outcome });
   }
   for (const projectId of [...pending.keys()]) await flush(projectId);
