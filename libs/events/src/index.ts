@@ -10,3 +10,4 @@ export * from './model/validate-event';
 export * from './model/prepare-event';
 export * from './model/prepare-imported-event';
 export * from './model/beacon-data';
+export * from './model/uniqueness-token';

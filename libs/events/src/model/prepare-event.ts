@@ -2,6 +2,7 @@ import { CollectionEvent } from '../stored-event.types';
 import { JsonObject } from '../json.types';
 import { TallyError } from '../errors';
 import { deriveEventId } from './event-id';
+import { deriveTokenEventId, uniquenessTokenOf } from './uniqueness-token';
 import { parseIsoTimestamp, toIso } from './timestamps';
 import { validateEventShape } from './validate-event';
 import { assertStoredSize } from './event-limits';
@@ -50,20 +51,26 @@ export function prepareEvent(
       );
     }
   }
-  const id = deriveEventId(options.idSecret, {
-    projectId: origin.projectId,
-    collection,
-    requestId: origin.requestId,
-    // A client's own id is its idempotency key: the edge time of one attempt
-    // must not make its retry's ids differ.
-    requestStart: origin.clientChosenId ? undefined : origin.requestStart,
-    index,
-    content: JSON.stringify(body),
-    timestamp,
-    // A client's retry of an event without its own timestamp arrives at another
-    // receipt time; its id must not depend on it, or the retry is stored twice.
-    timeOrdered: !(origin.clientChosenId && clientTimestamp === undefined),
-  });
+  // An event with a uniqueness token is named by the token alone (see
+  // uniqueness-token.ts): the store then keeps one event per token.
+  const token = uniquenessTokenOf(clientKeen);
+  const id =
+    token !== undefined
+      ? deriveTokenEventId(options.idSecret, { projectId: origin.projectId, collection, token })
+      : deriveEventId(options.idSecret, {
+          projectId: origin.projectId,
+          collection,
+          requestId: origin.requestId,
+          // A client's own id is its idempotency key: the edge time of one attempt
+          // must not make its retry's ids differ.
+          requestStart: origin.clientChosenId ? undefined : origin.requestStart,
+          index,
+          content: JSON.stringify(body),
+          timestamp,
+          // A client's retry of an event without its own timestamp arrives at another
+          // receipt time; its id must not depend on it, or the retry is stored twice.
+          timeOrdered: !(origin.clientChosenId && clientTimestamp === undefined),
+        });
   const keen: JsonObject = {
     ...clientKeen,
     timestamp: toIso(timestamp),
