@@ -8,6 +8,7 @@ import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 import { QueryApiModule } from '@app/api/query';
 import { ExplorerModule } from '@app/api/explorer';
 import { PersisterModule } from './persister.module';
+import { ColumnarModule } from './columnar.module';
 
 /** One process: ingest + query + the inline queue, on embedded SQLite. */
 @Module({})
@@ -20,6 +21,7 @@ export class StandaloneModule {
         LoggingModule.forRoot(config),
         StorageModule.forRoot(),
         PersisterModule,
+        ColumnarModule,
         IngestQueueModule.forRoot(config),
         AuthModule,
         IngestApiModule,

@@ -213,6 +213,11 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
   if (pool !== 'standalone' && pool !== 'cli' && storeKind === 'sqlite' && queueKind === 'redis') {
     throw new ConfigError(
       'STORE=sqlite cannot be shared by separate processes; use STORE=mongo or cassandra',
+      columnar: {
+        enabled: bool(env, 'QUERY_COLUMNAR', true),
+        threads: int(env, 'QUERY_COLUMNAR_THREADS', 1, 1),
+        memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
+      },
     );
   }
   return config;

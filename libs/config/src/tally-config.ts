@@ -103,6 +103,18 @@ export interface TallyConfig {
      */
     jobThreshold: number;
     /** Events removed per batch (one unit of work) by a job. */
+    /**
+     * The standalone server's columnar copy of its events (DuckDB), which
+     * answers the queries it can compile exactly (docs/storage-engine.md).
+     * QUERY_COLUMNAR=false: every query takes the TypeScript engine.
+     */
+    columnar: {
+      enabled: boolean;
+      /** DuckDB worker threads (QUERY_COLUMNAR_THREADS, default 1: ingest shares the cores). */
+      threads: number;
+      /** DuckDB's memory limit in MiB (QUERY_COLUMNAR_MEMORY_MB); it spills to disk beyond it. */
+      memoryMb: number;
+    };
     jobBatchSize: number;
     /** Pause between a job's batches (ms), beyond the event-loop yield every batch gets. */
     jobBatchPauseMs: number;

@@ -116,6 +116,12 @@ export const queryEventsScanned = new Counter({
   labelNames: ['analysis'] as const,
 });
 
+export const queryPaths = new Counter({
+  name: 'tally_query_path_total',
+  help: 'Queries answered, by analysis and by the engine that answered (compiled: the store; reference: the TypeScript engine)',
+  labelNames: ['analysis', 'path'] as const,
+});
+
 export const queryErrors = new Counter({
   name: 'tally_query_errors_total',
   help: 'Queries that failed, by analysis and error code (InvalidParameterError, QueryTimeoutError, TooManyConcurrentQueriesError…).',

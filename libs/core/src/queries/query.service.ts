@@ -9,13 +9,14 @@ import {
   QueryResponse,
   streamExtraction,
 } from '@app/query-engine';
-import { EventStore } from '@app/storage';
+import { CompiledQueries, EventStore } from '@app/storage';
 import {
   analysisLabel,
   errorCodeLabel,
   queryDuration,
   queryErrors,
   queryEventsScanned,
+  queryPaths,
   secondsSince,
 } from '../metrics';
 import { ProjectQueryGate } from './project-query-gate';
@@ -23,6 +24,13 @@ import { cacheKey, ResultCache } from './result-cache';
 
 // Transport parameters that are not part of the query itself.
 const TRANSPORT_PARAMS = ['api_key', 'analysis_type'];
+
+/**
+ * Which engine answered: the store's own (`compiled`, e.g. the standalone
+ * server's columnar copy) or the TypeScript engine over the event scan
+ * (`reference`). Answered in the `x-tally-query-path` header.
+ */
+export type QueryPath = 'compiled' | 'reference';
 
 /** A streamed extraction: its events, and a signal that fires when its deadline passes. */
 export interface ExtractionStream {
@@ -38,6 +46,7 @@ export class QueryService {
   constructor(
     private readonly events: EventStore,
     private readonly config: TallyConfig,
+    private readonly compiled?: CompiledQueries,
   ) {
     this.gate = new ProjectQueryGate(config.query.maxConcurrentPerProject);
     this.cache = new ResultCache(config.query.cacheEntries);
@@ -54,11 +63,12 @@ export class QueryService {
     analysisType: string,
     params: unknown,
     signal?: AbortSignal,
+    onPath?: (path: QueryPath) => void,
   ): Promise<QueryResponse> {
     const analysis = analysisLabel(analysisType);
     const start = performance.now();
     try {
-      return await this.runMeasured(projectId, analysisType, params, analysis, signal);
+      return await this.runMeasured(projectId, analysisType, params, analysis, signal, onPath);
     } catch (error) {
       queryErrors.inc({ analysis, code: errorCodeLabel(error) });
       throw error;
@@ -73,6 +83,7 @@ export class QueryService {
     params: unknown,
     analysis: string,
     signal?: AbortSignal,
+    onPath?: (path: QueryPath) => void,
   ): Promise<QueryResponse> {
     const query = parseQuery(analysisType, this.clean(params), this.limits);
     const key = query.max_age !== undefined ? cacheKey(projectId, query) : undefined;
@@ -80,14 +91,19 @@ export class QueryService {
       const cached = this.cache.get(key, query.max_age!);
       if (cached) return cached;
     }
-    const response = await this.gate.run(projectId, () =>
-      executeQuery(query, this.events, {
+    const response = await this.gate.run(projectId, async () => {
+      const compiled = await this.compiled?.answer(projectId, query, { limits: this.limits });
+      const path: QueryPath = compiled && 'response' in compiled ? 'compiled' : 'reference';
+      queryPaths.inc({ analysis, path });
+      onPath?.(path);
+      if (compiled && 'response' in compiled) return compiled.response;
+      return executeQuery(query, this.events, {
         projectId,
         signal,
         limits: this.limits,
         onScanned: (events) => queryEventsScanned.inc({ analysis }, events),
-      }),
-    );
+      });
+    });
     if (key) this.cache.set(key, response);
     return response;
   }

@@ -28,6 +28,11 @@ export class DuckdbQueryEngine {
     return new DuckdbQueryEngine(await DuckdbEventTable.open(options));
   }
 
+  /** The engine over a table someone else fills (the columnar copy). */
+  static over(table: DuckdbEventTable): DuckdbQueryEngine {
+    return new DuckdbQueryEngine(table);
+  }
+
   append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
     return this.table.append(projectId, collection, events);
   }

@@ -27,13 +27,28 @@ import {
   SQL_TYPE,
 } from './column-layout';
 
-/** Columns every row has ahead of the typed ones: project, collection, id, ts, body. */
-const FIXED_COLUMNS = 5;
+/** Columns every row has ahead of the typed ones: project, collection, id, ts, body, rid. */
+const FIXED_COLUMNS = 6;
+/**
+ * Typed columns the table may have in all. Property paths are tenant text, so
+ * without a bound one tenant's events (10,000 distinct keys each) would widen
+ * the table for everyone. A collection whose events need a column past it is
+ * marked overflowed: its rows are still kept, and its queries take the
+ * TypeScript engine (the compiled path would read a missing column as
+ * missing values).
+ */
+export const MAX_TYPED_COLUMNS = 2_000;
 /** DuckDB's vector size: one data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
 
 /** A bound SQL parameter: only plain values cross this folder's boundary. */
 export type SqlParam = string | number | boolean | bigint | null;
+
+/** Where a row came from in the store it copies: its rowid there, and its body text as stored. */
+export interface SourceRow {
+  rid: number;
+  body: string;
+}
 
 export interface EventTableOptions {
   /** A database file, or ':memory:' (the default). */
@@ -43,8 +58,9 @@ export interface EventTableOptions {
    * servers, so the default is 1; a dedicated query host may raise it.
    */
   threads?: number;
+  /** DuckDB's memory_limit (e.g. '512MB'): it spills to disk beyond it. */
+  memoryLimit?: string;
 }
-
 
 /**
  * One DuckDB database holding events of any number of projects and
@@ -63,29 +79,51 @@ export class DuckdbEventTable {
 
   static async open(options: EventTableOptions = {}): Promise<DuckdbEventTable> {
     const threads = options.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`threads must be a positive integer`);
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', {
       threads: String(threads),
+      ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
     });
     const conn = await instance.connect();
     await conn.run(`CREATE TABLE IF NOT EXISTS events (
       project VARCHAR NOT NULL, collection VARCHAR NOT NULL, id VARCHAR NOT NULL,
-      ts BIGINT NOT NULL, body VARCHAR NOT NULL)`);
+      ts BIGINT NOT NULL, body VARCHAR NOT NULL, rid BIGINT)`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS tally_overflowed (
+      project VARCHAR NOT NULL, collection VARCHAR NOT NULL)`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS tally_copy_state (
+      name VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await conn.run(`CREATE TABLE IF NOT EXISTS tally_columns (
       name VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, kind VARCHAR NOT NULL, position INTEGER NOT NULL)`);
     await conn.run(`CREATE TABLE IF NOT EXISTS tally_column_use (
       project VARCHAR NOT NULL, collection VARCHAR NOT NULL, name VARCHAR NOT NULL)`);
     const dict = new ColumnDictionary();
-    const cols = await conn.runAndReadAll('SELECT name, path, kind FROM tally_columns ORDER BY position');
+    const cols = await conn.runAndReadAll(
+      'SELECT name, path, kind FROM tally_columns ORDER BY position',
+    );
     for (const [name, path, kind] of cols.getRowsJS()) {
-      if (!COLUMN_KINDS.includes(kind as ColumnKind)) throw new Error(`unknown column kind ${String(kind)}`);
+      if (!COLUMN_KINDS.includes(kind as ColumnKind))
+        throw new Error(`unknown column kind ${String(kind)}`);
       dict.register(String(name), String(path), kind as ColumnKind);
     }
     const use = await conn.runAndReadAll('SELECT project, collection, name FROM tally_column_use');
     for (const [project, collection, name] of use.getRowsJS()) {
       dict.markUsed(String(project), String(collection), String(name));
     }
-    return new DuckdbEventTable(instance, conn, dict);
+    const overflowed = await conn.runAndReadAll('SELECT project, collection FROM tally_overflowed');
+    const table = new DuckdbEventTable(instance, conn, dict);
+    for (const [project, collection] of overflowed.getRowsJS()) {
+      table.overflowed.add(collectionKey(String(project), String(collection)));
+    }
+    return table;
+  }
+
+  /** (project, collection) pairs whose events needed a column past MAX_TYPED_COLUMNS. */
+  private readonly overflowed = new Set<string>();
+
+  /** Whether every property of the collection's events has its typed columns. */
+  isComplete(projectId: string, collection: string): boolean {
+    return !this.overflowed.has(collectionKey(projectId, collection));
   }
 
   /**
@@ -108,22 +146,91 @@ export class DuckdbEventTable {
    * leaves neither a column without its dictionary row nor the reverse. Then
    * every row goes through one appender session.
    */
-  append(projectId: string, collection: string, events: readonly StoredEvent[]): Promise<void> {
-    return this.exclusive(() => this.appendNow(projectId, collection, events));
+  append(
+    projectId: string,
+    collection: string,
+    events: readonly StoredEvent[],
+    sources?: readonly SourceRow[],
+  ): Promise<void> {
+    return this.exclusive(() => this.appendNow(projectId, collection, events, sources));
+  }
+
+  /**
+   * Removes the rows of these source rowids, and of every rowid in
+   * (`after`, `through`] when given: the copy re-reads those rows' current
+   * state next (columnar-mirror.ts).
+   */
+  deleteRows(rids: readonly number[], range?: { after: number; through: number }): Promise<void> {
+    return this.exclusive(async () => {
+      for (let i = 0; i < rids.length; i += 1_000) {
+        const chunk = rids.slice(i, i + 1_000);
+        await this.conn.run(
+          `DELETE FROM events WHERE rid IN (${chunk.map((_, j) => `$${j + 1}`).join(', ')})`,
+          chunk.map((r) => BigInt(r)),
+          chunk.map(() => BIGINT),
+        );
+      }
+      if (range && range.through > range.after) {
+        await this.conn.run(
+          'DELETE FROM events WHERE rid > $1 AND rid <= $2',
+          [BigInt(range.after), BigInt(range.through)],
+          [BIGINT, BIGINT],
+        );
+      }
+    });
+  }
+
+  /** A named counter of the copy's progress (0 when never set). */
+  state(name: string): Promise<number> {
+    return this.exclusive(async () => {
+      const found = await this.conn.runAndReadAll(
+        'SELECT value FROM tally_copy_state WHERE name = $1',
+        [name],
+        [VARCHAR],
+      );
+      const row = found.getRowsJS()[0];
+      return row === undefined ? 0 : Number(row[0]);
+    });
+  }
+
+  setState(values: Record<'rowid' | 'seq', number>): Promise<void> {
+    return this.exclusive(async () => {
+      for (const [name, value] of Object.entries(values)) {
+        await this.conn.run(
+          'INSERT OR REPLACE INTO tally_copy_state VALUES ($1, $2)',
+          [name, BigInt(value)],
+          [VARCHAR, BIGINT],
+        );
+      }
+    });
+  }
+
+  /** Rows of the table (tests and diagnostics). */
+  countRows(): Promise<number> {
+    return this.exclusive(async () => {
+      const found = await this.conn.runAndReadAll('SELECT count(*) FROM events');
+      return Number(found.getRowsJS()[0][0]);
+    });
   }
 
   private async appendNow(
     projectId: string,
     collection: string,
     events: readonly StoredEvent[],
+    sources?: readonly SourceRow[],
   ): Promise<void> {
     const flat: Cell[][] = events.map((e) => flattenEvent(e.event));
     const fresh: { name: string; path: string; kind: ColumnKind }[] = [];
     const freshNames = new Map<string, Map<ColumnKind, string>>();
     const uses = new Set<string>();
+    let overflow = false;
     for (const cells of flat) {
       for (const { path, kind } of cells) {
         let name = this.columns.nameOf(path, kind) ?? freshNames.get(path)?.get(kind);
+        if (name === undefined && this.columns.ordered.length + fresh.length >= MAX_TYPED_COLUMNS) {
+          overflow = true;
+          continue;
+        }
         if (name === undefined) {
           name = `c${this.columns.ordered.length + fresh.length}`;
           fresh.push({ name, path, kind });
@@ -137,7 +244,9 @@ export class DuckdbEventTable {
         if (!this.columns.isUsed(projectId, collection, name)) uses.add(name);
       }
     }
-    if (fresh.length > 0 || uses.size > 0) {
+    const key = collectionKey(projectId, collection);
+    const newlyOverflowed = overflow && !this.overflowed.has(key);
+    if (fresh.length > 0 || uses.size > 0 || newlyOverflowed) {
       await this.conn.run('BEGIN TRANSACTION');
       try {
         for (const { name, kind } of fresh) {
@@ -158,6 +267,12 @@ export class DuckdbEventTable {
             [...uses].flatMap((name) => [projectId, collection, name]),
           );
         }
+        if (newlyOverflowed) {
+          await this.conn.run('INSERT INTO tally_overflowed VALUES ($1, $2)', [
+            projectId,
+            collection,
+          ]);
+        }
         await this.conn.run('COMMIT');
       } catch (e) {
         await this.conn.run('ROLLBACK');
@@ -165,6 +280,7 @@ export class DuckdbEventTable {
       }
       for (const { name, path, kind } of fresh) this.columns.register(name, path, kind);
       for (const name of uses) this.columns.markUsed(projectId, collection, name);
+      if (newlyOverflowed) this.overflowed.add(key);
     }
     const position = new Map<string, number>();
     this.columns.ordered.forEach((c, i) => position.set(c.name, FIXED_COLUMNS + i));
@@ -174,6 +290,7 @@ export class DuckdbEventTable {
       VARCHAR,
       BIGINT,
       VARCHAR,
+      BIGINT,
       ...this.columns.ordered.map((c) => driverType(c.kind)),
     ];
     const appender: DuckDBAppender = await this.conn.createAppender('events');
@@ -189,10 +306,14 @@ export class DuckdbEventTable {
           columns[1][r] = collection;
           columns[2][r] = e.id;
           columns[3][r] = BigInt(e.timestamp);
-          columns[4][r] = JSON.stringify(e.event);
+          const source = sources?.[from + r];
+          columns[4][r] = source?.body ?? JSON.stringify(e.event);
+          columns[5][r] = source === undefined ? null : BigInt(source.rid);
           for (const c of flat[from + r]) {
-            const at = position.get(this.columns.nameOf(c.path, c.kind) as string) as number;
-            columns[at][r] = driverValue(c);
+            const name = this.columns.nameOf(c.path, c.kind);
+            // Past the column cap: the collection is marked overflowed above.
+            if (name === undefined) continue;
+            columns[position.get(name) as number][r] = driverValue(c);
           }
         }
         const chunk = DuckDBDataChunk.create(types, n);
@@ -209,7 +330,9 @@ export class DuckdbEventTable {
    * Runs `work` with the connection to itself: no append lands between what
    * it reads of the column dictionary (compiling) and the statement it runs.
    */
-  reading<T>(work: (rows: (sql: string, params: readonly SqlParam[]) => Promise<unknown[][]>) => Promise<T>): Promise<T> {
+  reading<T>(
+    work: (rows: (sql: string, params: readonly SqlParam[]) => Promise<unknown[][]>) => Promise<T>,
+  ): Promise<T> {
     return this.exclusive(() => work((sql, params) => this.rowsNow(sql, params)));
   }
 
@@ -239,6 +362,9 @@ export class DuckdbEventTable {
   }
 }
 
+/** A Set key of (project, collection) that no pair of other names can spell. */
+const collectionKey = (projectId: string, collection: string): string =>
+  JSON.stringify([projectId, collection]);
 
 const sqlType = (kind: ColumnKind): string =>
   SQL_TYPE[kind] === 'ELEMENTS' ? `${ELEMENT_STRUCT}[]` : SQL_TYPE[kind];

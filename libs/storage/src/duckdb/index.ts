@@ -7,3 +7,5 @@ export type { EventTableOptions } from './event-table';
 export type { Compilation, CompiledQuery } from './compile-query';
 export { flattenEvent } from './column-layout';
 export type { Cell, ColumnKind } from './column-layout';
+export { ColumnarCopy } from './columnar-copy';
+export { openColumnarCopy } from './open-columnar-copy';

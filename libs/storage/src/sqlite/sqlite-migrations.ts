@@ -55,4 +55,20 @@ export const MIGRATIONS: string[] = [
     SELECT DISTINCT project, collection, path FROM schema_counters
     WHERE path <> 'keen' AND NOT (substr(path, 1, 5) = 'keen.' AND instr(substr(path, 6), '.') = 0);
   `,
+  // The columnar copy's change log (libs/storage/src/duckdb/columnar-mirror.ts).
+  // New events are found by rowid (SQLite gives a new row a rowid above every
+  // row it holds), so inserts cost no log row; deletes and body rewrites, from
+  // any connection or process (writer thread, delete jobs, the CLI), leave the
+  // rowid they touched. The copy re-reads the current state of every rowid it
+  // is told about, so the order of changes within a window does not matter.
+  `
+  CREATE TABLE event_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    row INTEGER NOT NULL
+  );
+  CREATE TRIGGER events_deleted_log AFTER DELETE ON events
+    BEGIN INSERT INTO event_changes (row) VALUES (old.rowid); END;
+  CREATE TRIGGER events_updated_log AFTER UPDATE ON events
+    BEGIN INSERT INTO event_changes (row) VALUES (new.rowid); END;
+  `,
 ];

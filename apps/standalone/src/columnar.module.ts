@@ -1,0 +1,46 @@
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { TALLY_CONFIG, TallyConfig } from '@app/config';
+import { COMPILED_QUERIES, STORES, Stores } from '@app/storage';
+
+/** The copy this process opened, if any (closed before the stores). */
+const COPY = Symbol('COLUMNAR_COPY');
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * The columnar copy of the standalone server's events (docs/storage-engine.md):
+ * queries it can compile exactly are answered by DuckDB, the others by the
+ * TypeScript engine. Off with QUERY_COLUMNAR=false or on another store.
+ */
+async function openCopy(stores: Stores, config: TallyConfig): Promise<Closable | null> {
+  if (config.storage.kind !== 'sqlite' || !config.query.columnar.enabled) return null;
+  const { openColumnarCopy } = await import('@app/storage/duckdb');
+  const logger = new Logger('ColumnarCopy');
+  return openColumnarCopy(stores, config, (error) =>
+    logger.error(
+      { err: error },
+      'columnar copy round failed; queries take the TypeScript engine until it catches up',
+    ),
+  );
+}
+
+class CopyCloser implements OnApplicationShutdown {
+  constructor(@Inject(COPY) private readonly copy: Closable | null) {}
+  // Imported after StorageModule, so it shuts down before the stores close.
+  async onApplicationShutdown(): Promise<void> {
+    await this.copy?.close();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    { provide: COPY, inject: [STORES, TALLY_CONFIG], useFactory: openCopy },
+    { provide: COMPILED_QUERIES, useExisting: COPY },
+    CopyCloser,
+  ],
+  exports: [COMPILED_QUERIES],
+})
+export class ColumnarModule {}
