@@ -154,6 +154,11 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxInValues: int(env, 'QUERY_MAX_IN_VALUES', 10_000, 1),
       streamDeadlineMs: int(env, 'QUERY_STREAM_DEADLINE_MS', 600_000, 1),
       cacheEntries: int(env, 'QUERY_CACHE_ENTRIES', 1000, 0),
+      columnar: {
+        enabled: bool(env, 'QUERY_COLUMNAR', true),
+        threads: int(env, 'QUERY_COLUMNAR_THREADS', 1, 1),
+        memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
+      },
     },
     deletes: {
       jobThreshold: int(env, 'DELETE_JOB_THRESHOLD', 10_000, 0),
@@ -213,11 +218,6 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
   if (pool !== 'standalone' && pool !== 'cli' && storeKind === 'sqlite' && queueKind === 'redis') {
     throw new ConfigError(
       'STORE=sqlite cannot be shared by separate processes; use STORE=mongo or cassandra',
-      columnar: {
-        enabled: bool(env, 'QUERY_COLUMNAR', true),
-        threads: int(env, 'QUERY_COLUMNAR_THREADS', 1, 1),
-        memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
-      },
     );
   }
   return config;

@@ -32,6 +32,13 @@ const QUERY_OK = ApiResponse({
   schema: ref('QueryResult'),
 });
 
+/** Which engine answered a query (QueryPath: compiled or reference), for clients and benchmarks. */
+export const QUERY_PATH_HEADER = 'x-tally-query-path';
+
+interface PathReply {
+  header(name: string, value: string): unknown;
+}
+
 @ApiTags('queries')
 @ProjectParam()
 @Controller('3.0/projects/:projectId/queries')
@@ -90,9 +97,11 @@ export class QueriesController {
     @Param('projectId') projectId: string,
     @Param('analysis') analysis: string,
     @Query() params: Record<string, unknown>,
-    @Res({ passthrough: true }) reply: ClientReply,
+    @Res({ passthrough: true }) reply: ClientReply & PathReply,
   ): Promise<QueryResponse> {
-    return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply));
+    return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply), (path) =>
+      reply.header(QUERY_PATH_HEADER, path),
+    );
   }
 
   @Post(':analysis')
@@ -115,8 +124,10 @@ export class QueriesController {
     @Param('projectId') projectId: string,
     @Param('analysis') analysis: string,
     @Body() body: unknown,
-    @Res({ passthrough: true }) reply: ClientReply,
+    @Res({ passthrough: true }) reply: ClientReply & PathReply,
   ): Promise<QueryResponse> {
-    return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(reply));
+    return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(reply), (path) =>
+      reply.header(QUERY_PATH_HEADER, path),
+    );
   }
 }

@@ -1,6 +1,8 @@
 import { Logger, Module } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import {
+  COMPILED_QUERIES,
+  CompiledQueries,
   EVENT_STORE,
   EventStore,
   METADATA_STORE,
@@ -37,8 +39,9 @@ import { DeleteJobsController } from './deletes/delete-jobs.controller';
   providers: [
     {
       provide: QueryService,
-      inject: [EVENT_STORE, TALLY_CONFIG],
-      useFactory: (events: EventStore, config: TallyConfig) => new QueryService(events, config),
+      inject: [EVENT_STORE, TALLY_CONFIG, { token: COMPILED_QUERIES, optional: true }],
+      useFactory: (events: EventStore, config: TallyConfig, compiled?: CompiledQueries) =>
+        new QueryService(events, config, compiled ?? undefined),
     },
     {
       provide: SchemaService,
