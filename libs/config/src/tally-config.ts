@@ -95,14 +95,6 @@ export interface TallyConfig {
     streamDeadlineMs: number;
     /** Results kept for `max_age` reuse. */
     cacheEntries: number;
-  };
-  deletes: {
-    /**
-     * A delete that reads more than this many events runs as a background job
-     * (202 + status URL); up to it, it runs in the request (204).
-     */
-    jobThreshold: number;
-    /** Events removed per batch (one unit of work) by a job. */
     /**
      * The standalone server's columnar copy of its events (DuckDB), which
      * answers the queries it can compile exactly (docs/storage-engine.md).
@@ -115,6 +107,14 @@ export interface TallyConfig {
       /** DuckDB's memory limit in MiB (QUERY_COLUMNAR_MEMORY_MB); it spills to disk beyond it. */
       memoryMb: number;
     };
+  };
+  deletes: {
+    /**
+     * A delete that reads more than this many events runs as a background job
+     * (202 + status URL); up to it, it runs in the request (204).
+     */
+    jobThreshold: number;
+    /** Events removed per batch (one unit of work) by a job. */
     jobBatchSize: number;
     /** Pause between a job's batches (ms), beyond the event-loop yield every batch gets. */
     jobBatchPauseMs: number;
