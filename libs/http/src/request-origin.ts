@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { RequestOrigin } from '@app/events';
 
 export interface OriginHeaders {
@@ -58,4 +59,63 @@ export function requestOrigin(projectId: string, headers: OriginHeaders, trustPr
   // it: keen.created_at then depends only on what the journal records, so a
   // replay of a journal entry re-creates the event exactly, body included.
   return { projectId, receivedAt: identity.requestStart ?? Date.now(), ...identity };
+}
+
+export interface ClientHeaders {
+  'user-agent'?: string | string[];
+  /** Set by our nginx to the address it accepted the connection from ($remote_addr). */
+  'x-real-ip'?: string | string[];
+  'x-forwarded-for'?: string | string[];
+}
+
+/** The write request's client, for keen:ip_to_geo and the ${keen.ip} / ${keen.user_agent} placeholders. */
+export interface RequestClient {
+  ip?: string;
+  userAgent?: string;
+}
+
+// Where a proxy we run can be: this host, or a private network (a compose or
+// cluster network). A header from any other peer is the client's own word.
+const PROXY_NETWORKS = new BlockList();
+PROXY_NETWORKS.addSubnet('127.0.0.0', 8, 'ipv4');
+PROXY_NETWORKS.addSubnet('10.0.0.0', 8, 'ipv4');
+PROXY_NETWORKS.addSubnet('172.16.0.0', 12, 'ipv4');
+PROXY_NETWORKS.addSubnet('192.168.0.0', 16, 'ipv4');
+PROXY_NETWORKS.addAddress('::1', 'ipv6');
+PROXY_NETWORKS.addSubnet('fc00::', 7, 'ipv6');
+
+/** `::ffff:1.2.3.4` (a dual-stack socket's IPv4 peer) as 1.2.3.4; anything not an address is undefined. */
+function plainIp(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const ip = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(trimmed)?.[1] ?? trimmed;
+  return isIP(ip) ? ip : undefined;
+}
+
+function isProxyPeer(ip: string | undefined): boolean {
+  if (ip === undefined) return false;
+  return PROXY_NETWORKS.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * The client's address and user agent. The address is the socket's peer,
+ * unless TRUST_PROXY is set and that peer is a proxy of ours (loopback or a
+ * private network): then it is the address our nginx saw, which it sends as
+ * X-Real-IP (and as the only X-Forwarded-For entry), overwriting whatever the
+ * client sent. With several proxies, X-Forwarded-For's last entry is the one
+ * the nearest proxy added. A header from any other peer is never believed.
+ */
+export function requestClient(
+  headers: ClientHeaders,
+  peerAddress: string | undefined,
+  trustProxy: boolean,
+): RequestClient {
+  const peer = plainIp(peerAddress);
+  let ip = peer;
+  if (trustProxy && isProxyPeer(peer)) {
+    const forwarded = first(headers['x-forwarded-for'])?.split(',').pop();
+    ip = plainIp(first(headers['x-real-ip'])) ?? plainIp(forwarded) ?? peer;
+  }
+  const userAgent = first(headers['user-agent']);
+  return { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) };
 }

@@ -6,7 +6,9 @@ import { KeyCache } from '@app/auth';
 import { IngestService, SchemaService } from '@app/core';
 import { beaconRedirect, decodeBeaconData, PIXEL_GIF } from './beacon';
 import {
+  ClientHeaders,
   OriginHeaders,
+  requestClient,
   requestOrigin,
   BeaconQueryParameters,
   CollectionParam,
@@ -18,7 +20,8 @@ import {
 } from '@app/http';
 
 interface RawRequest {
-  headers: OriginHeaders & { authorization?: string };
+  headers: OriginHeaders & ClientHeaders & { authorization?: string };
+  socket?: { remoteAddress?: string };
 }
 
 interface RawReply {
@@ -96,7 +99,9 @@ export class CollectionGetController {
     const event = decodeBeaconData(query.data);
     const origin = requestOrigin(projectId, req.headers, this.config.http.trustProxy);
     const bytes = typeof query.data === 'string' ? query.data.length : 0;
-    await this.ingest.recordOne(origin, collection, event, bytes);
+    // Keen's web auto-collector sends ${keen.ip} and ${keen.user_agent} in beacons.
+    const client = requestClient(req.headers, req.socket?.remoteAddress, this.config.http.trustProxy);
+    await this.ingest.recordOne(origin, collection, event, bytes, client);
     if (location !== undefined) {
       reply.status(302).header('location', location).header('cache-control', 'no-store').send();
       return;

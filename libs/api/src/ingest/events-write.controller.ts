@@ -4,7 +4,10 @@ import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { RequestOrigin } from '@app/events';
 import { RequireKey } from '@app/auth';
 import {
+  ClientHeaders,
   OriginHeaders,
+  RequestClient,
+  requestClient,
   requestOrigin,
   BODY_ERRORS,
   WRITE_ERRORS,
@@ -18,7 +21,8 @@ import {
 import { BatchResult, IngestService } from '@app/core';
 
 interface RawRequest {
-  headers: OriginHeaders & { 'content-length'?: string };
+  headers: OriginHeaders & ClientHeaders & { 'content-length'?: string };
+  socket?: { remoteAddress?: string };
 }
 
 /** The body's size as sent, spent against the project's byte limit (0 when unknown). */
@@ -59,6 +63,7 @@ export class EventsWriteController {
       collection,
       body,
       requestBytes(req),
+      this.client(req),
     );
     // Keen's clients read only `created`; the flag is Tally's addition.
     return schemaCapped ? { created: true, schema_capped: true } : { created: true };
@@ -82,10 +87,20 @@ export class EventsWriteController {
     @Body() body: unknown,
     @Req() req: RawRequest,
   ): Promise<BatchResult> {
-    return this.ingest.recordBatch(this.origin(projectId, req), body, requestBytes(req));
+    return this.ingest.recordBatch(
+      this.origin(projectId, req),
+      body,
+      requestBytes(req),
+      this.client(req),
+    );
   }
 
   private origin(projectId: string, req: RawRequest): RequestOrigin {
     return requestOrigin(projectId, req.headers, this.config.http.trustProxy);
+  }
+
+  /** For keen.addons and the ${keen.ip} / ${keen.user_agent} placeholders. */
+  private client(req: RawRequest): RequestClient {
+    return requestClient(req.headers, req.socket?.remoteAddress, this.config.http.trustProxy);
   }
 }

@@ -19,6 +19,7 @@ import {
   writesRateLimited,
 } from '../metrics';
 import { CappedCollectionsCache } from './capped-collections.cache';
+import { EventAddons, RequestClient } from './addons';
 
 /**
  * `schema_capped` is Tally's addition (Keen's clients read only `success`):
@@ -50,6 +51,8 @@ export class IngestService {
     private readonly capped: CappedCollectionsCache,
     /** Per-project write limits; absent when none is configured. */
     private readonly limiter?: IngestRateLimiter,
+    /** keen.addons and the ${keen.*} placeholders (one per process: it holds the IP database). */
+    private readonly addons: EventAddons = EventAddons.shared(),
   ) {}
 
   /** `requestBytes`: the request body's size, spent against the project's byte limit. */
@@ -58,8 +61,10 @@ export class IngestService {
     collection: string,
     body: unknown,
     requestBytes = 0,
+    client: RequestClient = {},
   ): Promise<WriteOutcome> {
     await this.admit(origin.projectId, 1, requestBytes);
+    await this.addons.load([body], client);
     let event: CollectionEvent;
     try {
       assertCollectionName(collection);
@@ -70,7 +75,12 @@ export class IngestService {
           'POST one event (a JSON object) to this URL; batches go to /events.',
         );
       }
-      event = prepareEvent(collection, body, 0, origin, this.prepareOptions());
+      const options = this.prepareOptions();
+      event = this.addons.apply(
+        prepareEvent(collection, body, 0, origin, options),
+        client,
+        options.maxEventBytes,
+      );
     } catch (error) {
       eventsRejected.inc({ reason: errorCodeLabel(error) });
       throw error;
@@ -84,7 +94,12 @@ export class IngestService {
     return { schemaCapped: this.capped.isCapped(origin.projectId, collection) };
   }
 
-  async recordBatch(origin: RequestOrigin, body: unknown, requestBytes = 0): Promise<BatchResult> {
+  async recordBatch(
+    origin: RequestOrigin,
+    body: unknown,
+    requestBytes = 0,
+    client: RequestClient = {},
+  ): Promise<BatchResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new TallyError(
         'invalid',
@@ -114,13 +129,15 @@ export class IngestService {
     }
     // Before any event is validated: a flooding project spends no CPU beyond the parse.
     await this.admit(origin.projectId, total, requestBytes);
+    await this.addons.load(Object.values(batch).flat(), client);
     const accepted: CollectionEvent[] = [];
     const result: BatchResult = {};
     const options = this.prepareOptions();
     for (const [collection, events] of Object.entries(batch)) {
       result[collection] = (events as unknown[]).map((raw, index) => {
         try {
-          accepted.push(prepareEvent(collection, raw, index, origin, options));
+          const prepared = prepareEvent(collection, raw, index, origin, options);
+          accepted.push(this.addons.apply(prepared, client, options.maxEventBytes));
           return { success: true as const };
         } catch (error) {
           if (!(error instanceof TallyError)) throw error;
