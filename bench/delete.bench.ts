@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   const db = new SqliteDatabase(path.join(dir, 'tally.db'));
   const events = new SqliteEventStore(db);
   const metadata = new SqliteMetadataStore(db);
-  const deleter = new EventDeleter(events, metadata, new SqliteUnitOfWork(db));
+  const deleter = new EventDeleter(events, metadata, new SqliteUnitOfWork(db), {
+    kind: 'transactional',
+  });
   for (let i = 0; i < TOTAL; i += 20_000) {
     const chunk: CollectionEvent[] = Array.from({ length: Math.min(20_000, TOTAL - i) }, (_, k) => {
       const n = i + k;

@@ -9,6 +9,7 @@ import { registerSchemaCommands } from './commands/schema.command';
 import { registerTransferCommands } from './commands/transfer.command';
 import { registerDeadLetterCommands } from './commands/dead-letters.command';
 import { registerReplayCommand } from './commands/replay.command';
+import { registerMarkerCommands } from './commands/markers.command';
 
 const program = new Command()
   .name('tally')
@@ -23,6 +24,7 @@ registerSchemaCommands(program);
 registerTransferCommands(program);
 registerDeadLetterCommands(program);
 registerReplayCommand(program);
+registerMarkerCommands(program);
 
 // Every command first says which installation it acts on (stderr; not with --json).
 program.hook('preAction', (_program, action) => {

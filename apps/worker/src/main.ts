@@ -2,7 +2,13 @@ import 'reflect-metadata';
 import pino from 'pino';
 import { loadConfig, runMain } from '@app/config';
 import { openStores, ReadinessCheck, Stores } from '@app/storage';
-import { DEFAULT_RETRY, IngestJobProcessor, persisterFor } from '@app/core';
+import {
+  DEFAULT_RETRY,
+  IngestJobProcessor,
+  MarkerSweeper,
+  MarkerSweepLoop,
+  persisterFor,
+} from '@app/core';
 import { IngestWorker, redisShards, RedisShardPinger } from '@app/queue/bullmq';
 import { startWorkerHttp } from './worker-http';
 
@@ -56,6 +62,26 @@ runMain(async () => {
     },
   });
   await worker.start();
+  // Markers of attempts that died and that no redelivery settles (docs/queue.md).
+  const sweep =
+    stores.writes.kind === 'marked'
+      ? new MarkerSweepLoop(
+          new MarkerSweeper({
+            writer: stores.writes.writer,
+            ledger: stores.writes.ledger,
+            olderThanMs: config.queue.markerSweepAfterMs,
+            maxProperties: stores.maxProperties,
+          }),
+          stores.writes.ledger,
+          config.queue.markerSweepIntervalMs,
+          {
+            log: (o, m) => log.info(o, m as string),
+            warn: (o, m) => log.warn(o, m as string),
+            error: (o, m) => log.error(o, m as string),
+          },
+        )
+      : undefined;
+  sweep?.start();
   state = 'consuming';
   log.info({ shards: config.queue.redisUrls.length }, 'Tally worker consuming');
   process.stdout.write('Tally worker consuming\n');
@@ -67,6 +93,7 @@ runMain(async () => {
     state = 'draining';
     log.info({ signal }, 'draining');
     await worker.close();
+    await sweep?.stop();
     await stores?.close();
     await pinger.close();
     await http?.close();

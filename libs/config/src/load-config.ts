@@ -145,6 +145,8 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
     queue: {
       kind: queueKind,
       redisUrls: list(env, 'REDIS_URLS', ['redis://127.0.0.1:6379']),
+      markerSweepAfterMs: int(env, 'MARKER_SWEEP_AFTER_MS', 600_000, 120_000),
+      markerSweepIntervalMs: int(env, 'MARKER_SWEEP_INTERVAL_MS', 60_000),
     },
     query: {
       deadlineMs: int(env, 'QUERY_DEADLINE_MS', 60_000, 1),

@@ -78,6 +78,14 @@ export interface TallyConfig {
      */
     kind: QueueKind;
     redisUrls: string[];
+    /**
+     * The worker's stale-marker sweep (docs/queue.md): write markers registered
+     * longer ago than MARKER_SWEEP_AFTER_MS (default 10 min, at least 2 min:
+     * well past the 60 s takeover bound) are settled from their stored events
+     * or dropped, every MARKER_SWEEP_INTERVAL_MS (default 60 s; 0: never).
+     */
+    markerSweepAfterMs: number;
+    markerSweepIntervalMs: number;
   };
   query: {
     /** A query running longer answers 504. */

@@ -14,6 +14,8 @@ export * from './ingest/ingest.service';
 export * from './log.port';
 export * from './persist/ingest-job.processor';
 export * from './persist/marked-event.persister';
+export * from './persist/marker-sweeper';
+export * from './persist/marker-sweep.loop';
 export * from './persist/persister-for';
 export * from './persist/requeue-dead-letters';
 export * from './persist/unit-of-work.persister';

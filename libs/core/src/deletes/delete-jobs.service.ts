@@ -52,6 +52,7 @@ export class DeleteJobsService {
         metadata: stores.metadata,
         unitOfWork: stores.unitOfWork,
         jobs: stores.deleteJobs,
+        writes: stores.writes,
       },
       {
         owner: this.owner,

@@ -18,7 +18,12 @@ export class DeletePropertyService {
     stores: Stores,
     private readonly jobs: DeleteJobsService,
   ) {
-    this.deleter = new PropertyDeleter(stores.events, stores.metadata, stores.unitOfWork);
+    this.deleter = new PropertyDeleter(
+      stores.events,
+      stores.metadata,
+      stores.unitOfWork,
+      stores.writes,
+    );
   }
 
   /**

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonObject, JsonValue, propertyNameProblem, StoredEvent, TallyError } from '@app/events';
 import { forEachProperty, SchemaDelta, typeOf } from '@app/schema';
-import { BodyReplacement, EventStore, MetadataStore, UnitOfWork } from '@app/storage';
+import { BodyReplacement, EventStore, MetadataStore, UnitOfWork, WritePath } from '@app/storage';
+import { PendingWrites } from './pending-writes';
 
 export interface PropertyDeleteProgress {
   /** Events read. */
@@ -114,14 +115,21 @@ export function removalDeltas(
  * event, and the counters are decremented by exactly what the rewritten
  * events lost, in the same unit of work (one transaction on SQLite): the
  * schema stays exact without a rescan. Crash bounds on stores without
- * multi-document transactions: docs/design.md.
+ * multi-document transactions: docs/design.md. Events whose delivery's
+ * counters are still pending are left for the retries (PendingWrites): the
+ * settle of a dead delivery counts the bodies it finds stored.
  */
 export class PropertyDeleter {
+  private readonly pendingWrites: PendingWrites;
+
   constructor(
     private readonly events: EventStore,
     private readonly metadata: MetadataStore,
     private readonly unitOfWork: UnitOfWork,
-  ) {}
+    writes: WritePath,
+  ) {
+    this.pendingWrites = new PendingWrites(writes);
+  }
 
   async delete(
     projectId: string,
@@ -187,7 +195,14 @@ export class PropertyDeleter {
     batch: Removal[],
   ): Promise<Set<string>> {
     return this.unitOfWork.run(async () => {
-      const replacements: BodyReplacement[] = batch.map((r) => ({
+      const { held } = await this.pendingWrites.split(
+        projectId,
+        collection,
+        batch.map((r) => r.event.id),
+      );
+      const wait = new Set(held);
+      const settled = wait.size === 0 ? batch : batch.filter((r) => !wait.has(r.event.id));
+      const replacements: BodyReplacement[] = settled.map((r) => ({
         id: r.event.id,
         expected: r.event.event,
         body: r.body,

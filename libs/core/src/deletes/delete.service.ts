@@ -52,7 +52,12 @@ export class DeleteService {
     private readonly config: TallyConfig,
     private readonly jobs: DeleteJobsService,
   ) {
-    this.deleter = new EventDeleter(stores.events, stores.metadata, stores.unitOfWork);
+    this.deleter = new EventDeleter(
+      stores.events,
+      stores.metadata,
+      stores.unitOfWork,
+      stores.writes,
+    );
   }
 
   /**

@@ -35,6 +35,7 @@ describe('DeleteJobRunner on SQLite', () => {
     metadata: new SqliteMetadataStore(db),
     unitOfWork: new SqliteUnitOfWork(db),
     jobs: new SqliteDeleteJobStore(db),
+    writes: { kind: 'transactional' } as const,
   };
   const runner = (owner: string) =>
     new DeleteJobRunner(stores, { owner, leaseMs: 5000, batchSize: 7, batchPauseMs: 0 });

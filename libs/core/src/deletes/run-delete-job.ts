@@ -10,6 +10,7 @@ import {
   DeleteJob,
   DeleteJobProgress,
   DeleteJobStore,
+  WritePath,
 } from '@app/storage';
 
 export interface DeleteJobRunnerOptions {
@@ -36,6 +37,8 @@ export interface DeleteJobRunnerStores {
   metadata: MetadataStore;
   unitOfWork: UnitOfWork;
   jobs: DeleteJobStore;
+  /** How writes keep counters exact: deletes hold events whose counters are pending. */
+  writes: WritePath;
 }
 
 /**
@@ -153,7 +156,12 @@ export class DeleteJobRunner {
     const unitOfWork = this.pacedUnitOfWork(signal, checkpoint);
     const batchSize = this.options.batchSize;
     if (job.property === undefined) {
-      const deleter = new EventDeleter(events, this.stores.metadata, unitOfWork);
+      const deleter = new EventDeleter(
+        events,
+        this.stores.metadata,
+        unitOfWork,
+        this.stores.writes,
+      );
       await deleter.delete(job.projectId, job.collection, job.selection, {
         batchSize,
         signal,
@@ -161,7 +169,12 @@ export class DeleteJobRunner {
       });
       return;
     }
-    const deleter = new PropertyDeleter(events, this.stores.metadata, unitOfWork);
+    const deleter = new PropertyDeleter(
+      events,
+      this.stores.metadata,
+      unitOfWork,
+      this.stores.writes,
+    );
     const done = await deleter.delete(job.projectId, job.collection, job.property, {
       batchSize,
       signal,

@@ -137,8 +137,18 @@ export function describeDeleteLifecycle(
     /** The expected contents of one project, updated beside the real calls. */
     function harness(project: string) {
       const model = new Map<string, CollectionEvent>();
-      const deleter = new EventDeleter(stores.events, stores.metadata, stores.unitOfWork);
-      const properties = new PropertyDeleter(stores.events, stores.metadata, stores.unitOfWork);
+      const deleter = new EventDeleter(
+        stores.events,
+        stores.metadata,
+        stores.unitOfWork,
+        stores.writes,
+      );
+      const properties = new PropertyDeleter(
+        stores.events,
+        stores.metadata,
+        stores.unitOfWork,
+        stores.writes,
+      );
       const inCollection = (c: string) => [...model.values()].filter((e) => e.collection === c);
 
       return {

@@ -1,7 +1,17 @@
 import { CollectionEvent, EventBatch, JsonObject } from '@app/events';
+import { parseEventSelection } from '@app/query-engine';
 import { SchemaCounter, schemaDeltas } from '@app/schema';
-import { EventStore, CounterLedger, MarkedEventWriter } from '@app/storage';
+import {
+  EventStore,
+  CounterLedger,
+  MarkedEventWriter,
+  MetadataStore,
+  WritePath,
+} from '@app/storage';
 import { MarkedEventPersister } from '../persist/marked-event.persister';
+import { EventDeleter } from '../deletes/delete-events';
+import { PropertyDeleter } from '../deletes/delete-property';
+import { MarkerSweeper } from '../persist/marker-sweeper';
 
 /**
  * The exact-counter marker protocol (MarkedEventPersister, docs/queue.md) on one
@@ -17,6 +27,8 @@ export interface PersisterSubject {
   events: EventStore;
   /** The schema counters as the metadata store reports them. */
   counters(projectId: string): Promise<SchemaCounter[]>;
+  /** Where deletes decrement the counters (the same ones the ledger applies to). */
+  metadata: MetadataStore;
   close(): Promise<void>;
 }
 
@@ -65,6 +77,9 @@ function recording(ledger: CounterLedger): CounterLedger & { markers: string[] }
     },
     applyMarked: (...args) => ledger.applyMarked(...args),
     collectionsPending: (projectId, marker) => ledger.collectionsPending(projectId, marker),
+    markersPendingOn: (projectId, collection) => ledger.markersPendingOn(projectId, collection),
+    listPending: (before, limit) => ledger.listPending(before, limit),
+    countPending: () => ledger.countPending(),
   };
 }
 
@@ -125,6 +140,8 @@ export function describeEventPersisterContract(
         ledger: s.ledger,
         takeoverAfterMs: options.takeoverAfterMs,
       });
+
+    const marked = (): WritePath => ({ kind: 'marked', writer: s.writer, ledger: s.ledger });
 
     async function storedEvents(projectId: string): Promise<CollectionEvent[]> {
       const out: CollectionEvent[] = [];
@@ -304,6 +321,185 @@ export function describeEventPersisterContract(
       await expectExact(
         project,
         batches.flatMap((x) => x.events),
+      );
+    });
+
+    /** A delete of these events by keen.id, as the query pool runs it (no transaction on these stores). */
+    const deleteIds = (projectId: string, collection: string, ids: string[]) =>
+      new EventDeleter(s.events, s.metadata, { run: (work) => work() }, marked()).delete(
+        projectId,
+        collection,
+        parseEventSelection({
+          filters: JSON.stringify([
+            { property_name: 'keen.id', operator: 'in', property_value: ids },
+          ]),
+        }),
+        { retryDelaysMs: [] },
+      );
+
+    const sweeper = (olderThanMs = 0) =>
+      new MarkerSweeper({ writer: s.writer, ledger: s.ledger, olderThanMs });
+
+    /** A delivery that inserted `events` under `marker` and died before counting them. */
+    async function deadDelivery(projectId: string, events: CollectionEvent[]): Promise<string> {
+      const marker = `dead.${runTag()}`;
+      await s.ledger.registerMarker(projectId, COLLECTIONS, marker);
+      const outcome = await s.writer.insertMarked(projectId, events, marker);
+      expect(outcome.inserted).toHaveLength(events.length);
+      return marker;
+    }
+
+    const idsOf = (events: CollectionEvent[]) => events.map((e) => e.id).sort();
+
+    it('keeps counters exact when a delete targets events of a dead delivery before its redelivery', async () => {
+      // The dead delivery stored its batch and never counted it. A delete that
+      // removed some of those events and decremented them would take away counts
+      // never added, and the redelivery (which settles the dead marker from the
+      // events still stored under it, and stores the deleted ones again under
+      // its own marker) would leave the counters too low for good.
+      const project = `deldead-${runTag()}`;
+      const sent = eventsOf(`deldead-${runTag()}`, 12);
+      const dead = await deadDelivery(project, sent);
+      const doomed = idsOf(sent.filter((e) => e.collection === 'clicks').slice(0, 3));
+
+      // Held back while the marker is pending: nothing deleted, nothing decremented.
+      await expect(deleteIds(project, 'clicks', doomed)).rejects.toMatchObject({
+        kind: 'unavailable',
+        errorCode: 'CountersPendingError',
+      });
+      expect(idsOf(await storedEvents(project))).toEqual(idsOf(sent));
+      expect(await s.counters(project)).toEqual([]);
+
+      await persister({ takeoverAfterMs: 0 }).persist(project, sent);
+      await expectSettled(project, [dead]);
+      await expectExact(project, sent);
+      // Once settled, the same delete goes through and decrements exactly what it removed.
+      expect(await deleteIds(project, 'clicks', doomed)).toEqual({ scanned: 3, deleted: 3 });
+      await expectExact(
+        project,
+        sent.filter((e) => !doomed.includes(e.id)),
+      );
+    });
+
+    it('holds a delete racing a running delivery until that delivery has counted', async () => {
+      const project = `delrace-${runTag()}`;
+      const sent = eventsOf(`delrace-${runTag()}`, 10);
+      const doomed = idsOf(sent.filter((e) => e.collection === 'clicks').slice(0, 2));
+      const outcomes: unknown[] = [];
+      // The delete runs between the delivery's insert and its counter update.
+      const racing: MarkedEventWriter = {
+        ...s.writer,
+        insertMarked: async (projectId, events, marker) => {
+          const outcome = await s.writer.insertMarked(projectId, events, marker);
+          outcomes.push(await deleteIds(projectId, 'clicks', doomed).catch((e: unknown) => e));
+          return outcome;
+        },
+        missingIds: (p, ids) => s.writer.missingIds(p, ids),
+        markersOf: (p, ids) => s.writer.markersOf(p, ids),
+        findByMarker: (p, m, c) => s.writer.findByMarker(p, m, c),
+        clearMarker: (p, m) => s.writer.clearMarker(p, m),
+      };
+      expect(await persister({ writer: racing }).persist(project, sent)).toEqual({
+        inserted: 10,
+        duplicates: 0,
+      });
+      expect(outcomes).toEqual([expect.objectContaining({ errorCode: 'CountersPendingError' })]);
+      await expectExact(project, sent);
+      expect(await deleteIds(project, 'clicks', doomed)).toEqual({ scanned: 2, deleted: 2 });
+      await expectExact(
+        project,
+        sent.filter((e) => !doomed.includes(e.id)),
+      );
+    });
+
+    it('sweeps a stale marker left by a killed delivery: counters = recount, a second sweep changes nothing', async () => {
+      const project = `sweep-${runTag()}`;
+      const sent = eventsOf(`sweep-${runTag()}`, 11);
+      const dead = await deadDelivery(project, sent);
+      // A marker whose delivery died before inserting anything, and a young one.
+      const empty = `empty.${runTag()}`;
+      await s.ledger.registerMarker(project, ['clicks'], empty);
+      expect(await s.counters(project)).toEqual([]);
+
+      // Not stale yet under a bound longer than its age: left alone.
+      expect((await sweeper(60_000).stale(100_000)).map((e) => e.marker)).not.toContain(dead);
+      const listed = (await sweeper(0).stale(100_000)).filter((e) => e.projectId === project);
+      expect(listed.map((e) => [e.marker, e.collection]).sort()).toEqual(
+        [
+          [dead, 'clicks'],
+          [dead, 'views'],
+          [empty, 'clicks'],
+        ].sort(),
+      );
+
+      const first = await sweeper(0).sweep();
+      expect(first.settled).toBeGreaterThanOrEqual(1);
+      expect(first.dropped).toBeGreaterThanOrEqual(1);
+      await expectSettled(project, [dead, empty]);
+      await expectExact(project, sent);
+      expect((await sweeper(0).stale(100_000)).filter((e) => e.projectId === project)).toEqual([]);
+
+      const before = (await s.counters(project)).sort(byKey);
+      await sweeper(0).sweep();
+      expect((await s.counters(project)).sort(byKey)).toEqual(before);
+      // A late redelivery of the killed job counts nothing twice either.
+      expect(await persister({ takeoverAfterMs: 0 }).persist(project, sent)).toEqual({
+        inserted: 0,
+        duplicates: 11,
+      });
+      await expectExact(project, sent);
+    });
+
+    it('a delete held by a dead delivery goes through once the sweep has settled it', async () => {
+      const project = `delsweep-${runTag()}`;
+      const sent = eventsOf(`delsweep-${runTag()}`, 9);
+      await deadDelivery(project, sent);
+      const doomed = idsOf(sent.filter((e) => e.collection === 'views'));
+      await expect(deleteIds(project, 'views', doomed)).rejects.toMatchObject({
+        errorCode: 'CountersPendingError',
+      });
+      await sweeper(0).sweep();
+      expect(await deleteIds(project, 'views', doomed)).toEqual({
+        scanned: doomed.length,
+        deleted: doomed.length,
+      });
+      await expectExact(
+        project,
+        sent.filter((e) => !doomed.includes(e.id)),
+      );
+    });
+
+    it('a property delete leaves events of a dead delivery alone until the sweep has counted them', async () => {
+      // The settle counts the bodies it finds stored: a body rewritten under a
+      // pending marker would be counted without the property whose count the
+      // property delete already took away.
+      const project = `propdead-${runTag()}`;
+      const sent = eventsOf(`propdead-${runTag()}`, 8);
+      await deadDelivery(project, sent);
+      const properties = new PropertyDeleter(
+        s.events,
+        s.metadata,
+        { run: (work) => work() },
+        marked(),
+      );
+      const clicks = sent.filter((e) => e.collection === 'clicks');
+      const held = await properties.delete(project, 'clicks', 'price', { retryDelaysMs: [] });
+      expect(held).toMatchObject({ updated: 0, skipped: clicks.length });
+      await sweeper(0).sweep();
+      await expectExact(project, sent);
+      expect(
+        await properties.delete(project, 'clicks', 'price', { retryDelaysMs: [] }),
+      ).toMatchObject({
+        updated: clicks.length,
+        skipped: 0,
+      });
+      await expectExact(
+        project,
+        sent.map((e) => {
+          if (e.collection !== 'clicks') return e;
+          const { price: _gone, ...rest } = e.event;
+          return { ...e, event: rest };
+        }),
       );
     });
   });

@@ -171,7 +171,12 @@ export function describeSchemaCap(driver: string, subject: () => Promise<SchemaC
 
       // Deletes: an event with refused paths (e, f, f.g) and every event
       // carrying `c`. No negative or phantom counter; `c` keeps its slot.
-      const deleter = new EventDeleter(stores.events, stores.metadata, stores.unitOfWork);
+      const deleter = new EventDeleter(
+        stores.events,
+        stores.metadata,
+        stores.unitOfWork,
+        stores.writes,
+      );
       const gone = [first[2].id, first[1].id, second[1].id];
       const ids = JSON.stringify([
         { property_name: 'keen.id', operator: 'in', property_value: gone },

@@ -24,6 +24,7 @@ describeEventPersisterContract('cassandra', async () => {
     ledger: new MongoCounterLedger(metadata),
     events,
     counters: (projectId) => metadata.getSchema(projectId),
+    metadata,
     close: async () => {
       await events.close();
       await connection.close();

@@ -1,5 +1,5 @@
 import { SchemaDelta } from '@app/schema';
-import { CounterLedger, PendingMarker } from '../ports/counter-ledger.port';
+import { CounterLedger, PendingEntry, PendingMarker } from '../ports/counter-ledger.port';
 import { MongoMetadataStore } from './mongo-metadata.store';
 
 /**
@@ -27,5 +27,17 @@ export class MongoCounterLedger implements CounterLedger {
 
   collectionsPending(projectId: string, marker: string): Promise<PendingMarker[]> {
     return this.metadata.collectionsPending(projectId, marker);
+  }
+
+  markersPendingOn(projectId: string, collection: string): Promise<Set<string>> {
+    return this.metadata.markersPendingOn(projectId, collection);
+  }
+
+  listPending(before: Date, limit: number): Promise<PendingEntry[]> {
+    return this.metadata.listPending(before, limit);
+  }
+
+  countPending(): Promise<number> {
+    return this.metadata.countPending();
   }
 }

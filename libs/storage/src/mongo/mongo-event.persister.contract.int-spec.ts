@@ -20,6 +20,7 @@ describeEventPersisterContract('mongo', async () => {
     ledger: new MongoCounterLedger(metadata),
     events,
     counters: (projectId) => metadata.getSchema(projectId),
+    metadata,
     close: async () => {
       await connection.close();
       await server.stop();

@@ -8,6 +8,7 @@ import {
   SchemaCapState,
   StoredKey,
 } from '../ports/metadata-store.port';
+import { PendingEntry } from '../ports/counter-ledger.port';
 import { SingleFlightProbe } from '../ports/readiness.port';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
 import { MongoSchemaCounters } from './mongo-schema-counters';
@@ -151,6 +152,18 @@ export class MongoMetadataStore implements MetadataStore {
     marker: string,
   ): Promise<{ collection: string; at: Date }[]> {
     return this.counters.collectionsPending(projectId, marker);
+  }
+
+  markersPendingOn(projectId: string, collection: string): Promise<Set<string>> {
+    return this.counters.markersPendingOn(projectId, collection);
+  }
+
+  listPending(before: Date, limit: number): Promise<PendingEntry[]> {
+    return this.counters.listPending(before, limit);
+  }
+
+  countPending(): Promise<number> {
+    return this.counters.countPending();
   }
 
   getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]> {

@@ -33,6 +33,8 @@ export class MongoSchemaCounters {
   async init(): Promise<void> {
     await (await this.schema()).createIndex({ p: 1, c: 1 }, { name: 'project_collection' });
     await (await this.schema()).createIndex({ capped: 1 }, { name: 'capped' });
+    // The stale-marker sweep looks for old registrations across every project.
+    await (await this.schema()).createIndex({ 'pending.at': 1 }, { name: 'pending_since' });
   }
 
   /**
@@ -163,6 +165,57 @@ export class MongoSchemaCounters {
       collection: d.c,
       at: new Date(d.pending!.find((p) => p.a === marker)!.at),
     }));
+  }
+
+  /** The markers pending on one collection document (one point read). */
+  async markersPendingOn(projectId: string, collection: string): Promise<Set<string>> {
+    const doc = await (
+      await this.schema()
+    ).findOne({ _id: schemaDocId(projectId, collection) }, { projection: { pending: 1 } });
+    return new Set((doc?.pending ?? []).map((p) => p.a));
+  }
+
+  /**
+   * Markers registered before `before`, oldest first, at most `limit`. The
+   * documents are found through the `pending_since` index; a document also
+   * lists its younger markers, which are left out here.
+   */
+  async listPending(
+    before: Date,
+    limit: number,
+  ): Promise<{ projectId: string; collection: string; marker: string; at: Date }[]> {
+    const out: { projectId: string; collection: string; marker: string; at: Date }[] = [];
+    const cursor = (await this.schema()).find(
+      { 'pending.at': { $lt: before } },
+      { projection: { p: 1, c: 1, pending: 1 } },
+    );
+    try {
+      for await (const doc of cursor) {
+        for (const p of doc.pending ?? []) {
+          const at = new Date(p.at);
+          if (at < before) out.push({ projectId: doc.p, collection: doc.c, marker: p.a, at });
+        }
+        if (out.length >= limit) break;
+      }
+    } finally {
+      await cursor.close();
+    }
+    return out.sort((a, b) => a.at.getTime() - b.at.getTime()).slice(0, limit);
+  }
+
+  /** Pending (marker, collection) entries in all. */
+  async countPending(): Promise<number> {
+    let n = 0;
+    const cursor = (await this.schema()).find(
+      { 'pending.a': { $exists: true } },
+      { projection: { pending: 1 } },
+    );
+    try {
+      for await (const doc of cursor) n += doc.pending?.length ?? 0;
+    } finally {
+      await cursor.close();
+    }
+    return n;
   }
 
   async getSchema(projectId: string, collection?: string): Promise<SchemaCounter[]> {

@@ -6,6 +6,15 @@ export interface PendingMarker {
   at: Date;
 }
 
+/** One marker pending on one collection: an entry of the stale-marker sweep's work list. */
+export interface PendingEntry {
+  projectId: string;
+  collection: string;
+  marker: string;
+  /** When the marker was registered on this collection. */
+  at: Date;
+}
+
 /**
  * The counter side of the exact-counter protocol (docs/queue.md): schema
  * counters per (project, collection), each with the markers of deliveries
@@ -31,4 +40,17 @@ export interface CounterLedger {
   ): Promise<boolean>;
   /** The collections on which `marker` is still pending, with its registration time. */
   collectionsPending(projectId: string, marker: string): Promise<PendingMarker[]>;
+  /**
+   * The markers pending on one collection right now. A delete holds the
+   * events of these deliveries (their counters are not applied yet), so it
+   * never decrements counts that were never added.
+   */
+  markersPendingOn(projectId: string, collection: string): Promise<Set<string>>;
+  /**
+   * Markers registered before `before`, over every project, oldest first, at
+   * most `limit` entries: the stale-marker sweep's work list.
+   */
+  listPending(before: Date, limit: number): Promise<PendingEntry[]>;
+  /** How many (marker, collection) entries are pending in all (the pending-markers gauge). */
+  countPending(): Promise<number>;
 }

@@ -20,7 +20,9 @@ describe('deletes at scale (SQLite, 1,000,000 events)', () => {
   const db = new SqliteDatabase(path.join(dir, 'tally.db'));
   const events = new SqliteEventStore(db);
   const metadata = new SqliteMetadataStore(db);
-  const deleter = new EventDeleter(events, metadata, new SqliteUnitOfWork(db));
+  const deleter = new EventDeleter(events, metadata, new SqliteUnitOfWork(db), {
+    kind: 'transactional',
+  });
   const T0 = Date.UTC(2024, 0, 1);
   const MINUTE = 60_000;
   const idOf = (i: number) => i.toString(16).padStart(24, '0');
