@@ -18,3 +18,21 @@ export function parseParamJson(
     throw toError(reserved ? error.message : invalid);
   }
 }
+
+/**
+ * A scalar parameter sent as JSON text of a string (`"this_7_days"` with its
+ * quotes): keen-analysis' `del()` JSON-encodes timeframe and timezone before
+ * putting them in the query string, strings included, and Keen accepts that.
+ * Anything else is returned as it came.
+ */
+export function unquoteParamString(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  const text = raw.trim();
+  if (text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return raw;
+  try {
+    const value = parseJsonText(text, 'parameter');
+    return typeof value === 'string' ? value : raw;
+  } catch {
+    return raw;
+  }
+}

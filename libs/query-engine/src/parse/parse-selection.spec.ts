@@ -26,4 +26,14 @@ describe('parseEventSelection (filtered deletes)', () => {
     expect(() => parseEventSelection({ timeframe: 'soonish' })).toThrow(/timeframe/);
     expect(() => parseEventSelection({ filters: '{oops' })).toThrow(/filters/);
   });
+
+  it('reads timeframe and timezone JSON-encoded as strings, as keen-analysis del() sends them', () => {
+    const plain = parseEventSelection({ timeframe: 'previous_2_days', timezone: 'America/New_York' });
+    const quoted = parseEventSelection({ timeframe: '"previous_2_days"', timezone: ' "America/New_York" ' });
+    expect(quoted).toEqual(plain);
+    expect(parseEventSelection({ timezone: '"-18000"' }).timezone).toBe('UTC-5');
+    // Only a JSON string is unquoted: a quote that does not close is still a bad timeframe.
+    expect(() => parseEventSelection({ timeframe: '"this_2_days' })).toThrow(/timeframe/);
+    expect(() => parseEventSelection({ timeframe: '"soonish"' })).toThrow(/timeframe/);
+  });
 });

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { TallyError } from '@app/events';
 import { QueryErrorCode } from '../query-errors';
-import { parseParamJson } from '../param-json';
+import { parseParamJson, unquoteParamString } from '../param-json';
 import { addUnits, startOfUnit, TimeUnit } from './time-unit';
 import { QueryTimezone, zoneOf } from './timezone';
 
@@ -53,7 +53,7 @@ export function parseTimeframe(
   param = 'timeframe',
 ): Timeframe | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
-  let value: unknown = raw;
+  let value: unknown = unquoteParamString(raw);
   if (typeof value === 'string') {
     const text = value.trim();
     if (text.startsWith('{')) {

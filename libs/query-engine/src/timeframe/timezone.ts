@@ -1,6 +1,7 @@
 import { FixedOffsetZone, IANAZone, Zone } from 'luxon';
 import { TallyError } from '@app/events';
 import { QueryErrorCode } from '../query-errors';
+import { unquoteParamString } from '../param-json';
 
 /**
  * A validated timezone, kept as a string so parsed queries stay plain data:
@@ -18,7 +19,8 @@ const MAX_OFFSET_SECONDS = 18 * 3600;
  * browser's offset as a number; query strings carry it as text) or an IANA
  * name. Offsets are rounded to whole minutes, the finest any zone uses.
  */
-export function parseTimezone(raw: unknown, param = 'timezone'): QueryTimezone {
+export function parseTimezone(given: unknown, param = 'timezone'): QueryTimezone {
+  const raw = unquoteParamString(given);
   if (raw === undefined || raw === null || raw === '') return UTC;
   const bad = () =>
     new TallyError(
