@@ -141,6 +141,21 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('bounds the stale-marker sweep above the takeover window', () => {
+    const d = loadConfig('worker', { STORE: 'mongo' }).queue;
+    expect([d.markerSweepAfterMs, d.markerSweepIntervalMs]).toEqual([600_000, 60_000]);
+    const c = loadConfig('worker', {
+      STORE: 'mongo',
+      MARKER_SWEEP_AFTER_MS: '120000',
+      MARKER_SWEEP_INTERVAL_MS: '0',
+    }).queue;
+    expect([c.markerSweepAfterMs, c.markerSweepIntervalMs]).toEqual([120_000, 0]);
+    // Younger markers may belong to deliveries still running (takeover: 60 s).
+    expect(() => loadConfig('worker', { STORE: 'mongo', MARKER_SWEEP_AFTER_MS: '60000' })).toThrow(
+      /MARKER_SWEEP_AFTER_MS must be an integer >= 120000/,
+    );
+  });
+
   it('parses lists', () => {
     const c = loadConfig('ingest', { QUEUE: 'redis', STORE: 'mongo', REDIS_URLS: 'redis://a:1, redis://b:2' });
     expect(c.queue.redisUrls).toEqual(['redis://a:1', 'redis://b:2']);
