@@ -17,6 +17,9 @@ describe('property deletes: paths, bodies and counter decrements', () => {
     expect(() => parsePropertyPath('x'.repeat(257))).toThrow(/<= 256 characters/);
     expect(() => parsePropertyPath('keen')).toThrow(/set by the server/);
     expect(() => parsePropertyPath('keen.timestamp')).toThrow(/set by the server/);
+    expect(() => parsePropertyPath('keen.id')).toThrow(
+      expect.objectContaining({ kind: 'forbidden', errorCode: 'KeenPropertyDeleteForbiddenError' }),
+    );
     // Only the top-level keen object is reserved.
     expect(parsePropertyPath('user.keen')).toEqual(['user', 'keen']);
   });

@@ -36,7 +36,7 @@ interface Removal {
 
 /**
  * The segments of a property path to delete: Keen property names joined by
- * dots. `keen` and everything under it are the server's and stay.
+ * dots. `keen` and everything under it are the server's and stay (403).
  */
 export function parsePropertyPath(property: string): string[] {
   const segments = property.split('.');
@@ -51,9 +51,12 @@ export function parsePropertyPath(property: string): string[] {
     }
   }
   if (segments[0] === 'keen') {
+    // 403, not 400: the name is valid, the property is not the client's to
+    // remove. Keen answers a delete of `keen` the same way (its code is not
+    // documented; this one names the reason).
     throw new TallyError(
-      'invalid',
-      'InvalidPropertyNameError',
+      'forbidden',
+      'KeenPropertyDeleteForbiddenError',
       `"${property.slice(0, 300)}" cannot be deleted: keen and its sub-properties are set by the server.`,
     );
   }

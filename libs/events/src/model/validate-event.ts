@@ -80,7 +80,19 @@ function checkValue(value: JsonValue, path: string, depth: number): void {
         `Event nesting is deeper than ${MAX_DEPTH} levels at "${path}".`,
       );
     }
-    for (const item of value) checkValue(item, path, depth + 1);
+    for (const item of value) {
+      // Names inside are checked first, so a bad name is named wherever it is.
+      checkValue(item, path, depth + 1);
+      // Keen refuses lists of objects or lists (its queries cannot reach inside
+      // them); keen.addons is the one list of objects, and it is the server's.
+      if (typeof item === 'object' && item !== null && path !== 'keen.addons') {
+        throw new TallyError(
+          'invalid',
+          'ListsOfNonPrimitivesNotAllowedError',
+          `Property "${path.slice(0, 300)}" is a list holding ${Array.isArray(item) ? 'a list' : 'an object'}; lists may hold only strings, numbers, booleans and null.`,
+        );
+      }
+    }
   } else if (isObject(value)) {
     checkObject(value, path, depth);
   } else if (typeof value === 'number' && !Number.isFinite(value)) {
