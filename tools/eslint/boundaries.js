@@ -16,9 +16,10 @@ function repoPath(context) {
 
 /**
  * The three Keen route folders of libs/api are deployed apart, so each is a unit of its
- * own; so is the data explorer page, which the read processes serve.
+ * own; so is the data explorer page, which the read processes serve, and the project
+ * resource (`GET /3.0/projects/:id`) they load.
  */
-const API_UNITS = ['ingest', 'query', 'collection', 'explorer'];
+const API_UNITS = ['ingest', 'query', 'collection', 'explorer', 'project'];
 
 /**
  * The unit a repo-relative path belongs to: `libs/<name>`, `libs/api/src/<route>`,

@@ -6,6 +6,7 @@ import { CollectionGetController } from '@app/api/collection';
 import { HealthController, LoggingModule } from '@app/http';
 import { QueryApiModule } from '@app/api/query';
 import { ExplorerModule } from '@app/api/explorer';
+import { ProjectApiModule } from '@app/api/project';
 
 /** The query pool: queries, schema, deletes and key management; never on the write path. */
 @Module({})
@@ -19,6 +20,7 @@ export class QueryAppModule {
         StorageModule.forRoot(),
         AuthModule,
         QueryApiModule,
+        ProjectApiModule,
         ExplorerModule,
       ],
       controllers: [CollectionGetController, HealthController],

@@ -7,6 +7,7 @@ import { HealthController, LoggingModule } from '@app/http';
 import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 import { QueryApiModule } from '@app/api/query';
 import { ExplorerModule } from '@app/api/explorer';
+import { ProjectApiModule } from '@app/api/project';
 import { PersisterModule } from './persister.module';
 import { ColumnarModule } from './columnar.module';
 
@@ -26,6 +27,7 @@ export class StandaloneModule {
         AuthModule,
         IngestApiModule,
         QueryApiModule,
+        ProjectApiModule,
         ExplorerModule,
       ],
       controllers: [CollectionGetController, HealthController],
