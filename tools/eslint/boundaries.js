@@ -143,6 +143,7 @@ const DRIVERS = [
   { pkg: 'bullmq', dir: 'libs/queue/src/bullmq' },
   { pkg: 'ioredis', dir: 'libs/queue/src/bullmq' },
 ];
+  { pkg: 'nodemailer', dir: 'libs/mail/src/nodemailer' },
 
 const driverInAdapter = rule(
   'driver packages only inside their adapter folder',

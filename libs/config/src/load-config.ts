@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { Pool, QueueKind, StoreKind, TallyConfig } from './tally-config';
+import { isEmailAddress } from './email-address';
+import { Pool, QueueKind, SmtpConfig, StoreKind, TallyConfig } from './tally-config';
 
 export class ConfigError extends Error {}
 
@@ -99,6 +100,62 @@ function idSecret(env: Env): string {
 }
 
 /**
+ * The SMTP transport of emailed extractions, or undefined when neither SMTP_URL
+ * nor SMTP_HOST is set (they are refused then, with a 400 naming these
+ * settings). Messages name the setting at fault and never echo a URL or a
+ * password, which may hold credentials.
+ */
+function smtp(env: Env): SmtpConfig | undefined {
+  const url = env.SMTP_URL || undefined;
+  const host = env.SMTP_HOST || undefined;
+  const user = env.SMTP_USER || undefined;
+  const password = env.SMTP_PASSWORD || undefined;
+  if (!url && !host) {
+    const stray = ['SMTP_PORT', 'SMTP_SECURE', 'SMTP_USER', 'SMTP_PASSWORD', 'SMTP_FROM'].find(
+      (n) => env[n],
+    );
+    if (stray) throw new ConfigError(`${stray} is set but neither SMTP_URL nor SMTP_HOST is`);
+    return undefined;
+  }
+  if (url && host) throw new ConfigError('set SMTP_URL or SMTP_HOST, not both');
+  const from = env.SMTP_FROM;
+  if (!isEmailAddress(from)) {
+    throw new ConfigError(
+      'SMTP_FROM must be one plain address (user@example.com) when SMTP is configured',
+    );
+  }
+  if (url) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      !parsed ||
+      (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') ||
+      !parsed.hostname
+    ) {
+      throw new ConfigError(
+        'SMTP_URL must be an smtp:// or smtps:// URL with a host (value not shown)',
+      );
+    }
+    for (const name of ['SMTP_PORT', 'SMTP_SECURE', 'SMTP_USER', 'SMTP_PASSWORD']) {
+      if (env[name])
+        throw new ConfigError(`${name} cannot be combined with SMTP_URL (put it in the URL)`);
+    }
+    return { url, secure: parsed.protocol === 'smtps:', from };
+  }
+  if (Boolean(user) !== Boolean(password)) {
+    throw new ConfigError('SMTP_USER and SMTP_PASSWORD are set together or not at all');
+  }
+  const secure = bool(env, 'SMTP_SECURE', false);
+  const port = int(env, 'SMTP_PORT', secure ? 465 : 587, 1);
+  if (port > 65535) throw new ConfigError(`SMTP_PORT must be at most 65535, got "${port}"`);
+  return { host, port, secure, user, password, from };
+}
+
+/**
  * Validates the environment into a typed object. Nothing else reads
  * process.env; a bad value stops the process with a message naming it.
  */
@@ -175,6 +232,12 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       maxProperties: int(env, 'SCHEMA_MAX_PROPERTIES', 1000, 1),
     },
     idSecret: idSecret(env),
+    extractionEmail: {
+      smtp: smtp(env),
+      gzipAboveBytes: int(env, 'EXTRACTION_EMAIL_GZIP_BYTES', 1 * MB, 0),
+      maxBytes: int(env, 'EXTRACTION_EMAIL_MAX_BYTES', 20 * MB, 1),
+      maxConcurrentPerProject: int(env, 'EXTRACTION_EMAIL_CONCURRENCY_PER_PROJECT', 2, 1),
+    },
     keyCacheRefreshMs: int(env, 'KEY_CACHE_REFRESH_MS', 2000, 10),
     logLevel: oneOf(
       env,

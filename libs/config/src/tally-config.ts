@@ -148,6 +148,33 @@ export interface TallyConfig {
    */
   idSecret: string;
   /** How often the ingest key cache refreshes from the metadata store (ms). */
+  /** Emailed extractions (an extraction with `email`), run in the background by the query side. */
+  extractionEmail: {
+    /** Undefined when neither SMTP_URL nor SMTP_HOST is set: emailed extractions answer 400. */
+    smtp?: SmtpConfig;
+    /** An attachment larger than this (bytes, before compression) is sent gzip-compressed. */
+    gzipAboveBytes: number;
+    /** Largest extraction file (bytes, before compression); a larger one is not sent. */
+    maxBytes: number;
+    /** Emailed extractions one project may have running at once on one process; beyond: 429. */
+    maxConcurrentPerProject: number;
+  };
   keyCacheRefreshMs: number;
   logLevel: string;
+}
+
+/**
+ * The SMTP transport of emailed extractions: SMTP_URL (smtp:// or smtps://, may
+ * carry user and password), or SMTP_HOST with SMTP_PORT, SMTP_SECURE,
+ * SMTP_USER and SMTP_PASSWORD. SMTP_FROM is the sender address either way.
+ */
+export interface SmtpConfig {
+  url?: string;
+  host?: string;
+  port?: number;
+  /** TLS from the first byte (port 465); false: plain, upgraded by STARTTLS when offered. */
+  secure: boolean;
+  user?: string;
+  password?: string;
+  from: string;
 }

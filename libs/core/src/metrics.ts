@@ -128,6 +128,22 @@ export const queryErrors = new Counter({
   labelNames: ['analysis', 'code'] as const,
 });
 
+// Emailed extractions (extraction with `email`), each counted once when its
+// job ends: sent, failed (the query or every send attempt failed), too_large
+// (over EXTRACTION_EMAIL_MAX_BYTES; a notice is mailed instead), interrupted
+// (the process stopped). Send failures count every failed SMTP attempt,
+// retried ones included, so a flaky mail server shows before jobs fail.
+export const emailExtractions = new Counter({
+  name: 'tally_query_email_extractions_total',
+  help: 'Emailed extraction jobs that ended, by outcome (sent, failed, too_large, interrupted).',
+  labelNames: ['outcome'] as const,
+});
+
+export const emailExtractionSendFailures = new Counter({
+  name: 'tally_query_email_send_failures_total',
+  help: 'Attempts to hand an emailed extraction to the SMTP server that failed (retried ones included).',
+});
+
 // --- deletes (query pool, standalone) ---
 
 export const deleteJobsEnded = new Counter({

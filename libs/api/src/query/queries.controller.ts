@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestj
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { QueryResponse } from '@app/query-engine';
 import { RequireKey } from '@app/auth';
-import { QueryService } from '@app/core';
+import { EmailExtractionService, QueryService } from '@app/core';
 import { ClientReply, abortOnDisconnect } from './abort-on-disconnect';
 import { NdjsonReply, sendNdjson } from './ndjson';
 import {
@@ -43,7 +43,10 @@ interface PathReply {
 @ProjectParam()
 @Controller('3.0/projects/:projectId/queries')
 export class QueriesController {
-  constructor(private readonly queries: QueryService) {}
+  constructor(
+    private readonly queries: QueryService,
+    private readonly emailed: EmailExtractionService,
+  ) {}
 
   @Get('extraction/stream')
   @RequireKey('read')
@@ -99,6 +102,10 @@ export class QueriesController {
     @Query() params: Record<string, unknown>,
     @Res({ passthrough: true }) reply: ClientReply & PathReply,
   ): Promise<QueryResponse> {
+    // With `email` an extraction runs in the background and is mailed (Keen's asynchronous extraction).
+    if (EmailExtractionService.wants(analysis, params)) {
+      return Promise.resolve(this.emailed.start(projectId, params));
+    }
     return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply), (path) =>
       reply.header(QUERY_PATH_HEADER, path),
     );
@@ -126,6 +133,9 @@ export class QueriesController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: ClientReply & PathReply,
   ): Promise<QueryResponse> {
+    if (EmailExtractionService.wants(analysis, body)) {
+      return Promise.resolve(this.emailed.start(projectId, body));
+    }
     return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(reply), (path) =>
       reply.header(QUERY_PATH_HEADER, path),
     );

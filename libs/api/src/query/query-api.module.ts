@@ -14,10 +14,14 @@ import {
   DeleteJobsService,
   DeletePropertyService,
   DeleteService,
+  EXTRACTION_MAILER,
+  EmailExtractionService,
+  ExtractionMailer,
   ProjectDeleteLimits,
   QueryService,
   SchemaService,
 } from '@app/core';
+import { openExtractionMailer } from '@app/mail';
 import { QueriesController } from './queries.controller';
 import { SchemaController } from './schema.controller';
 import { DeleteController } from './deletes/delete.controller';
@@ -48,6 +52,25 @@ import { DeleteJobsController } from './deletes/delete-jobs.controller';
       inject: [METADATA_STORE, TALLY_CONFIG],
       useFactory: (metadata: MetadataStore, config: TallyConfig) =>
         new SchemaService(metadata, config),
+    },
+    {
+      // null without SMTP settings: emailed extractions are then refused with a 400.
+      provide: EXTRACTION_MAILER,
+      inject: [TALLY_CONFIG],
+      useFactory: async (config: TallyConfig): Promise<ExtractionMailer | null> =>
+        config.extractionEmail.smtp ? openExtractionMailer(config.extractionEmail.smtp) : null,
+    },
+    {
+      // Runs emailed extractions in this process; stops them and closes SMTP at shutdown.
+      provide: EmailExtractionService,
+      inject: [QueryService, EXTRACTION_MAILER, TALLY_CONFIG],
+      useFactory: (queries: QueryService, mailer: ExtractionMailer | null, config: TallyConfig) =>
+        new EmailExtractionService(
+          queries,
+          mailer,
+          config.extractionEmail,
+          new Logger('email-extraction'),
+        ),
     },
     {
       provide: ProjectDeleteLimits,

@@ -1,0 +1,185 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { http } from '../support/http';
+import { StandaloneServer } from '../support/standalone-server';
+
+/**
+ * The standalone server answers queries from its columnar copy (DuckDB) where
+ * the query compiles, and says so in `x-tally-query-path`; the answers equal
+ * the TypeScript engine's (QUERY_COLUMNAR=false) on the same data. A data dir
+ * of the previous layout (SQLite only, no change log, no copy) upgrades in
+ * place: the copy fills itself from the events already stored.
+ */
+describe('standalone: the columnar query path', () => {
+  const T0 = Date.UTC(2026, 0, 5);
+  const COUNTRIES = ['NL', 'US', 'DE'];
+  const events = Array.from({ length: 600 }, (_, i) => ({
+    n: i,
+    amount: i % 7 === 0 ? String(i) : i * 1.5,
+    user: { id: `u${i % 37}`, country: COUNTRIES[i % 3] },
+    tags: i % 5 === 0 ? ['a', 'b'] : ['c'],
+    keen: { timestamp: new Date(T0 + i * 3_600_000).toISOString() },
+  }));
+  const timeframe = JSON.stringify({
+    start: new Date(T0).toISOString(),
+    end: new Date(T0 + 40 * 86_400_000).toISOString(),
+  });
+  const QUERIES: [string, Record<string, string>][] = [
+    ['count', {}],
+    [
+      'count',
+      {
+        filters: JSON.stringify([
+          { property_name: 'user.country', operator: 'eq', property_value: 'NL' },
+        ]),
+      },
+    ],
+    [
+      'count',
+      {
+        filters: JSON.stringify([
+          {
+            operator: 'or',
+            operands: [
+              { property_name: 'user.country', operator: 'eq', property_value: 'NL' },
+              { property_name: 'n', operator: 'lt', property_value: 10 },
+            ],
+          },
+        ]),
+      },
+    ],
+    ['sum', { target_property: 'amount', group_by: 'user.country' }],
+    ['count_unique', { target_property: 'user.id' }],
+    ['percentile', { target_property: 'n', percentile: '90' }],
+    ['count', { interval: 'daily', timezone: 'America/New_York' }],
+    ['select_unique', { target_property: 'tags' }],
+    ['extraction', { property_names: JSON.stringify(['n', 'user.country']), latest: '5' }],
+  ];
+
+  const ask = async (
+    server: StandaloneServer,
+    analysis: string,
+    params: Record<string, string>,
+  ) => {
+    const qs = new URLSearchParams({ event_collection: 'orders', timeframe, ...params });
+    const res = await http('GET', `${server.url}/3.0/projects/default/queries/${analysis}?${qs}`, {
+      key: server.keys!.read_key,
+    });
+    expect(res.status).toBe(200);
+    return { result: res.body.result, path: res.headers.get('x-tally-query-path') };
+  };
+
+  const answersOf = async (server: StandaloneServer) => {
+    const out: unknown[] = [];
+    for (const [analysis, params] of QUERIES) {
+      const { result, path } = await ask(server, analysis, params);
+      out.push({ analysis, params, result, path });
+    }
+    return out;
+  };
+
+  const dirs: string[] = [];
+  let server: StandaloneServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it('answers compiled queries as the TypeScript engine does, a funnel by the engine, and after deletes', async () => {
+    server = await new StandaloneServer().start();
+    dirs.push(server.dataDir);
+    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
+      body: { orders: events },
+      key: server.keys!.write_key,
+    });
+    expect(write.status).toBe(200);
+    const compiled = await answersOf(server);
+    for (const a of compiled as { path: string }[]) expect(a.path).toBe('compiled');
+
+    const funnel = await http('POST', `${server.url}/3.0/projects/default/queries/funnel`, {
+      body: {
+        timeframe: JSON.parse(timeframe),
+        steps: [
+          { event_collection: 'orders', actor_property: 'user.id' },
+          { event_collection: 'orders', actor_property: 'user.id' },
+        ],
+      },
+      key: server.keys!.read_key,
+    });
+    expect(funnel.status).toBe(200);
+    expect(funnel.headers.get('x-tally-query-path')).toBe('reference');
+
+    // A delete through the normal path: the copy follows it before the next query.
+    const deFilter = JSON.stringify([
+      { property_name: 'user.country', operator: 'eq', property_value: 'DE' },
+    ]);
+    const del = await http(
+      'DELETE',
+      `${server.url}/3.0/projects/default/events/orders?filters=${encodeURIComponent(deFilter)}`,
+      { key: server.keys!.master_key },
+    );
+    expect([200, 204]).toContain(del.status);
+    const afterDelete = await ask(server, 'count', {});
+    expect(afterDelete).toEqual({ result: 400, path: 'compiled' });
+    const deletedCountry = await ask(server, 'count', {
+      filters: JSON.stringify([
+        { property_name: 'user.country', operator: 'eq', property_value: 'DE' },
+      ]),
+    });
+    expect(deletedCountry.result).toBe(0);
+    const afterDeleteAll = await answersOf(server);
+    await server.stop();
+
+    // The same data dir without the copy: every answer from the TypeScript engine, equal.
+    const { dataDir, keys } = server;
+    server = await new StandaloneServer(dataDir, { QUERY_COLUMNAR: 'false' }).start();
+    server.keys = keys;
+    const reference = await answersOf(server);
+    const strip = (xs: unknown[]) =>
+      (xs as { path: string }[]).map(({ path: _p, ...rest }) => rest);
+    for (const a of reference as { path: string }[]) expect(a.path).toBe('reference');
+    expect(strip(afterDeleteAll)).toEqual(strip(reference));
+  }, 120_000);
+
+  it('upgrades a data dir of the previous layout: the copy fills from the stored events', async () => {
+    server = await new StandaloneServer(undefined, { QUERY_COLUMNAR: 'false' }).start();
+    dirs.push(server.dataDir);
+    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
+      body: { orders: events },
+      key: server.keys!.write_key,
+    });
+    expect(write.status).toBe(200);
+    const before = await answersOf(server);
+    await server.stop();
+
+    // Back to the previous layout: no change log, no triggers, no copy.
+    const file = path.join(server.dataDir, 'tally.db');
+    const db = new Database(file);
+    db.exec(`DROP TRIGGER events_deleted_log; DROP TRIGGER events_updated_log; DROP TABLE event_changes;
+             DELETE FROM schema_migrations WHERE version = 3;`);
+    expect(
+      (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v,
+    ).toBe(2);
+    db.close();
+    fs.rmSync(path.join(server.dataDir, 'columnar.duckdb'), { force: true });
+
+    const dataDir = server.dataDir;
+    const keys = server.keys;
+    server = new StandaloneServer(dataDir);
+    await server.start();
+    server.keys = keys;
+    const after = await answersOf(server);
+    for (const a of after as { path: string }[]) expect(a.path).toBe('compiled');
+    const strip = (xs: unknown[]) =>
+      (xs as { path: string }[]).map(({ path: _p, ...rest }) => rest);
+    expect(strip(after)).toEqual(strip(before));
+    const migrated = new Database(file, { readonly: true });
+    expect(
+      (migrated.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number })
+        .v,
+    ).toBe(3);
+    migrated.close();
+  }, 120_000);
+});
