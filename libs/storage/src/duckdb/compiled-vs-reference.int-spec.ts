@@ -11,6 +11,14 @@ import {
   scenarioArb,
 } from '@app/query-engine/testing';
 import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { StoredEvent } from '@app/events';
+import { SqliteChangeFeed } from '../sqlite/sqlite-change-feed';
+import { SqliteDatabase } from '../sqlite/sqlite-database';
+import { SqliteEventStore } from '../sqlite/sqlite-event.store';
+import { ColumnarCopy } from './columnar-copy';
 import { DuckdbQueryEngine } from './duckdb-query-engine';
 import { literalRegex } from './sql-filters';
 
@@ -25,6 +33,56 @@ import { literalRegex } from './sql-filters';
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 20_251_129;
 const RUNS = Number(process.env.FC_RUNS ?? 400);
+
+/**
+ * Where the compiled answers come from: the engine over a table it is handed
+ * events for, and the standalone store's path (events inserted into SQLite,
+ * the columnar copy following them through its change feed, the copy's
+ * answer() as QueryService calls it).
+ */
+interface CompiledTarget {
+  load(projectId: string, collection: string, events: StoredEvent[]): Promise<void>;
+  answer(query: Query, projectId: string, now: Date, onDecline: (r: string) => void): Promise<QueryResponse | undefined>;
+  close(): Promise<void>;
+}
+
+async function engineTarget(): Promise<CompiledTarget> {
+  const engine = await DuckdbQueryEngine.open({ threads: 1 });
+  return {
+    load: (projectId, collection, events) => engine.append(projectId, collection, events),
+    answer: (query, projectId, now, onDecline) => engine.compiledQuery(query, { projectId, now, onDecline }),
+    close: async () => engine.close(),
+  };
+}
+
+async function storeTarget(): Promise<CompiledTarget> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-compiled-store-'));
+  const db = new SqliteDatabase(path.join(dir, 'tally.db'));
+  const store = new SqliteEventStore(db);
+  const copy = await ColumnarCopy.open(new SqliteChangeFeed(db), { path: path.join(dir, 'columnar.duckdb') });
+  return {
+    load: async (projectId, collection, events) => {
+      await store.insert(projectId, events.map((e) => ({ ...e, collection })));
+    },
+    answer: async (query, projectId, now, onDecline) => {
+      const answer = await copy.answer(projectId, query, { limits: {}, now });
+      if ('response' in answer) return answer.response;
+      onDecline(answer.declined);
+      return undefined;
+    },
+    close: async () => {
+      await copy.close();
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const TARGETS: [string, () => Promise<CompiledTarget>, number][] = [
+  ['the DuckDB engine', engineTarget, RUNS],
+  // Fewer runs: each inserts through SQLite and the copy's feed (the engine's runs cover the SQL).
+  ['the standalone store (SQLite + columnar copy)', storeTarget, Math.ceil(RUNS / 2)],
+];
 
 const COMPILED_OPERATORS = new Set([
   'eq',
@@ -59,12 +117,12 @@ interface Share {
   compiled: number;
 }
 
-describe('DuckDB compiled path against the reference evaluator', () => {
-  let engine: DuckdbQueryEngine;
+describe.each(TARGETS)('compiled path of %s against the reference evaluator', (_name, open, RUNS) => {
+  let target: CompiledTarget;
   beforeAll(async () => {
-    engine = await DuckdbQueryEngine.open({ threads: 1 });
+    target = await open();
   });
-  afterAll(() => engine.close());
+  afterAll(() => target.close());
 
   it(`answers every generated query as the reference does (${RUNS} runs)`, async () => {
     const started = Date.now();
@@ -80,7 +138,7 @@ describe('DuckDB compiled path against the reference evaluator', () => {
           for (const { collection, stored } of events) (data[collection] ??= []).push(stored);
           const memory = new InMemoryEventSource({ pageSize: 7 });
           for (const [collection, stored] of Object.entries(data)) {
-            await engine.append(projectId, collection, stored);
+            await target.load(projectId, collection, stored);
             memory.add(projectId, collection, stored);
           }
           const query = parseQuery(q.analysis, viaGet ? asQueryString(q.params) : q.params);
@@ -97,11 +155,7 @@ describe('DuckDB compiled path against the reference evaluator', () => {
           let answerError: unknown;
           try {
             let reason = '';
-            answer = await engine.compiledQuery(query, {
-              projectId,
-              now,
-              onDecline: (r) => (reason = r),
-            });
+            answer = await target.answer(query, projectId, now, (r) => (reason = r));
             const share = shares.get(query.analysis_type) ?? { total: 0, compiled: 0 };
             shares.set(query.analysis_type, share);
             share.total++;
