@@ -147,7 +147,6 @@ export interface TallyConfig {
    * at least 32 printable ASCII characters, no spaces). Empty when unset.
    */
   idSecret: string;
-  /** How often the ingest key cache refreshes from the metadata store (ms). */
   /** Emailed extractions (an extraction with `email`), run in the background by the query side. */
   extractionEmail: {
     /** Undefined when neither SMTP_URL nor SMTP_HOST is set: emailed extractions answer 400. */
@@ -159,6 +158,7 @@ export interface TallyConfig {
     /** Emailed extractions one project may have running at once on one process; beyond: 429. */
     maxConcurrentPerProject: number;
   };
+  /** How often the ingest key cache refreshes from the metadata store (ms). */
   keyCacheRefreshMs: number;
   logLevel: string;
 }
