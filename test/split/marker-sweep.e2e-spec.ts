@@ -1,0 +1,140 @@
+/**
+ * The stale-marker sweep (docs/queue.md) on a real killed delivery: the worker
+ * is killed with SIGKILL while it holds jobs and is not restarted, so the
+ * markers of the deliveries it had in hand stay pending. `tally markers list`
+ * shows them, `tally markers sweep` settles them from what the dead worker
+ * stored (counters = a recount of the stored events, nothing pending), and a
+ * second sweep changes nothing. Then the worker comes back: the redelivered
+ * jobs count nothing twice, every acknowledged event is stored once, and its
+ * pending-markers gauge reads 0. Runs on either event store.
+ */
+import { nonZeroCounters, recountCounters } from '../support/counter-recount';
+import { scrape } from '../support/prometheus';
+import {
+  compareStored,
+  EventStream,
+  ProjectKeys,
+  sleep,
+  SplitStack,
+  STACK_START_TIMEOUT_MS,
+  waitFor,
+} from '../support/split-stack';
+
+jest.setTimeout(300_000);
+
+const COLLECTION = 'sweep';
+
+interface StaleEntry {
+  project: string;
+  collection: string;
+  marker: string;
+  registeredAt: string;
+}
+
+describe('split deployment: stale write markers of a killed worker', () => {
+  let stack: SplitStack;
+  let keys: ProjectKeys;
+
+  beforeAll(async () => {
+    // The worker's own sweep never touches markers this young (at least 2 min);
+    // it only refreshes the pending gauge, every second here.
+    stack = await SplitStack.start({ env: { MARKER_SWEEP_INTERVAL_MS: '1000' } });
+    keys = await stack.createProject('marker-sweep');
+  }, STACK_START_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function cliJson<T>(...args: string[]): Promise<T> {
+    const result = await stack.cli(...args, '--json');
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  const staleOfProject = async () =>
+    (
+      await cliJson<{ pending: number; stale: StaleEntry[] }>(
+        'markers',
+        'list',
+        '--older-than',
+        '0',
+      )
+    ).stale.filter((e) => e.project === keys.id);
+
+  it('settles what the killed delivery stored, once, and the redelivery adds nothing', async () => {
+    const stream = new EventStream({
+      baseUrl: stack.baseUrl,
+      projectId: keys.id,
+      writeKey: keys.write_key,
+      collection: COLLECTION,
+      runId: 'ms',
+      concurrency: 2,
+      batchSize: 20,
+      pauseMs: 10,
+    }).start();
+
+    // Killed while it holds a job whose marker is pending. A kill can land after
+    // a delivery applied its counters and before the job was acknowledged, so
+    // it is repeated (worker restarted) until a pending marker is left behind.
+    let stale: StaleEntry[] = [];
+    let kills = 0;
+    while (stale.length === 0 && kills < 4) {
+      if (kills > 0) await stack.startService('worker-1');
+      await waitFor(async () => (await stack.activeJobs()) > 0, 20_000, 20);
+      stack.signal('worker-1', 'SIGKILL');
+      kills++;
+      await sleep(300);
+      stale = await staleOfProject();
+    }
+    await stream.stop();
+    expect(stale.length).toBeGreaterThan(0);
+    expect(stale.every((e) => e.collection === COLLECTION)).toBe(true);
+
+    const swept = await cliJson<{ settled: number; dropped: number; examined: number }>(
+      'markers',
+      'sweep',
+      '--older-than',
+      '0',
+    );
+    expect(swept.settled + swept.dropped).toBeGreaterThanOrEqual(
+      new Set(stale.map((e) => e.marker)).size,
+    );
+    expect(await staleOfProject()).toEqual([]);
+    const stored = await stack.storedEvents(keys.id, COLLECTION);
+    const afterSweep = await stack.counterDoc(keys.id, COLLECTION);
+    expect(afterSweep?.pending ?? []).toEqual([]);
+    expect(nonZeroCounters(afterSweep?.counts)).toEqual(recountCounters(stored));
+
+    // A second sweep: nothing stale, nothing changed.
+    expect(
+      await cliJson<{ settled: number; dropped: number }>('markers', 'sweep', '--older-than', '0'),
+    ).toEqual({ settled: 0, dropped: 0, examined: 0 });
+    expect((await stack.counterDoc(keys.id, COLLECTION))?.counts).toEqual(afterSweep?.counts);
+
+    // The worker again: the dead worker's jobs come back once their lock expires.
+    await stack.startService('worker-1');
+    const acknowledged = stream.acknowledged();
+    const docs = await stack.waitForMarkers(keys.id, COLLECTION, acknowledged, 120_000);
+    expect(compareStored(docs, acknowledged, stream.sent())).toEqual({
+      missing: [],
+      duplicated: [],
+      unknown: [],
+    });
+    const final = await stack.counterDoc(keys.id, COLLECTION);
+    expect(nonZeroCounters(final?.counts)).toEqual(recountCounters(docs));
+    expect(final?.pending ?? []).toEqual([]);
+
+    const workerMetrics = `http://127.0.0.1:${stack.ports.worker[0]}/metrics`;
+    const gaugeZero = await waitFor(
+      async () => (await scrape(workerMetrics)).scrape.value('tally_worker_markers_pending') === 0,
+      10_000,
+      250,
+    );
+    expect(gaugeZero).toBe(true);
+    process.stdout.write(
+      `marker-sweep: kills=${kills} stale entries=${stale.length} swept=${JSON.stringify(swept)} ` +
+        `stored by the dead worker=${stored.length} acknowledged=${acknowledged.length}\n`,
+    );
+  });
+});
