@@ -58,7 +58,8 @@ describe('split deployment: add-ons and the client address nginx saw', () => {
     await stack?.stop();
   });
 
-  it('fills ${keen.ip} with the address nginx saw, ignores client-sent proxy headers, and stores the enriched events', async () => {
+  it('fills ${keen.ip} with the address nginx saw, ignores client-sent proxy headers, and stores the enriched events; a replay re-creates them', async () => {
+    const from = Date.now();
     const spoofed = { 'x-real-ip': '8.8.8.8', 'x-forwarded-for': '8.8.8.8', 'user-agent': UA };
     const addons = [
       { name: 'keen:ip_to_geo', input: { ip: 'ip' }, output: 'geo' },
@@ -129,5 +130,19 @@ describe('split deployment: add-ons and the client address nginx saw', () => {
     });
     const counters = await stack.counterDoc(keys.id, 'visits');
     expect(nonZeroCounters(counters?.counts)).toEqual(recountCounters(docs));
+
+    // Both events lost behind Tally's back: a replay of the edge journal (which
+    // records the address and user agent nginx saw) re-creates them exactly.
+    const to = Date.now() + 1;
+    expect(await stack.loseEvents(keys.id, 'visits', docs.map((d) => d._id))).toBe(2);
+    expect(await stack.replay(keys.id, from, to)).toMatchObject({
+      requests: 2,
+      inserted: 2,
+      duplicates: 0,
+      refused: 1,
+    });
+    const replayed = await stack.storedEvents(keys.id, 'visits');
+    const byId = (list: typeof docs) => Object.fromEntries(list.map((d) => [d._id, d.e]));
+    expect(byId(replayed)).toEqual(byId(docs));
   });
 });

@@ -53,6 +53,7 @@ describe('readJournalLine', () => {
         clientChosenId: false,
         requestStart: 1764400000123,
         collections: new Map([['clicks', [{ n: 1, user: { id: 'u1' } }]]]),
+        client: { ip: '127.0.0.1' },
       },
     });
   });
@@ -196,5 +197,26 @@ describe('replayJournal', () => {
     });
     expect(dry).toMatchObject({ requests: 5, inserted: 6, duplicates: 0 });
     expect(persister.stored.size).toBe(0);
+  });
+});
+
+describe('keen.addons in a replay', () => {
+  it('enriches with the client the edge journaled, as the ingest pool did, and leaves keen.addons out', async () => {
+    const body = {
+      ip: '${keen.ip}',
+      ua: '${keen.user_agent}',
+      keen: { addons: [{ name: 'keen:ua_parser', input: { ua_string: 'ua' }, output: 'tech' }] },
+    };
+    const persister = memoryPersister();
+    const outcome = await replayJournal(
+      persister,
+      lines([line({ remote_addr: '203.0.113.7', user_agent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1', body: JSON.stringify(body) })]),
+      { ...OPTIONS, from: 0, to: Date.now() },
+    );
+    expect(outcome).toMatchObject({ requests: 1, inserted: 1, refused: 0 });
+    const [stored] = [...persister.stored.values()];
+    expect(stored.event.ip).toBe('203.0.113.7');
+    expect(stored.event.tech).toMatchObject({ device: { family: 'iPhone' }, os: { family: 'iOS', major: '17' } });
+    expect(Object.keys(stored.event.keen as object).sort()).toEqual(['created_at', 'id', 'timestamp']);
   });
 });

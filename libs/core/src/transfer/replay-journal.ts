@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   assertCollectionName,
   CollectionEvent,
@@ -8,6 +9,7 @@ import {
   TallyError,
 } from '@app/events';
 import { EventPersister, isRejectedEventsError } from '@app/storage';
+import { EventAddons, RequestClient } from '../ingest/addons';
 
 /** The fields of one edge-journal line that a replay reads (nginx/tally.conf.template). */
 interface JournalEntry {
@@ -20,6 +22,9 @@ interface JournalEntry {
   args: string;
   status: string;
   body: string;
+  /** The address nginx accepted the connection from: the ingest pool's ${keen.ip}. */
+  remote_addr?: string;
+  user_agent?: string;
 }
 
 /** One acknowledged write request of the journal, as the ingest pool received it. */
@@ -33,6 +38,8 @@ export interface JournaledWrite {
   requestStart: number;
   /** Collection → the events as sent (a single write or beacon is one collection of one). */
   collections: Map<string, unknown[]>;
+  /** The client as the ingest pool saw it (through the edge), for keen.addons and placeholders. */
+  client: RequestClient;
 }
 
 const SINGLE = /^\/3\.0\/projects\/([^/]+)\/events\/([^/]+)$/;
@@ -105,6 +112,10 @@ export function readJournalLine(text: string): JournalLine {
       clientChosenId,
       requestStart: start,
       collections,
+      client: {
+        ...(typeof entry.remote_addr === 'string' && isIP(entry.remote_addr) ? { ip: entry.remote_addr } : {}),
+        ...(typeof entry.user_agent === 'string' && entry.user_agent ? { userAgent: entry.user_agent } : {}),
+      },
     },
   };
 }
@@ -118,6 +129,8 @@ export function readJournalLine(text: string): JournalLine {
 export function eventsOfWrite(
   write: JournaledWrite,
   options: { idSecret: string; maxEventBytes: number },
+  /** Loaded for this write's add-ons beforehand (`EventAddons.load`), as the ingest pool does. */
+  addons: EventAddons = EventAddons.shared(),
 ): { events: CollectionEvent[]; refused: number } {
   const origin: RequestOrigin = {
     projectId: write.projectId,
@@ -137,7 +150,8 @@ export function eventsOfWrite(
     }
     raws.forEach((raw, index) => {
       try {
-        events.push(prepareEvent(collection, raw, index, origin, options));
+        const prepared = prepareEvent(collection, raw, index, origin, options);
+        events.push(addons.apply(prepared, write.client, options.maxEventBytes));
       } catch (error) {
         if (!(error instanceof TallyError)) throw error;
         refused++;
@@ -232,6 +246,7 @@ export async function replayJournal(
     if (write.requestStart < options.from || write.requestStart >= options.to) continue;
     if (options.projectId !== undefined && write.projectId !== options.projectId) continue;
     outcome.requests++;
+    await EventAddons.shared().load([...write.collections.values()].flat(), write.client);
     const { events, refused } = eventsOfWrite(write, options);
     outcome.refused += refused;
     // A request's events stay together: the batch is flushed before one that would overflow it.
