@@ -13,11 +13,21 @@ import { QueryService } from './query.service';
 export const EMAIL_EXTRACTION_ANSWER =
   'Processing. Check the specified email for the extraction results.';
 
-/** How long a job waits for one of its project's query slots before it gives up. */
-const SLOT_WAIT_MS = 120_000;
-const SLOT_RETRY_MS = 1000;
-/** Pauses before the second and third attempt to hand the message to the SMTP server. */
-const SEND_RETRY_DELAYS_MS = [2000, 10_000];
+/** The waits of a job; specs shorten them. */
+export interface EmailExtractionTiming {
+  /** How long a job waits for one of its project's query slots before it gives up. */
+  slotWaitMs: number;
+  /** Pause between two tries for a slot. */
+  slotRetryMs: number;
+  /** Pauses before the second and third attempt to hand the message to the SMTP server. */
+  sendRetryDelaysMs: number[];
+}
+
+const TIMING: EmailExtractionTiming = {
+  slotWaitMs: 120_000,
+  slotRetryMs: 1000,
+  sendRetryDelaysMs: [2000, 10_000],
+};
 /** How long shutdown waits for running jobs to notice the abort. */
 const STOP_GRACE_MS = 5000;
 
@@ -60,6 +70,7 @@ export class EmailExtractionService {
     private readonly mailer: ExtractionMailer | null,
     private readonly settings: EmailExtractionSettings,
     private readonly log: Log,
+    private readonly timing: EmailExtractionTiming = TIMING,
   ) {}
 
   /** Whether a query request is an emailed extraction (an extraction with an `email` parameter). */
@@ -193,13 +204,13 @@ export class EmailExtractionService {
    * Reads the extraction as a stream (constant memory per event, one query
    * slot), keeping each event and its JSON text until the file is built; past
    * EXTRACTION_EMAIL_MAX_BYTES of JSON it stops reading. A busy project (every
-   * query slot taken) is waited for, up to SLOT_WAIT_MS.
+   * query slot taken) is waited for, up to two minutes.
    */
   private async collect(
     job: Job,
   ): Promise<{ events: JsonObject[]; texts: string[]; bytes: number }> {
     const signal = this.stopping.signal;
-    const waitUntil = Date.now() + SLOT_WAIT_MS;
+    const waitUntil = Date.now() + this.timing.slotWaitMs;
     for (;;) {
       const events: JsonObject[] = [];
       const texts: string[] = [];
@@ -219,7 +230,7 @@ export class EmailExtractionService {
         const busy =
           error instanceof TallyError && error.errorCode === 'TooManyConcurrentQueriesError';
         if (!busy || events.length > 0 || Date.now() >= waitUntil) throw error;
-        await sleep(SLOT_RETRY_MS, undefined, { signal });
+        await sleep(this.timing.slotRetryMs, undefined, { signal });
       }
     }
   }
@@ -237,7 +248,7 @@ export class EmailExtractionService {
       } catch (error) {
         emailExtractionSendFailures.inc();
         const permanent = error instanceof MailSendError && error.permanent;
-        if (permanent || attempt >= SEND_RETRY_DELAYS_MS.length) throw error;
+        if (permanent || attempt >= this.timing.sendRetryDelaysMs.length) throw error;
         this.log.warn(
           {
             job_id: job.id,
@@ -247,7 +258,7 @@ export class EmailExtractionService {
           },
           'email extraction: sending failed, will retry',
         );
-        await sleep(SEND_RETRY_DELAYS_MS[attempt], undefined, { signal });
+        await sleep(this.timing.sendRetryDelaysMs[attempt], undefined, { signal });
       }
     }
   }
