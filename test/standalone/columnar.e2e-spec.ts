@@ -70,6 +70,15 @@ describe('standalone: the columnar query path', () => {
     return { result: res.body.result, path: res.headers.get('x-tally-query-path') };
   };
 
+  /** The columnar thread starts beside the server: wait until it answers (at most 20 s). */
+  const untilCompiled = async (server: StandaloneServer) => {
+    for (let i = 0; i < 200; i++) {
+      if ((await ask(server, 'count', {})).path === 'compiled') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the columnar path never answered');
+  };
+
   const answersOf = async (server: StandaloneServer) => {
     const out: unknown[] = [];
     for (const [analysis, params] of QUERIES) {
@@ -95,6 +104,7 @@ describe('standalone: the columnar query path', () => {
       key: server.keys!.write_key,
     });
     expect(write.status).toBe(200);
+    await untilCompiled(server);
     const compiled = await answersOf(server);
     for (const a of compiled as { path: string }[]) expect(a.path).toBe('compiled');
 
@@ -170,6 +180,7 @@ describe('standalone: the columnar query path', () => {
     server = new StandaloneServer(dataDir);
     await server.start();
     server.keys = keys;
+    await untilCompiled(server);
     const after = await answersOf(server);
     for (const a of after as { path: string }[]) expect(a.path).toBe('compiled');
     const strip = (xs: unknown[]) =>

@@ -1,6 +1,10 @@
+import * as path from 'node:path';
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { COMPILED_QUERIES, STORES, Stores } from '@app/storage';
+
+/** The built entry of the columnar thread, beside this file in dist/. */
+export const COLUMNAR_THREAD_ENTRY = path.join(__dirname, 'columnar-thread.js');
 
 /** The copy this process opened, if any (closed before the stores). */
 const COPY = Symbol('COLUMNAR_COPY');
@@ -18,12 +22,7 @@ async function openCopy(stores: Stores, config: TallyConfig): Promise<Closable |
   if (config.storage.kind !== 'sqlite' || !config.query.columnar.enabled) return null;
   const { openColumnarCopy } = await import('@app/storage/duckdb');
   const logger = new Logger('ColumnarCopy');
-  return openColumnarCopy(stores, config, (error) =>
-    logger.error(
-      { err: error },
-      'columnar copy round failed; queries take the TypeScript engine until it catches up',
-    ),
-  );
+  return openColumnarCopy(stores, config, COLUMNAR_THREAD_ENTRY, (message) => logger.warn(message));
 }
 
 class CopyCloser implements OnApplicationShutdown {

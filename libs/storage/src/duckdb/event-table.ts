@@ -195,13 +195,11 @@ export class DuckdbEventTable {
 
   setState(values: Record<'rowid' | 'seq', number>): Promise<void> {
     return this.exclusive(async () => {
-      for (const [name, value] of Object.entries(values)) {
-        await this.conn.run(
-          'INSERT OR REPLACE INTO tally_copy_state VALUES ($1, $2)',
-          [name, BigInt(value)],
-          [VARCHAR, BIGINT],
-        );
-      }
+      await this.conn.run(
+        'INSERT OR REPLACE INTO tally_copy_state VALUES ($1, $2), ($3, $4)',
+        ['rowid', BigInt(values.rowid), 'seq', BigInt(values.seq)],
+        [VARCHAR, BIGINT, VARCHAR, BIGINT],
+      );
     });
   }
 

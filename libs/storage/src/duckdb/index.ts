@@ -9,3 +9,5 @@ export { flattenEvent } from './column-layout';
 export type { Cell, ColumnKind } from './column-layout';
 export { ColumnarCopy } from './columnar-copy';
 export { openColumnarCopy } from './open-columnar-copy';
+export { ColumnarThread } from './columnar-thread/columnar-thread';
+export { runColumnarThread } from './columnar-thread/columnar-thread.body';

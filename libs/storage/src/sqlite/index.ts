@@ -6,3 +6,4 @@ export * from './sqlite-metadata.store';
 export * from './sqlite-migrations';
 export * from './writer-thread/sqlite-writer-thread';
 export * from './writer-thread/writer-thread.host';
+export * from './sqlite-change-feed';

@@ -1,0 +1,296 @@
+/**
+ * The embedded engine at volume: ENGINE_EVENTS generated events (default
+ * 10,000,000 over 30 days; the bake-off's collection: ~20 properties, nested
+ * objects, a mixed-type property, a high-cardinality user id, an array) stored
+ * in the standalone server's SQLite layout, copied into the columnar copy, and
+ * queried through QueryService (the code behind the HTTP endpoints), each
+ * query next to hand-written DuckDB SQL for the same answer on the same table
+ * in the same run. Run: `npm run bench -- engine` (figures in docs/benchmarks.md).
+ *
+ * Prints: load time and rate (the store's insert, as the writer thread runs
+ * it), the copy's fill time, both files' sizes, each query's median and its
+ * ratio to the native SQL, the NDJSON extraction rate against a bare SQLite
+ * read of the same bodies, and the process's peak RSS while copying and
+ * querying. Knobs: ENGINE_EVENTS, BENCH_RUNS (5), BENCH_SEED. Data lives under
+ * /tmp and is removed at the end; a compiled answer that differs from the
+ * native one, or a query that is not compiled, exits non-zero.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DateTime } from 'luxon';
+import { loadConfig } from '@app/config';
+import { QueryService } from '@app/core';
+import { CollectionEvent } from '@app/events';
+import { ColumnarCopy } from '@app/storage/duckdb';
+import { SqliteChangeFeed, SqliteDatabase, SqliteEventStore } from '@app/storage/sqlite';
+import { BAKEOFF_END, BAKEOFF_START, BAKEOFF_ZONE, bakeoffEvent } from './support/bakeoff-events';
+import { median } from './support/load';
+import { fmt, timed } from './support/timing';
+
+const EVENTS = Number(process.env.ENGINE_EVENTS || 10_000_000);
+const RUNS = Number(process.env.BENCH_RUNS || 5);
+const SEED = Number(process.env.BENCH_SEED || 20240225);
+const EXTRACT = Math.min(EVENTS, 1_000_000);
+const PROJECT = 'bench';
+const COLLECTION = 'c';
+const CHUNK = 5_000;
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+sampler.unref();
+const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+
+const timeframe = {
+  start: new Date(BAKEOFF_START).toISOString(),
+  end: new Date(BAKEOFF_END).toISOString(),
+};
+const WHERE = 'project = $1 AND collection = $2 AND ts >= $3 AND ts < $4';
+const BOUNDS: (string | number)[] = [PROJECT, COLLECTION, BAKEOFF_START, BAKEOFF_END];
+
+/** Local midnights of the timeframe in New York (one day is 23 hours: the DST change). */
+function dayEdges(): number[] {
+  const edges: number[] = [];
+  let day = DateTime.fromMillis(BAKEOFF_START, { zone: BAKEOFF_ZONE }).startOf('day');
+  while (day.toMillis() < BAKEOFF_END) {
+    edges.push(day.toMillis());
+    day = day.plus({ days: 1 });
+  }
+  return edges;
+}
+
+interface Case {
+  name: string;
+  analysis: string;
+  params: Record<string, unknown>;
+  native: string;
+  /** The compiled answer reduced to what the native SQL returns, for the equality check. */
+  reduce: (result: unknown) => unknown;
+  nativeReduce: (rows: unknown[][]) => unknown;
+}
+
+const asCount = (rows: unknown[][]) => Number(rows[0][0]);
+const groupsOf = (result: unknown) =>
+  Object.fromEntries(
+    (result as Record<string, unknown>[]).map((g) => [String(g['user.country']), Number(g.result)]),
+  );
+
+function cases(): Case[] {
+  const edges = dayEdges();
+  const edgeRows = edges.map((e, i) => `(${i}, ${e})`).join(', ');
+  return [
+    {
+      name: 'count',
+      analysis: 'count',
+      params: {},
+      native: `SELECT count(*) FROM events WHERE ${WHERE}`,
+      reduce: Number,
+      nativeReduce: asCount,
+    },
+    {
+      name: 'count, eq filter',
+      analysis: 'count',
+      params: {
+        filters: [{ property_name: 'user.country', operator: 'eq', property_value: 'US' }],
+      },
+      native: `SELECT count(*) FROM events WHERE ${WHERE} AND {user.country:s} = 'US'`,
+      reduce: Number,
+      nativeReduce: asCount,
+    },
+    {
+      name: 'count, or of two filters',
+      analysis: 'count',
+      params: {
+        filters: [
+          {
+            operator: 'or',
+            operands: [
+              { property_name: 'type', operator: 'eq', property_value: 'purchase' },
+              { property_name: 'price', operator: 'gt', property_value: 900 },
+            ],
+          },
+        ],
+      },
+      native: `SELECT count(*) FROM events WHERE ${WHERE} AND ({type:s} = 'purchase' OR {price:n} > 900)`,
+      reduce: Number,
+      nativeReduce: asCount,
+    },
+    {
+      name: 'sum, group_by (12 groups)',
+      analysis: 'sum',
+      params: { target_property: 'price', group_by: 'user.country' },
+      native: `SELECT {user.country:s}, sum({price:n}) FROM events WHERE ${WHERE} GROUP BY 1`,
+      reduce: groupsOf,
+      nativeReduce: (rows) => Object.fromEntries(rows.map(([k, v]) => [String(k), Number(v)])),
+    },
+    {
+      name: 'count_unique user.id',
+      analysis: 'count_unique',
+      params: { target_property: 'user.id' },
+      native: `SELECT count(DISTINCT {user.id:s}) FROM events WHERE ${WHERE}`,
+      reduce: Number,
+      nativeReduce: asCount,
+    },
+    {
+      name: 'percentile 90 of price',
+      analysis: 'percentile',
+      params: { target_property: 'price', percentile: 90 },
+      native: `SELECT quantile_disc({price:n}, 0.9) FROM events WHERE ${WHERE}`,
+      reduce: () => null,
+      nativeReduce: () => null,
+    },
+    {
+      name: `daily count in ${BAKEOFF_ZONE}`,
+      analysis: 'count',
+      params: { interval: 'daily', timezone: BAKEOFF_ZONE },
+      native:
+        `SELECT bk.b, count(*) FROM events e ASOF JOIN (VALUES ${edgeRows}) bk(b, lo) ON e.ts >= bk.lo ` +
+        `WHERE ${WHERE.replace(/\b(project|collection|ts)\b/g, 'e.$1')} GROUP BY 1 ORDER BY 1`,
+      reduce: (result) =>
+        (result as { value: number }[]).filter((d) => d.value > 0).map((d) => d.value),
+      nativeReduce: (rows) => rows.map((r) => Number(r[1])),
+    },
+  ];
+}
+
+async function load(store: SqliteEventStore): Promise<number> {
+  return timed(async () => {
+    for (let from = 0; from < EVENTS; from += CHUNK) {
+      const chunk: CollectionEvent[] = [];
+      for (let i = from; i < Math.min(EVENTS, from + CHUNK); i++) {
+        const e = bakeoffEvent(SEED, i, EVENTS);
+        chunk.push({ collection: COLLECTION, id: e.id, timestamp: e.ts, event: e.body as never });
+      }
+      await store.insert(PROJECT, chunk);
+      if ((from / CHUNK) % 200 === 0) process.stdout.write(`  loaded ${fmt(from)}\r`);
+    }
+  });
+}
+
+const size = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-engine-bench-'));
+  const lines: string[] = [];
+  const failures: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
+    process.stdout.write(`${line}\n`);
+  };
+  try {
+    const db = new SqliteDatabase(path.join(dir, 'tally.db'));
+    const store = new SqliteEventStore(db);
+    say(
+      `engine bench: ${fmt(EVENTS)} events over 30 days, ${RUNS} runs per query (median), ${os.cpus().length} cores`,
+    );
+    const loadMs = await load(store);
+    say(
+      `load into SQLite (the store's insert, ${fmt(CHUNK)} per transaction): ${(loadMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (loadMs / 1000)))} events/s`,
+    );
+
+    peakRss = process.memoryUsage().rss;
+    const copy = await ColumnarCopy.open(new SqliteChangeFeed(db), {
+      path: path.join(dir, 'columnar.duckdb'),
+      threads: Number(process.env.QUERY_COLUMNAR_THREADS || 1),
+      memoryLimit: `${process.env.QUERY_COLUMNAR_MEMORY_MB || 512}MB`,
+    });
+    const fillMs = await timed(() => copy.sync());
+    say(
+      `columnar copy filled: ${(fillMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (fillMs / 1000)))} events/s; peak RSS ${mib(peakRss)}`,
+    );
+    const walSize = size(path.join(dir, 'tally.db-wal'));
+    say(
+      `data dir: tally.db ${mib(size(path.join(dir, 'tally.db')) + walSize)} (SQLite JSON layout), columnar.duckdb ${mib(size(path.join(dir, 'columnar.duckdb')) + size(path.join(dir, 'columnar.duckdb.wal')))}`,
+    );
+
+    const config = loadConfig('standalone', {});
+    const service = new QueryService(store, config, copy);
+    say('');
+    say(`| query | Tally (QueryService) | native DuckDB SQL | ratio native/Tally | path |`);
+    say(`|---|---:|---:|---:|---|`);
+    peakRss = process.memoryUsage().rss;
+    for (const c of cases()) {
+      let pathTaken = '';
+      let answer: unknown;
+      let native: unknown[][] = [];
+      const tally: number[] = [];
+      const sql: number[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        tally.push(
+          await timed(async () => {
+            answer = (
+              await service.run(
+                PROJECT,
+                c.analysis,
+                { event_collection: COLLECTION, timeframe, ...c.params },
+                undefined,
+                (p) => (pathTaken = p),
+              )
+            ).result;
+          }),
+        );
+        sql.push(await timed(async () => (native = await copy.nativeRows(c.native, BOUNDS))));
+      }
+      const t = median(tally);
+      const n = median(sql);
+      say(
+        `| ${c.name} | ${t.toFixed(1)} ms | ${n.toFixed(1)} ms | ${(n / t).toFixed(2)} | ${pathTaken} |`,
+      );
+      if (pathTaken !== 'compiled') failures.push(`${c.name}: answered by the ${pathTaken} path`);
+      const a = JSON.stringify(c.reduce(answer));
+      const b = JSON.stringify(c.nativeReduce(native));
+      if (a !== b)
+        failures.push(`${c.name}: Tally ${a.slice(0, 200)} vs native ${b.slice(0, 200)}`);
+    }
+    say(`peak RSS while querying: ${mib(peakRss)}`);
+
+    // NDJSON extraction of EXTRACT events: the streamed export (QueryService,
+    // which reads SQLite's bodies) against a bare read of the same bodies.
+    const end = BAKEOFF_START + Math.floor(((BAKEOFF_END - BAKEOFF_START) * EXTRACT) / EVENTS);
+    const extractFrame = { start: timeframe.start, end: new Date(end).toISOString() };
+    peakRss = process.memoryUsage().rss;
+    let streamed = 0;
+    let bytes = 0;
+    const streamMs = await timed(async () => {
+      const { events } = service.streamExtraction(PROJECT, {
+        event_collection: COLLECTION,
+        timeframe: extractFrame,
+      });
+      for await (const e of events) {
+        bytes += JSON.stringify(e).length + 1;
+        streamed++;
+      }
+    });
+    const streamRss = peakRss;
+    let bare = 0;
+    const bareMs = await timed(async () => {
+      for (const row of db.reader
+        .prepare(
+          'SELECT body FROM events WHERE project = ? AND collection = ? AND ts >= ? AND ts < ? ORDER BY ts, id',
+        )
+        .iterate(PROJECT, COLLECTION, BAKEOFF_START, end) as IterableIterator<{ body: string }>) {
+        bare += row.body.length > 0 ? 1 : 0;
+      }
+    });
+    say('');
+    say(
+      `NDJSON extraction of ${fmt(streamed)} events (${mib(bytes)}): ${fmt(Math.round(streamed / (streamMs / 1000)))} events/s ` +
+        `vs a bare SQLite read of the bodies ${fmt(Math.round(bare / (bareMs / 1000)))}/s (ratio ${(bareMs / streamMs).toFixed(2)}); peak RSS ${mib(streamRss)}`,
+    );
+    if (streamed !== EXTRACT && Math.abs(streamed - EXTRACT) > EXTRACT * 0.01)
+      failures.push(`extraction streamed ${streamed}`);
+    await copy.close();
+    db.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (failures.length > 0) {
+    process.stdout.write(`\nFAILED:\n${failures.join('\n')}\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import { Query, QueryLimits } from '@app/query-engine';
+import { CompiledAnswer } from '../../ports/compiled-queries.port';
+
+/** What the columnar thread is started with. */
+export interface ColumnarThreadData {
+  /** The SQLite file the copy follows. */
+  file: string;
+  /** The copy's DuckDB file. */
+  copyPath: string;
+  threads: number;
+  memoryLimit: string;
+}
+
+export type ToColumnar =
+  | {
+      type: 'answer';
+      id: number;
+      projectId: string;
+      query: Query;
+      limits: Partial<QueryLimits>;
+      /** The query's instant (relative timeframes resolve against it), epoch ms. */
+      now: number;
+    }
+  | { type: 'close' };
+
+export type FromColumnar =
+  | { type: 'ready' }
+  | { type: 'answered'; id: number; answer: CompiledAnswer }
+  /** A background round failed (logged by the host; the copy retries on its next round). */
+  | { type: 'round-failed'; message: string }
+  | { type: 'closed' };

@@ -1,0 +1,97 @@
+import { Worker } from 'node:worker_threads';
+import { Query, QueryLimits } from '@app/query-engine';
+import { CompiledAnswer, CompiledQueries } from '../../ports/compiled-queries.port';
+import { ColumnarThreadData, FromColumnar, ToColumnar } from './columnar-protocol';
+
+export interface ColumnarThreadOptions extends ColumnarThreadData {
+  /** The built entry file that calls runColumnarThread (apps/standalone). */
+  entry: string;
+  log: (message: string) => void;
+  /** Before a stopped thread is started again, ms. */
+  restartMs?: number;
+}
+
+/**
+ * The HTTP thread's side of the columnar thread (columnar-thread.body.ts):
+ * CompiledQueries over messages. While the thread starts, restarts after a
+ * crash, or stops, queries are declined and the TypeScript engine answers:
+ * the copy only ever makes answers faster, never unavailable.
+ */
+export class ColumnarThread implements CompiledQueries {
+  private worker: Worker | undefined;
+  private ready = false;
+  private closing = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, (answer: CompiledAnswer) => void>();
+  private closed: (() => void) | undefined;
+
+  constructor(private readonly options: ColumnarThreadOptions) {}
+
+  start(): void {
+    const { entry, log, restartMs: _r, ...data } = this.options;
+    const worker = new Worker(entry, { workerData: data satisfies ColumnarThreadData });
+    this.worker = worker;
+    worker.on('message', (message: FromColumnar) => {
+      switch (message.type) {
+        case 'ready':
+          this.ready = true;
+          break;
+        case 'answered':
+          this.pending.get(message.id)?.(message.answer);
+          this.pending.delete(message.id);
+          break;
+        case 'round-failed':
+          log(`columnar copy round failed (retried on the next round): ${message.message}`);
+          break;
+        case 'closed':
+          this.closed?.();
+          break;
+      }
+    });
+    worker.on('error', (error) => log(`columnar thread failed: ${error.message}`));
+    worker.on('exit', () => {
+      this.ready = false;
+      this.worker = undefined;
+      for (const resolve of this.pending.values())
+        resolve({ declined: 'the columnar thread stopped' });
+      this.pending.clear();
+      this.closed?.();
+      if (!this.closing)
+        setTimeout(() => this.closing || this.start(), this.options.restartMs ?? 1_000).unref();
+    });
+    worker.unref();
+  }
+
+  answer(
+    projectId: string,
+    query: Query,
+    options: { limits: Partial<QueryLimits> },
+  ): Promise<CompiledAnswer> {
+    const worker = this.worker;
+    if (!worker || !this.ready)
+      return Promise.resolve({ declined: 'the columnar thread is starting' });
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      const message: ToColumnar = {
+        type: 'answer',
+        id,
+        projectId,
+        query,
+        limits: options.limits,
+        now: Date.now(),
+      };
+      worker.postMessage(message);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      this.closed = resolve;
+      worker.postMessage({ type: 'close' } satisfies ToColumnar);
+    });
+  }
+}
