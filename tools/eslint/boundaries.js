@@ -16,10 +16,11 @@ function repoPath(context) {
 
 /**
  * The three Keen route folders of libs/api are deployed apart, so each is a unit of its
- * own; so is the data explorer page, which the read processes serve, and the project
- * resource (`GET /3.0/projects/:id`) they load.
+ * own; so is the data explorer page, which the read processes serve, the project
+ * resource (`GET /3.0/projects/:id`), and each operator API (dead letters, retention)
+ * the query pool and standalone load.
  */
-const API_UNITS = ['ingest', 'query', 'collection', 'explorer', 'project'];
+const API_UNITS = ['ingest', 'query', 'collection', 'explorer', 'project', 'dead-letters', 'retention'];
 
 /**
  * The unit a repo-relative path belongs to: `libs/<name>`, `libs/api/src/<route>`,

@@ -7,6 +7,8 @@ import { HealthController, LoggingModule } from '@app/http';
 import { QueryApiModule } from '@app/api/query';
 import { ExplorerModule } from '@app/api/explorer';
 import { ProjectApiModule } from '@app/api/project';
+import { DeadLettersModule } from '@app/api/dead-letters';
+import { RetentionModule } from '@app/api/retention';
 
 /** The query pool: queries, schema, deletes and key management; never on the write path. */
 @Module({})
@@ -21,6 +23,8 @@ export class QueryAppModule {
         AuthModule,
         QueryApiModule,
         ProjectApiModule,
+        DeadLettersModule,
+        RetentionModule,
         ExplorerModule,
       ],
       controllers: [CollectionGetController, HealthController],

@@ -8,6 +8,8 @@ import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
 import { QueryApiModule } from '@app/api/query';
 import { ExplorerModule } from '@app/api/explorer';
 import { ProjectApiModule } from '@app/api/project';
+import { DeadLettersModule } from '@app/api/dead-letters';
+import { RetentionModule } from '@app/api/retention';
 import { PersisterModule } from './persister.module';
 import { ColumnarModule } from './columnar.module';
 
@@ -28,6 +30,8 @@ export class StandaloneModule {
         IngestApiModule,
         QueryApiModule,
         ProjectApiModule,
+        DeadLettersModule,
+        RetentionModule,
         ExplorerModule,
       ],
       controllers: [CollectionGetController, HealthController],

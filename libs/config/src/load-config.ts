@@ -226,6 +226,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       jobLeaseMs: int(env, 'DELETE_JOB_LEASE_MS', 30_000, 100),
       maxConcurrentPerProject: int(env, 'DELETE_MAX_CONCURRENT_PER_PROJECT', 2, 1),
       ratePerMinute: int(env, 'DELETE_RATE_PER_MINUTE', 60, 0),
+      retentionSweepMs: int(env, 'RETENTION_SWEEP_INTERVAL_MS', 3_600_000, 1_000),
     },
     schema: {
       recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),

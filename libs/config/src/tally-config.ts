@@ -132,6 +132,12 @@ export interface TallyConfig {
     maxConcurrentPerProject: number;
     /** Delete requests per project per minute on one process (token bucket); 0: unlimited. */
     ratePerMinute: number;
+    /**
+     * How often a query process looks for events past their project's
+     * retention (RETENTION_SWEEP_INTERVAL_MS); an event is removed at most this
+     * long after it passed its TTL.
+     */
+    retentionSweepMs: number;
   };
   schema: {
     /** Largest collection an exact schema recount may scan; above it the recount is refused. */

@@ -1,3 +1,6 @@
+export * from './dead-letters/dead-letter-admin';
+export * from './retention/retention-sweep';
+export * from './retention/retention-sweeper';
 export * from './deletes/delete-events';
 export * from './deletes/delete-job.view';
 export * from './deletes/delete-jobs.service';

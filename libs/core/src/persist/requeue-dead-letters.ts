@@ -34,7 +34,9 @@ export async function requeueDeadLetters(
     } catch (error) {
       if (!isRejectedEventsError(error)) throw error;
       refused = new Map(error.rejected.map((r) => [r.id, r.reason]));
-      total.inserted += group.length - refused.size;
+      // What the same write did with the others: an event already stored is a duplicate, not new.
+      total.inserted += error.persisted.inserted;
+      total.duplicates += error.persisted.duplicates;
     }
     total.stillRejected += refused.size;
     await store.add(

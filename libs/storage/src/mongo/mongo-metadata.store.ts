@@ -5,6 +5,7 @@ import {
   CappedCollection,
   MetadataStore,
   Project,
+  ProjectRetention,
   SchemaCapState,
   StoredKey,
 } from '../ports/metadata-store.port';
@@ -17,6 +18,12 @@ interface ProjectDoc {
   _id: string;
   name: string;
   createdAt: string;
+}
+/** One per project with a retention (the retention sweep reads them all). */
+interface RetentionDoc {
+  _id: string; // project id
+  days: number;
+  updatedAt: string;
 }
 interface KeyDoc {
   _id: string; // key hash
@@ -192,6 +199,27 @@ export class MongoMetadataStore implements MetadataStore {
     return this.probe.ping(timeoutMs);
   }
 
+  async getRetention(projectId: string): Promise<number | null> {
+    const doc = await (await this.retention()).findOne({ _id: projectId });
+    return doc ? doc.days : null;
+  }
+
+  async setRetention(projectId: string, days: number | null): Promise<void> {
+    const retention = await this.retention();
+    if (days === null) await retention.deleteOne({ _id: projectId });
+    else
+      await retention.updateOne(
+        { _id: projectId },
+        { $set: { days, updatedAt: new Date().toISOString() } },
+        { upsert: true },
+      );
+  }
+
+  async listRetentions(): Promise<ProjectRetention[]> {
+    const docs = await (await this.retention()).find({}).sort({ _id: 1 }).toArray();
+    return docs.map((d) => ({ projectId: d._id, days: d.days }));
+  }
+
   async close(): Promise<void> {
     if (this.owned) await this.connection.close();
   }
@@ -201,5 +229,8 @@ export class MongoMetadataStore implements MetadataStore {
   }
   private async keys(): Promise<Collection<KeyDoc>> {
     return (await this.connection.db()).collection<KeyDoc>('keys');
+  }
+  private async retention(): Promise<Collection<RetentionDoc>> {
+    return (await this.connection.db()).collection<RetentionDoc>('retention');
   }
 }

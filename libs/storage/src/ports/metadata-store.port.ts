@@ -33,6 +33,12 @@ export interface CappedCollection {
   collection: string;
 }
 
+/** A project's retention: events older than `days` (by keen.timestamp) are deleted by a background job. */
+export interface ProjectRetention {
+  projectId: string;
+  days: number;
+}
+
 /**
  * Projects, keys and schema counters. Split deployments keep this in MongoDB;
  * standalone keeps it in the same SQLite file as the events.
@@ -78,6 +84,12 @@ export interface MetadataStore {
   ): Promise<void>;
   /** Capped collections of one project, or of every project (the write path's cache). */
   listCappedCollections(projectId?: string): Promise<CappedCollection[]>;
+  /** Days a project's events are kept (their keen.timestamp); null: kept for ever (the default). */
+  getRetention(projectId: string): Promise<number | null>;
+  /** Sets (a whole number of days) or, with null, clears a project's retention. */
+  setRetention(projectId: string, days: number | null): Promise<void>;
+  /** Every project with a retention, in project id order (the retention sweep). */
+  listRetentions(): Promise<ProjectRetention[]>;
   /** Readiness: one cheap read answered within the timeout (GET /readyz of the query pool). */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

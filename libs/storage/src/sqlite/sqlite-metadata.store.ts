@@ -5,11 +5,16 @@ import {
   CappedCollection,
   MetadataStore,
   Project,
+  ProjectRetention,
   SchemaCapState,
   StoredKey,
   UnitOfWork,
 } from '../ports/metadata-store.port';
 import { SqliteDatabase } from './sqlite-database';
+
+const RETENTION_PREFIX = 'retention/';
+/** The first name after every 'retention/…' one ('0' follows '/'). */
+const RETENTION_END = 'retention0';
 
 export class SqliteMetadataStore implements MetadataStore {
   /** The write path's statements, prepared once per connection (preparing cost more than running them). */
@@ -198,6 +203,39 @@ export class SqliteMetadataStore implements MetadataStore {
         value: string;
       }
     ).value;
+  }
+
+  // Retention is one row per project in the settings table (name
+  // 'retention/<project>'): no schema change, and it lives and is backed up
+  // with the rest of the project's metadata.
+  async getRetention(projectId: string): Promise<number | null> {
+    const value = this.getSetting(RETENTION_PREFIX + projectId);
+    return value === undefined ? null : Number(value);
+  }
+
+  async setRetention(projectId: string, days: number | null): Promise<void> {
+    await this.db.write(() =>
+      days === null
+        ? this.db.writer
+            .prepare('DELETE FROM settings WHERE name = ?')
+            .run(RETENTION_PREFIX + projectId)
+        : this.db.writer
+            .prepare(
+              'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+            )
+            .run(RETENTION_PREFIX + projectId, String(days)),
+    );
+  }
+
+  async listRetentions(): Promise<ProjectRetention[]> {
+    // substr/range instead of LIKE: a project id may hold '_', which LIKE reads as a wildcard.
+    const rows = this.db.reader
+      .prepare('SELECT name, value FROM settings WHERE name >= ? AND name < ? ORDER BY name')
+      .all(RETENTION_PREFIX, RETENTION_END) as { name: string; value: string }[];
+    return rows.map((r) => ({
+      projectId: r.name.slice(RETENTION_PREFIX.length),
+      days: Number(r.value),
+    }));
   }
 
   /** One row read through the reader connection (synchronous: it cannot hang). */

@@ -209,6 +209,38 @@ export function describeMetadataStoreContract(
       });
     });
 
+    describe('retention', () => {
+      it("sets, replaces and clears a project's days, lists every project that has some, and keeps projects apart", async () => {
+        // Ids a prefix scan or a LIKE pattern could confuse ("_" is a LIKE wildcard).
+        const p = uniqueProject('ret_a');
+        const q = uniqueProject('ret_a') + '-more';
+        const r = uniqueProject('ret%');
+        expect(await store.getRetention(p)).toBeNull();
+        await store.setRetention(p, 30);
+        await store.setRetention(q, 7);
+        await store.setRetention(r, 1);
+        await store.setRetention(p, 90); // replaces
+        expect([
+          await store.getRetention(p),
+          await store.getRetention(q),
+          await store.getRetention(r),
+        ]).toEqual([90, 7, 1]);
+        const mine = (await store.listRetentions()).filter((x) => [p, q, r].includes(x.projectId));
+        expect(mine).toEqual(
+          [
+            { projectId: p, days: 90 },
+            { projectId: q, days: 7 },
+            { projectId: r, days: 1 },
+          ].sort((a, b) => (a.projectId < b.projectId ? -1 : 1)),
+        );
+        await store.setRetention(p, null);
+        await store.setRetention(p, null); // clearing twice is fine
+        expect(await store.getRetention(p)).toBeNull();
+        expect((await store.listRetentions()).map((x) => x.projectId)).not.toContain(p);
+        expect(await store.getRetention(q)).toBe(7);
+      });
+    });
+
     describe('schema counters', () => {
       it('adds and subtracts deltas exactly, summing several deltas of one counter in a call', async () => {
         const p = uniqueProject('counts');

@@ -1,0 +1,2 @@
+export * from './dead-letters.controller';
+export * from './dead-letters.module';
