@@ -18,8 +18,8 @@
  * against the acknowledgements themselves, not only against each other.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { deriveEventId, parseIsoTimestamp, toIso } from '@app/events';
+import { nginxService } from '@tools/stack';
 import { nonZeroCounters, recountCounters } from '../support/counter-recount';
 import { http, HttpResult } from '../support/http';
 import {
@@ -77,9 +77,10 @@ describe('split deployment: ingest pool started while Cassandra is down', () => 
   const isUp = async (name: string) => (await stack.status()).find((s) => s.name === name)?.up;
 
   function journal(): Map<string, JournalEntry> {
-    const file = path.join(stack.stateDir, 'journal', 'journal.jsonl');
-    const entries = fs
-      .readFileSync(file, 'utf8')
+    const entries = nginxService
+      .journalFiles(stack.stateDir)
+      .map((file) => fs.readFileSync(file, 'utf8'))
+      .join('')
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as JournalEntry);

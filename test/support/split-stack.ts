@@ -23,7 +23,7 @@ import { openStores } from '@app/storage';
 import type { Stores } from '@app/storage';
 import { CassandraEventStore } from '@app/storage/cassandra';
 import { MongoEventStore } from '@app/storage/mongo';
-import { restartService, signalService, stackDown, stackStatus, stackUp, startService, stopService } from '@tools/stack';
+import { nginxService, restartService, signalService, stackDown, stackStatus, stackUp, startService, stopService } from '@tools/stack';
 import type { ServiceStatus, StackPorts } from '@tools/stack';
 import { splitStore, SplitStore } from './split-store';
 import { assertNoKeysLogged } from './standalone-server';
@@ -679,12 +679,11 @@ export class SplitStack {
    */
   private keyLeaks(): string | undefined {
     const logs = path.join(this.stateDir, 'logs');
-    const journal = path.join(this.stateDir, 'journal', 'journal.jsonl');
     const files = [
       ...(fs.existsSync(logs) ? fs.readdirSync(logs) : [])
         .filter((f) => /^(ingest|query|worker)-\d+\.log$/.test(f) || f.endsWith('-access.log'))
         .map((f) => path.join(logs, f)),
-      ...(fs.existsSync(journal) ? [journal] : []),
+      ...nginxService.journalFiles(this.stateDir),
     ];
     for (const file of files) {
       try {

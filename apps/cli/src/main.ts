@@ -9,6 +9,8 @@ import { registerSchemaCommands } from './commands/schema.command';
 import { registerTransferCommands } from './commands/transfer.command';
 import { registerDeadLetterCommands } from './commands/dead-letters.command';
 import { registerReplayCommand } from './commands/replay.command';
+import { registerRetentionCommands } from './commands/retention.command';
+import { registerJournalCommands } from './commands/journal.command';
 import { registerMarkerCommands } from './commands/markers.command';
 
 const program = new Command()
@@ -24,6 +26,8 @@ registerSchemaCommands(program);
 registerTransferCommands(program);
 registerDeadLetterCommands(program);
 registerReplayCommand(program);
+registerRetentionCommands(program);
+registerJournalCommands(program);
 registerMarkerCommands(program);
 
 // Every command first says which installation it acts on (stderr; not with --json).

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCommand } from '../apt-install';
 import {
@@ -23,8 +23,19 @@ export function install(): void {
   ensureCommand('nginx', 'nginx');
 }
 
-export function journalPath(stateDir: string): string {
-  return join(ensureDir(join(stateDir, 'journal')), 'journal.jsonl');
+/** Where the edge journals write requests: one file a day, journal-YYYY-MM-DD.jsonl (nginx/tally.conf.template). */
+export function journalDir(stateDir: string): string {
+  return ensureDir(join(stateDir, 'journal'));
+}
+
+/** The journal's files, oldest day first (their names sort by date). */
+export function journalFiles(stateDir: string): string[] {
+  const dir = join(stateDir, 'journal');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^journal.*\.jsonl$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 export function templatePath(): string {
@@ -58,7 +69,7 @@ export function renderConfig(opts: NginxStartOptions): { prefix: string; conf: s
     TALLY_LISTEN: `127.0.0.1:${opts.port}`,
     TALLY_INGEST_SERVERS: upstreamServers(opts.ingestPorts),
     TALLY_QUERY_SERVERS: upstreamServers(opts.queryPorts),
-    TALLY_JOURNAL: journalPath(opts.stateDir),
+    TALLY_JOURNAL_DIR: journalDir(opts.stateDir),
     TALLY_ACCESS_LOG: join(logs, `${opts.name}-access.log`),
   });
   writeFileSync(join(prefix, 'tally.conf'), tally);
@@ -67,7 +78,8 @@ export function renderConfig(opts: NginxStartOptions): { prefix: string; conf: s
   const temps = ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => ensureDir(join(tmp, t)));
   if (isRoot) {
     // Workers drop to nobody; they buffer large bodies and responses in these dirs.
-    for (const d of [tmp, ...temps]) chownSync(d, 65534, 65534);
+    // The journal's day files are opened by the workers too (a log path with a variable).
+    for (const d of [tmp, ...temps, journalDir(opts.stateDir)]) chownSync(d, 65534, 65534);
   }
   const main = [
     '# Rendered by tools/stack/services/nginx.service.ts; edit nginx/tally.conf.template instead.',

@@ -177,19 +177,42 @@ describe('nginx service', () => {
     expect(Number(last.headers['x-request-start'])).toBeGreaterThan(Date.now() / 1000 - 60);
   });
 
-  it('journals write requests with body, id and start time as sent upstream', async () => {
+  it('journals write requests with body, id and start time as sent upstream, in a file of the day, with no key', async () => {
     const body = JSON.stringify({ clicks: [{ n: 1, s: 'ünïcode "quoted"' }, { n: 2 }] });
-    const res = await fetch(url('/3.0/projects/p9/events?x=1&api_key=w&y=2'), {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', authorization: 'wkey' },
-    });
+    // Keys in every place a client can put one: the api_key parameter (twice, and
+    // with a percent-encoded name the app decodes), the header, the Referer's query.
+    const res = await fetch(
+      url(
+        '/3.0/projects/p9/events?x=1&api_key=KEYPARAM1&y=2&api_key=KEYPARAM2&api%5Fkey=KEYPARAM3',
+      ),
+      {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'KEYHEADER',
+          referer: 'https://site.example/dash?api_key=KEYREFERER#KEYFRAGMENT',
+        },
+      },
+    );
     expect(res.status).toBe(200);
     const upstream = seen[seen.length - 1];
     expect(upstream.body).toBe(body);
+    const data = Buffer.from(JSON.stringify({ n: 3 })).toString('base64');
+    const beacon = await fetch(
+      url(`/3.0/projects/p9/events/clicks?api_key=KEYBEACON&data=${encodeURIComponent(data)}`),
+    );
+    expect(beacon.status).toBe(200);
+    const beaconId = seen[seen.length - 1].headers['x-request-id'];
     await fetch(url('/3.0/projects/p9/queries/count?event_collection=clicks'));
     await sleep(200);
-    const lines = readFileSync(nginx.journalPath(stateDir), 'utf8')
+    // One file a day, named by the edge's date.
+    const files = nginx.journalFiles(stateDir);
+    expect(files.map((f) => f.split('/').pop())).toEqual([
+      `journal-${new Date().toISOString().slice(0, 10)}.jsonl`,
+    ]);
+    const text = readFileSync(files[0], 'utf8');
+    const lines = text
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
@@ -197,14 +220,20 @@ describe('nginx service', () => {
     expect(entry).toMatchObject({
       method: 'POST',
       uri: '/3.0/projects/p9/events',
-      // No key in the journal: not the api_key parameter, not the header.
-      args: 'x=1&y=2',
+      // Of the query string only a beacon's data is kept.
+      args: '',
+      referer: 'https://site.example/dash',
       status: '200',
       msec: upstream.headers['x-request-start'],
     });
     expect(JSON.parse(entry.body)).toEqual(JSON.parse(body));
     expect(entry.authorization).toBeUndefined();
-    expect(JSON.stringify(lines)).not.toContain('wkey');
+    expect(lines.find((l) => l.request_id === beaconId)).toMatchObject({
+      method: 'GET',
+      args: `data=${encodeURIComponent(data)}`,
+    });
+    for (const key of ['KEYPARAM', 'KEYHEADER', 'KEYREFERER', 'KEYFRAGMENT', 'KEYBEACON'])
+      expect({ key, found: text.includes(key) }).toEqual({ key, found: false });
     expect(lines.some((l) => l.uri.includes('/queries/'))).toBe(false);
   });
 

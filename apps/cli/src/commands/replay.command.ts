@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { persisterFor, replayJournal, ReplayOutcome } from '@app/core';
 import { cliConfig, cliInstallation, print, withStores } from '../cli-stores';
 import { transferBar } from '../progress';
+import { listJournal } from '../journal-files';
 
 /** An ISO-8601 instant with its zone (a bare date-time is ambiguous across hosts). */
 function instant(name: string, value: string): number {
@@ -17,8 +18,9 @@ function instant(name: string, value: string): number {
 
 /**
  * The journal files to read: those given, else the running stack's journal
- * directory. A directory stands for every journal file in it (the current
- * one and rotated ones, `.gz` included), oldest name first.
+ * directory. A directory stands for every journal file in it (nginx's day
+ * files, journal-YYYY-MM-DD.jsonl, and any rotated by hand, `.gz` included),
+ * oldest name first.
  */
 function journalFiles(given: string[]): string[] {
   const stackDir = cliInstallation().installation.stackDir;
@@ -27,11 +29,7 @@ function journalFiles(given: string[]): string[] {
     throw new Error('no journal to read: pass --journal <file|dir> (no running stack is followed)');
   return sources.flatMap((source) => {
     if (!fs.statSync(source).isDirectory()) return [source];
-    return fs
-      .readdirSync(source)
-      .filter((name) => /^journal.*\.jsonl(\.\d+)?(\.gz)?$/.test(name))
-      .sort()
-      .map((name) => path.join(source, name));
+    return listJournal(source).map((f) => f.path);
   });
 }
 
@@ -52,12 +50,15 @@ export function registerReplayCommand(program: Command): void {
       'Re-send the acknowledged write requests of a time window of the edge journal through the write path; ' +
         'keen.ids are derived as at the time, so only what was lost is stored again (run it twice: nothing changes)',
     )
-    .requiredOption('--from <iso>', 'first edge receipt time to replay (inclusive), e.g. 2026-11-29T10:00:00Z')
+    .requiredOption(
+      '--from <iso>',
+      'first edge receipt time to replay (inclusive), e.g. 2026-11-29T10:00:00Z',
+    )
     .requiredOption('--to <iso>', 'end of the window (exclusive)')
     .option('--project <id>', 'only this project')
     .option(
       '--journal <path...>',
-      'journal files or directories (default: the running stack\'s journal directory)',
+      "journal files or directories (default: the running stack's journal directory)",
     )
     .option('--dry-run', 'count what would be re-sent; write nothing')
     .option('--json', 'print the outcome as JSON')
