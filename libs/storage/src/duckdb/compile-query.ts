@@ -230,9 +230,11 @@ function compileExtraction(query: ExtractionQuery, ctx: CompileContext): Compile
  * The bucket of each row, from the engine's edges (the WHERE already keeps
  * rows inside [first edge, last edge)). Equal steps (minutes, hours, and days
  * or weeks where the zone's offset does not change) are one integer division:
- * several times faster than a join. Unequal steps (days over a DST change,
- * months, years) join the edges with an ASOF join: a row belongs to the last
- * edge at or before it, since buckets are contiguous.
+ * several times faster than a join. Steps that are equal but for a few (days
+ * or weeks over a DST change: one 23- or 25-hour day) are a short CASE over
+ * the runs of equal steps, each run a division from its first edge. Unequal
+ * steps throughout (months, years) join the edges with an ASOF join: a row
+ * belongs to the last edge at or before it, since buckets are contiguous.
  */
 function bucketSql(edges: number[], params: SqlParams): { index: string; join?: string } {
   // An empty timeframe has no buckets: no row may reach one. (A column, not the
@@ -245,9 +247,54 @@ function bucketSql(edges: number[], params: SqlParams): { index: string; join?: 
   if (uniform && edges[edges.length - 1] - edges[edges.length - 2] <= step) {
     return { index: `((e.ts - ${params.instant(edges[0])}) // ${params.instant(step)})` };
   }
+  const runs = equalStepRuns(edges);
+  if (runs.length <= MAX_CASE_RUNS) {
+    // Latest run first: a row takes the first branch whose start it has reached.
+    const branches = runs
+      .slice()
+      .reverse()
+      .map((run) => {
+        const start = params.instant(edges[run.from]);
+        const index =
+          run.step === undefined
+            ? `${run.from}`
+            : `(${run.from} + (e.ts - ${start}) // ${params.instant(run.step)})`;
+        return `WHEN e.ts >= ${start} THEN ${index}`;
+      });
+    return { index: `(CASE ${branches.join(' ')} END)` };
+  }
   const rows: string[] = [];
   for (let i = 0; i + 1 < edges.length; i++) rows.push(`(${i}, ${params.instant(edges[i])})`);
   return { index: 'bk.b', join: ` ASOF JOIN (VALUES ${rows.join(', ')}) bk(b, lo) ON e.ts >= bk.lo` };
+}
+
+/** Beyond this many runs of equal steps, the ASOF join is the cheaper bucket. */
+const MAX_CASE_RUNS = 16;
+
+/**
+ * The buckets as runs: consecutive buckets of the most common length form a
+ * run (`step` set: bucket from + (ts − its first edge) ÷ step), every other
+ * bucket is a run of its own (`step` unset: the bucket is `from`, whatever
+ * the row's place in it). The last bucket, clipped to the timeframe's end,
+ * joins its run when it is no longer than the step.
+ */
+function equalStepRuns(edges: number[]): { from: number; step?: number }[] {
+  const lengths = new Map<number, number>();
+  for (let i = 0; i + 1 < edges.length; i++) {
+    const len = edges[i + 1] - edges[i];
+    lengths.set(len, (lengths.get(len) ?? 0) + 1);
+  }
+  const step = [...lengths.entries()].sort((a, b) => b[1] - a[1])[0][0];
+  const runs: { from: number; step?: number }[] = [];
+  const last = edges.length - 2;
+  for (let i = 0; i <= last; i++) {
+    const len = edges[i + 1] - edges[i];
+    const regular = len === step || (i === last && len < step);
+    const open = runs[runs.length - 1];
+    if (regular && open?.step === step && i > 0) continue;
+    runs.push(regular ? { from: i, step } : { from: i });
+  }
+  return runs;
 }
 
 function reader(

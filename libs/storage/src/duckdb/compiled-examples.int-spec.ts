@@ -242,15 +242,35 @@ describe('DuckDB compiled path: targeted examples', () => {
         timezone: 'America/New_York',
         interval: 'daily',
       };
-      // Unequal days: rows find their bucket by an ASOF join on the engine's edges.
+      // Unequal days: rows find their bucket in runs of equal days (a CASE), the 23-hour day its own.
       const c = engine.compile(parseQuery('count', params), { projectId: 'dst', now });
-      expect('compiled' in c && c.compiled.sql).toContain('ASOF JOIN');
+      expect('compiled' in c && c.compiled.sql).toContain('CASE WHEN');
       const result = await compiled('dst', 'count', params);
       expect(result).toEqual([
         { value: 1, timeframe: { start: '2024-03-09T05:00:00.000Z', end: '2024-03-10T05:00:00.000Z' } },
         { value: 4, timeframe: { start: '2024-03-10T05:00:00.000Z', end: '2024-03-11T04:00:00.000Z' } },
         { value: 1, timeframe: { start: '2024-03-11T04:00:00.000Z', end: '2024-03-12T04:00:00.000Z' } },
       ]);
+    });
+
+    it('monthly buckets: a few runs of equal months take the CASE, years of months the ASOF join', async () => {
+      const monthly = (start: string, end: string) => ({
+        event_collection: 'visits',
+        timeframe: { start, end },
+        timezone: 'America/New_York',
+        interval: 'monthly',
+      });
+      const short = monthly('2024-01-01T00:00:00', '2024-04-01T00:00:00');
+      const c = engine.compile(parseQuery('count', short), { projectId: 'dst', now });
+      expect('compiled' in c && c.compiled.sql).toContain('CASE WHEN');
+      const months = (await compiled('dst', 'count', short)) as JsonObject[];
+      expect(months.map((m) => m.value)).toEqual([0, 0, 6]);
+      const long = monthly('2021-01-01T00:00:00', '2024-04-01T00:00:00');
+      const l = engine.compile(parseQuery('count', long), { projectId: 'dst', now });
+      expect('compiled' in l && l.compiled.sql).toContain('ASOF JOIN');
+      const all = (await compiled('dst', 'count', long)) as JsonObject[];
+      expect(all).toHaveLength(39);
+      expect(all[all.length - 1].value).toBe(6);
     });
 
     it('hourly buckets over fall back list the repeated hour twice', async () => {
