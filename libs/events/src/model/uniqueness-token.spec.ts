@@ -3,6 +3,7 @@ import { prepareEvent, RequestOrigin } from './prepare-event';
 import {
   deriveTokenEventId,
   MAX_UNIQUENESS_TOKEN_LENGTH,
+  namedByUniquenessToken,
   uniquenessTokenOf,
 } from './uniqueness-token';
 
@@ -167,5 +168,16 @@ describe('prepareEvent with a uniqueness token', () => {
       prepareEvent('orders', { keen: { uniqueness_token: 7 } }, 0, origin, options),
     );
     expect(error.errorCode).toBe('InvalidPropertyValueError');
+  });
+});
+
+describe('namedByUniquenessToken', () => {
+  it('tells a prepared event named by its token from one that is not', () => {
+    const named = prepareEvent('c', { keen: { uniqueness_token: 't' } }, 0, origin, options);
+    const plain = prepareEvent('c', { uniqueness_token: 't' }, 0, origin, options);
+    expect(namedByUniquenessToken(named.event)).toBe(true);
+    expect(namedByUniquenessToken(plain.event)).toBe(false);
+    expect(namedByUniquenessToken({ keen: 'x' })).toBe(false);
+    expect(namedByUniquenessToken({ keen: [{ uniqueness_token: 't' }] })).toBe(false);
   });
 });

@@ -31,6 +31,21 @@ export function uniquenessTokenOf(keen: JsonObject): string | undefined {
   return token;
 }
 
+/**
+ * Whether a prepared event is named by its uniqueness token: then copies
+ * that share its keen.id may carry different bodies and timestamps, which a
+ * store that decides duplicates after writing (Cassandra) must not mix up.
+ */
+export function namedByUniquenessToken(event: JsonObject): boolean {
+  const keen = event.keen;
+  return (
+    typeof keen === 'object' &&
+    keen !== null &&
+    !Array.isArray(keen) &&
+    typeof keen.uniqueness_token === 'string'
+  );
+}
+
 export interface TokenIdInput {
   projectId: string;
   collection: string;

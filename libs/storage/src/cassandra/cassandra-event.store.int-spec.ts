@@ -179,6 +179,112 @@ describe('CassandraEventStore on a real Cassandra', () => {
     expect(clicks).toEqual([{ id: a.id, timestamp: a.timestamp, event: a.event }]);
   });
 
+  it('removes the row a dead delivery left for a copy of an id that another copy claimed at another time', async () => {
+    // Two copies of one id at different timestamps (a uniqueness token sent
+    // twice): the first is stored; a delivery of the second died after writing
+    // its row and before its claim, leaving a row no claim points to.
+    const project = 'stray-copy';
+    const [first] = dayOfEvents(5, 1);
+    const copy = {
+      ...first,
+      timestamp: first.timestamp + 3 * DAY,
+      event: { ...first.event, copy: true },
+    };
+    await store.insert(project, [first]);
+    const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
+    try {
+      const bucket = new Date(store.bucketOf(copy.timestamp));
+      await raw.execute(
+        'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
+        [project, 'clicks', bucket],
+        { prepare: true },
+      );
+      await raw.execute(
+        'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [project, 'clicks', bucket, new Date(copy.timestamp), copy.id, JSON.stringify(copy.event)],
+        { prepare: true },
+      );
+    } finally {
+      await raw.shutdown();
+    }
+    const scanAll = async () => {
+      const all: unknown[] = [];
+      for await (const page of store.scan({ projectId: project, collection: 'clicks' }))
+        all.push(...page);
+      return all;
+    };
+    expect(await scanAll()).toHaveLength(2);
+    // The redelivery of the copy finds the id claimed and removes its stray row.
+    expect(await store.insert(project, [copy])).toEqual({ inserted: [], duplicates: [first.id] });
+    expect(await scanAll()).toEqual([
+      { id: first.id, timestamp: first.timestamp, event: first.event },
+    ]);
+    expect(await store.countCollection(project, 'clicks')).toBe(1);
+  });
+
+  it('claims and counts the body it stores when copies of one uniqueness token land on one row', async () => {
+    const project = 'token-copies';
+    const copyOf = (e: CollectionEvent, client: number): CollectionEvent => ({
+      ...e,
+      event: {
+        ...e.event,
+        client,
+        [`only_${client}`]: client,
+        keen: { ...(e.event.keen as object), uniqueness_token: `tok-${e.id}` },
+      },
+    });
+    const scanned = async () => {
+      const all = new Map<string, unknown>();
+      for await (const page of store.scan({ projectId: project, collection: 'clicks' }))
+        for (const e of page) all.set(e.id, e.event);
+      return all;
+    };
+    // A delivery that wrote its copy's row and died: the next copy goes on with that body.
+    const [dead] = dayOfEvents(6, 1);
+    const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
+    try {
+      await raw.execute(
+        'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
+        [project, 'clicks', new Date(store.bucketOf(dead.timestamp))],
+        { prepare: true },
+      );
+      await raw.execute(
+        'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [
+          project,
+          'clicks',
+          new Date(store.bucketOf(dead.timestamp)),
+          new Date(dead.timestamp),
+          dead.id,
+          JSON.stringify(copyOf(dead, 1).event),
+        ],
+        { prepare: true },
+      );
+    } finally {
+      await raw.shutdown();
+    }
+    const next = await store.insertClaimed(project, [copyOf(dead, 2)], 'delivery-2');
+    expect(next.inserted.map((e) => e.event)).toEqual([copyOf(dead, 1).event]);
+    expect((await scanned()).get(dead.id)).toEqual(copyOf(dead, 1).event);
+
+    // Copies racing: whichever claims, the body it reports is the one stored.
+    const racing = dayOfEvents(7, 12);
+    const outcomes = await Promise.all(
+      [1, 2, 3].map((c) =>
+        store.insertClaimed(
+          project,
+          racing.map((e) => copyOf(e, c)),
+          `race-${c}`,
+        ),
+      ),
+    );
+    const reported = new Map<string, unknown>();
+    for (const o of outcomes) for (const e of o.inserted) reported.set(e.id, e.event);
+    expect(reported.size).toBe(racing.length);
+    const stored = await scanned();
+    for (const e of racing) expect([e.id, reported.get(e.id)]).toEqual([e.id, stored.get(e.id)]);
+  });
+
   it('records applied migrations and refuses another bucket width on the same keyspace', async () => {
     const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
     try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client, types } from 'cassandra-driver';
-import { CollectionEvent, StoredEvent } from '@app/events';
+import { CollectionEvent, namedByUniquenessToken, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query-engine';
 import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
 import { SingleFlightProbe } from '../ports/readiness.port';
@@ -141,7 +141,8 @@ export class CassandraEventStore implements EventStore {
   /**
    * Every stored event `marker` claimed: the ids recordMarker() recorded for
    * it (and those of `known`) whose by-id row carries the marker. Bodies come
-   * from `known` where it has them, otherwise from the event rows.
+   * from `known` where it has them, otherwise from the event rows (always for
+   * uniqueness-token events: the copy carried may not be the one stored).
    */
   async claimedBy(
     projectId: string,
@@ -165,7 +166,8 @@ export class CassandraEventStore implements EventStore {
     );
     const events = await mapBounded(claimed, this.writeConcurrency, async (l) => {
       const carried = bodies.get(l.id);
-      if (carried) return carried;
+      // A token's carried copy may not be the body stored under its id.
+      if (carried && !namedByUniquenessToken(carried.event)) return carried;
       const row = await this.readRow(projectId, l);
       return row && { ...row, collection: l.collection };
     });
@@ -206,14 +208,26 @@ export class CassandraEventStore implements EventStore {
     // Fast path for redelivery and replay: ids already claimed are skipped
     // without rewriting their rows (the first stored body stays).
     const known = await this.locate(projectId, [...unique.keys()]);
-    const fresh = [...unique.values()].filter((e) => !known.has(e.id));
+    await this.removeStrayRows(projectId, [...unique.values()], known);
+    let fresh = [...unique.values()].filter((e) => !known.has(e.id));
     await this.writer.writeBuckets(projectId, fresh);
-    await this.writer.writeRows(projectId, fresh);
+    await this.writer.writeRows(
+      projectId,
+      fresh.filter((e) => !namedByUniquenessToken(e.event)),
+    );
+    // Copies of one token may differ and land on one row (same timestamp): the
+    // row is written only if absent, and a copy that found another's row goes
+    // on with that body, so the claim counts exactly what is stored.
+    const found = await this.writer.writeRowsIfAbsent(
+      projectId,
+      fresh.filter((e) => namedByUniquenessToken(e.event)),
+    );
+    if (found.size > 0) fresh = fresh.map((e) => ({ ...e, event: found.get(e.id) ?? e.event }));
     const claimed = await mapBounded(fresh, this.claimConcurrency, (e) =>
       this.writer.claim(projectId, e, token),
     );
-    const newIds = new Set(fresh.filter((_, i) => claimed[i]).map((e) => e.id));
-    const inserted = [...unique.values()].filter((e) => newIds.has(e.id));
+    const inserted = fresh.filter((_, i) => claimed[i]);
+    const newIds = new Set(inserted.map((e) => e.id));
     const duplicates = [...unique.keys()].filter((id) => !newIds.has(id));
     return { inserted, duplicates };
   }
@@ -409,6 +423,45 @@ export class CassandraEventStore implements EventStore {
       pageState = rs.pageState ?? undefined;
     } while (pageState);
     return out;
+  }
+
+  /**
+   * A copy of an id that is claimed at other coordinates (another copy of a
+   * uniqueness token, a client-named retry at another receipt time): if a
+   * delivery of this copy died between writing its row and claiming, that row
+   * is still there, claimed by nothing and shown by scans, and the fast path
+   * above would never revisit it. It is removed here, read first: most copies
+   * left no row, and a blind delete would add a tombstone per replayed copy.
+   */
+  private async removeStrayRows(
+    projectId: string,
+    events: CollectionEvent[],
+    known: Map<string, Location>,
+  ): Promise<void> {
+    const strays = events.flatMap((e): Location[] => {
+      const at = known.get(e.id);
+      const here = {
+        id: e.id,
+        claim: null,
+        collection: e.collection,
+        bucket: this.bucketOf(e.timestamp),
+        ts: e.timestamp,
+      };
+      const elsewhere =
+        at !== undefined &&
+        (at.collection !== here.collection || at.bucket !== here.bucket || at.ts !== here.ts);
+      return elsewhere ? [here] : [];
+    });
+    await mapBounded(strays, this.writeConcurrency, async (l) => {
+      if (!(await this.readRow(projectId, l))) return;
+      await this.client.execute(CQL.deleteRow, [
+        projectId,
+        l.collection,
+        new Date(l.bucket),
+        new Date(l.ts),
+        l.id,
+      ]);
+    });
   }
 
   private async locate(projectId: string, ids: string[]): Promise<Map<string, Location>> {

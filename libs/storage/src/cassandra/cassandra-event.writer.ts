@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, types } from 'cassandra-driver';
-import { CollectionEvent } from '@app/events';
+import { CollectionEvent, JsonObject } from '@app/events';
 import { mapBounded } from './bounded-concurrency';
 import { CQL } from './cassandra-queries';
 
@@ -79,6 +79,35 @@ export class CassandraEventWriter {
         ? this.client.execute(batch[0].query, batch[0].params)
         : this.client.batch(batch, { prepare: true, logged: false }),
     );
+  }
+
+  /**
+   * Rows of events named by a uniqueness token, whose copies share an id and
+   * may differ in body: one LWT each, so the first copy written keeps the row
+   * and no later copy overwrites it between its write and its (lost) claim.
+   * Returns, per id, the body of another copy found in the row: the caller
+   * claims and counts that body, which is the one stored.
+   */
+  async writeRowsIfAbsent(
+    projectId: string,
+    events: CollectionEvent[],
+  ): Promise<Map<string, JsonObject>> {
+    const found = new Map<string, JsonObject>();
+    await mapBounded(events, this.writeConcurrency, async (e) => {
+      const body = JSON.stringify(e.event);
+      const rs = await this.client.execute(CQL.rowIfAbsent, [
+        projectId,
+        e.collection,
+        new Date(this.bucketOf(e.timestamp)),
+        new Date(e.timestamp),
+        e.id,
+        body,
+      ]);
+      if (rs.wasApplied()) return;
+      const stored = rs.first().body as string;
+      if (stored !== body) found.set(e.id, JSON.parse(stored) as JsonObject);
+    });
+    return found;
   }
 
   /**

@@ -2,6 +2,9 @@
 export const CQL = {
   bucket: 'INSERT INTO event_buckets (project, collection, bucket) VALUES (?, ?, ?)',
   row: 'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+  // Rows of uniqueness-token events: the first copy written stays (see CassandraEventWriter).
+  rowIfAbsent:
+    'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
   claim:
     'INSERT INTO events_by_id (project, id, collection, bucket, ts, claim) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
   lookup:
