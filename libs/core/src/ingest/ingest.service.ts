@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TallyConfig } from '@app/config';
 import {
   CollectionEvent,
@@ -33,6 +34,9 @@ export type BatchResult = Record<
     | { success: false; error: { name: string; description: string } }
   >
 >;
+
+/** Synchronous work per turn of the event loop while a batch's events are prepared. */
+const BATCH_SLICE_MS = 5;
 
 export interface WriteOutcome {
   /** The collection is over its property cap (the event is stored in full all the same). */
@@ -133,21 +137,29 @@ export class IngestService {
     const accepted: CollectionEvent[] = [];
     const result: BatchResult = {};
     const options = this.prepareOptions();
+    // A full batch of enriched events is a few hundred ms of work: other
+    // requests get the loop between slices of it.
+    let sliceStart = performance.now();
     for (const [collection, events] of Object.entries(batch)) {
-      result[collection] = (events as unknown[]).map((raw, index) => {
+      const entries: BatchResult[string] = (result[collection] = []);
+      for (const [index, raw] of (events as unknown[]).entries()) {
+        if (performance.now() - sliceStart >= BATCH_SLICE_MS) {
+          await nextTurn();
+          sliceStart = performance.now();
+        }
         try {
           const prepared = prepareEvent(collection, raw, index, origin, options);
           accepted.push(this.addons.apply(prepared, client, options.maxEventBytes));
-          return { success: true as const };
+          entries.push({ success: true as const });
         } catch (error) {
           if (!(error instanceof TallyError)) throw error;
           eventsRejected.inc({ reason: errorCodeLabel(error) });
-          return {
+          entries.push({
             success: false as const,
             error: { name: error.errorCode, description: error.message },
-          };
+          });
         }
-      });
+      }
     }
     if (accepted.length > 0) {
       await this.enqueue({

@@ -1,5 +1,6 @@
 import { CollectionEvent, JsonObject, JsonValue, TallyError, assertStoredSize } from '@app/events';
 import { ADDON_ERROR, AddonSpec, MAX_ADDONS_PER_EVENT, parseAddonSpecs } from './addon-spec';
+import { BoundedCache } from './bounded-cache';
 import { dateTimeParser } from './date-time-parser.addon';
 import { DbipIpLocator } from './dbip-ip-locator';
 import { isObject, PlaceholderValues, readPath, substitutePlaceholders, writePath } from './event-paths';
@@ -39,6 +40,9 @@ function inputValue(body: JsonObject, path: string, values: PlaceholderValues): 
  */
 export class EventAddons {
   private static instance: EventAddons | null = null;
+  /** The two costly parses (tens of µs each), memoised by their input string. */
+  private readonly userAgents = new BoundedCache<JsonObject | undefined>(2_000);
+  private readonly places = new BoundedCache<JsonObject | undefined>(10_000);
 
   constructor(
     private readonly locator: IpLocator = new DbipIpLocator(),
@@ -109,10 +113,14 @@ export class EventAddons {
   private run(spec: AddonSpec, source: JsonObject, values: PlaceholderValues): JsonObject | undefined {
     const input = (key: string) => inputValue(source, spec.input[key], values);
     switch (spec.name) {
-      case 'keen:ip_to_geo':
-        return ipToGeo(this.locator, input('ip'));
-      case 'keen:ua_parser':
-        return uaParser(input('ua_string'));
+      case 'keen:ip_to_geo': {
+        const ip = input('ip');
+        return typeof ip === 'string' ? this.places.get(ip, () => ipToGeo(this.locator, ip)) : undefined;
+      }
+      case 'keen:ua_parser': {
+        const ua = input('ua_string');
+        return typeof ua === 'string' ? this.userAgents.get(ua, () => uaParser(ua)) : undefined;
+      }
       case 'keen:url_parser':
         return urlParser(input('url'));
       case 'keen:referrer_parser':

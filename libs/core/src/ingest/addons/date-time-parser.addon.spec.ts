@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { dateTimeParser } from './date-time-parser.addon';
 
 describe('keen:date_time_parser', () => {
@@ -38,6 +39,33 @@ describe('keen:date_time_parser', () => {
   it('adds nothing for what is not an ISO-8601 date-time', () => {
     for (const value of ['yesterday', '', '2024-13-01T00:00:00Z', '2024-05-01T12:00:00+99:00', 1714560000000, null]) {
       expect(dateTimeParser(value)).toBeUndefined();
+    }
+  });
+
+  it('agrees with luxon on the parts of date-times across years, offsets and ISO-week edges', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let i = 0; i < 500; i++) {
+      const ms = Math.floor(-62_000_000_000_000 + next() * 312_000_000_000_000);
+      const offset = Math.round((next() * 28 - 14) * 4) * 15 || 0;
+      const at = DateTime.fromMillis(ms, { zone: 'utc' }).setZone(offset === 0 ? 'utc' : `UTC${offset < 0 ? '-' : '+'}${Math.floor(Math.abs(offset) / 60)}:${String(Math.abs(offset) % 60).padStart(2, '0')}`);
+      const text = at.toISO()!;
+      expect({ text, parts: dateTimeParser(text) }).toEqual({
+        text,
+        parts: {
+          millisecond: at.millisecond,
+          second: at.second,
+          minute: at.minute,
+          hour: at.hour,
+          day_of_week: at.weekday,
+          day_of_week_string: at.setLocale('en').weekdayLong,
+          day_of_month: at.day,
+          week: at.weekNumber,
+          month: at.month,
+          year: at.year,
+          timezone_offset: offset / 60,
+        },
+      });
     }
   });
 });

@@ -57,9 +57,13 @@ export function writePath(event: JsonObject, path: string, value: JsonValue): bo
   return true;
 }
 
-/** Own data property, whatever the name: never an accessor on a prototype. */
+/**
+ * Every key written here is a validated property name (event keys passed
+ * validation, path segments passed `pathProblem`): never `__proto__`, the one
+ * name whose assignment is not a plain own data property.
+ */
 function defineOwn(target: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  target[key] = value;
 }
 
 /** The request-time values Keen substitutes for its placeholders. */
