@@ -181,6 +181,9 @@ export class SplitStack {
     }
     const store = options.store ?? splitStore();
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-split-'));
+    // nginx's workers (nobody, when run as root) open the journal's day files
+    // themselves: they must be able to pass through this directory (not list it).
+    fs.chmodSync(stateDir, 0o711);
     const [nginx, i1, i2, q1, q2, w1, r1, r2, mongo, cassandra, cassandraStorage] =
       await freePorts(11);
     const ports: SplitStackPorts = {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ensureCommand } from '../apt-install';
 import {
   assertPortFree,
@@ -60,6 +60,22 @@ function upstreamServers(ports: number[]): string {
   return ports.map((p) => `server 127.0.0.1:${p} max_fails=0;`).join(' ');
 }
 
+/**
+ * The workers (nobody) open the journal's day file by its path: every
+ * directory above it must let others pass (x), or each write request logs
+ * "Permission denied" and is not journaled. Refused at start, loudly, rather
+ * than found missing when a replay needs it.
+ */
+function assertWorkersReach(dir: string): void {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0)
+      throw new Error(
+        `nginx: its workers (user nobody) cannot reach the journal in ${dir}: ${d} is not searchable by others ` +
+          `(chmod o+x ${d}, or put the stack's state directory elsewhere)`,
+      );
+  }
+}
+
 /** Renders `<stateDir>/conf/<name>/nginx.conf` (process-level) and `tally.conf` (the template). */
 export function renderConfig(opts: NginxStartOptions): { prefix: string; conf: string } {
   const prefix = confDir(opts.stateDir, opts.name);
@@ -80,6 +96,7 @@ export function renderConfig(opts: NginxStartOptions): { prefix: string; conf: s
     // Workers drop to nobody; they buffer large bodies and responses in these dirs.
     // The journal's day files are opened by the workers too (a log path with a variable).
     for (const d of [tmp, ...temps, journalDir(opts.stateDir)]) chownSync(d, 65534, 65534);
+    assertWorkersReach(journalDir(opts.stateDir));
   }
   const main = [
     '# Rendered by tools/stack/services/nginx.service.ts; edit nginx/tally.conf.template instead.',
