@@ -37,11 +37,12 @@ export interface ColumnarCopyOptions extends EventTableOptions {
 }
 
 /**
- * New rows a query would have to copy before it runs; further behind (a
- * backfill after an upgrade, a bulk import), the query takes the TypeScript
- * engine instead of waiting, and the background rounds catch up.
+ * New rows a query would have to copy before it runs (about a second of
+ * copying); further behind (a backfill after an upgrade, a bulk import, a
+ * burst of ingest), the query takes the TypeScript engine instead of waiting,
+ * and the background rounds catch up.
  */
-const MAX_CATCH_UP_ROWS = 50_000;
+const MAX_CATCH_UP_ROWS = 10_000;
 /** Log entries applied before they are pruned from the source. */
 const PRUNE_EVERY = 10_000;
 

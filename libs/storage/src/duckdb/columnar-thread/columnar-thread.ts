@@ -72,7 +72,17 @@ export class ColumnarThread implements CompiledQueries {
       return Promise.resolve({ declined: 'the columnar thread is starting' });
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+      // Past the query's deadline the TypeScript engine takes over (and
+      // answers 504 at its own deadline): a waiting client never waits twice.
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ declined: 'the columnar thread did not answer within the query deadline' });
+      }, options.limits.deadlineMs ?? 60_000);
+      timer.unref();
+      this.pending.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
       const message: ToColumnar = {
         type: 'answer',
         id,
