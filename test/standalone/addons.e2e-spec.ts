@@ -190,4 +190,30 @@ describe('standalone: data-enrichment add-ons', () => {
     expect(stored.map((e) => e.marker)).toEqual(['ok']);
     expect(stored[0].parsed).toEqual({ protocol: 'https', domain: 'a.example', path: '/x' });
   });
+
+  it('enriches a beacon write (GET with data=) with the address and user agent of its request', async () => {
+    const event = {
+      marker: 'beacon',
+      ip_address: '${keen.ip}',
+      user_agent: '${keen.user_agent}',
+      keen: { addons: [ADDONS[0], ADDONS[1]] },
+    };
+    const data = Buffer.from(JSON.stringify(event)).toString('base64');
+    const res = await http(
+      'GET',
+      url(`events/beacons?api_key=${server.keys!.write_key}&data=${encodeURIComponent(data)}`),
+      { headers: { 'x-real-ip': '8.8.8.8', 'user-agent': IPHONE } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/gif');
+    const [stored] = await extract('beacons');
+    expect(stored).toMatchObject({
+      marker: 'beacon',
+      ip_address: '8.8.8.8',
+      user_agent: IPHONE,
+      ip_geo_info: { city: 'Mountain View', country: 'United States' },
+      parsed_user_agent: { device: { family: 'iPhone' }, os: { family: 'iOS' } },
+    });
+    expect(Object.keys(stored.keen).sort()).toEqual(['created_at', 'id', 'timestamp']);
+  });
 });
