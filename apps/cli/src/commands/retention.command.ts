@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { assertRetentionDays, RetentionSweep, SILENT_LOG, toDeleteJobView } from '@app/core';
-import { cliConfig, print, requireProject, withStores } from '../cli-stores';
+import { print, requireProject, withStores } from '../cli-stores';
 
 /**
  * `tally retention set|show|clear`: a project's TTL in days. The query
@@ -41,7 +41,7 @@ export function registerRetentionCommands(program: Command): void {
       const out = await withStores(async (s) => {
         await requireProject(s, project);
         const days = await s.metadata.getRetention(project);
-        const sweep = new RetentionSweep(s, cliConfig().deletes.retentionSweepMs, SILENT_LOG);
+        const sweep = new RetentionSweep(s, SILENT_LOG);
         const jobs = days === null ? [] : await sweep.latestJobs(project, days);
         return { project, days, jobs: jobs.map(toDeleteJobView) };
       });

@@ -14,9 +14,8 @@ import { RetentionController } from './retention.controller';
   providers: [
     {
       provide: RetentionSweep,
-      inject: [STORES, TALLY_CONFIG],
-      useFactory: (stores: Stores, config: TallyConfig) =>
-        new RetentionSweep(stores, config.deletes.retentionSweepMs, new Logger('retention')),
+      inject: [STORES],
+      useFactory: (stores: Stores) => new RetentionSweep(stores, new Logger('retention')),
     },
     {
       // Started and stopped with the process (onApplicationBootstrap / beforeApplicationShutdown).

@@ -62,9 +62,9 @@ describe('RetentionSweep', () => {
       },
       { p: 30 },
     );
-    const queued = await new RetentionSweep(s, HOUR, SILENT_LOG).run(now);
-    const cutoff = retentionCutoff(now, 30, HOUR);
-    expect(cutoff).toBe(Date.UTC(2026, 9, 30, 10, 0));
+    const queued = await new RetentionSweep(s, SILENT_LOG).run(now);
+    const cutoff = retentionCutoff(now, 30);
+    expect(cutoff).toBe(Date.UTC(2026, 9, 30));
     expect(queued).toEqual([
       { projectId: 'p', collection: 'old', jobId: retentionJobId('p', 'old', cutoff), cutoff },
     ]);
@@ -81,29 +81,29 @@ describe('RetentionSweep', () => {
     expect(job.selection.filters).toEqual([]);
   });
 
-  it('two processes sweeping in the same interval agree on one job; the next interval queues the next', async () => {
+  it('two processes sweeping on the same day agree on one job; the next day queues the next', async () => {
     const { stores: s, jobStore } = stores({ 'p|c': [now - 40 * DAY_MS] }, { p: 30 });
-    const a = new RetentionSweep(s, HOUR, SILENT_LOG);
-    const b = new RetentionSweep(s, HOUR, SILENT_LOG);
-    const [ra, rb] = await Promise.all([a.run(now), b.run(now + 60_000)]);
+    const a = new RetentionSweep(s, SILENT_LOG);
+    const b = new RetentionSweep(s, SILENT_LOG);
+    const [ra, rb] = await Promise.all([a.run(now), b.run(now + HOUR)]);
     expect(ra.length + rb.length).toBe(1);
     expect(jobStore.jobs.size).toBe(1);
-    expect(await a.run(now + HOUR)).toHaveLength(1);
+    expect(await a.run(now + DAY_MS)).toHaveLength(1);
     expect(jobStore.jobs.size).toBe(2);
-    expect((await a.latestJobs('p', 30, now + HOUR)).map((j) => j.id)).toEqual([
-      retentionJobId('p', 'c', retentionCutoff(now + HOUR, 30, HOUR)),
+    expect((await a.latestJobs('p', 30, now + DAY_MS)).map((j) => j.id)).toEqual([
+      retentionJobId('p', 'c', retentionCutoff(now + DAY_MS, 30)),
     ]);
   });
 
   it('a create that loses the race to another process is not an error', async () => {
     const { stores: s, jobStore } = stores({ 'p|c': [now - 40 * DAY_MS] }, { p: 30 });
-    const sweep = new RetentionSweep(s, HOUR, SILENT_LOG);
+    const sweep = new RetentionSweep(s, SILENT_LOG);
     const get = jobStore.get;
     let calls = 0;
     // The other process creates the job between this one's look-up and its create.
     jobStore.get = async (projectId, id) => (++calls === 1 ? null : get(projectId, id));
-    jobStore.jobs.set(retentionJobId('p', 'c', retentionCutoff(now, 30, HOUR)), {} as DeleteJob);
-    jobStore.jobs.get(retentionJobId('p', 'c', retentionCutoff(now, 30, HOUR)))!.projectId = 'p';
+    jobStore.jobs.set(retentionJobId('p', 'c', retentionCutoff(now, 30)), {} as DeleteJob);
+    jobStore.jobs.get(retentionJobId('p', 'c', retentionCutoff(now, 30)))!.projectId = 'p';
     expect(await sweep.run(now)).toEqual([]);
     expect(jobStore.creates).toBe(1);
   });
@@ -115,6 +115,6 @@ describe('RetentionSweep', () => {
     );
     const stop = new AbortController();
     stop.abort();
-    expect(await new RetentionSweep(s, HOUR, SILENT_LOG).run(now, stop.signal)).toEqual([]);
+    expect(await new RetentionSweep(s, SILENT_LOG).run(now, stop.signal)).toEqual([]);
   });
 });

@@ -35,13 +35,15 @@ export function assertRetentionDays(days: unknown): number {
 }
 
 /**
- * The cutoff of a sweep: events older than the TTL, rounded down to the sweep
- * interval. Every query process sweeping within the same interval computes
- * the same cutoff, hence the same job id: however many sweep at once, a
- * collection gets one job per interval.
+ * The cutoff of a sweep: the TTL rounded down to a UTC day. Every query
+ * process sweeping on the same day computes the same cutoff, hence the same
+ * job id: however many sweep, and however often, a collection gets one job a
+ * day, and the day's job can always be found again (its progress). An event
+ * is kept at least the TTL and deleted within a day (plus a sweep interval)
+ * after it.
  */
-export function retentionCutoff(now: number, days: number, intervalMs: number): number {
-  return Math.floor((now - days * DAY_MS) / intervalMs) * intervalMs;
+export function retentionCutoff(now: number, days: number): number {
+  return Math.floor((now - days * DAY_MS) / DAY_MS) * DAY_MS;
 }
 
 /** A delete job id (24 hex, like a request's) derived from what the job deletes. */
@@ -71,7 +73,6 @@ export function retentionSelection(cutoff: number): EventSelection {
 export class RetentionSweep {
   constructor(
     private readonly stores: Pick<Stores, 'metadata' | 'events' | 'deleteJobs'>,
-    private readonly intervalMs: number,
     private readonly log: Log,
   ) {}
 
@@ -81,24 +82,18 @@ export class RetentionSweep {
     for (const { projectId, days } of await this.stores.metadata.listRetentions()) {
       for (const collection of await this.collections(projectId)) {
         if (signal?.aborted) return queued;
-        const ref = await this.queue(
-          projectId,
-          collection,
-          retentionCutoff(now, days, this.intervalMs),
-          now,
-        );
+        const ref = await this.queue(projectId, collection, retentionCutoff(now, days), now);
         if (ref) queued.push(ref);
       }
     }
     return queued;
   }
 
-  /** The jobs of the latest interval in which a sweep queued any (progress of the project's retention). */
+  /** Today's retention jobs, else yesterday's (today's sweep may have found nothing yet): the retention's progress. */
   async latestJobs(projectId: string, days: number, now = Date.now()): Promise<DeleteJob[]> {
     const collections = await this.collections(projectId);
-    // The current interval, else the one before (this interval's sweep may not have run yet).
     for (const back of [0, 1]) {
-      const cutoff = retentionCutoff(now, days, this.intervalMs) - back * this.intervalMs;
+      const cutoff = retentionCutoff(now, days) - back * DAY_MS;
       const jobs: DeleteJob[] = [];
       for (const collection of collections) {
         const job = await this.stores.deleteJobs.get(
