@@ -156,6 +156,7 @@ export class EmailExtractionService {
     let detail: Record<string, unknown> = {};
     try {
       const { events, texts, bytes } = await this.collect(job);
+      const count = texts.length;
       const file = await buildExtractionFile(
         events,
         texts,
@@ -164,7 +165,7 @@ export class EmailExtractionService {
         `extraction-${safeName(job.collection)}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       );
       detail = {
-        events: events.length,
+        events: count,
         file_bytes: file.content.length,
         raw_bytes: file.rawBytes,
         format: job.format.type,
@@ -172,9 +173,9 @@ export class EmailExtractionService {
       };
       await this.send(job, {
         to: job.to,
-        subject: `Tally extraction of "${headerSafe(job.collection)}": ${events.length} events`,
+        subject: `Tally extraction of "${headerSafe(job.collection)}": ${count} events`,
         text:
-          `The extraction you asked for is attached: ${events.length} events of the collection ` +
+          `The extraction you asked for is attached: ${count} events of the collection ` +
           `"${job.collection}" in project ${job.projectId}, oldest first, as ${describe(job.format.type, file.compressed)} ` +
           `(${file.filename}, ${bytes} bytes of event JSON).\n`,
         attachment: {
@@ -201,8 +202,9 @@ export class EmailExtractionService {
   }
 
   /**
-   * Reads the extraction as a stream (constant memory per event, one query
-   * slot), keeping each event and its JSON text until the file is built; past
+   * Reads the extraction as a stream (one query slot), keeping each event's
+   * JSON text until the file is built, and the event itself only for CSV
+   * (its columns are known once every event is read); past
    * EXTRACTION_EMAIL_MAX_BYTES of JSON it stops reading. A busy project (every
    * query slot taken) is waited for, up to two minutes.
    */
@@ -222,14 +224,14 @@ export class EmailExtractionService {
           bytes += Buffer.byteLength(text) + 1;
           if (bytes > this.settings.maxBytes)
             throw new TooLarge(`over ${this.settings.maxBytes} bytes`);
-          events.push(event);
+          if (job.format.type === 'csv') events.push(event);
           texts.push(text);
         }
         return { events, texts, bytes };
       } catch (error) {
         const busy =
           error instanceof TallyError && error.errorCode === 'TooManyConcurrentQueriesError';
-        if (!busy || events.length > 0 || Date.now() >= waitUntil) throw error;
+        if (!busy || texts.length > 0 || Date.now() >= waitUntil) throw error;
         await sleep(this.timing.slotRetryMs, undefined, { signal });
       }
     }

@@ -60,6 +60,7 @@ export function extractionFileFormat(
  * the compression runs on libuv's thread pool, not the event loop.
  */
 export async function buildExtractionFile(
+  /** The events, for CSV only (JSON is built from their texts). */
   events: readonly JsonObject[],
   eventTexts: readonly string[],
   format: ExtractionFileFormat,
