@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       jobLeaseMs: 30_000,
       maxConcurrentPerProject: 2,
       ratePerMinute: 60,
+      retentionSweepMs: 3_600_000,
     });
     const c = loadConfig('standalone', { DELETE_JOB_THRESHOLD: '0', DELETE_RATE_PER_MINUTE: '0' });
     expect([c.deletes.jobThreshold, c.deletes.ratePerMinute]).toEqual([0, 0]);
