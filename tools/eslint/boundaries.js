@@ -143,8 +143,8 @@ const DRIVERS = [
   { pkg: '@duckdb/node-api', dir: 'libs/storage/src/duckdb' },
   { pkg: 'bullmq', dir: 'libs/queue/src/bullmq' },
   { pkg: 'ioredis', dir: 'libs/queue/src/bullmq' },
-];
   { pkg: 'nodemailer', dir: 'libs/mail/src/nodemailer' },
+];
 
 const driverInAdapter = rule(
   'driver packages only inside their adapter folder',
