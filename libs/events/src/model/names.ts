@@ -17,6 +17,9 @@ export function propertyNameProblem(name: string): string | undefined {
   if (name.length > MAX_NAME_LENGTH) return `must be <= ${MAX_NAME_LENGTH} characters`;
   if (name.includes('.')) return "cannot contain the '.' character";
   if (name.startsWith('$')) return "cannot start with the '$' symbol";
+  // BSON keys are NUL-terminated: MongoDB would store a shorter name (or
+  // nothing), so the write could never be read back as sent.
+  if (name.includes('\u0000')) return 'cannot contain the NUL character (U+0000)';
   if (name === RESERVED_NAME)
     return 'is reserved (it would change the prototype of JavaScript objects)';
   return undefined;
