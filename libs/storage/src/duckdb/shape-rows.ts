@@ -63,8 +63,11 @@ export function shapeRows(
       return fixed(value);
     });
   }
-  // The engine's memory budget (maxValuesInMemory) counts every distinct value
-  // and every percentile sample it keeps, across all cells.
+  // The engine's memory budget (maxValuesInMemory) bounds what a query holds
+  // in this process. Distinct counts and percentiles are computed by DuckDB
+  // under its own memory limit (it spills to disk), so only values the answer
+  // itself carries (select_unique) count here: a percentile over 10 million
+  // events is an answer, not a limit error.
   if (valuesKept > limits.maxValuesInMemory) return undefined;
 
   const budget = new ValueBudget(limits.maxValuesInMemory);
@@ -82,12 +85,12 @@ function readValue(r: MetricReader, row: unknown[]): { value: JsonValue; kept: n
     }
     case 'percentile': {
       const v = row[r.column];
-      return { value: v === null || v === undefined ? null : (v as number), kept: row[r.samples] as number };
+      return { value: v === null || v === undefined ? null : (v as number), kept: 0 };
     }
     case 'distinct': {
       let n = 0;
       for (const c of r.columns) if (c >= 0) n += row[c] as number;
-      return { value: n, kept: n };
+      return { value: n, kept: 0 };
     }
     case 'unique': {
       const out: JsonValue[] = [];
