@@ -94,5 +94,12 @@ describe('split deployment: worker killed with SIGKILL', () => {
     const expected = recountCounters(docs);
     expect(expected.marker).toEqual({ string: docs.length });
     expect(nonZeroCounters(counters?.counts)).toEqual(expected);
+
+    // No marker left pending: what a killed delivery left is settled once, and
+    // the counters still equal the recount.
+    await stack.settleMarkers();
+    const settled = await stack.counterDoc(keys.id, 'wk');
+    expect(settled?.pending ?? []).toEqual([]);
+    expect(nonZeroCounters(settled?.counts)).toEqual(recountCounters(docs));
   });
 });

@@ -350,6 +350,18 @@ export class SplitStack {
    * dropped so the stack is what it acts on). Never rejects on a non-zero exit:
    * the caller checks `code`.
    */
+  /**
+   * Settles every write marker still pending, however young (`tally markers
+   * sweep --older-than 0`): after a crash spec has drained, what a killed
+   * delivery left pending is settled exactly once, so the spec can require
+   * that no marker is left and the counters still equal a recount.
+   */
+  async settleMarkers(): Promise<{ settled: number; dropped: number; examined: number }> {
+    const result = await this.cli('markers', 'sweep', '--older-than', '0', '--json');
+    if (result.code !== 0) throw new Error(`markers sweep failed (${result.code}): ${result.stderr}`);
+    return JSON.parse(result.stdout) as { settled: number; dropped: number; examined: number };
+  }
+
   cli(...args: string[]): Promise<CliResult> {
     return new Promise((resolve, reject) => {
       const env: NodeJS.ProcessEnv = { ...process.env, TALLY_STACK_FILE: this.stackFile, LOG_LEVEL: 'warn' };
