@@ -31,17 +31,20 @@ function bodyless(
   method: string,
   key: string,
   chunked: boolean,
+  raw?: string,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { authorization: key, 'content-type': 'application/json' };
     if (chunked) headers['transfer-encoding'] = 'chunked';
+    // node:http frames a GET body only when told its length.
+    else if (raw !== undefined) headers['content-length'] = String(Buffer.byteLength(raw));
     const req = http.request(url, { method, headers }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(raw);
   });
 }
 
@@ -141,5 +144,27 @@ describe('SDK deletes and bodyless requests (standalone)', () => {
       key: target.keys.read_key,
     });
     expect(left.body).toEqual({ result: 0 });
+  });
+
+  it('a blank body is no body for a method that takes none; a write still needs one', async () => {
+    await writeBatch(target, 'sdk_blank', sdkDeleteEvents());
+    const json = { 'content-type': 'application/json' };
+    // fetch sends no body with GET; node:http does, as some clients do.
+    const schema = await bodyless(`${server.url}/3.0/projects/default/events/sdk_blank`, 'GET', target.keys.read_key, false, ' \n');
+    expect(schema.status).toBe(200);
+    expect(JSON.parse(schema.body).properties).toMatchObject({ n: 'num', kind: 'string' });
+    const del = await request('DELETE', `${server.url}/3.0/projects/default/events/sdk_blank`, {
+      raw: '\r\n',
+      key: target.keys.master_key,
+      headers: json,
+    });
+    expect(del.status).toBe(204);
+    expect(del.headers.get('x-tally-events-deleted')).toBe('12');
+    const write = await request('POST', `${server.url}/3.0/projects/default/events/sdk_blank`, {
+      raw: ' \n',
+      key: target.keys.write_key,
+      headers: json,
+    });
+    expect({ status: write.status, code: write.body.error_code }).toEqual({ status: 400, code: 'InvalidJsonError' });
   });
 });

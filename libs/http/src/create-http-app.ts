@@ -21,6 +21,9 @@ const MAX_PARAM_LENGTH = 4096;
 // a parameter (a collection once got stored under a name with a broken escape).
 const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
+/** Methods that carry no body: whatever blank text comes with them is no body. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
 /** Headers Keen's browser SDKs and our own clients send, allowed cross-origin. */
 const CORS_HEADERS = ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept'];
 
@@ -173,8 +176,11 @@ export async function createHttpApp(
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
-    if (text.length === 0) {
-      // A DELETE (or a query POST) without a body is normal; a write without one is caught by validation.
+    // A DELETE (or a query POST) without a body is normal; a write without one
+    // is caught by validation. keen-analysis' del() and the Python client's
+    // delete_events() send DELETE with Content-Type: application/json and no
+    // body; a method that takes no body reads whitespace the same way.
+    if (text.length === 0 || (BODYLESS_METHODS.has(req.method) && text.trim().length === 0)) {
       done(null, undefined);
       return;
     }
