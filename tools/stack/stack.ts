@@ -116,6 +116,8 @@ export function planStack(options: StackOptions = {}): { stateDir: string; file:
   const appEnv = {
     ...env,
     TRUST_PROXY: 'true',
+    // The ingest pool keeps the edge journal to its week (JOURNAL_KEEP_DAYS).
+    JOURNAL_DIR: nginx.journalDir(stateDir),
     LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
     ...options.env,
   };

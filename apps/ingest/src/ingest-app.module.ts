@@ -5,6 +5,7 @@ import { AuthModule } from '@app/auth';
 import { CollectionGetController } from '@app/api/collection';
 import { HealthController, LoggingModule } from '@app/http';
 import { IngestApiModule, IngestQueueModule } from '@app/api/ingest';
+import { JournalRetentionModule } from './journal-retention.module';
 
 /**
  * The write pool: validates, enriches and enqueues. Its only per-request
@@ -22,6 +23,7 @@ export class IngestAppModule {
         IngestQueueModule.forRoot(config),
         AuthModule,
         IngestApiModule,
+        JournalRetentionModule,
       ],
       controllers: [CollectionGetController, HealthController],
     };

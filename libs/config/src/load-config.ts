@@ -219,6 +219,11 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
         memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
       },
     },
+    journal: {
+      dir: env.JOURNAL_DIR || undefined,
+      keepDays: int(env, 'JOURNAL_KEEP_DAYS', 7, 1),
+      sweepIntervalMs: int(env, 'JOURNAL_SWEEP_INTERVAL_MS', 3_600_000, 1_000),
+    },
     deletes: {
       jobThreshold: int(env, 'DELETE_JOB_THRESHOLD', 10_000, 0),
       jobBatchSize: int(env, 'DELETE_JOB_BATCH_SIZE', 500, 1),

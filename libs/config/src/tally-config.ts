@@ -116,6 +116,17 @@ export interface TallyConfig {
       memoryMb: number;
     };
   };
+  /**
+   * The edge journal's retention, run by the ingest pool when JOURNAL_DIR
+   * names the directory nginx writes its day files to (TALLY_JOURNAL_DIR):
+   * day files older than JOURNAL_KEEP_DAYS are removed every
+   * JOURNAL_SWEEP_INTERVAL_MS. Unset: the ingest pool leaves the journal alone.
+   */
+  journal: {
+    dir?: string;
+    keepDays: number;
+    sweepIntervalMs: number;
+  };
   deletes: {
     /**
      * A delete that reads more than this many events runs as a background job

@@ -34,5 +34,7 @@ export * from './schema/recount-schema';
 export * from './schema/schema.service';
 export * from './transfer/export-events';
 export * from './transfer/import-events';
+export * from './transfer/journal-files';
+export * from './transfer/journal-retention';
 export * from './ingest/local-ingest-rate-limiter';
 export * from './transfer/replay-journal';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { cliInstallation, print } from '../cli-stores';
-import { expiredJournalFiles, listJournal, localDay } from '../journal-files';
+import { expiredJournalFiles, listJournal, localDay } from '@app/core';
 
 export const DEFAULT_JOURNAL_DAYS = 7;
 

@@ -3,10 +3,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { Command } from 'commander';
-import { persisterFor, replayJournal, ReplayOutcome } from '@app/core';
+import { listJournal, persisterFor, replayJournal, ReplayOutcome } from '@app/core';
 import { cliConfig, cliInstallation, print, withStores } from '../cli-stores';
 import { transferBar } from '../progress';
-import { listJournal } from '../journal-files';
 
 /** An ISO-8601 instant with its zone (a bare date-time is ambiguous across hosts). */
 function instant(name: string, value: string): number {
