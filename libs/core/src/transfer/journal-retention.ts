@@ -24,6 +24,8 @@ export interface JournalSweep {
  * a file another process removed first is simply gone.
  */
 export function sweepJournal(dir: string, keepDays: number, now = new Date()): JournalSweep {
+  // Not there yet: nginx creates it with its first day file (it may start after us).
+  if (!fs.existsSync(dir)) return { removed: [], files: 0, bytes: 0 };
   const files = listJournal(dir);
   const expired = expiredJournalFiles(files, localDay(now), keepDays);
   const removed: JournalFile[] = [];
