@@ -51,11 +51,17 @@ describe('journal retention', () => {
     expect(lines[0]).toMatch(
       /0 file\(s\), 0\.0 MiB kept \(7 days\); removed journal-2026-01-01\.jsonl/,
     );
-    const missing = new JournalRetention(
-      { dir: path.join(dir, 'gone'), keepDays: 7, intervalMs: 1 },
+    // Not created yet (nginx starts after the ingest pool): an empty journal.
+    const notYet = new JournalRetention(
+      { dir: path.join(dir, 'later'), keepDays: 7, intervalMs: 1 },
       log,
     );
-    expect(missing.sweep(now)).toBeUndefined();
-    expect(lines[1]).toMatch(/^WARN journal sweep of .*gone failed/);
+    expect(notYet.sweep(now)).toEqual({ removed: [], files: 0, bytes: 0 });
+    // Not a directory: logged, not thrown.
+    const file = path.join(dir, 'plain');
+    fs.writeFileSync(file, '');
+    const broken = new JournalRetention({ dir: file, keepDays: 7, intervalMs: 1 }, log);
+    expect(broken.sweep(now)).toBeUndefined();
+    expect(lines[lines.length - 1]).toMatch(/^WARN journal sweep of .*plain failed/);
   });
 });
