@@ -2,6 +2,7 @@ export * from './errors/store-full';
 export * from './errors/store-space';
 export * from './errors/store-unavailable';
 export * from './open-stores';
+export * from './ports/change-feed.port';
 export * from './ports/compiled-queries.port';
 export * from './ports/counter-ledger.port';
 export * from './ports/dead-letter-store.port';

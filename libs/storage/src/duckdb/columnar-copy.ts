@@ -1,33 +1,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StoredEvent } from '@app/events';
 import { Query, QueryLimits } from '@app/query-engine';
+import { ChangeFeed, FeedRow } from '../ports/change-feed.port';
 import { CompiledAnswer, CompiledQueries } from '../ports/compiled-queries.port';
 import { DuckdbQueryEngine } from './duckdb-query-engine';
 import { ColumnKind } from './column-layout';
 import { DuckdbEventTable, EventTableOptions, SourceRow } from './event-table';
-
-/** One row of the source store, as the feed hands it over. */
-export interface FeedRow extends SourceRow {
-  project: string;
-  collection: string;
-  id: string;
-  ts: number;
-}
-
-/** What the copy reads from the store it copies (SqliteChangeFeed; the shapes are its own). */
-export interface ChangeFeed {
-  read(from: { rowid: number; seq: number }): {
-    rows: FeedRow[];
-    touched: number[];
-    after: number;
-    through: number;
-    seq: number;
-    caughtUp: boolean;
-  };
-  prune(throughSeq: number): Promise<void>;
-  prunedSeq(): number;
-  head(): { rowid: number; seq: number };
-}
 
 export interface ColumnarCopyOptions extends EventTableOptions {
   /** Told about background failures (the copy retries on its next round). */

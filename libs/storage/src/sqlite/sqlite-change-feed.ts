@@ -1,39 +1,5 @@
+import { ChangeFeed, ChangeWindow, FeedPosition, FeedRow } from '../ports/change-feed.port';
 import { SqliteDatabase } from './sqlite-database';
-
-/** One event row as the copy needs it: where it is, what it is, its body text as stored. */
-export interface FeedRow {
-  rid: number;
-  project: string;
-  collection: string;
-  id: string;
-  ts: number;
-  body: string;
-}
-
-/**
- * What changed in the events table since a copy's position, read in one
- * snapshot. The copy first drops every rowid in `touched` and in
- * (`after`, `through`], then writes `rows` (the current state of those
- * rowids that still exist); doing that twice gives the same copy, so a
- * window cut short by a crash is simply read again.
- */
-export interface ChangeWindow {
-  rows: FeedRow[];
-  /** Rowids deleted or rewritten since `seq` (any may have been re-used or re-read below). */
-  touched: number[];
-  /** The new-rowid range this window covers: (after, through]. */
-  after: number;
-  through: number;
-  /** The change-log position this window covers. */
-  seq: number;
-  /** False when the window stopped at a budget: more changes are waiting. */
-  caughtUp: boolean;
-}
-
-export interface FeedPosition {
-  rowid: number;
-  seq: number;
-}
 
 /** Log entries read per window; each names one rowid to re-read. */
 const LOG_ENTRIES = 10_000;
@@ -53,7 +19,7 @@ const WINDOW_BYTES = 16_000_000;
  * Deletes and rewrites come from the `event_changes` log that migration 3's
  * triggers fill, whoever made them (writer thread, delete jobs, the CLI).
  */
-export class SqliteChangeFeed {
+export class SqliteChangeFeed implements ChangeFeed {
   constructor(private readonly db: SqliteDatabase) {}
 
   read(from: FeedPosition): ChangeWindow {
