@@ -82,7 +82,7 @@ describe('split deployment: stale write markers of a killed worker', () => {
     // it is repeated (worker restarted) until a pending marker is left behind.
     let stale: StaleEntry[] = [];
     let kills = 0;
-    while (stale.length === 0 && kills < 4) {
+    while (stale.length === 0 && kills < 10) {
       if (kills > 0) await stack.startService('worker-1');
       await waitFor(async () => (await stack.activeJobs()) > 0, 20_000, 20);
       stack.signal('worker-1', 'SIGKILL');

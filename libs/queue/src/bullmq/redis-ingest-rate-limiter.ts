@@ -54,7 +54,7 @@ export interface RedisIngestRateLimiterOptions {
   limits: IngestRateLimits;
   /** Decides while a project's shard is unreachable (per process, so looser across processes). */
   fallback: IngestRateLimiter;
-  /** Longest a write waits for the shared limiter before the fallback decides (default 50 ms). */
+  /** Longest a write waits for the shared limiter before the fallback decides (default 250 ms). */
   callTimeoutMs?: number;
 }
 
@@ -71,7 +71,11 @@ export class RedisIngestRateLimiter implements IngestRateLimiter {
   private readonly callTimeoutMs: number;
 
   constructor(private readonly options: RedisIngestRateLimiterOptions) {
-    this.callTimeoutMs = options.callTimeoutMs ?? 50;
+    // 250 ms: a shard busy with a burst (40 requests at once on a loaded
+    // 2-core machine) answered past 50 ms, and each process that fell back
+    // admitted a whole bucket of its own; a hung shard still costs a write at
+    // most this once before its breaker opens.
+    this.callTimeoutMs = options.callTimeoutMs ?? 250;
     this.shards = options.shards.map((shard) => {
       const client = new Redis(
         failFastRedisOptions(shard, {
