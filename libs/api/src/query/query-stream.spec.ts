@@ -185,7 +185,7 @@ describe('extraction/stream: project query slot', () => {
 describe('extraction/stream: deadline (QUERY_STREAM_DEADLINE_MS)', () => {
   it('ends a stream still producing with a last error line and a cut connection', async () => {
     const store = new TestStore();
-    const queries = service(store, 60);
+    const queries = service(store, 300);
     const reply = new FakeReply();
     const stream = queries.streamExtraction('p', { event_collection: 'endless' });
     await sendNdjson(reply, stream.events, stream.deadline);
@@ -193,7 +193,7 @@ describe('extraction/stream: deadline (QUERY_STREAM_DEADLINE_MS)', () => {
     const lines = reply.raw.lines();
     const last = lines[lines.length - 1];
     expect(last).toEqual({
-      error: expect.stringMatching(/time limit of 60 ms \(QUERY_STREAM_DEADLINE_MS\)/),
+      error: expect.stringMatching(/time limit of 300 ms \(QUERY_STREAM_DEADLINE_MS\)/),
       error_code: 'QueryTimeoutError',
     });
     // Every line before it is an event, in order, with none missing.
@@ -213,7 +213,7 @@ describe('extraction/stream: deadline (QUERY_STREAM_DEADLINE_MS)', () => {
       'slow',
       Array.from({ length: 10 }, (_, i) => stored(i)),
     );
-    const queries = service(store, 60);
+    const queries = service(store, 300);
     const reply = new FakeReply();
     reply.raw.blocked = true;
     const stream = queries.streamExtraction('p', { event_collection: 'slow' });
@@ -222,7 +222,7 @@ describe('extraction/stream: deadline (QUERY_STREAM_DEADLINE_MS)', () => {
     // The event written before the client stalled, then the error line (which cannot flush).
     expect(reply.raw.lines()).toEqual([
       stored(0).event,
-      { error: expect.stringMatching(/time limit of 60 ms/), error_code: 'QueryTimeoutError' },
+      { error: expect.stringMatching(/time limit of 300 ms/), error_code: 'QueryTimeoutError' },
     ]);
     await new Promise((resolve) => reply.raw.once('close', resolve));
     expect([reply.raw.destroyed, reply.raw.ended]).toEqual([true, false]);
