@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { parseJsonText } from '@app/events';
 
 export interface KnownReferrer {
   /** Keen's medium: SEARCH, SOCIAL, EMAIL, PAID or UNKNOWN. */
@@ -25,12 +26,12 @@ export function packagedReferrerFile(): string {
 }
 
 /** The package's lowercase media in Keen's words; "referral" is a link Keen calls UNKNOWN. */
-const MEDIUM: Record<string, string> = {
-  search: 'SEARCH',
-  social: 'SOCIAL',
-  email: 'EMAIL',
-  paid: 'PAID',
-};
+const MEDIUM = new Map([
+  ['search', 'SEARCH'],
+  ['social', 'SOCIAL'],
+  ['email', 'EMAIL'],
+  ['paid', 'PAID'],
+]);
 
 export class ReferrerTable {
   private byHost: Map<string, Entry[]> | null = null;
@@ -42,7 +43,10 @@ export class ReferrerTable {
   load(): Promise<void> {
     this.loading ??= readFile(this.file, 'utf8').then(
       (text) => {
-        this.byHost = index(JSON.parse(text) as Record<string, { medium?: string; source?: string }>);
+        // The one safe parser: no key of the list can reach Object.prototype.
+        this.byHost = index(
+          parseJsonText(text, 'The referrer list') as Record<string, { medium?: string; source?: string }>,
+        );
       },
       (error: unknown) => {
         this.loading = null;
@@ -79,7 +83,7 @@ function index(list: Record<string, { medium?: string; source?: string }>): Map<
     const slash = key.indexOf('/');
     const host = (slash < 0 ? key : key.slice(0, slash)).toLowerCase();
     const prefix = slash < 0 ? '' : key.slice(slash);
-    const medium = MEDIUM[value.medium ?? ''] ?? 'UNKNOWN';
+    const medium = MEDIUM.get(value.medium ?? '') ?? 'UNKNOWN';
     const entries = byHost.get(host) ?? [];
     entries.push({ prefix, referrer: { medium, source: value.source } });
     byHost.set(host, entries);
