@@ -18,10 +18,8 @@ import { Decline, SqlParams } from './sql-params';
 
 /** How one analysis's value is read back from a result row. */
 export type MetricReader =
-  /** The value sits in one column (count, sum, average, …). */
+  /** The value sits in one column (count, sum, average, percentile, median, …). */
   | { kind: 'value'; column: number; nullAs?: number }
-  /** Percentile/median: the value, plus the sample count the engine's memory budget counts. */
-  | { kind: 'percentile'; column: number; samples: number }
   /** count_unique: the sum of the distinct counts per value kind. */
   | { kind: 'distinct'; columns: number[] }
   /** select_unique: one list of distinct values per value kind (VALUE_KINDS order, -1 = none). */
@@ -340,11 +338,7 @@ function reader(
       if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new Decline('percentile out of range');
       // quantile_cont interpolates between closest ranks at (n−1)·q, the same
       // definition as the engine's percentileOf (rank = p/100 · (n−1)).
-      return {
-        kind: 'percentile',
-        column: column(`quantile_cont(${n}, ${params.add(p / 100)})`),
-        samples: column(`count(${n})`),
-      };
+      return { kind: 'value', column: column(`quantile_cont(${n}, ${params.add(p / 100)})`) };
     }
     default:
       throw new Decline(`${spec.analysis_type} is not compiled`);

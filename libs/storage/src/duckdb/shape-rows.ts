@@ -83,10 +83,6 @@ function readValue(r: MetricReader, row: unknown[]): { value: JsonValue; kept: n
       const v = row[r.column];
       return { value: v === null || v === undefined ? (r.nullAs ?? null) : (v as number), kept: 0 };
     }
-    case 'percentile': {
-      const v = row[r.column];
-      return { value: v === null || v === undefined ? null : (v as number), kept: 0 };
-    }
     case 'distinct': {
       let n = 0;
       for (const c of r.columns) if (c >= 0) n += row[c] as number;
