@@ -84,7 +84,12 @@ export class MarkedEventPersister implements EventPersister {
           this.maxProperties,
         );
       }
-      await this.writer.clearMarker(projectId, marker);
+      // Exactly the events this delivery inserted carry its marker.
+      await this.writer.clearMarker(
+        projectId,
+        marker,
+        outcome.inserted.map((e) => e.id),
+      );
       const earlier = await this.writer.markersOf(projectId, outcome.duplicates);
       for (const [other, ids] of earlier) {
         if (other === marker) continue;
@@ -171,14 +176,21 @@ export class MarkedEventPersister implements EventPersister {
       this.abandoned.has(marker) ||
       pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
     if (!mayTakeOver) return false;
-    if (pending.length > 0) {
-      const events = await this.writer.findByMarker(projectId, marker, carried);
-      for (const { collection } of pending) {
-        const deltas = schemaDeltas(events.filter((e) => e.collection === collection));
-        await this.ledger.applyMarked(projectId, collection, marker, deltas, this.maxProperties);
-      }
+    if (pending.length === 0) {
+      // Applied already; only its events may still carry it.
+      await this.writer.clearMarker(projectId, marker);
+      return true;
     }
-    await this.writer.clearMarker(projectId, marker);
+    const events = await this.writer.findByMarker(projectId, marker, carried);
+    for (const { collection } of pending) {
+      const deltas = schemaDeltas(events.filter((e) => e.collection === collection));
+      await this.ledger.applyMarked(projectId, collection, marker, deltas, this.maxProperties);
+    }
+    await this.writer.clearMarker(
+      projectId,
+      marker,
+      events.map((e) => e.id),
+    );
     return true;
   }
 

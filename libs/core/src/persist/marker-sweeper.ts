@@ -90,7 +90,11 @@ export class MarkerSweeper {
       // Cleared whether or not this sweep applied it: a marker is cleared only
       // once it is not pending, and clearing twice is harmless.
       if ((await ledger.collectionsPending(projectId, marker)).length === 0)
-        await writer.clearMarker(projectId, marker);
+        await writer.clearMarker(
+          projectId,
+          marker,
+          events.map((e) => e.id),
+        );
       if (!applied) continue; // another sweeper or a redelivery settled it first
       if (events.length > 0) outcome.settled++;
       else outcome.dropped++;

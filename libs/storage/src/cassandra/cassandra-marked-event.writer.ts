@@ -56,7 +56,7 @@ export class CassandraMarkedEventWriter implements MarkedEventWriter {
   }
 
   /** The claim token stays (it is part of the by-id row); the recorded ids go. */
-  clearMarker(projectId: string, marker: string): Promise<void> {
+  clearMarker(projectId: string, marker: string, _ids?: string[]): Promise<void> {
     return this.events.forgetMarker(projectId, marker);
   }
 }

@@ -34,7 +34,7 @@ export class MongoMarkedEventWriter implements MarkedEventWriter {
     return this.events.findByMarker(projectId, marker);
   }
 
-  clearMarker(projectId: string, marker: string): Promise<void> {
-    return this.events.clearMarker(projectId, marker);
+  clearMarker(projectId: string, marker: string, ids?: string[]): Promise<void> {
+    return this.events.clearMarker(projectId, marker, ids);
   }
 }

@@ -102,6 +102,42 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect(await events.countCollection('p', 'c')).toBe(3);
     });
 
+    it('looks events up by id within their project only, and clears a marker from exactly the ids given', async () => {
+      const mine = [ev('c', 1), ev('c', 2), ev('d', 3)];
+      const theirs = [ev('c', 4), ev('c', 5)];
+      const elsewhere = ev('c', 6);
+      await events.insertMarked('p', mine, 'm1');
+      await events.insertMarked('p', theirs, 'm2');
+      await events.insertMarked('other', [elsewhere], 'm3');
+      const ids = [...mine, ...theirs, elsewhere].map((e) => e.id);
+
+      expect(await events.missingIds('p', [...ids, 'absent'])).toEqual([elsewhere.id, 'absent']);
+      expect(await events.markersOf('p', ids)).toEqual(
+        new Map([
+          ['m1', mine.map((e) => e.id)],
+          ['m2', theirs.map((e) => e.id)],
+        ]),
+      );
+      await events.clearMarker(
+        'p',
+        'm1',
+        mine.map((e) => e.id),
+      );
+      expect(await events.markersOf('p', ids)).toEqual(new Map([['m2', theirs.map((e) => e.id)]]));
+      expect(await events.markersOf('other', ids)).toEqual(new Map([['m3', [elsewhere.id]]]));
+      // Without ids, by the marker itself.
+      await events.clearMarker('p', 'm2');
+      expect(await events.markersOf('p', ids)).toEqual(new Map());
+      // A point delete names events of its own project and collection only.
+      expect(
+        (await events.deleteByIds('p', 'c', [mine[0].id, mine[2].id, elsewhere.id])).map(
+          (e) => e.id,
+        ),
+      ).toEqual([mine[0].id]);
+      expect(await events.missingIds('p', ids)).toEqual([mine[0].id, elsewhere.id]);
+      expect(await events.missingIds('other', [elsewhere.id])).toEqual([]);
+    });
+
     it('rejects events over the document limit as poison and stores the rest', async () => {
       const ok = ev('c', 1);
       const huge = ev('c', 2, { blob: 'x'.repeat(17 * 1024 * 1024) });

@@ -49,6 +49,10 @@ export interface MarkedEventWriter {
    * marker from its events (MongoDB: keeps the pending index small) or keep it
    * (Cassandra: the claim token is permanent); either is correct, because the
    * ledger, not the events, says whether a marker is still pending.
+   *
+   * `ids`, when given, are all the events stored under the marker: the
+   * delivery's own inserted events, or what findByMarker() returned. A store
+   * may then clear them by id instead of looking the marker up.
    */
-  clearMarker(projectId: string, marker: string): Promise<void>;
+  clearMarker(projectId: string, marker: string, ids?: string[]): Promise<void>;
 }
