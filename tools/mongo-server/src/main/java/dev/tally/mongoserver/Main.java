@@ -16,12 +16,15 @@ import java.util.concurrent.CountDownLatch;
  * Runs a MongoDB-wire server on a loopback port for local stacks and tests.
  *
  * <pre>
- * java -jar tally-mongo-server.jar --port 27018 [--host 127.0.0.1] [--backend h2|memory] [--file data/mongo.mv]
+ * java -jar tally-mongo-server.jar --port 27018 [--host 127.0.0.1] [--backend h2|h2-stock|memory] [--file data/mongo.mv]
  * </pre>
  *
  * The h2 backend keeps data in one MVStore file and commits it before acknowledging
  * a write ({@link DurableH2Backend}), so both a graceful restart and a SIGKILL keep
  * every acknowledged write. The memory backend keeps nothing (and is about 5x faster).
+ * h2-stock is mongo-java-server's own H2Backend on the same file, without the
+ * serialization and the commit per write (MVStore commits about once a second): for
+ * comparisons only (bench/mongo-emulator-loss.bench.ts), a SIGKILL loses recent writes.
  */
 public final class Main {
 
@@ -48,8 +51,19 @@ public final class Main {
                 }
                 backend = new DurableH2Backend(new MVStore.Builder().fileName(file).open());
             }
+        } else if ("h2-stock".equals(backendName)) {
+            String file = opts.get("file");
+            if (file == null) {
+                backend = H2Backend.inMemory();
+            } else {
+                Path parent = Path.of(file).toAbsolutePath().getParent();
+                if (parent != null) {
+                    Files.createDirectories(parent);
+                }
+                backend = new H2Backend(new MVStore.Builder().fileName(file).open());
+            }
         } else {
-            throw new IllegalArgumentException("--backend must be h2 or memory, got " + backendName);
+            throw new IllegalArgumentException("--backend must be h2, h2-stock or memory, got " + backendName);
         }
 
         MongoServer server = new MongoServer(backend);
@@ -71,7 +85,7 @@ public final class Main {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("usage: --port N [--host H] [--backend h2|memory] [--file PATH], bad argument: " + a);
+                throw new IllegalArgumentException("usage: --port N [--host H] [--backend h2|h2-stock|memory] [--file PATH], bad argument: " + a);
             }
             opts.put(a.substring(2), args[++i]);
         }
