@@ -30,9 +30,8 @@ export interface MarkedEventPersisterOptions {
  * Cassandra with counters in MongoDB), exact under redelivery. Each delivery
  * attempt writes under a fresh marker:
  *   1. register the marker as pending on each collection's counters;
- *   2. insert the events, each new one carrying the marker, and read back the
- *      ones reported written (StoreLostWriteError, nothing counted, if any is
- *      missing);
+ *   2. insert the events, each new one carrying the marker (an insert whose
+ *      outcome is unknown, e.g. a timeout, fails the attempt);
  *   3. per collection, ONE atomic update adds the deltas of the events it
  *      inserted and removes the marker, applying only while it is pending;
  *   4. clear the marker from its events.
@@ -73,7 +72,6 @@ export class MarkedEventPersister implements EventPersister {
     try {
       await this.ledger.registerMarker(projectId, collections, marker);
       outcome = await this.writer.insertMarked(projectId, batch, marker);
-      await this.verifyStored(projectId, outcome.inserted);
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
         await this.ledger.applyMarked(
@@ -136,29 +134,6 @@ export class MarkedEventPersister implements EventPersister {
     }
     if (rejected.length > 0) throw new RejectedEventsError(rejected, total);
     return total;
-  }
-
-  /**
-   * Reads back what the insert reported as written before anything is counted
-   * or acknowledged. A store that acknowledges an insert it does not keep (the
-   * MongoDB-wire test server did, under concurrent batches after client-side
-   * timeouts; real MongoDB can too with w:1 across a failover) would otherwise
-   * lose acknowledged events silently. Throwing here leaves this delivery's
-   * marker pending: the retry inserts what is missing under a new marker and
-   * settles this one from the events that do carry it, so counters stay exact.
-   */
-  private async verifyStored(projectId: string, inserted: CollectionEvent[]): Promise<void> {
-    const missing = await this.writer.missingIds(
-      projectId,
-      inserted.map((e) => e.id),
-    );
-    if (missing.length > 0) {
-      throw new TallyError(
-        'unavailable',
-        'StoreLostWriteError',
-        `the store acknowledged ${inserted.length} inserted events but holds only ${inserted.length - missing.length} of them; the write is retried`,
-      );
-    }
   }
 
   /**

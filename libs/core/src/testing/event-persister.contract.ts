@@ -83,29 +83,6 @@ function recording(ledger: CounterLedger): CounterLedger & { markers: string[] }
   };
 }
 
-/** A writer whose insert reports `lost` as written without writing it (while `armed`). */
-function losing(writer: MarkedEventWriter, lost: string) {
-  const wrapped = {
-    armed: true,
-    insertMarked: async (projectId: string, events: CollectionEvent[], marker: string) => {
-      if (!wrapped.armed) return writer.insertMarked(projectId, events, marker);
-      const dropped = events.find((e) => e.id === lost);
-      const outcome = await writer.insertMarked(
-        projectId,
-        events.filter((e) => e.id !== lost),
-        marker,
-      );
-      return { ...outcome, inserted: dropped ? [...outcome.inserted, dropped] : outcome.inserted };
-    },
-    missingIds: (projectId: string, ids: string[]) => writer.missingIds(projectId, ids),
-    markersOf: (projectId: string, ids: string[]) => writer.markersOf(projectId, ids),
-    findByMarker: (projectId: string, marker: string, carried: CollectionEvent[]) =>
-      writer.findByMarker(projectId, marker, carried),
-    clearMarker: (projectId: string, marker: string) => writer.clearMarker(projectId, marker),
-  };
-  return wrapped;
-}
-
 /** A writer whose process dies right after its `nth` insert returned (the events are stored). */
 function dyingAfterInsert(writer: MarkedEventWriter, nth: number): MarkedEventWriter {
   let calls = 0;
@@ -115,10 +92,9 @@ function dyingAfterInsert(writer: MarkedEventWriter, nth: number): MarkedEventWr
       if (++calls === nth) throw new Error('worker killed after inserting');
       return outcome;
     },
-    missingIds: (projectId, ids) => writer.missingIds(projectId, ids),
     markersOf: (projectId, ids) => writer.markersOf(projectId, ids),
     findByMarker: (projectId, marker, carried) => writer.findByMarker(projectId, marker, carried),
-    clearMarker: (projectId, marker) => writer.clearMarker(projectId, marker),
+    clearMarker: (projectId, marker, ids) => writer.clearMarker(projectId, marker, ids),
   };
 }
 
@@ -257,25 +233,6 @@ export function describeEventPersisterContract(
       await expectSettled(project, [dead]);
     });
 
-    it('refuses an insert reported written but not kept (StoreLostWriteError), counting nothing', async () => {
-      const project = `lost-${runTag()}`;
-      const sent = eventsOf(`lost-${runTag()}`, 10);
-      const lost = sent[4].id;
-      const writer = losing(s.writer, lost);
-      const p = persister({ writer });
-      await expect(p.persist(project, sent)).rejects.toMatchObject({
-        kind: 'unavailable',
-        errorCode: 'StoreLostWriteError',
-      });
-      expect(await s.counters(project)).toEqual([]);
-      expect((await storedEvents(project)).map((e) => e.id)).not.toContain(lost);
-
-      // The retry (same process: the failed attempt's marker is taken over at once).
-      writer.armed = false;
-      expect(await p.persist(project, sent)).toEqual({ inserted: 1, duplicates: 9 });
-      await expectExact(project, sent);
-    });
-
     it('runs every batch of persistAll through the marker protocol', async () => {
       const tag = runTag();
       const [a, b] = [`all-a-${tag}`, `all-b-${tag}`];
@@ -394,10 +351,9 @@ export function describeEventPersisterContract(
           outcomes.push(await deleteIds(projectId, 'clicks', doomed).catch((e: unknown) => e));
           return outcome;
         },
-        missingIds: (p, ids) => s.writer.missingIds(p, ids),
         markersOf: (p, ids) => s.writer.markersOf(p, ids),
         findByMarker: (p, m, c) => s.writer.findByMarker(p, m, c),
-        clearMarker: (p, m) => s.writer.clearMarker(p, m),
+        clearMarker: (p, m, ids) => s.writer.clearMarker(p, m, ids),
       };
       expect(await persister({ writer: racing }).persist(project, sent)).toEqual({
         inserted: 10,

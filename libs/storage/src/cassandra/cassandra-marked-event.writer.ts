@@ -28,16 +28,6 @@ export class CassandraMarkedEventWriter implements MarkedEventWriter {
     return { inserted, duplicates, rejected: [] };
   }
 
-  /**
-   * Read back through the by-id table, where an insert's claim is the last
-   * write (LOCAL_QUORUM read after a LOCAL_SERIAL claim: read-your-writes).
-   */
-  async missingIds(projectId: string, ids: string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const held = new Set([...(await this.events.claimTokens(projectId, ids)).values()].flat());
-    return ids.filter((id) => !held.has(id));
-  }
-
   markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
     return this.events.claimTokens(projectId, ids);
   }

@@ -121,6 +121,13 @@ export class MongoEventStore implements EventStore {
         const writeErrors = Array.isArray(error.writeErrors)
           ? error.writeErrors
           : [error.writeErrors];
+        // The driver wraps EVERY failure of a bulk write in MongoBulkWriteError,
+        // a socket timeout or a failed server selection too. Those carry no
+        // per-document errors from the server: the insert may not have run, or
+        // may still run later. Reading one as "nothing failed" reported unstored
+        // events as written and a redelivery's duplicates as new (counted
+        // twice); docs/known-issues.md. Only a server reply names what failed.
+        if (writeErrors.length === 0) throw error;
         for (const we of writeErrors) {
           const code = we.code as number;
           if (code !== DUPLICATE_KEY && !CONTENT_ERRORS.has(code)) throw error;

@@ -1,15 +1,12 @@
 /**
- * A store that acknowledges an insert it does not keep. The MongoDB-wire test
- * server did this under concurrent batches after client-side timeouts (an
- * insertMany answered with insertedCount = n, none of the n documents readable
- * right after); real MongoDB can lose w:1 writes across a failover. The
- * persister reads back what it inserted before counting or acknowledging, so
- * the loss becomes a retry instead of a silently missing event.
- *
- * The fault is injected by removing, behind the persister's back, part of what
- * the real server just stored — the server itself is real.
+ * An insert whose outcome is unknown. The mongodb driver wraps every failure
+ * of a bulk write in MongoBulkWriteError, a socket timeout too, with no
+ * per-document errors: the server may not have run it, or may run it later.
+ * Read as "nothing failed", it reported unstored events as written (acknowledged
+ * events lost) and an earlier delivery's duplicates as new (counted twice);
+ * docs/known-issues.md. The server is real; the fault is a paused process.
  */
-import { CollectionEvent, TallyError } from '@app/events';
+import { CollectionEvent } from '@app/events';
 import { schemaDeltas } from '@app/schema';
 import { MongoConnection } from './mongo-connection';
 import { MongoEventStore } from './mongo-event.store';
@@ -44,45 +41,49 @@ describe('MongoEventPersister when the store loses an acknowledged insert', () =
   afterAll(async () => server?.stop());
   afterEach(async () => connection?.close());
 
-  it('refuses to acknowledge, and the retry stores every event with counters equal to a recount', async () => {
-    connection = new MongoConnection({ url: server.url, database: `lost${Date.now()}` });
+  it('an insert that fails in the driver (socket timeout, wrapped as a bulk write error) is an error, never "all written"', async () => {
+    // The driver wraps the timeout in MongoBulkWriteError with no writeErrors;
+    // read as a partial success it reported 40 unstored events as inserted.
+    connection = new MongoConnection({
+      url: server.url,
+      database: `timeout${Date.now()}`,
+      socketTimeoutMs: 300,
+    });
     const events = new MongoEventStore({ connection });
     const metadata = new MongoMetadataStore({ connection });
     await events.init();
     await metadata.init();
-    const persister = mongoEventPersister({ events, metadata });
-    const batch = batchOf(40);
-    const dropped = batch.filter((_, i) => i % 3 === 0).map((e) => e.id);
+    // Another delivery takes over a dead one's marker at once here.
+    const persister = mongoEventPersister({ events, metadata, takeoverAfterMs: 0 });
+    const batch = batchOf(40).map((e) => ({ ...e, id: `to-${e.id}` }));
+    // An earlier delivery stored and counted the first 10.
+    expect(await persister.persist('p', batch.slice(0, 10))).toEqual({
+      inserted: 10,
+      duplicates: 0,
+    });
 
-    const insertMarked = events.insertMarked.bind(events);
-    let losses = 1;
-    events.insertMarked = async (projectId, toInsert, marker) => {
-      const outcome = await insertMarked(projectId, toInsert, marker);
-      if (losses-- > 0) {
-        const raw = (await connection.db()).collection<{ _id: string }>('events');
-        await raw.deleteMany({ _id: { $in: dropped } });
-      }
-      return outcome;
-    };
-
-    const first = await persister.persist('p', batch).then(
-      () => null,
-      (error: unknown) => error,
+    // A delivery of all 40, its marker registered as the persister does, whose
+    // insert times out while the server is paused.
+    await metadata.registerMarker('p', ['c'], 'late');
+    server.pause();
+    const attempt = events.insertMarked('p', batch, 'late').then(
+      (outcome) => ({ outcome }),
+      (error: unknown) => ({ error }),
     );
-    expect(first).toBeInstanceOf(TallyError);
-    expect(first).toMatchObject({ kind: 'unavailable', errorCode: 'StoreLostWriteError' });
+    const settled = await attempt.finally(() => server.resume());
+    expect(settled).not.toHaveProperty('outcome');
+    expect((settled as { error: Error }).error.name).toMatch(/Mongo/);
 
+    // The retry finds what the server ran after all as duplicates carrying the
+    // dead marker, and settles it: every event stored as sent, counted once.
     const retry = await persister.persist('p', batch);
     expect(retry.inserted + retry.duplicates).toBe(batch.length);
-    expect(retry.inserted).toBe(dropped.length);
-
+    expect(retry.duplicates).toBeGreaterThanOrEqual(10);
     const stored: { id: string; event: unknown }[] = [];
     for await (const page of events.scan({ projectId: 'p', collection: 'c' })) stored.push(...page);
-    expect(stored.map((e) => e.id).sort()).toEqual(batch.map((e) => e.id).sort());
-    expect(stored.sort((a, b) => a.id.localeCompare(b.id)).map((e) => e.event)).toEqual(
-      [...batch].sort((a, b) => a.id.localeCompare(b.id)).map((e) => e.event),
+    expect(stored.sort((a, b) => a.id.localeCompare(b.id)).map((e) => [e.id, e.event])).toEqual(
+      [...batch].sort((a, b) => a.id.localeCompare(b.id)).map((e) => [e.id, e.event]),
     );
-
     const expected = schemaDeltas(batch)
       .map((d) => ({ path: d.path, type: d.type, count: d.delta }))
       .sort((a, b) => a.path.localeCompare(b.path) || a.type.localeCompare(b.type));

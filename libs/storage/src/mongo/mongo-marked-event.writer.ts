@@ -17,10 +17,6 @@ export class MongoMarkedEventWriter implements MarkedEventWriter {
     return this.events.insertMarked(projectId, events, marker);
   }
 
-  missingIds(projectId: string, ids: string[]): Promise<string[]> {
-    return this.events.missingIds(projectId, ids);
-  }
-
   markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
     return this.events.markersOf(projectId, ids);
   }

@@ -27,8 +27,6 @@ export interface MarkedEventWriter {
     events: CollectionEvent[],
     marker: string,
   ): Promise<MarkedInsertOutcome>;
-  /** Read back: the ids among these that the store does not hold. */
-  missingIds(projectId: string, ids: string[]): Promise<string[]>;
   /** The markers these stored events still carry: marker -> its ids among them. */
   markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>>;
   /**
