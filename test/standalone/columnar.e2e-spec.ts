@@ -153,6 +153,35 @@ describe('standalone: the columnar query path', () => {
     expect(strip(afterDeleteAll)).toEqual(strip(reference));
   }, 120_000);
 
+  it('a damaged copy is moved aside at start and rebuilt from the stored events', async () => {
+    server = await new StandaloneServer(undefined, { QUERY_COLUMNAR: 'false' }).start();
+    dirs.push(server.dataDir);
+    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
+      body: { orders: events },
+      key: server.keys!.write_key,
+    });
+    expect(write.status).toBe(200);
+    const before = await answersOf(server);
+    await server.stop();
+
+    const copyFile = path.join(server.dataDir, 'columnar.duckdb');
+    fs.writeFileSync(copyFile, Buffer.alloc(32 * 1024, 1));
+    const dataDir = server.dataDir;
+    const keys = server.keys;
+    server = new StandaloneServer(dataDir);
+    await server.start();
+    server.keys = keys;
+    await untilCompiled(server);
+    const after = await answersOf(server);
+    for (const a of after as { path: string }[]) expect(a.path).toBe('compiled');
+    const strip = (xs: unknown[]) =>
+      (xs as { path: string }[]).map(({ path: _p, ...rest }) => rest);
+    expect(strip(after)).toEqual(strip(before));
+    expect(
+      fs.readdirSync(dataDir).filter((f) => f.startsWith('columnar.duckdb.unreadable-')),
+    ).toHaveLength(1);
+  }, 120_000);
+
   it('upgrades a data dir of the previous layout: the copy fills from the stored events', async () => {
     server = await new StandaloneServer(undefined, { QUERY_COLUMNAR: 'false' }).start();
     dirs.push(server.dataDir);

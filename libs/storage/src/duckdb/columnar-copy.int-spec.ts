@@ -7,6 +7,7 @@ import { SqliteChangeFeed } from '../sqlite/sqlite-change-feed';
 import { SqliteDatabase } from '../sqlite/sqlite-database';
 import { SqliteEventStore } from '../sqlite/sqlite-event.store';
 import { ColumnarCopy } from './columnar-copy';
+import { isLockConflict, openOrRebuild } from './open-or-rebuild';
 
 /**
  * The columnar copy against the SQLite events it follows: after any mix of
@@ -61,6 +62,61 @@ describe('ColumnarCopy following SQLite', () => {
     await copy!.sync();
     expect(await copy!.rowsOf(project, collection)).toEqual(sqliteRows(project, collection));
   };
+
+  it('moves an unreadable copy aside and rebuilds it from SQLite', async () => {
+    await store.insert(
+      'p',
+      Array.from({ length: 1_200 }, (_, i) => event('clicks', i)),
+    );
+    // A copy damaged beyond DuckDB's reading: ColumnarCopy.open refuses it.
+    const garbage = Buffer.alloc(64 * 1024, 7);
+    fs.writeFileSync(copyFile(), garbage);
+    fs.writeFileSync(`${copyFile()}.wal`, 'not a wal');
+    await expect(
+      ColumnarCopy.open(new SqliteChangeFeed(db), { path: copyFile() }),
+    ).rejects.toThrow();
+
+    const logged: string[] = [];
+    copy = await openOrRebuild(new SqliteChangeFeed(db), { path: copyFile() }, (m) =>
+      logged.push(m),
+    );
+    await expectSameRows('p', 'clicks');
+    expect(await copy.rowCount()).toBe(1_200);
+    // The unreadable file is kept, unchanged, for an operator to look at.
+    const aside = fs.readdirSync(dir).filter((f) => f.startsWith('columnar.duckdb.unreadable-'));
+    expect(aside.filter((f) => !f.endsWith('.wal'))).toHaveLength(1);
+    expect(aside.filter((f) => f.endsWith('.wal'))).toHaveLength(1);
+    expect(
+      fs.readFileSync(
+        path.join(
+          dir,
+          aside.find((f) => !f.endsWith('.wal'))!,
+        ),
+      ),
+    ).toEqual(garbage);
+    expect(logged).toEqual([expect.stringMatching(/unreadable .*moved to .*rebuilding/)]);
+
+    // A readable copy is opened as it is: nothing moved, nothing logged.
+    await copy.close();
+    copy = await openOrRebuild(new SqliteChangeFeed(db), { path: copyFile() }, (m) =>
+      logged.push(m),
+    );
+    expect(await copy.rowCount()).toBe(1_200);
+    expect(logged).toHaveLength(1);
+  });
+
+  it("tells DuckDB's lock conflict (another process holds the copy) from an unreadable file", () => {
+    expect(
+      isLockConflict(
+        'IO Error: Could not set lock on file "/d/columnar.duckdb": Conflicting lock is held in /usr/bin/node (PID 42)',
+      ),
+    ).toBe(true);
+    expect(
+      isLockConflict(
+        'IO Error: The file "/d/columnar.duckdb" exists, but it is not a valid DuckDB database file!',
+      ),
+    ).toBe(false);
+  });
 
   it('copies inserts, deletes, rewrites and dropped collections exactly', async () => {
     await store.insert(

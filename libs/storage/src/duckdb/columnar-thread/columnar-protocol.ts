@@ -28,4 +28,6 @@ export type FromColumnar =
   | { type: 'answered'; id: number; answer: CompiledAnswer }
   /** A background round failed (logged by the host; the copy retries on its next round). */
   | { type: 'round-failed'; message: string }
+  /** Something the host should log (e.g. an unreadable copy moved aside). */
+  | { type: 'notice'; message: string }
   | { type: 'closed' };

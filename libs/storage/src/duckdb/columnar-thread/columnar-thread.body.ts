@@ -1,7 +1,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SqliteChangeFeed } from '../../sqlite/sqlite-change-feed';
 import { SqliteDatabase } from '../../sqlite/sqlite-database';
-import { ColumnarCopy } from '../columnar-copy';
+import { openOrRebuild } from '../open-or-rebuild';
 import { ColumnarThreadData, FromColumnar, ToColumnar } from './columnar-protocol';
 
 /**
@@ -18,13 +18,17 @@ export async function runColumnarThread(): Promise<void> {
   const data = workerData as ColumnarThreadData;
   const send = (message: FromColumnar) => port.postMessage(message);
   const db = new SqliteDatabase(data.file);
-  const copy = await ColumnarCopy.open(new SqliteChangeFeed(db), {
-    path: data.copyPath,
-    threads: data.threads,
-    memoryLimit: data.memoryLimit,
-    onError: (error) =>
-      send({ type: 'round-failed', message: (error as Error)?.message ?? String(error) }),
-  });
+  const copy = await openOrRebuild(
+    new SqliteChangeFeed(db),
+    {
+      path: data.copyPath,
+      threads: data.threads,
+      memoryLimit: data.memoryLimit,
+      onError: (error) =>
+        send({ type: 'round-failed', message: (error as Error)?.message ?? String(error) }),
+    },
+    (message) => send({ type: 'notice', message }),
+  );
   copy.start();
   port.on('message', (message: ToColumnar) => {
     switch (message.type) {

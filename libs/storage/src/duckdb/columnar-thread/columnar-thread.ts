@@ -22,6 +22,7 @@ export class ColumnarThread implements CompiledQueries {
   private ready = false;
   private closing = false;
   private nextId = 1;
+  private failedStarts = 0;
   private readonly pending = new Map<number, (answer: CompiledAnswer) => void>();
   private closed: (() => void) | undefined;
 
@@ -43,6 +44,9 @@ export class ColumnarThread implements CompiledQueries {
         case 'round-failed':
           log(`columnar copy round failed (retried on the next round): ${message.message}`);
           break;
+        case 'notice':
+          log(message.message);
+          break;
         case 'closed':
           this.closed?.();
           break;
@@ -50,14 +54,20 @@ export class ColumnarThread implements CompiledQueries {
     });
     worker.on('error', (error) => log(`columnar thread failed: ${error.message}`));
     worker.on('exit', () => {
+      // A thread that dies before it is ready (it cannot open its copy) is
+      // restarted less and less often, up to once a minute.
+      this.failedStarts = this.ready ? 0 : this.failedStarts + 1;
       this.ready = false;
       this.worker = undefined;
       for (const resolve of this.pending.values())
         resolve({ declined: 'the columnar thread stopped' });
       this.pending.clear();
       this.closed?.();
-      if (!this.closing)
-        setTimeout(() => this.closing || this.start(), this.options.restartMs ?? 1_000).unref();
+      const delayMs = Math.min(
+        60_000,
+        (this.options.restartMs ?? 1_000) * 2 ** Math.max(0, this.failedStarts - 1),
+      );
+      if (!this.closing) setTimeout(() => this.closing || this.start(), delayMs).unref();
     });
     worker.unref();
   }
