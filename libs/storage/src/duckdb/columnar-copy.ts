@@ -92,7 +92,7 @@ export class ColumnarCopy implements CompiledQueries {
   async answer(
     projectId: string,
     query: Query,
-    options: { limits: Partial<QueryLimits>; now?: Date },
+    options: { limits: Partial<QueryLimits>; now?: Date; signal?: AbortSignal },
   ): Promise<CompiledAnswer> {
     if (
       query.analysis_type !== 'funnel' &&
@@ -110,6 +110,7 @@ export class ColumnarCopy implements CompiledQueries {
       limits: options.limits,
       now: options.now,
       onDecline: (reason) => (declined = reason),
+      signal: options.signal,
     });
     return response ? { response } : { declined };
   }

@@ -12,6 +12,8 @@ export interface CompiledQueryContext {
   limits?: Partial<QueryLimits>;
   /** Told why a query was declined (for metrics and tests); the answer is then undefined. */
   onDecline?: (reason: string) => void;
+  /** Aborted at the query's deadline: the running statement is interrupted and the query declined. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -64,6 +66,7 @@ export class DuckdbQueryEngine {
       try {
         found = await rows(compiled.sql, compiled.params);
       } catch (e) {
+        if (ctx.signal?.aborted) return decline('cancelled at the query deadline');
         // The engine can still answer: a failing statement costs speed, not the answer.
         return decline(`DuckDB failed: ${(e as Error).message}`);
       }
@@ -77,7 +80,7 @@ export class DuckdbQueryEngine {
         return decline('over a limit the engine reports (groups, cells, values or events)');
       }
       return { result };
-    });
+    }, ctx.signal);
   }
 
   close(): void {

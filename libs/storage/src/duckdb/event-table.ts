@@ -330,8 +330,9 @@ export class DuckdbEventTable {
    */
   reading<T>(
     work: (rows: (sql: string, params: readonly SqlParam[]) => Promise<unknown[][]>) => Promise<T>,
+    signal?: AbortSignal,
   ): Promise<T> {
-    return this.exclusive(() => work((sql, params) => this.rowsNow(sql, params)));
+    return this.exclusive(() => work((sql, params) => this.rowsNow(sql, params, signal)));
   }
 
   /**
@@ -340,7 +341,11 @@ export class DuckdbEventTable {
    * as INTEGER or BIGINT (and fail past 2^63, e.g. 1e20), while a JSON number
    * is a double and must compare as one.
    */
-  private async rowsNow(sql: string, params: readonly SqlParam[]): Promise<unknown[][]> {
+  private async rowsNow(
+    sql: string,
+    params: readonly SqlParam[],
+    signal?: AbortSignal,
+  ): Promise<unknown[][]> {
     const types = params.map((p) =>
       typeof p === 'number'
         ? DOUBLE
@@ -350,8 +355,18 @@ export class DuckdbEventTable {
             ? BOOLEAN
             : VARCHAR,
     );
-    const reader = await this.conn.runAndReadAll(sql, [...params], types);
-    return reader.getRowsJS().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+    // A query past its deadline is interrupted: the connection is shared with
+    // the copy's appends, which would otherwise wait behind it. The signal
+    // belongs to this statement only, so an append is never interrupted.
+    signal?.throwIfAborted();
+    const interrupt = () => this.conn.interrupt();
+    signal?.addEventListener('abort', interrupt, { once: true });
+    try {
+      const reader = await this.conn.runAndReadAll(sql, [...params], types);
+      return reader.getRowsJS().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+    } finally {
+      signal?.removeEventListener('abort', interrupt);
+    }
   }
 
   close(): void {

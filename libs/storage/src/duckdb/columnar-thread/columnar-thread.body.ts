@@ -32,17 +32,30 @@ export async function runColumnarThread(): Promise<void> {
   copy.start();
   port.on('message', (message: ToColumnar) => {
     switch (message.type) {
-      case 'answer':
+      case 'answer': {
+        // The host declines at the deadline and lets the TypeScript engine
+        // answer; here the statement is interrupted at the same moment, so an
+        // abandoned query does not hold the copy (and the queries behind it).
+        const deadline = new AbortController();
+        const timer = setTimeout(
+          () => deadline.abort(),
+          Math.max(0, message.now + (message.limits.deadlineMs ?? 60_000) - Date.now()),
+        );
         copy
           .answer(message.projectId, message.query, {
             limits: message.limits,
             now: new Date(message.now),
+            signal: deadline.signal,
           })
           .catch((error: unknown) => ({
             declined: `columnar thread: ${(error as Error)?.message ?? String(error)}`,
           }))
-          .then((answer) => send({ type: 'answered', id: message.id, answer }));
+          .then((answer) => {
+            clearTimeout(timer);
+            send({ type: 'answered', id: message.id, answer });
+          });
         break;
+      }
       case 'close':
         void copy.close().finally(() => {
           db.close();
