@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,7 @@ export async function startTestMongo(): Promise<TestMongo> {
     pid: handle.pid,
     port,
     url: mongo.mongoUrl(port),
-    pause: () => process.kill(handle.pid, 'SIGSTOP'),
+    pause: () => stopAndWait(handle.pid),
     resume: () => process.kill(handle.pid, 'SIGCONT'),
     stop: async () => {
       if (stopped) return;
@@ -54,4 +54,23 @@ export async function startTestMongo(): Promise<TestMongo> {
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * SIGSTOP, then wait until every thread of the process is stopped. The signal
+ * is only queued when kill() returns: on a loaded machine a request sent right
+ * after could still be answered (a readiness probe once was).
+ */
+function stopAndWait(pid: number): void {
+  process.kill(pid, 'SIGSTOP');
+  const until = Date.now() + 5_000;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < until) {
+    const states = readdirSync(`/proc/${pid}/task`).map(
+      (task) => readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ').pop()?.[0],
+    );
+    if (states.every((state) => state === 'T' || state === 't')) return;
+    Atomics.wait(nap, 0, 0, 5);
+  }
+  throw new Error(`process ${pid} did not stop within 5 s of SIGSTOP`);
 }
