@@ -153,7 +153,12 @@ describe('standalone: the columnar query path', () => {
     expect(strip(afterDeleteAll)).toEqual(strip(reference));
   }, 120_000);
 
-  it('a damaged copy is moved aside at start and rebuilt from the stored events', async () => {
+  /**
+   * Events stored by a server without the copy, its answers (all from the
+   * TypeScript engine), then the server stopped so a test can change its
+   * data dir before `restartedAnswersAsBefore`.
+   */
+  const storedWithoutCopy = async () => {
     server = await new StandaloneServer(undefined, { QUERY_COLUMNAR: 'false' }).start();
     dirs.push(server.dataDir);
     const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
@@ -163,38 +168,37 @@ describe('standalone: the columnar query path', () => {
     expect(write.status).toBe(200);
     const before = await answersOf(server);
     await server.stop();
+    return { dataDir: server.dataDir, keys: server.keys, before };
+  };
 
-    const copyFile = path.join(server.dataDir, 'columnar.duckdb');
-    fs.writeFileSync(copyFile, Buffer.alloc(32 * 1024, 1));
-    const dataDir = server.dataDir;
-    const keys = server.keys;
-    server = new StandaloneServer(dataDir);
+  /** Restarts on the data dir with the copy on: every answer compiled, and equal to before. */
+  const restartedAnswersAsBefore = async (
+    stored: Awaited<ReturnType<typeof storedWithoutCopy>>,
+  ) => {
+    server = new StandaloneServer(stored.dataDir);
     await server.start();
-    server.keys = keys;
+    server.keys = stored.keys;
     await untilCompiled(server);
     const after = await answersOf(server);
     for (const a of after as { path: string }[]) expect(a.path).toBe('compiled');
     const strip = (xs: unknown[]) =>
       (xs as { path: string }[]).map(({ path: _p, ...rest }) => rest);
-    expect(strip(after)).toEqual(strip(before));
+    expect(strip(after)).toEqual(strip(stored.before));
+  };
+
+  it('a damaged copy is moved aside at start and rebuilt from the stored events', async () => {
+    const stored = await storedWithoutCopy();
+    fs.writeFileSync(path.join(stored.dataDir, 'columnar.duckdb'), Buffer.alloc(32 * 1024, 1));
+    await restartedAnswersAsBefore(stored);
     expect(
-      fs.readdirSync(dataDir).filter((f) => f.startsWith('columnar.duckdb.unreadable-')),
+      fs.readdirSync(stored.dataDir).filter((f) => f.startsWith('columnar.duckdb.unreadable-')),
     ).toHaveLength(1);
   }, 120_000);
 
   it('upgrades a data dir of the previous layout: the copy fills from the stored events', async () => {
-    server = await new StandaloneServer(undefined, { QUERY_COLUMNAR: 'false' }).start();
-    dirs.push(server.dataDir);
-    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
-      body: { orders: events },
-      key: server.keys!.write_key,
-    });
-    expect(write.status).toBe(200);
-    const before = await answersOf(server);
-    await server.stop();
-
+    const stored = await storedWithoutCopy();
     // Back to the previous layout: no change log, no triggers, no copy.
-    const file = path.join(server.dataDir, 'tally.db');
+    const file = path.join(stored.dataDir, 'tally.db');
     const db = new Database(file);
     db.exec(`DROP TRIGGER events_deleted_log; DROP TRIGGER events_updated_log; DROP TABLE event_changes;
              DELETE FROM schema_migrations WHERE version = 3;`);
@@ -202,19 +206,9 @@ describe('standalone: the columnar query path', () => {
       (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v,
     ).toBe(2);
     db.close();
-    fs.rmSync(path.join(server.dataDir, 'columnar.duckdb'), { force: true });
+    fs.rmSync(path.join(stored.dataDir, 'columnar.duckdb'), { force: true });
 
-    const dataDir = server.dataDir;
-    const keys = server.keys;
-    server = new StandaloneServer(dataDir);
-    await server.start();
-    server.keys = keys;
-    await untilCompiled(server);
-    const after = await answersOf(server);
-    for (const a of after as { path: string }[]) expect(a.path).toBe('compiled');
-    const strip = (xs: unknown[]) =>
-      (xs as { path: string }[]).map(({ path: _p, ...rest }) => rest);
-    expect(strip(after)).toEqual(strip(before));
+    await restartedAnswersAsBefore(stored);
     const migrated = new Database(file, { readonly: true });
     expect(
       (migrated.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number })
