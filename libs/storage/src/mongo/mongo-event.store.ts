@@ -222,8 +222,12 @@ export class MongoEventStore implements EventStore {
       if (request.start !== undefined) filter.t.$gte = new Date(request.start);
       if (request.end !== undefined) filter.t.$lt = new Date(request.end);
     }
-    if (request.ids) filter._id = { $in: request.ids };
     const extra = pushDownFilters(request.filters ?? []);
+    if (request.ids && (request.limit === undefined || Object.keys(extra).length === 0)) {
+      yield* this.scanByIds(request, request.ids, signal);
+      return;
+    }
+    if (request.ids) filter._id = { $in: request.ids };
     const direction = request.order === 'desc' ? -1 : 1;
     const cursor = (await this.events())
       .find({ ...filter, ...extra } as MongoFilter<EventDoc>, { projection: { m: 0 } })
@@ -243,6 +247,39 @@ export class MongoEventStore implements EventStore {
       if (page.length > 0) yield page;
     } finally {
       await cursor.close();
+    }
+  }
+
+  /**
+   * A point lookup (keen.id filters) by `_id` alone, the project, collection
+   * and timeframe checked here, in scan order (see missingIds: the test server
+   * scanned the whole collection for `{p, c, _id: {$in}}`). The pushed-down
+   * filters are left to the engine, which re-applies every filter; with a
+   * limit they are not (the limit counts events before the engine's filters),
+   * so scan() keeps those in the query.
+   */
+  private async *scanByIds(
+    request: ScanRequest,
+    ids: string[],
+    signal?: AbortSignal,
+  ): AsyncIterable<StoredEvent[]> {
+    const inRange = (t: number) =>
+      (request.start === undefined || t >= request.start) &&
+      (request.end === undefined || t < request.end);
+    const docs = (await this.byId([...new Set(ids)], { _id: 1, p: 1, c: 1, t: 1, e: 1 })).filter(
+      (d) => d.p === request.projectId && d.c === request.collection && inRange(d.t.getTime()),
+    );
+    const sign = request.order === 'desc' ? -1 : 1;
+    docs.sort(
+      (a, b) =>
+        sign * (a.t.getTime() - b.t.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0)),
+    );
+    const events = docs
+      .slice(0, request.limit ?? docs.length)
+      .map((d) => ({ id: d._id, timestamp: d.t.getTime(), event: d.e }));
+    for (let i = 0; i < events.length; i += this.pageSize) {
+      if (signal?.aborted) return;
+      yield events.slice(i, i + this.pageSize);
     }
   }
 

@@ -130,8 +130,16 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /**
+   * A point lookup (keen.id filters), in scan order and within the limit like
+   * any scan: the engine reads extraction `latest` newest first and stops
+   * early, so ids found in the wrong order would answer the oldest events.
+   * The ids are capped by the query's list limits, so all of them are read
+   * before the first page.
+   */
   private *scanIds(request: ScanRequest): Iterable<StoredEvent[]> {
     const ids = [...new Set(request.ids)];
+    const found: EventRow[] = [];
     for (let i = 0; i < ids.length; i += ID_CHUNK) {
       const chunk = ids.slice(i, i + ID_CHUNK);
       const rows = this.db.reader
@@ -142,14 +150,16 @@ export class SqliteEventStore implements EventStore {
            WHERE project = ? AND collection = ? AND id IN (${chunk.map(() => '?').join(',')})`,
         )
         .all(request.projectId, request.collection, ...chunk) as EventRow[];
-      const inRange = rows.filter(
-        (r) =>
-          (request.start === undefined || r.ts >= request.start) &&
-          (request.end === undefined || r.ts < request.end),
-      );
-      if (inRange.length > 0)
-        yield inRange.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1)).map(toStored);
+      for (const r of rows) {
+        if (request.start !== undefined && r.ts < request.start) continue;
+        if (request.end !== undefined && r.ts >= request.end) continue;
+        found.push(r);
+      }
     }
+    const sign = request.order === 'desc' ? -1 : 1;
+    found.sort((a, b) => sign * (a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    const events = found.slice(0, request.limit ?? found.length).map(toStored);
+    for (let i = 0; i < events.length; i += PAGE_SIZE) yield events.slice(i, i + PAGE_SIZE);
   }
 
   async deleteByIds(

@@ -176,6 +176,23 @@ export function describeEventStoreContract(
         start: Date.parse('2024-03-01T01:00:00.000Z'),
       });
       expect(bounded.map((e) => e.id)).toEqual([sample[2].id]);
+      // In scan order, newest first, with a limit.
+      const newest = await scanAll(store, {
+        projectId: project,
+        collection: 'orders',
+        ids: [sample[0].id, sample[2].id, sample[1].id, sample[0].id],
+        order: 'desc',
+        limit: 2,
+      });
+      expect(newest.map((e) => e.id)).toEqual([sample[2].id, sample[1].id]);
+      // Another project holds none of these.
+      expect(
+        await scanAll(store, {
+          projectId: uniqueProject('ids-other'),
+          collection: 'orders',
+          ids: [sample[0].id],
+        }),
+      ).toEqual([]);
     });
 
     it('reads newest first with a limit', async () => {
