@@ -1,6 +1,6 @@
 /**
  * The stale-marker sweep (docs/queue.md) on a real killed delivery: the worker
- * is killed with SIGKILL while it holds jobs and is not restarted, so the
+ * is killed with SIGKILL while a delivery's marker is pending, and is not restarted, so the
  * markers of the deliveries it had in hand stay pending. `tally markers list`
  * shows them, `tally markers sweep` settles them from what the dead worker
  * stored (counters = a recount of the stored events, nothing pending), and a
@@ -77,19 +77,26 @@ describe('split deployment: stale write markers of a killed worker', () => {
       pauseMs: 10,
     }).start();
 
-    // Killed while it holds a job whose marker is pending. A kill can land after
-    // a delivery applied its counters and before the job was acknowledged, so
-    // it is repeated (worker restarted) until a pending marker is left behind.
+    // Killed while a delivery's marker is pending with some of its events
+    // stored (inserted, counters not yet applied). That window is a few
+    // milliseconds of each delivery, so the worker is frozen (SIGSTOP) until
+    // one is caught in it, thawed and frozen again otherwise, and then killed
+    // (SIGKILL) exactly there.
     let stale: StaleEntry[] = [];
-    let kills = 0;
-    while (stale.length === 0 && kills < 10) {
-      if (kills > 0) await stack.startService('worker-1');
+    let freezes = 0;
+    const storedUnder = async (markers: Set<string>) =>
+      (await stack.storedEvents(keys.id, COLLECTION)).filter((d) => markers.has(d.m as string))
+        .length;
+    while (freezes < 60) {
       await waitFor(async () => (await stack.activeJobs()) > 0, 20_000, 20);
-      stack.signal('worker-1', 'SIGKILL');
-      kills++;
-      await sleep(300);
+      stack.signal('worker-1', 'SIGSTOP');
+      freezes++;
       stale = await staleOfProject();
+      if (stale.length > 0 && (await storedUnder(new Set(stale.map((e) => e.marker)))) > 0) break;
+      stack.signal('worker-1', 'SIGCONT');
+      await sleep(Math.floor(Math.random() * 50));
     }
+    stack.signal('worker-1', 'SIGKILL');
     await stream.stop();
     expect(stale.length).toBeGreaterThan(0);
     expect(stale.filter((e) => !COLLECTIONS.includes(e.collection))).toEqual([]);
@@ -103,6 +110,7 @@ describe('split deployment: stale write markers of a killed worker', () => {
     expect(swept.settled + swept.dropped).toBeGreaterThanOrEqual(
       new Set(stale.map((e) => e.marker)).size,
     );
+    expect(swept.settled).toBeGreaterThan(0);
     expect(await staleOfProject()).toEqual([]);
     let stored = 0;
     for (const collection of COLLECTIONS) {
@@ -141,7 +149,7 @@ describe('split deployment: stale write markers of a killed worker', () => {
     );
     expect(gaugeZero).toBe(true);
     process.stdout.write(
-      `marker-sweep: kills=${kills} stale entries=${stale.length} swept=${JSON.stringify(swept)} ` +
+      `marker-sweep: freezes=${freezes} stale entries=${stale.length} swept=${JSON.stringify(swept)} ` +
         `stored by the dead worker=${stored} acknowledged=${acknowledged.length}\n`,
     );
   });
