@@ -117,8 +117,17 @@ describe('split deployment: stale write markers of a killed worker', () => {
       const docs = await stack.storedEvents(keys.id, collection);
       const counters = await stack.counterDoc(keys.id, collection);
       expect(counters?.pending ?? []).toEqual([]);
-      expect(nonZeroCounters(counters?.counts)).toEqual(recountCounters(docs));
-      if (collection === COLLECTION) stored = docs.length;
+      // What the dead worker stored and claimed is counted. On Cassandra a
+      // delivery writes an event's row before it claims its id: a row the
+      // worker died before claiming is in the scan but not yet an event by
+      // id, and is counted when the redelivery claims it (checked below).
+      const { missingById } = await stack.storeAgreement(keys.id, collection, docs);
+      const unclaimed = new Set(missingById);
+      if (stack.store !== 'cassandra') expect(missingById).toEqual([]);
+      expect(nonZeroCounters(counters?.counts)).toEqual(
+        recountCounters(docs.filter((d) => !unclaimed.has(d._id))),
+      );
+      if (collection === COLLECTION) stored = docs.length - unclaimed.size;
     }
     const afterSweep = await stack.counterDoc(keys.id, COLLECTION);
 
