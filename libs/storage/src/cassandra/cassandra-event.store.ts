@@ -452,9 +452,11 @@ export class CassandraEventStore implements EventStore {
         (at.collection !== here.collection || at.bucket !== here.bucket || at.ts !== here.ts);
       return elsewhere ? [here] : [];
     });
+    // Through Paxos and without a plain read first: a row written by a
+    // timed-out LWT may still be an uncommitted proposal that a plain read
+    // does not see; the LWT delete completes it, then removes it.
     await mapBounded(strays, this.writeConcurrency, async (l) => {
-      if (!(await this.readRow(projectId, l))) return;
-      await this.client.execute(CQL.deleteRow, [
+      await this.client.execute(CQL.deleteStrayRow, [
         projectId,
         l.collection,
         new Date(l.bucket),

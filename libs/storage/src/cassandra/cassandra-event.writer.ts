@@ -139,7 +139,7 @@ export class CassandraEventWriter {
       (winner.bucket as Date).getTime() === bucket &&
       (winner.ts as Date).getTime() === e.timestamp;
     if (!same)
-      await this.client.execute(CQL.deleteRow, [
+      await this.client.execute(CQL.deleteStrayRow, [
         projectId,
         e.collection,
         new Date(bucket),

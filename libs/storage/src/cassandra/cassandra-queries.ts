@@ -16,6 +16,14 @@ export const CQL = {
     'UPDATE events SET body = ? WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ? IF body = ?',
   deleteRow:
     'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
+  /**
+   * A delivery's stray row, through Paxos like the `rowIfAbsent` that may
+   * have written it: a plain DELETE could be overtaken by a timed-out
+   * `rowIfAbsent` that another LWT on the partition completes later with a
+   * newer ballot timestamp, and the row would come back.
+   */
+  deleteStrayRow:
+    'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ? IF EXISTS',
   deleteId: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',
   deletePartition: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ?',
   deleteBuckets: 'DELETE FROM event_buckets WHERE project = ? AND collection = ?',
