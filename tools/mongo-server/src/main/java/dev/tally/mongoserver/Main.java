@@ -42,26 +42,10 @@ public final class Main {
             backend = new MemoryBackend();
         } else if ("h2".equals(backendName)) {
             String file = opts.get("file");
-            if (file == null) {
-                backend = H2Backend.inMemory();
-            } else {
-                Path parent = Path.of(file).toAbsolutePath().getParent();
-                if (parent != null) {
-                    Files.createDirectories(parent);
-                }
-                backend = new DurableH2Backend(new MVStore.Builder().fileName(file).open());
-            }
+            backend = file == null ? H2Backend.inMemory() : new DurableH2Backend(openStore(file));
         } else if ("h2-stock".equals(backendName)) {
             String file = opts.get("file");
-            if (file == null) {
-                backend = H2Backend.inMemory();
-            } else {
-                Path parent = Path.of(file).toAbsolutePath().getParent();
-                if (parent != null) {
-                    Files.createDirectories(parent);
-                }
-                backend = new H2Backend(new MVStore.Builder().fileName(file).open());
-            }
+            backend = file == null ? H2Backend.inMemory() : new H2Backend(openStore(file));
         } else {
             throw new IllegalArgumentException("--backend must be h2, h2-stock or memory, got " + backendName);
         }
@@ -78,6 +62,15 @@ public final class Main {
             stopped.countDown();
         }, "shutdown"));
         stopped.await();
+    }
+
+    /** The MVStore file of an H2 backend, its directory created if needed. */
+    private static MVStore openStore(String file) throws java.io.IOException {
+        Path parent = Path.of(file).toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        return new MVStore.Builder().fileName(file).open();
     }
 
     private static Map<String, String> parse(String[] args) {
