@@ -159,7 +159,7 @@ describe('split deployment: stale write markers of a killed worker', () => {
     expect(gaugeZero).toBe(true);
     process.stdout.write(
       `marker-sweep: freezes=${freezes} stale entries=${stale.length} swept=${JSON.stringify(swept)} ` +
-        `stored by the dead worker=${stored} acknowledged=${acknowledged.length}\n`,
+        `stored by the dead worker=${stored} ${stream.summary()}\n`,
     );
   });
 });

@@ -530,7 +530,10 @@ export class SplitStack {
    * Waits until every acknowledged marker is stored (a queue drains into the
    * store asynchronously) and no event of the collection still carries a write
    * marker `m` (its delivery's counters applied); returns the stored events.
-   * `timeoutMs` is the longest wait without progress: while more of the
+   * With `settled`, it also waits until the queue holds no job still to
+   * process: a request that timed out or answered 503 after its job was
+   * enqueued is stored and counted later, and events stored after the scan
+   * but counted before the counters are read would not add up. `timeoutMs` is the longest wait without progress: while more of the
    * acknowledged events arrive the wait goes on, since a backlog that drains
    * slowly on a loaded machine is late, not lost (the spec's own jest budget
    * bounds the whole wait).
@@ -549,6 +552,9 @@ export class SplitStack {
     let docs: StoredDoc[] = [];
     for (;;) {
       const t0 = Date.now();
+      // Read before the scan, so a job finished by then is in it. An
+      // unreachable shard is not waited for: its jobs are a spec's own subject.
+      const drained = !settled || (await this.queuedJobs().catch(() => 0)) === 0;
       // A count first: far cheaper for the store than reading every body, so
       // polling does not slow the worker that is still writing. The whole
       // collection is read only once it holds at least as many events as
@@ -577,7 +583,7 @@ export class SplitStack {
           if (!settled) return docs;
           const marked = await this.withMarkers(projectId, docs).catch(() => null);
           if (marked) docs = marked;
-          if (marked?.every((d) => d.m === undefined)) return docs;
+          if (marked?.every((d) => d.m === undefined) && drained) return docs;
         }
       }
       if (Date.now() > until) return docs;
