@@ -243,4 +243,26 @@ describe('ColumnarCopy following SQLite', () => {
     const answer = await copy!.answer('p', count, { limits: {}, now });
     expect('response' in answer && answer.response.result).toBe(2_001);
   });
+
+  it('reads a write committed while a round is in flight, after that round read its last window', async () => {
+    await open();
+    await copy!.sync();
+    const write = db.writer.prepare(
+      'INSERT INTO events (project, collection, id, ts, body) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertNow = (n: number) => {
+      const e = event('late', n);
+      write.run('p', e.collection, e.id, e.timestamp, JSON.stringify(e.event));
+    };
+    for (let n = 0; n < 9; n++) insertNow(n);
+    // The round reads its window synchronously and then appends it to DuckDB;
+    // these writes commit while it appends, after it read its last window.
+    const round = copy!.sync();
+    for (let n = 9; n < 40; n++) insertNow(n);
+    const count = parseQuery('count', { event_collection: 'late' });
+    const answer = await copy!.answer('p', count, { limits: {}, now: new Date(T0) });
+    await round;
+    expect('response' in answer && answer.response.result).toBe(40);
+    await expectSameRows('p', 'late');
+  });
 });

@@ -38,6 +38,8 @@ export class ColumnarCopy implements CompiledQueries {
   private position = { rowid: 0, seq: 0 };
   private appliedSincePrune = 0;
   private syncing: Promise<void> | undefined;
+  /** The run queued behind the one in flight, shared by every caller meanwhile (see sync). */
+  private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /**
@@ -115,11 +117,29 @@ export class ColumnarCopy implements CompiledQueries {
     return response ? { response } : { declined };
   }
 
-  /** Applies every change committed so far (one run at a time; callers share it). */
+  /**
+   * Applies every change committed before this call (one run at a time).
+   * A run already in flight may have read its last window before the
+   * caller's own write committed, and a query answered after it alone once
+   * missed that write (a count of 9 right after 40 acknowledged events), so
+   * a caller that finds a run in flight waits for the next run, which starts
+   * after it. Callers arriving meanwhile share that next run.
+   */
   sync(): Promise<void> {
-    if (!this.syncing) {
-      this.syncing = this.catchUp().finally(() => (this.syncing = undefined));
-    }
+    if (this.queued) return this.queued;
+    if (!this.syncing) return this.run();
+    const next = this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.run();
+      });
+    this.queued = next;
+    return next;
+  }
+
+  private run(): Promise<void> {
+    this.syncing ??= this.catchUp().finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
