@@ -241,13 +241,13 @@ async function main(): Promise<void> {
     let streamed = 0;
     let bytes = 0;
     const streamMs = await timed(async () => {
-      const { events } = service.streamExtraction(PROJECT, {
+      const { pages } = service.streamExtraction(PROJECT, {
         event_collection: COLLECTION,
         timeframe: extractFrame,
       });
-      for await (const e of events) {
-        bytes += JSON.stringify(e).length + 1;
-        streamed++;
+      for await (const page of pages) {
+        for (const line of page) bytes += line.length + 1;
+        streamed += page.length;
       }
     });
     const streamRss = peakRss;

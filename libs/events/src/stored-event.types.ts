@@ -11,6 +11,13 @@ export interface StoredEvent {
   id: string;
   timestamp: number;
   event: JsonObject;
+  /**
+   * The body as the store holds it, when that is JSON text equal to
+   * `JSON.stringify(event)` (SQLite's `body` column): an export can send it
+   * as it is, without parsing and serialising it again. Describes the body as
+   * read; code that changes `event` must not use it.
+   */
+  text?: string;
 }
 
 /** A batch of validated events bound for one project, as queued and stored. */

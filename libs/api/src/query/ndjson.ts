@@ -1,4 +1,6 @@
-import { JsonObject, TallyError } from '@app/events';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { TallyError } from '@app/events';
 
 export interface NdjsonRaw {
   write(chunk: string, callback?: (error?: Error | null) => void): boolean;
@@ -19,10 +21,15 @@ export interface NdjsonReply {
 
 /** How long the last line of a failed stream may take to flush before the connection is cut anyway. */
 const LAST_LINE_FLUSH_MS = 1000;
+/** Lines per write: one chunk per write call, whatever the page size. */
+const CHUNK_LINES = 256;
+/** Joining chunks is cheap, but a huge page still gives the loop a turn this often. */
+const WRITE_SLICE_MS = 4;
 
 /**
- * Streams events as NDJSON with backpressure: the source is pulled only as fast
- * as the client reads. The first event is read before any byte is sent, so bad
+ * Streams events as NDJSON with backpressure: the source (pages of JSON lines,
+ * serialised by the query engine in its time slices) is pulled only as fast
+ * as the client reads. The first page is read before any byte is sent, so bad
  * parameters, a busy project (429) or a query that times out before its first
  * match still get a normal Keen-shaped error rather than a broken stream.
  *
@@ -36,10 +43,10 @@ const LAST_LINE_FLUSH_MS = 1000;
  */
 export async function sendNdjson(
   reply: NdjsonReply,
-  events: AsyncIterable<JsonObject>,
+  pages: AsyncIterable<string[]>,
   deadline?: AbortSignal,
 ): Promise<void> {
-  const iterator = events[Symbol.asyncIterator]();
+  const iterator = pages[Symbol.asyncIterator]();
   const first = await iterator.next();
   reply.hijack();
   const raw = reply.raw;
@@ -54,12 +61,9 @@ export async function sendNdjson(
   try {
     let item = first;
     while (!item.done) {
-      if (!raw.write(`${JSON.stringify(item.value)}\n`)) {
-        const outcome = await drained(raw, deadline);
-        if (outcome === 'closed') {
-          gone = true;
-          return;
-        }
+      if ((await writePage(raw, item.value, deadline)) === 'closed') {
+        gone = true;
+        return;
       }
       if (deadline?.aborted) throw deadline.reason;
       item = await iterator.next();
@@ -73,6 +77,33 @@ export async function sendNdjson(
     else if (failure === undefined) raw.end();
     else cut(raw, failure);
   }
+}
+
+/**
+ * One page, a chunk of lines per write: waits for 'drain' when the socket's
+ * buffer is full, and gives the loop a turn when a long page took a slice.
+ */
+async function writePage(
+  raw: NdjsonRaw,
+  page: string[],
+  deadline?: AbortSignal,
+): Promise<'written' | 'closed'> {
+  let sliceStart = performance.now();
+  for (let from = 0; from < page.length; from += CHUNK_LINES) {
+    const to = Math.min(page.length, from + CHUNK_LINES);
+    let chunk = '';
+    for (let i = from; i < to; i++) chunk += `${page[i]}\n`;
+    if (!raw.write(chunk)) {
+      const outcome = await drained(raw, deadline);
+      if (outcome === 'closed') return 'closed';
+      sliceStart = performance.now();
+    } else if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+    if (deadline?.aborted) throw deadline.reason;
+  }
+  return 'written';
 }
 
 /** Waits for 'drain'; stops early when the client goes away or the deadline passes. */

@@ -64,7 +64,7 @@ export class QueriesController {
     @Res() reply: NdjsonReply & ClientReply,
   ): Promise<void> {
     const stream = this.queries.streamExtraction(projectId, params, abortOnDisconnect(reply));
-    return sendNdjson(reply, stream.events, stream.deadline);
+    return sendNdjson(reply, stream.pages, stream.deadline);
   }
 
   @Post('extraction/stream')
@@ -82,7 +82,7 @@ export class QueriesController {
     @Res() reply: NdjsonReply & ClientReply,
   ): Promise<void> {
     const stream = this.queries.streamExtraction(projectId, body ?? {}, abortOnDisconnect(reply));
-    return sendNdjson(reply, stream.events, stream.deadline);
+    return sendNdjson(reply, stream.pages, stream.deadline);
   }
 
   @Get(':analysis')

@@ -131,9 +131,11 @@ describe('extraction/stream: project query slot', () => {
 
     const reply = new FakeReply();
     const stream = queries.streamExtraction('p', { event_collection: 'slow' });
-    const streaming = sendNdjson(reply, stream.events, stream.deadline);
-    // The first page has gone out; the stream now waits for the held second one.
-    while (reply.raw.chunks.length < 2) await new Promise((r) => setImmediate(r));
+    const streaming = sendNdjson(reply, stream.pages, stream.deadline);
+    // The first page (two events, one write) has gone out; the stream now
+    // waits for the held second one.
+    while (reply.raw.chunks.length < 1) await new Promise((r) => setImmediate(r));
+    expect(reply.raw.lines().map((e) => e.n)).toEqual([0, 1]);
 
     const busy = (await rejection(
       queries.run('p', 'count', { event_collection: 'small' }),
@@ -146,7 +148,7 @@ describe('extraction/stream: project query slot', () => {
     const second = new FakeReply();
     const other = queries.streamExtraction('p', { event_collection: 'small' });
     const refused = (await rejection(
-      sendNdjson(second, other.events, other.deadline),
+      sendNdjson(second, other.pages, other.deadline),
     )) as TallyError;
     expect(refused.errorCode).toBe('TooManyConcurrentQueriesError');
     expect(second.hijacked).toBe(false); // a normal 429 answer, not a broken stream
@@ -172,11 +174,12 @@ describe('extraction/stream: project query slot', () => {
     const reply = new FakeReply();
     reply.raw.blocked = true;
     const stream = queries.streamExtraction('p', { event_collection: 'slow' });
-    const streaming = sendNdjson(reply, stream.events, stream.deadline);
+    const streaming = sendNdjson(reply, stream.pages, stream.deadline);
     while (reply.raw.chunks.length < 1) await new Promise((r) => setImmediate(r));
     reply.raw.emit('close');
     await streaming;
-    expect(reply.raw.lines()).toEqual([stored(0).event]); // no error line: nobody is there to read it
+    // The first page, and no error line: nobody is there to read it.
+    expect(reply.raw.lines()).toEqual([stored(0).event, stored(1).event]);
     expect(store.scansClosed).toBe(1);
     expect(await queries.run('p', 'count', { event_collection: 'slow' })).toEqual({ result: 10 });
   });
@@ -188,7 +191,7 @@ describe('extraction/stream: deadline (QUERY_STREAM_DEADLINE_MS)', () => {
     const queries = service(store, 300);
     const reply = new FakeReply();
     const stream = queries.streamExtraction('p', { event_collection: 'endless' });
-    await sendNdjson(reply, stream.events, stream.deadline);
+    await sendNdjson(reply, stream.pages, stream.deadline);
 
     const lines = reply.raw.lines();
     const last = lines[lines.length - 1];
@@ -217,16 +220,33 @@ describe('extraction/stream: deadline (QUERY_STREAM_DEADLINE_MS)', () => {
     const reply = new FakeReply();
     reply.raw.blocked = true;
     const stream = queries.streamExtraction('p', { event_collection: 'slow' });
-    await sendNdjson(reply, stream.events, stream.deadline);
+    await sendNdjson(reply, stream.pages, stream.deadline);
 
-    // The event written before the client stalled, then the error line (which cannot flush).
+    // The page written before the client stalled, then the error line (which cannot flush).
     expect(reply.raw.lines()).toEqual([
       stored(0).event,
+      stored(1).event,
       { error: expect.stringMatching(/time limit of 300 ms/), error_code: 'QueryTimeoutError' },
     ]);
     await new Promise((resolve) => reply.raw.once('close', resolve));
     expect([reply.raw.destroyed, reply.raw.ended]).toEqual([true, false]);
     expect(store.scansClosed).toBe(1);
     expect(await queries.run('p', 'count', { event_collection: 'slow' })).toEqual({ result: 10 });
+  });
+});
+
+describe('extraction/stream: writes', () => {
+  it('writes a page of lines in chunks, every line whole and in order', async () => {
+    const page = Array.from({ length: 1000 }, (_, n) => JSON.stringify({ n, pad: 'x'.repeat(n % 7) }));
+    async function* pages() {
+      yield page.slice(0, 600);
+      yield page.slice(600);
+    }
+    const reply = new FakeReply();
+    await sendNdjson(reply, pages());
+    expect(reply.raw.lines().map((e) => e.n)).toEqual(page.map((_, n) => n));
+    // 600 lines in three writes (256 + 256 + 88), 400 in two.
+    expect(reply.raw.chunks).toHaveLength(5);
+    expect(reply.raw.ended).toBe(true);
   });
 });

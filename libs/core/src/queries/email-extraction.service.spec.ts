@@ -260,7 +260,7 @@ describe('EmailExtractionService', () => {
     const { service, queries, mailer } = setup();
     const busy = queries
       .streamExtraction('p', { event_collection: 'clicks' })
-      .events[Symbol.asyncIterator]();
+      .pages[Symbol.asyncIterator]();
     await busy.next(); // holds the project's only query slot
     service.start('p', { event_collection: 'clicks', email: 'a@example.com' });
     await new Promise((r) => setTimeout(r, 60));
@@ -275,7 +275,7 @@ describe('EmailExtractionService', () => {
     const interrupted0 = await counted('interrupted');
     const busy = queries
       .streamExtraction('p', { event_collection: 'clicks' })
-      .events[Symbol.asyncIterator]();
+      .pages[Symbol.asyncIterator]();
     await busy.next();
     service.start('p', { event_collection: 'clicks', email: 'a@example.com' });
     await service.beforeApplicationShutdown();

@@ -219,13 +219,14 @@ export class EmailExtractionService {
       let bytes = 2;
       try {
         const stream = this.queries.streamExtraction(job.projectId, job.params, signal);
-        for await (const event of stream.events) {
-          const text = JSON.stringify(event);
-          bytes += Buffer.byteLength(text) + 1;
-          if (bytes > this.settings.maxBytes)
-            throw new TooLarge(`over ${this.settings.maxBytes} bytes`);
-          if (job.format.type === 'csv') events.push(event);
-          texts.push(text);
+        for await (const page of stream.pages) {
+          for (const text of page) {
+            bytes += Buffer.byteLength(text) + 1;
+            if (bytes > this.settings.maxBytes)
+              throw new TooLarge(`over ${this.settings.maxBytes} bytes`);
+            if (job.format.type === 'csv') events.push(JSON.parse(text) as JsonObject);
+            texts.push(text);
+          }
         }
         return { events, texts, bytes };
       } catch (error) {

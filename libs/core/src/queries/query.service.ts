@@ -1,5 +1,5 @@
 import { TallyConfig } from '@app/config';
-import { JsonObject, TallyError } from '@app/events';
+import { TallyError } from '@app/events';
 import {
   executeQuery,
   parseQuery,
@@ -32,9 +32,12 @@ const TRANSPORT_PARAMS = ['api_key', 'analysis_type'];
  */
 export type QueryPath = 'compiled' | 'reference';
 
-/** A streamed extraction: its events, and a signal that fires when its deadline passes. */
+/**
+ * A streamed extraction: its events as pages of JSON lines (each page
+ * non-empty, oldest first), and a signal that fires when its deadline passes.
+ */
 export interface ExtractionStream {
-  events: AsyncIterable<JsonObject>;
+  pages: AsyncIterable<string[]>;
   deadline: AbortSignal;
 }
 
@@ -126,7 +129,7 @@ export class QueryService {
     }
     const deadline = new AbortController();
     return {
-      events: this.gatedStream(projectId, query, deadline, signal),
+      pages: this.gatedStream(projectId, query, deadline, signal),
       deadline: deadline.signal,
     };
   }
@@ -136,7 +139,7 @@ export class QueryService {
     query: Query,
     deadline: AbortController,
     client?: AbortSignal,
-  ): AsyncGenerator<JsonObject> {
+  ): AsyncGenerator<string[]> {
     const analysis = 'extraction_stream';
     const start = performance.now();
     let release: () => void;

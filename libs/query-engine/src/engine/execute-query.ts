@@ -1,10 +1,9 @@
-import { JsonObject } from '@app/events';
 import { EventSource } from '../event-source.port';
 import { badParam } from '../query-errors';
 import { ExtractionQuery, Query, QueryResponse } from '../query.types';
 import { executionMetadata } from './execution-metadata';
 import { ExecuteContext, QueryRun } from './query-run';
-import { extractionStream, runExtraction } from './run-extraction';
+import { extractionLines, runExtraction } from './run-extraction';
 import { runFunnel } from './run-funnel';
 import { runMetrics } from './run-metrics';
 
@@ -40,17 +39,18 @@ export async function executeQuery(
 }
 
 /**
- * Extraction as a stream of (projected) events for NDJSON export: constant
- * memory without `latest`, no size limit, and a deadline only when
+ * Extraction as a stream of pages of JSON lines, one (projected) event each,
+ * for NDJSON export:
+ * constant memory without `latest`, no size limit, and a deadline only when
  * ctx.deadlineMs is given (exports legitimately run long). The deadline is
  * checked while the stream is pulled; a consumer that stops pulling must
- * enforce its own (the HTTP layer does).
+ * enforce its own (the HTTP layer does). Every page holds at least one event.
  */
 export function streamExtraction(
   query: Query,
   source: EventSource,
   ctx: ExecuteContext,
-): AsyncIterable<JsonObject> {
+): AsyncIterable<string[]> {
   if (query.analysis_type !== 'extraction') {
     throw badParam(`streaming export needs an extraction query, not ${query.analysis_type}`);
   }
@@ -61,11 +61,11 @@ async function* runStream(
   query: ExtractionQuery,
   source: EventSource,
   ctx: ExecuteContext,
-): AsyncGenerator<JsonObject> {
+): AsyncGenerator<string[]> {
   // Created on the first pull, so a stream never started holds no slice.
   const run = new QueryRun(ctx, false);
   try {
-    yield* extractionStream(query, source, run);
+    yield* extractionLines(query, source, run);
   } finally {
     run.close();
     ctx.onScanned?.(run.eventsScanned);

@@ -123,13 +123,17 @@ describe('query protection limits', () => {
     ).toContain('latest');
     let n = 0;
     let last = -1;
-    for await (const ev of streamExtraction(q, source, {
+    for await (const page of streamExtraction(q, source, {
       projectId: 'p',
       limits: { maxExtractionEvents: 1 },
     })) {
-      expect(ev.n as number).toBeGreaterThan(last);
-      last = ev.n as number;
-      n++;
+      expect(page.length).toBeGreaterThan(0);
+      for (const line of page) {
+        const ev = JSON.parse(line) as { n: number };
+        expect(ev.n).toBeGreaterThan(last);
+        last = ev.n;
+        n++;
+      }
     }
     expect(n).toBe(1000);
   });
@@ -138,7 +142,8 @@ describe('query protection limits', () => {
     const spy = new InMemoryEventSource({ pageSize: 10 }).add('p', 'c', events(1000));
     const q = parseQuery('extraction', { event_collection: 'c', latest: 3, property_names: ['n'] });
     const out = [];
-    for await (const ev of streamExtraction(q, spy, { projectId: 'p' })) out.push(ev);
+    for await (const page of streamExtraction(q, spy, { projectId: 'p' }))
+      out.push(...page.map((line) => JSON.parse(line)));
     expect(out).toEqual([{ n: 997 }, { n: 998 }, { n: 999 }]);
     expect(spy.requests[0].order).toBe('desc');
     expect(() =>

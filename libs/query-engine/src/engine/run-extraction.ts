@@ -14,6 +14,9 @@ import { inSlices } from './time-slice';
 const byTime = (a: StoredEvent, b: StoredEvent): number =>
   a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Events per page of a `latest` answer (its events are all in memory already). */
+const LATEST_PAGE = 1000;
+
 /**
  * Synchronous extraction: the matching events, oldest first (with `latest`:
  * the N newest, still oldest first). Bounded by maxExtractionEvents because
@@ -31,28 +34,84 @@ export async function runExtraction(
     );
   }
   const out: JsonObject[] = [];
-  for await (const e of extractionStream(query, source, run, max)) out.push(e);
+  for await (const page of extractionPages(query, source, run, max)) {
+    for (const e of page) out.push(e);
+  }
   return out;
 }
 
+type Projection = (event: JsonObject) => JsonObject;
+
 /**
- * The matching (projected) events as a stream. Without `latest` it holds one
- * page at a time; with `latest` it reads newest-first and stops after N
- * matches, so it holds at most N events.
+ * The matching (projected) events as a stream of non-empty pages, oldest
+ * first. Pages, not single events: an export of millions of events would
+ * otherwise spend most of its time resuming generators once per event.
  */
-export async function* extractionStream(
+export function extractionPages(
   query: ExtractionQuery,
   source: EventSource,
   run: QueryRun,
   maxEvents = Infinity,
-): AsyncGenerator<JsonObject> {
+): AsyncGenerator<JsonObject[]> {
+  return shapedPages(query, source, run, maxEvents, (ev, project) =>
+    project ? project(ev.event) : ev.event,
+  );
+}
+
+/**
+ * The same events as pages of JSON lines (the NDJSON export). An event the
+ * store kept as JSON text, exported whole, is sent as stored: most of an
+ * export's time was parsing bodies and serialising them again.
+ */
+export function extractionLines(
+  query: ExtractionQuery,
+  source: EventSource,
+  run: QueryRun,
+): AsyncGenerator<string[]> {
+  return shapedPages(query, source, run, Infinity, (ev, project) =>
+    project ? JSON.stringify(project(ev.event)) : (ev.text ?? JSON.stringify(ev.event)),
+  );
+}
+
+/** Each matching page shaped event by event, in the query's time slices. */
+async function* shapedPages<T>(
+  query: ExtractionQuery,
+  source: EventSource,
+  run: QueryRun,
+  maxEvents: number,
+  shape: (ev: StoredEvent, project?: Projection) => T,
+): AsyncGenerator<T[]> {
+  const project = query.property_names ? compileProjection(query.property_names) : undefined;
+  for await (const kept of matchedPages(query, source, run, maxEvents)) {
+    const out: T[] = new Array(kept.length);
+    await inSlices(run.slice, kept.length, (from, to) => {
+      for (let i = from; i < to; i++) out[i] = shape(kept[i], project);
+    });
+    yield out;
+  }
+}
+
+/**
+ * The matching stored events in non-empty pages, oldest first. Without
+ * `latest` it holds one store page at a time; with `latest` it reads
+ * newest-first and stops after N matches, so it holds at most N events.
+ */
+async function* matchedPages(
+  query: ExtractionQuery,
+  source: EventSource,
+  run: QueryRun,
+  maxEvents: number,
+): AsyncGenerator<StoredEvent[]> {
   const range = resolveTimeframe(query.timeframe, query.timezone, run.now);
   const pred = compileFilters(query.filters, run.filterOptions());
-  const project = query.property_names ? compileProjection(query.property_names) : undefined;
   const { request } = buildScanRequest(run.projectId, query.event_collection, range, query.filters);
   const lo = range ? range.start : -Infinity;
   const hi = range ? range.end : Infinity;
-  const matches = (ev: StoredEvent) => ev.timestamp >= lo && ev.timestamp < hi && pred(ev.event);
+  // Without filters the body is not read here: a store that parses lazily
+  // (SQLite) then never parses an event exported as stored text.
+  const filtered = query.filters.length > 0;
+  const matches = (ev: StoredEvent) =>
+    ev.timestamp >= lo && ev.timestamp < hi && (!filtered || pred(ev.event));
 
   if (query.latest !== undefined) {
     const n = query.latest;
@@ -70,12 +129,10 @@ export async function* extractionStream(
     });
     // Up to maxExtractionEvents to order: sorted in slices.
     const sorted = await slicedSort(picked, byTime, run.slice);
-    for (let i = Math.max(0, sorted.length - n); i < sorted.length; i++) {
-      const ev = sorted[i];
-      yield project ? project(ev.event) : ev.event;
-      // A consumer pulling in a loop runs on microtasks only: the slice also
-      // covers its time (serialising, writing), so it is checked per event.
-      await run.slice.breathe();
+    const newest = sorted.slice(Math.max(0, sorted.length - n));
+    for (let from = 0; from < newest.length; from += LATEST_PAGE) {
+      yield newest.slice(from, from + LATEST_PAGE);
+      run.check();
     }
     return;
   }
@@ -103,11 +160,7 @@ export async function* extractionStream(
             'use latest, narrow the timeframe, or use the streaming export',
         );
       }
-      for (let i = 0; i < kept.length; i++) {
-        const ev = kept[i];
-        yield project ? project(ev.event) : ev.event;
-        await run.slice.breathe();
-      }
+      if (kept.length > 0) yield kept;
       run.check();
     }
   } finally {
