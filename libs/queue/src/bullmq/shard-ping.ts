@@ -91,8 +91,23 @@ export class RedisShardPinger {
         shard: shard.index,
         address: shard.address,
         ok: false,
-        error: (error as Error).message,
+        error: pingFailure(shard, error as Error),
       };
     }
   }
+}
+
+/**
+ * What an operator reads in the 503: which shard, and why. A shard that goes
+ * away while its PING is in flight fails it with ioredis' own retry-limit
+ * error ("Reached the max retries per request limit"), which names neither
+ * the shard nor the cause; that is the same "not connected" as a shard found
+ * down before the PING.
+ */
+function pingFailure(shard: PingedShard, error: Error): string {
+  if (shard.client.status !== 'ready' || error.name === 'MaxRetriesPerRequestError')
+    return `queue shard ${shard.address} is not connected`;
+  return error.message.includes(shard.address)
+    ? error.message
+    : `queue shard ${shard.address}: ${error.message}`;
 }
