@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isEmailAddress, TallyConfig } from '@app/config';
-import { JsonObject, TallyError } from '@app/events';
+import { JsonObject, parseJsonText, TallyError } from '@app/events';
 import { QueryErrorCode } from '@app/query-engine';
 import { Log } from '../log.port';
 import { emailExtractionSendFailures, emailExtractions, secondsSince } from '../metrics';
@@ -224,7 +224,8 @@ export class EmailExtractionService {
             bytes += Buffer.byteLength(text) + 1;
             if (bytes > this.settings.maxBytes)
               throw new TooLarge(`over ${this.settings.maxBytes} bytes`);
-            if (job.format.type === 'csv') events.push(JSON.parse(text) as JsonObject);
+            if (job.format.type === 'csv')
+              events.push(parseJsonText(text, 'An extracted event') as JsonObject);
             texts.push(text);
           }
         }

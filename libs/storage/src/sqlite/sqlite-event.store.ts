@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { CollectionEvent, JsonObject, StoredEvent } from '@app/events';
+import { CollectionEvent, JsonObject, parseJsonText, StoredEvent } from '@app/events';
 import { ScanRequest } from '@app/query-engine';
 import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
 import { SqliteDatabase } from './sqlite-database';
@@ -33,7 +33,7 @@ function toStored(row: EventRow): StoredEvent {
     id: row.id,
     timestamp: row.ts,
     get event(): JsonObject {
-      return (parsed ??= JSON.parse(text) as JsonObject);
+      return (parsed ??= parseJsonText(text, 'A stored event body') as JsonObject);
     },
     set event(value: JsonObject) {
       parsed = value;
