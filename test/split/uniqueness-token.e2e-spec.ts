@@ -110,10 +110,17 @@ describe('split deployment: uniqueness tokens under concurrency, a killed worker
     })();
 
     await sleep(2_000);
-    // Killed while it holds jobs, counted right after the kill.
-    await waitFor(async () => (await stack.activeJobs()) > 0, 15_000, 20);
+    // Killed while it holds jobs. A job seen active can finish before a kill
+    // lands, so the worker is frozen (SIGSTOP) first and the jobs it holds
+    // are counted while it cannot finish any; none held: thawed and tried again.
+    let inFlight = 0;
+    for (let attempt = 0; attempt < 50 && inFlight === 0; attempt++) {
+      await waitFor(async () => (await stack.activeJobs()) > 0, 15_000, 20);
+      stack.signal('worker-1', 'SIGSTOP');
+      inFlight = await stack.activeJobs();
+      if (inFlight === 0) stack.signal('worker-1', 'SIGCONT');
+    }
     stack.signal('worker-1', 'SIGKILL');
-    const inFlight = await stack.activeJobs();
     await sleep(2_000);
     await stack.startService('worker-1');
     await sleep(2_000);
