@@ -71,4 +71,12 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER events_updated_log AFTER UPDATE ON events
     BEGIN INSERT INTO event_changes (row) VALUES (new.rowid); END;
   `,
+  // Keen's access keys: a name, an active flag (revoke/unrevoke keeps the
+  // key), and what the key may do (`permitted` and `options`) as JSON text.
+  // The three role keys a project starts with keep the defaults.
+  `
+  ALTER TABLE api_keys ADD COLUMN name TEXT;
+  ALTER TABLE api_keys ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE api_keys ADD COLUMN access TEXT;
+  `,
 ];
