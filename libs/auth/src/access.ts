@@ -1,11 +1,44 @@
 import { TallyError } from '@app/events';
-import { KeyRole, StoredKey } from '@app/storage';
+import { KeyPermission, StoredKey } from '@app/storage';
 
-/** What an operation needs; a master key can do everything. */
-export type Access = 'write' | 'read' | 'master';
+/**
+ * What an operation needs. `read` is running ad-hoc queries (and extractions);
+ * `schema`, `saved_queries`, `cached_queries` and `datasets` are Keen's finer
+ * read rights. A read key has every read right, a write key only `write`, the
+ * master key everything; an access key what its `permitted` list names.
+ */
+export type Access =
+  | 'write'
+  | 'read'
+  | 'master'
+  | 'schema'
+  | 'saved_queries'
+  | 'cached_queries'
+  | 'datasets';
 
-export function roleAllows(role: KeyRole, access: Access): boolean {
-  return role === 'master' || role === access;
+const READS: readonly Access[] = ['read', 'schema', 'saved_queries', 'cached_queries', 'datasets'];
+
+/** Keen's `permitted` names → the access each grants. */
+export const PERMISSION_ACCESS: Readonly<Record<KeyPermission, Access>> = {
+  writes: 'write',
+  queries: 'read',
+  schema: 'schema',
+  saved_queries: 'saved_queries',
+  cached_queries: 'cached_queries',
+  datasets: 'datasets',
+};
+
+export function keyAllows(key: StoredKey, access: Access): boolean {
+  switch (key.role) {
+    case 'master':
+      return true;
+    case 'write':
+      return access === 'write';
+    case 'read':
+      return READS.includes(access);
+    case 'access':
+      return (key.access?.permitted ?? []).some((p) => PERMISSION_ACCESS[p] === access);
+  }
 }
 
 export function missingKey(): TallyError {
@@ -16,12 +49,53 @@ export function invalidKey(): TallyError {
   return new TallyError('unauthorized', 'InvalidApiKeyError', 'Specified API Key is invalid for this project.');
 }
 
-export function forbidden(key: StoredKey, access: Access): TallyError {
+function describe(key: StoredKey): string {
+  return key.role === 'access'
+    ? `an access key permitted ${JSON.stringify(key.access?.permitted ?? [])}`
+    : `a ${key.role} key`;
+}
+
+export function forbidden(key: StoredKey, access: Access | readonly Access[]): TallyError {
+  const wanted = typeof access === 'string' ? [access] : access;
+  if (wanted.includes('master')) {
+    return new TallyError(
+      'forbidden',
+      'AdminOnlyEndpointError',
+      `This operation needs the master key; ${describe(key)} was given.`,
+    );
+  }
+  const rights = wanted.map((a) => (a === 'read' ? 'queries' : a)).join(' or ');
   return new TallyError(
     'forbidden',
-    access === 'master' ? 'AdminOnlyEndpointError' : 'InsufficientKeyPermissionsError',
-    `This operation needs a ${access} key${access === 'master' ? '' : ' or the master key'}; a ${key.role} key was given.`,
+    'InsufficientKeyPermissionsError',
+    `This operation needs a key permitted ${rights} (a ${wanted.includes('write') ? 'write' : 'read'} key or the master key has it); ${describe(key)} was given.`,
   );
+}
+
+/**
+ * An access key's allow and block lists for named resources
+ * (`options.saved_queries`, `options.cached_queries`, `options.datasets`):
+ * with `allowed`, only the names listed; never a name in `blocked`.
+ */
+export function assertNamedAllowed(
+  key: StoredKey,
+  kind: 'saved_queries' | 'cached_queries' | 'datasets',
+  name: string,
+): void {
+  if (key.role !== 'access') return;
+  const lists = key.access?.options?.[kind];
+  if (!lists || typeof lists !== 'object' || Array.isArray(lists)) return;
+  const { allowed, blocked } = lists as { allowed?: unknown; blocked?: unknown };
+  const refused =
+    (Array.isArray(allowed) && !allowed.includes(name)) ||
+    (Array.isArray(blocked) && blocked.includes(name));
+  if (refused) {
+    throw new TallyError(
+      'forbidden',
+      'InsufficientKeyPermissionsError',
+      `This access key may not use the ${kind.replace('_', ' ').replace(/s$/, '')} "${name.slice(0, 100)}" (options.${kind}).`,
+    );
+  }
 }
 
 export function unknownProject(projectId: string): TallyError {

@@ -1,5 +1,5 @@
 import { MetadataStore, StoredKey } from '@app/storage';
-import { Access, forbidden, invalidKey, missingKey, roleAllows, unknownProject } from './access';
+import { Access, forbidden, invalidKey, keyAllows, missingKey, unknownProject } from './access';
 import { hashKey, sameHash } from './key-hash';
 import { watchKeyCache } from './key-cache.metrics';
 
@@ -65,15 +65,20 @@ export class KeyCache {
     return this.loadedAt;
   }
 
-  /** Throws the Keen-shaped error for an unknown project, a bad key or too little access. */
-  authorize(projectId: string, key: string | undefined, access: Access): StoredKey {
+  /**
+   * Throws the Keen-shaped error for an unknown project, a bad or revoked key,
+   * or a key allowed none of `access`.
+   */
+  authorize(projectId: string, key: string | undefined, access: Access | readonly Access[]): StoredKey {
     if (!this.projects.has(projectId)) throw unknownProject(projectId);
     if (!key) throw missingKey();
     const hash = hashKey(key);
     const found = this.keys.get(hash);
     if (!found || found.projectId !== projectId || !sameHash(found.keyHash, hash))
       throw invalidKey();
-    if (!roleAllows(found.role, access)) throw forbidden(found, access);
+    if (found.active === false) throw invalidKey();
+    const wanted = typeof access === 'string' ? [access] : access;
+    if (!wanted.some((a) => keyAllows(found, a))) throw forbidden(found, access);
     return found;
   }
 }

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { StoredKey } from '@app/storage';
 import { Access } from './access';
 import { KeyCache } from './key-cache';
 import { REQUIRED_ACCESS } from './require-key.decorator';
@@ -8,7 +9,7 @@ interface KeyedRequest {
   params?: Record<string, string>;
   query?: Record<string, unknown>;
   headers: Record<string, string | string[] | undefined>;
-  tallyKeyRole?: string;
+  tallyKey?: StoredKey;
 }
 
 /**
@@ -24,15 +25,17 @@ export class KeyGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const access = this.reflector.get<Access | undefined>(REQUIRED_ACCESS, context.getHandler());
+    const access = this.reflector.get<Access | readonly Access[] | undefined>(
+      REQUIRED_ACCESS,
+      context.getHandler(),
+    );
     if (!access) return true;
     const request = context.switchToHttp().getRequest<KeyedRequest>();
     const projectId = request.params?.projectId ?? '';
     const header = request.headers.authorization;
     const queryKey = request.query?.api_key;
     const key = (typeof header === 'string' && header) || (typeof queryKey === 'string' ? queryKey : undefined);
-    const found = this.keys.authorize(projectId, key, access);
-    request.tallyKeyRole = found.role;
+    request.tallyKey = this.keys.authorize(projectId, key, access);
     return true;
   }
 }

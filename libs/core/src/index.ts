@@ -27,6 +27,7 @@ export * from './projects/project-keys';
 export * from './queries/project-query-gate';
 export * from './queries/query.service';
 export * from './queries/result-cache';
+export * from './queries/query-scope';
 export * from './queries/email-extraction.service';
 export * from './queries/extraction-file';
 export * from './queries/extraction-mailer.port';

@@ -8,6 +8,7 @@ import { emailExtractionSendFailures, emailExtractions, secondsSince } from '../
 import { buildExtractionFile, ExtractionFileFormat, extractionFileFormat } from './extraction-file';
 import { ExtractionMail, ExtractionMailer, MailSendError } from './extraction-mailer.port';
 import { QueryService } from './query.service';
+import { QueryScope } from './query-scope';
 
 /** Keen's answer to an extraction with `email` (its clients' tests expect this text). */
 export const EMAIL_EXTRACTION_ANSWER =
@@ -42,6 +43,8 @@ interface Job {
   to: string;
   format: ExtractionFileFormat;
   params: unknown;
+  /** The forced filters of the key that asked for it. */
+  scope?: QueryScope;
 }
 
 class TooLarge extends Error {}
@@ -84,7 +87,7 @@ export class EmailExtractionService {
   }
 
   /** Checks the request, starts its job, and answers Keen's "Processing…" result. */
-  start(projectId: string, params: unknown): { result: string } {
+  start(projectId: string, params: unknown, scope?: QueryScope): { result: string } {
     if (!this.mailer) {
       throw new TallyError(
         'invalid',
@@ -104,7 +107,7 @@ export class EmailExtractionService {
     const format = extractionFileFormat(p.content_type, p.content_encoding);
     // Parses the query now, so a bad one is a 400 here and not a silent failure later;
     // the stream reads nothing until it is pulled.
-    this.queries.streamExtraction(projectId, params);
+    this.queries.streamExtraction(projectId, params, undefined, scope);
     const current = this.running.get(projectId) ?? 0;
     if (current >= this.settings.maxConcurrentPerProject) {
       throw new TallyError(
@@ -123,6 +126,7 @@ export class EmailExtractionService {
       to: p.email,
       format,
       params,
+      scope,
     };
     const done = this.run(job).finally(() => {
       this.jobs.delete(job.id);
@@ -218,7 +222,7 @@ export class EmailExtractionService {
       const texts: string[] = [];
       let bytes = 2;
       try {
-        const stream = this.queries.streamExtraction(job.projectId, job.params, signal);
+        const stream = this.queries.streamExtraction(job.projectId, job.params, signal, job.scope);
         for await (const page of stream.pages) {
           for (const text of page) {
             bytes += Buffer.byteLength(text) + 1;

@@ -21,6 +21,7 @@ import {
 } from '../metrics';
 import { ProjectQueryGate } from './project-query-gate';
 import { cacheKey, ResultCache } from './result-cache';
+import { applyScope, QueryScope } from './query-scope';
 
 // Transport parameters that are not part of the query itself.
 const TRANSPORT_PARAMS = ['api_key', 'analysis_type'];
@@ -67,11 +68,12 @@ export class QueryService {
     params: unknown,
     signal?: AbortSignal,
     onPath?: (path: QueryPath) => void,
+    scope?: QueryScope,
   ): Promise<QueryResponse> {
     const analysis = analysisLabel(analysisType);
     const start = performance.now();
     try {
-      return await this.runMeasured(projectId, analysisType, params, analysis, signal, onPath);
+      return await this.runMeasured(projectId, analysisType, params, analysis, signal, onPath, scope);
     } catch (error) {
       queryErrors.inc({ analysis, code: errorCodeLabel(error) });
       throw error;
@@ -87,8 +89,10 @@ export class QueryService {
     analysis: string,
     signal?: AbortSignal,
     onPath?: (path: QueryPath) => void,
+    scope?: QueryScope,
   ): Promise<QueryResponse> {
-    const query = parseQuery(analysisType, this.clean(params), this.limits);
+    // The scope is added after parsing, so the cache key below includes it.
+    const query = applyScope(parseQuery(analysisType, this.clean(params), this.limits), scope);
     const key = query.max_age !== undefined ? cacheKey(projectId, query) : undefined;
     if (key) {
       const cached = this.cache.get(key, query.max_age!);
@@ -119,10 +123,15 @@ export class QueryService {
    * even while it waits for a client that stopped reading, and the scan stops
    * at its next pause.
    */
-  streamExtraction(projectId: string, params: unknown, signal?: AbortSignal): ExtractionStream {
+  streamExtraction(
+    projectId: string,
+    params: unknown,
+    signal?: AbortSignal,
+    scope?: QueryScope,
+  ): ExtractionStream {
     let query: Query;
     try {
-      query = parseQuery('extraction', this.clean(params), this.limits);
+      query = applyScope(parseQuery('extraction', this.clean(params), this.limits), scope);
     } catch (error) {
       queryErrors.inc({ analysis: 'extraction_stream', code: errorCodeLabel(error) });
       throw error;

@@ -1,8 +1,10 @@
 import { Collection, MongoServerError } from 'mongodb';
-import { TallyError } from '@app/events';
+import { parseJsonText, TallyError } from '@app/events';
 import { SchemaCounter, SchemaDelta } from '@app/schema';
 import {
   CappedCollection,
+  KeyAccess,
+  KeyChanges,
   MetadataStore,
   Project,
   ProjectRetention,
@@ -30,6 +32,29 @@ interface KeyDoc {
   projectId: string;
   role: StoredKey['role'];
   createdAt: string;
+  name?: string;
+  active?: boolean;
+  /**
+   * An access key's KeyAccess as JSON text: its options hold names a client
+   * chose, which as document fields could start with `$` or hold dots.
+   */
+  access?: string;
+}
+
+function keyDoc(k: StoredKey): KeyDoc {
+  const doc: KeyDoc = { _id: k.keyHash, projectId: k.projectId, role: k.role, createdAt: k.createdAt };
+  if (k.name !== undefined) doc.name = k.name;
+  if (k.active === false) doc.active = false;
+  if (k.access) doc.access = JSON.stringify(k.access);
+  return doc;
+}
+
+function storedKey(d: KeyDoc): StoredKey {
+  const key: StoredKey = { projectId: d.projectId, keyHash: d._id, role: d.role, createdAt: d.createdAt };
+  if (d.name !== undefined) key.name = d.name;
+  if (d.active === false) key.active = false;
+  if (d.access !== undefined) key.access = parseJsonText(d.access, 'A stored key') as unknown as KeyAccess;
+  return key;
 }
 
 /**
@@ -73,14 +98,7 @@ export class MongoMetadataStore implements MetadataStore {
     if (keys.length > 0) {
       await (
         await this.keys()
-      ).insertMany(
-        keys.map((k) => ({
-          _id: k.keyHash,
-          projectId: k.projectId,
-          role: k.role,
-          createdAt: k.createdAt,
-        })),
-      );
+      ).insertMany(keys.map(keyDoc));
     }
   }
 
@@ -96,24 +114,14 @@ export class MongoMetadataStore implements MetadataStore {
 
   async listKeys(): Promise<StoredKey[]> {
     const docs = await (await this.keys()).find().toArray();
-    return docs.map((d) => ({
-      projectId: d.projectId,
-      keyHash: d._id,
-      role: d.role,
-      createdAt: d.createdAt,
-    }));
+    return docs.map(storedKey);
   }
 
   async addKey(key: StoredKey): Promise<void> {
     try {
       await (
         await this.keys()
-      ).insertOne({
-        _id: key.keyHash,
-        projectId: key.projectId,
-        role: key.role,
-        createdAt: key.createdAt,
-      });
+      ).insertOne(keyDoc(key));
     } catch (error) {
       if (error instanceof MongoServerError && error.code === 11000) {
         throw new TallyError(
@@ -129,6 +137,22 @@ export class MongoMetadataStore implements MetadataStore {
   async revokeKey(projectId: string, keyHash: string): Promise<boolean> {
     const result = await (await this.keys()).deleteOne({ _id: keyHash, projectId });
     return result.deletedCount === 1;
+  }
+
+  async updateKey(
+    projectId: string,
+    keyHash: string,
+    changes: KeyChanges,
+  ): Promise<StoredKey | null> {
+    const set: Partial<KeyDoc> = {};
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.active !== undefined) set.active = changes.active;
+    if (changes.access !== undefined) set.access = JSON.stringify(changes.access);
+    const keys = await this.keys();
+    if (Object.keys(set).length > 0) await keys.updateOne({ _id: keyHash, projectId }, { $set: set });
+    // Read back by _id alone (the index the test server uses), then checked.
+    const doc = await keys.findOne({ _id: keyHash });
+    return doc && doc.projectId === projectId ? storedKey(doc) : null;
   }
 
   applySchemaDeltas(projectId: string, deltas: SchemaDelta[]): Promise<void> {

@@ -1,8 +1,29 @@
+import { JsonObject } from '@app/events';
 import { SchemaCounter, SchemaDelta } from '@app/schema';
 
 export const METADATA_STORE = Symbol('METADATA_STORE');
 
-export type KeyRole = 'write' | 'read' | 'master';
+/**
+ * `write`, `read` and `master` are the keys a project starts with; `access`
+ * is one of Keen's access keys, allowed only what its `permitted` names.
+ */
+export type KeyRole = 'write' | 'read' | 'master' | 'access';
+
+export const KEY_PERMISSIONS = [
+  'writes',
+  'queries',
+  'saved_queries',
+  'cached_queries',
+  'datasets',
+  'schema',
+] as const;
+export type KeyPermission = (typeof KEY_PERMISSIONS)[number];
+
+/** An access key's rights as Keen has them; `options` as validated at its last write. */
+export interface KeyAccess {
+  permitted: KeyPermission[];
+  options: JsonObject;
+}
 
 export interface Project {
   id: string;
@@ -16,6 +37,19 @@ export interface StoredKey {
   keyHash: string;
   role: KeyRole;
   createdAt: string;
+  /** Access keys: the name Keen's clients give them. */
+  name?: string;
+  /** False once revoked (Keen's revoke keeps the key; unrevoke re-enables it). Absent: true. */
+  active?: boolean;
+  /** Access keys only. */
+  access?: KeyAccess;
+}
+
+/** What an update of an access key may change; absent fields stay. */
+export interface KeyChanges {
+  name?: string;
+  active?: boolean;
+  access?: KeyAccess;
 }
 
 /** One collection's state under the schema property cap (docs/operations.md, "Schema property cap"). */
@@ -56,6 +90,11 @@ export interface MetadataStore {
    * did. The key caches stop accepting it at their next refresh.
    */
   revokeKey(projectId: string, keyHash: string): Promise<boolean>;
+  /**
+   * Changes the key with this hash if it belongs to this project and returns
+   * it as stored; null when there is none. Key caches see it at their next refresh.
+   */
+  updateKey(projectId: string, keyHash: string, changes: KeyChanges): Promise<StoredKey | null>;
   /**
    * Adds the deltas to the counters; a counter that reaches zero is removed.
    * In a capped collection, a decrement of a path the cap never admitted

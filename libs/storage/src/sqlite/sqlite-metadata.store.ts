@@ -1,8 +1,10 @@
 import type { Statement } from 'better-sqlite3';
-import { TallyError } from '@app/events';
+import { parseJsonText, TallyError } from '@app/events';
 import { SchemaCounter, SchemaDelta } from '@app/schema';
 import {
   CappedCollection,
+  KeyAccess,
+  KeyChanges,
   MetadataStore,
   Project,
   ProjectRetention,
@@ -11,6 +13,47 @@ import {
   UnitOfWork,
 } from '../ports/metadata-store.port';
 import { SqliteDatabase } from './sqlite-database';
+
+const KEY_COLUMNS =
+  'project_id AS projectId, key_hash AS keyHash, role, created_at AS createdAt, name, active, access';
+
+interface KeyRow {
+  projectId: string;
+  keyHash: string;
+  role: StoredKey['role'];
+  createdAt: string;
+  name: string | null;
+  active: number;
+  access: string | null;
+}
+
+function keyFromRow(row: KeyRow): StoredKey {
+  const key: StoredKey = {
+    projectId: row.projectId,
+    keyHash: row.keyHash,
+    role: row.role,
+    createdAt: row.createdAt,
+  };
+  if (row.name !== null) key.name = row.name;
+  if (row.active === 0) key.active = false;
+  if (row.access !== null) key.access = parseJsonText(row.access, 'A stored key') as unknown as KeyAccess;
+  return key;
+}
+
+const INSERT_KEY =
+  'INSERT OR IGNORE INTO api_keys (key_hash, project_id, role, created_at, name, active, access) VALUES (?, ?, ?, ?, ?, ?, ?)';
+
+function keyValues(k: StoredKey): unknown[] {
+  return [
+    k.keyHash,
+    k.projectId,
+    k.role,
+    k.createdAt,
+    k.name ?? null,
+    k.active === false ? 0 : 1,
+    k.access ? JSON.stringify(k.access) : null,
+  ];
+}
 
 const RETENTION_PREFIX = 'retention/';
 /** The first name after every 'retention/…' one ('0' follows '/'). */
@@ -45,10 +88,8 @@ export class SqliteMetadataStore implements MetadataStore {
           `project ${project.id} already exists`,
         );
       }
-      const addKey = this.db.writer.prepare(
-        'INSERT INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
-      );
-      for (const k of keys) addKey.run(k.keyHash, k.projectId, k.role, k.createdAt);
+      const addKey = this.db.writer.prepare(INSERT_KEY.replace(' OR IGNORE', ''));
+      for (const k of keys) addKey.run(...keyValues(k));
     });
   }
 
@@ -66,23 +107,42 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return this.db.reader
-      .prepare(
-        'SELECT project_id AS projectId, key_hash AS keyHash, role, created_at AS createdAt FROM api_keys',
-      )
-      .all() as StoredKey[];
+    const rows = this.db.reader.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys`).all() as KeyRow[];
+    return rows.map(keyFromRow);
   }
 
   async addKey(key: StoredKey): Promise<void> {
     const changes = await this.db.write(
-      () =>
-        this.db.writer
-          .prepare(
-            'INSERT OR IGNORE INTO api_keys (key_hash, project_id, role, created_at) VALUES (?, ?, ?, ?)',
-          )
-          .run(key.keyHash, key.projectId, key.role, key.createdAt).changes,
+      () => this.db.writer.prepare(INSERT_KEY).run(...keyValues(key)).changes,
     );
     if (changes === 0) throw keyExists();
+  }
+
+  async updateKey(
+    projectId: string,
+    keyHash: string,
+    changes: KeyChanges,
+  ): Promise<StoredKey | null> {
+    return this.db.write(() => {
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      const set = (column: string, value: unknown) => {
+        sets.push(`${column} = ?`);
+        values.push(value);
+      };
+      if (changes.name !== undefined) set('name', changes.name);
+      if (changes.active !== undefined) set('active', changes.active ? 1 : 0);
+      if (changes.access !== undefined) set('access', JSON.stringify(changes.access));
+      if (sets.length > 0) {
+        this.db.writer
+          .prepare(`UPDATE api_keys SET ${sets.join(', ')} WHERE project_id = ? AND key_hash = ?`)
+          .run(...values, projectId, keyHash);
+      }
+      const row = this.db.writer
+        .prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE project_id = ? AND key_hash = ?`)
+        .get(projectId, keyHash) as KeyRow | undefined;
+      return row ? keyFromRow(row) : null;
+    });
   }
 
   async revokeKey(projectId: string, keyHash: string): Promise<boolean> {
