@@ -13,5 +13,6 @@ export * from './ports/marked-event-writer.port';
 export * from './ports/metadata-store.port';
 export * from './ports/readiness.port';
 export * from './ports/rejected-events.error';
+export * from './ports/saved-query-store.port';
 export * from './ports/write-path.port';
 export * from './storage.module';

@@ -7,10 +7,11 @@ import { MongoDeleteJobStore } from './mongo-delete-job.store';
 import { MongoEventStore } from './mongo-event.store';
 import { MongoMarkedEventWriter } from './mongo-marked-event.writer';
 import { MongoMetadataStore } from './mongo-metadata.store';
+import { MongoSavedQueryStore } from './mongo-saved-query.store';
 
 /**
  * The MongoDB side both split stores share: one connection for projects, keys,
- * counters, dead letters and delete jobs (events go to MongoDB or Cassandra).
+ * counters, dead letters, delete jobs and saved queries (events go to MongoDB or Cassandra).
  * Nothing is contacted until `init`, which the caller runs beside its own.
  */
 export function mongoMetadataSide(config: TallyConfig) {
@@ -24,15 +25,18 @@ export function mongoMetadataSide(config: TallyConfig) {
   const metadata = new MongoMetadataStore({ connection });
   const deadLetters = new MongoDeadLetterStore({ connection });
   const deleteJobs = new MongoDeleteJobStore({ connection });
+  const savedQueries = new MongoSavedQueryStore({ connection });
   const stores: MetadataStores = {
     metadata,
     deadLetters,
     deleteJobs,
+    savedQueries,
     idSecret,
     maxProperties: config.schema.maxProperties,
     close: () => connection.close(),
   };
-  const init = () => Promise.all([metadata.init(), deadLetters.init(), deleteJobs.init()]);
+  const init = () =>
+    Promise.all([metadata.init(), deadLetters.init(), deleteJobs.init(), savedQueries.init()]);
   return { connection, metadata, stores, init };
 }
 

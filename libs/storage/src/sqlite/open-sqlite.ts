@@ -7,6 +7,7 @@ import { SqliteDatabase } from './sqlite-database';
 import { SqliteEventStore } from './sqlite-event.store';
 import { SqliteMetadataStore, SqliteUnitOfWork } from './sqlite-metadata.store';
 import { SqliteDeleteJobStore } from './sqlite-delete-job.store';
+import { SqliteSavedQueryStore } from './sqlite-saved-query.store';
 
 const databases = new WeakMap<Stores, SqliteDatabase>();
 
@@ -29,6 +30,7 @@ export function openSqliteStores(config: TallyConfig): Stores {
     writes: { kind: 'transactional' },
     deadLetters: new InMemoryDeadLetterStore(),
     deleteJobs: new SqliteDeleteJobStore(db),
+    savedQueries: new SqliteSavedQueryStore(db),
     idSecret:
       config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
     maxProperties: config.schema.maxProperties,

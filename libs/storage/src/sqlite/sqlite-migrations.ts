@@ -79,4 +79,28 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE api_keys ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE api_keys ADD COLUMN access TEXT;
   `,
+  // Saved and cached queries (sqlite-saved-query.store.ts): the definition and
+  // metadata as JSON text, the cached answer with the version it was computed
+  // from, and the refresh lease. due_at is NULL for a plain saved query, so
+  // the partial index holds only what the refresher looks at.
+  `
+  CREATE TABLE saved_queries (
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    refresh_rate INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version TEXT NOT NULL,
+    result TEXT,
+    result_version TEXT,
+    computed_at INTEGER,
+    due_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (project, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX saved_queries_due ON saved_queries (due_at) WHERE due_at IS NOT NULL;
+  `,
 ];
