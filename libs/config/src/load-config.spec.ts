@@ -23,6 +23,24 @@ describe('loadConfig', () => {
     expect(loadConfig('standalone', { SCHEMA_MAX_PROPERTIES: '25' }).schema.maxProperties).toBe(25);
   });
 
+  it('reads the saved query settings, naming a bad one', () => {
+    expect(loadConfig('query', { STORE: 'mongo', QUEUE: 'redis' }).savedQueries).toEqual({
+      refreshCheckMs: 60_000,
+      maxPerProject: 1000,
+    });
+    const c = loadConfig('standalone', {
+      SAVED_QUERY_REFRESH_CHECK_MS: '250',
+      SAVED_QUERIES_MAX_PER_PROJECT: '3',
+    });
+    expect(c.savedQueries).toEqual({ refreshCheckMs: 250, maxPerProject: 3 });
+    expect(() => loadConfig('standalone', { SAVED_QUERY_REFRESH_CHECK_MS: '10' })).toThrow(
+      /SAVED_QUERY_REFRESH_CHECK_MS must be an integer >= 100/,
+    );
+    expect(() => loadConfig('standalone', { SAVED_QUERIES_MAX_PER_PROJECT: 'lots' })).toThrow(
+      /SAVED_QUERIES_MAX_PER_PROJECT must be an integer/,
+    );
+  });
+
   it('reads the delete job and limit settings, naming a bad one', () => {
     expect(loadConfig('query', { STORE: 'mongo', QUEUE: 'redis' }).deletes).toEqual({
       jobThreshold: 10_000,

@@ -233,6 +233,10 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       ratePerMinute: int(env, 'DELETE_RATE_PER_MINUTE', 60, 0),
       retentionSweepMs: int(env, 'RETENTION_SWEEP_INTERVAL_MS', 3_600_000, 1_000),
     },
+    savedQueries: {
+      refreshCheckMs: int(env, 'SAVED_QUERY_REFRESH_CHECK_MS', 60_000, 100),
+      maxPerProject: int(env, 'SAVED_QUERIES_MAX_PER_PROJECT', 1000, 1),
+    },
     schema: {
       recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),
       maxProperties: int(env, 'SCHEMA_MAX_PROPERTIES', 1000, 1),

@@ -150,6 +150,16 @@ export interface TallyConfig {
      */
     retentionSweepMs: number;
   };
+  /** Saved and cached queries (docs/saved-queries.md). */
+  savedQueries: {
+    /**
+     * How often a query process looks for cached queries due for a refresh
+     * (SAVED_QUERY_REFRESH_CHECK_MS); a due query is computed at most this late.
+     */
+    refreshCheckMs: number;
+    /** Saved queries one project may hold (SAVED_QUERIES_MAX_PER_PROJECT); a create past it is refused. */
+    maxPerProject: number;
+  };
   schema: {
     /** Largest collection an exact schema recount may scan; above it the recount is refused. */
     recountMaxEvents: number;
