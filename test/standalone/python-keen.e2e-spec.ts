@@ -1,19 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { StandaloneServer } from '../support/standalone-server';
+import { ensureKeenClient, keenPython } from '../support/python-keen';
 
-const VENV = path.join(process.env.TALLY_CACHE_DIR || path.join(os.homedir(), '.cache', 'tally'), 'py-keen-0.7.0');
-const PYTHON = path.join(VENV, 'bin', 'python');
-
-/** The unmodified PyPI client, in its own virtualenv (created once, from PyPI). */
-function ensureKeenClient(): void {
-  if (fs.existsSync(PYTHON) && fs.existsSync(path.join(VENV, '.installed'))) return;
-  execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
-  execFileSync(path.join(VENV, 'bin', 'pip'), ['install', '-q', 'keen==0.7.0'], { stdio: 'inherit' });
-  fs.writeFileSync(path.join(VENV, '.installed'), 'keen==0.7.0\n');
-}
+const PYTHON = keenPython();
 
 describe('Python keen client (PyPI keen 0.7.0)', () => {
   const server = new StandaloneServer();
@@ -65,15 +55,27 @@ describe('Python keen client (PyPI keen 0.7.0)', () => {
       { kind: 'b', result: 12 - kindA.length },
     ]);
     expect(out.interval).toEqual([
-      { timeframe: { start: '2024-06-01T00:00:00.000Z', end: '2024-06-02T00:00:00.000Z' }, value: 6 },
-      { timeframe: { start: '2024-06-02T00:00:00.000Z', end: '2024-06-03T00:00:00.000Z' }, value: 6 },
+      {
+        timeframe: { start: '2024-06-01T00:00:00.000Z', end: '2024-06-02T00:00:00.000Z' },
+        value: 6,
+      },
+      {
+        timeframe: { start: '2024-06-02T00:00:00.000Z', end: '2024-06-03T00:00:00.000Z' },
+        value: 6,
+      },
     ]);
     expect(out.relative).toBe(12);
     expect(out.multi).toEqual({ total: sum, n: 12 });
     const usersA = new Set(kindA.map((e) => e.user));
-    const usersAB = new Set(events.filter((e) => e.kind === 'b' && usersA.has(e.user)).map((e) => e.user));
+    const usersAB = new Set(
+      events.filter((e) => e.kind === 'b' && usersA.has(e.user)).map((e) => e.user),
+    );
     expect(out.funnel).toEqual([usersA.size, usersAB.size]);
     expect(out.extraction).toEqual(amounts.map((amount) => ({ amount })));
-    expect(out.collection.properties).toMatchObject({ amount: 'num', kind: 'string', user: 'string' });
+    expect(out.collection.properties).toMatchObject({
+      amount: 'num',
+      kind: 'string',
+      user: 'string',
+    });
   });
 });

@@ -8,13 +8,7 @@ import { KeyPermission, StoredKey } from '@app/storage';
  * master key everything; an access key what its `permitted` list names.
  */
 export type Access =
-  | 'write'
-  | 'read'
-  | 'master'
-  | 'schema'
-  | 'saved_queries'
-  | 'cached_queries'
-  | 'datasets';
+  'write' | 'read' | 'master' | 'schema' | 'saved_queries' | 'cached_queries' | 'datasets';
 
 const READS: readonly Access[] = ['read', 'schema', 'saved_queries', 'cached_queries', 'datasets'];
 
@@ -42,11 +36,19 @@ export function keyAllows(key: StoredKey, access: Access): boolean {
 }
 
 export function missingKey(): TallyError {
-  return new TallyError('unauthorized', 'InvalidApiKeyError', "Specified API Key is invalid. API Key: 'None'.");
+  return new TallyError(
+    'unauthorized',
+    'InvalidApiKeyError',
+    "Specified API Key is invalid. API Key: 'None'.",
+  );
 }
 
 export function invalidKey(): TallyError {
-  return new TallyError('unauthorized', 'InvalidApiKeyError', 'Specified API Key is invalid for this project.');
+  return new TallyError(
+    'unauthorized',
+    'InvalidApiKeyError',
+    'Specified API Key is invalid for this project.',
+  );
 }
 
 function describe(key: StoredKey): string {
@@ -99,5 +101,9 @@ export function assertNamedAllowed(
 }
 
 export function unknownProject(projectId: string): TallyError {
-  return new TallyError('not_found', 'ProjectNotFoundError', `Project "${projectId.slice(0, 100)}" does not exist.`);
+  return new TallyError(
+    'not_found',
+    'ProjectNotFoundError',
+    `Project "${projectId.slice(0, 100)}" does not exist.`,
+  );
 }

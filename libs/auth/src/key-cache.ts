@@ -69,7 +69,11 @@ export class KeyCache {
    * Throws the Keen-shaped error for an unknown project, a bad or revoked key,
    * or a key allowed none of `access`.
    */
-  authorize(projectId: string, key: string | undefined, access: Access | readonly Access[]): StoredKey {
+  authorize(
+    projectId: string,
+    key: string | undefined,
+    access: Access | readonly Access[],
+  ): StoredKey {
     if (!this.projects.has(projectId)) throw unknownProject(projectId);
     if (!key) throw missingKey();
     const hash = hashKey(key);

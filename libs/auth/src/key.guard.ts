@@ -34,7 +34,9 @@ export class KeyGuard implements CanActivate {
     const projectId = request.params?.projectId ?? '';
     const header = request.headers.authorization;
     const queryKey = request.query?.api_key;
-    const key = (typeof header === 'string' && header) || (typeof queryKey === 'string' ? queryKey : undefined);
+    const key =
+      (typeof header === 'string' && header) ||
+      (typeof queryKey === 'string' ? queryKey : undefined);
     request.tallyKey = this.keys.authorize(projectId, key, access);
     return true;
   }

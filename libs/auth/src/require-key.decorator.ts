@@ -9,7 +9,8 @@ export const REQUIRED_ACCESS = 'tally:required-access';
  * list, any one of them lets the request in, and the handler checks the one
  * it finally needs (a saved query's result: saved or cached).
  */
-export const RequireKey = (access: Access | readonly Access[]) => SetMetadata(REQUIRED_ACCESS, access);
+export const RequireKey = (access: Access | readonly Access[]) =>
+  SetMetadata(REQUIRED_ACCESS, access);
 
 /** The key the request was authorized with (set by `KeyGuard`). */
 export const CallerKey = createParamDecorator(

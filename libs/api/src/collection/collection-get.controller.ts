@@ -3,7 +3,7 @@ import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { assertCollectionName, TallyError } from '@app/events';
 import { KeyCache } from '@app/auth';
-import { IngestService, SchemaService } from '@app/core';
+import { autofillOf, IngestService, SchemaService } from '@app/core';
 import { beaconRedirect, decodeBeaconData, PIXEL_GIF } from './beacon';
 import {
   ClientHeaders,
@@ -85,12 +85,12 @@ export class CollectionGetController {
       req.headers.authorization || (typeof query.api_key === 'string' ? query.api_key : undefined);
     if (query.data === undefined) {
       if (!this.schema) throw notHere();
-      this.keys.authorize(projectId, key, 'read');
+      this.keys.authorize(projectId, key, 'schema');
       reply.status(200).send(await this.schema.getCollection(projectId, collection));
       return;
     }
     if (!this.ingest) throw notHere();
-    this.keys.authorize(projectId, key, 'write');
+    const writer = this.keys.authorize(projectId, key, 'write');
     // Everything is checked before the event is stored (recordOne validates the
     // event before it enqueues): a refused beacon leaves nothing behind, so the
     // browser's retry cannot duplicate it.
@@ -101,7 +101,7 @@ export class CollectionGetController {
     const bytes = typeof query.data === 'string' ? query.data.length : 0;
     // Keen's web auto-collector sends ${keen.ip} and ${keen.user_agent} in beacons.
     const client = requestClient(req.headers, req.socket?.remoteAddress, this.config.http.trustProxy);
-    await this.ingest.recordOne(origin, collection, event, bytes, client);
+    await this.ingest.recordOne(origin, collection, event, bytes, client, autofillOf(writer));
     if (location !== undefined) {
       reply.status(302).header('location', location).header('cache-control', 'no-store').send();
       return;

@@ -2,7 +2,8 @@ import { Body, Controller, HttpCode, Inject, Param, Post, Req } from '@nestjs/co
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { RequestOrigin } from '@app/events';
-import { RequireKey } from '@app/auth';
+import { CallerKey, RequireKey } from '@app/auth';
+import { StoredKey } from '@app/storage';
 import {
   ClientHeaders,
   OriginHeaders,
@@ -18,7 +19,7 @@ import {
   ProjectParam,
   ref,
 } from '@app/http';
-import { BatchResult, IngestService } from '@app/core';
+import { autofillOf, BatchResult, IngestService } from '@app/core';
 
 interface RawRequest {
   headers: OriginHeaders & ClientHeaders & { 'content-length'?: string };
@@ -57,6 +58,7 @@ export class EventsWriteController {
     @Param('collection') collection: string,
     @Body() body: unknown,
     @Req() req: RawRequest,
+    @CallerKey() key: StoredKey,
   ): Promise<{ created: true; schema_capped?: true }> {
     const { schemaCapped } = await this.ingest.recordOne(
       this.origin(projectId, req),
@@ -64,6 +66,7 @@ export class EventsWriteController {
       body,
       requestBytes(req),
       this.client(req),
+      autofillOf(key),
     );
     // Keen's clients read only `created`; the flag is Tally's addition.
     return schemaCapped ? { created: true, schema_capped: true } : { created: true };
@@ -86,12 +89,14 @@ export class EventsWriteController {
     @Param('projectId') projectId: string,
     @Body() body: unknown,
     @Req() req: RawRequest,
+    @CallerKey() key: StoredKey,
   ): Promise<BatchResult> {
     return this.ingest.recordBatch(
       this.origin(projectId, req),
       body,
       requestBytes(req),
       this.client(req),
+      autofillOf(key),
     );
   }
 

@@ -1,8 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { QueryResponse } from '@app/query-engine';
-import { RequireKey } from '@app/auth';
-import { EmailExtractionService, QueryService } from '@app/core';
+import { CallerKey, RequireKey } from '@app/auth';
+import { StoredKey } from '@app/storage';
+import { EmailExtractionService, QueryService, scopeOfKey } from '@app/core';
 import { ClientReply, abortOnDisconnect } from './abort-on-disconnect';
 import { NdjsonReply, sendNdjson } from './ndjson';
 import {
@@ -62,8 +63,14 @@ export class QueriesController {
     @Param('projectId') projectId: string,
     @Query() params: Record<string, unknown>,
     @Res() reply: NdjsonReply & ClientReply,
+    @CallerKey() key: StoredKey,
   ): Promise<void> {
-    const stream = this.queries.streamExtraction(projectId, params, abortOnDisconnect(reply));
+    const stream = this.queries.streamExtraction(
+      projectId,
+      params,
+      abortOnDisconnect(reply),
+      scopeOfKey(key),
+    );
     return sendNdjson(reply, stream.pages, stream.deadline);
   }
 
@@ -80,8 +87,14 @@ export class QueriesController {
     @Param('projectId') projectId: string,
     @Body() body: unknown,
     @Res() reply: NdjsonReply & ClientReply,
+    @CallerKey() key: StoredKey,
   ): Promise<void> {
-    const stream = this.queries.streamExtraction(projectId, body ?? {}, abortOnDisconnect(reply));
+    const stream = this.queries.streamExtraction(
+      projectId,
+      body ?? {},
+      abortOnDisconnect(reply),
+      scopeOfKey(key),
+    );
     return sendNdjson(reply, stream.pages, stream.deadline);
   }
 
@@ -101,14 +114,9 @@ export class QueriesController {
     @Param('analysis') analysis: string,
     @Query() params: Record<string, unknown>,
     @Res({ passthrough: true }) reply: ClientReply & PathReply,
+    @CallerKey() key: StoredKey,
   ): Promise<QueryResponse> {
-    // With `email` an extraction runs in the background and is mailed (Keen's asynchronous extraction).
-    if (EmailExtractionService.wants(analysis, params)) {
-      return Promise.resolve(this.emailed.start(projectId, params));
-    }
-    return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply), (path) =>
-      reply.header(QUERY_PATH_HEADER, path),
-    );
+    return this.answer(projectId, analysis, params, reply, key);
   }
 
   @Post(':analysis')
@@ -132,12 +140,25 @@ export class QueriesController {
     @Param('analysis') analysis: string,
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: ClientReply & PathReply,
+    @CallerKey() key: StoredKey,
   ): Promise<QueryResponse> {
-    if (EmailExtractionService.wants(analysis, body)) {
-      return Promise.resolve(this.emailed.start(projectId, body));
+    return this.answer(projectId, analysis, body ?? {}, reply, key);
+  }
+
+  /** An access key's forced filters (scopeOfKey) are added to whatever the query asks. */
+  private answer(
+    projectId: string,
+    analysis: string,
+    params: unknown,
+    reply: ClientReply & PathReply,
+    key: StoredKey,
+  ): Promise<QueryResponse> {
+    const scope = scopeOfKey(key);
+    // With `email` an extraction runs in the background and is mailed (Keen's asynchronous extraction).
+    if (EmailExtractionService.wants(analysis, params)) {
+      return Promise.resolve(this.emailed.start(projectId, params, scope));
     }
-    return this.queries.run(projectId, analysis, body ?? {}, abortOnDisconnect(reply), (path) =>
-      reply.header(QUERY_PATH_HEADER, path),
-    );
+    const onPath = (path: string) => reply.header(QUERY_PATH_HEADER, path);
+    return this.queries.run(projectId, analysis, params, abortOnDisconnect(reply), onPath, scope);
   }
 }

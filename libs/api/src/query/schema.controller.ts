@@ -11,8 +11,12 @@ export class SchemaController {
   constructor(private readonly schema: SchemaService) {}
 
   @Get()
-  @RequireKey('read')
-  @KeenOperation({ summary: 'Every collection with its inferred schema', key: 'read' })
+  @RequireKey('schema')
+  @KeenOperation({
+    summary: 'Every collection with its inferred schema',
+    key: 'read',
+    description: 'Access keys need the `schema` right.',
+  })
   @ApiResponse({
     status: 200,
     description: 'One entry per collection.',
@@ -23,8 +27,12 @@ export class SchemaController {
   }
 
   @Get(':collection/properties/:property')
-  @RequireKey('read')
-  @KeenOperation({ summary: 'One property of a collection', key: 'read' })
+  @RequireKey('schema')
+  @KeenOperation({
+    summary: 'One property of a collection',
+    key: 'read',
+    description: 'Access keys need the `schema` right.',
+  })
   @CollectionParam()
   @PropertyParam()
   @ApiResponse({

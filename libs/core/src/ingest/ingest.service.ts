@@ -21,6 +21,7 @@ import {
 } from '../metrics';
 import { CappedCollectionsCache } from './capped-collections.cache';
 import { EventAddons, RequestClient } from './addons';
+import { withAutofill } from './autofill';
 
 /**
  * `schema_capped` is Tally's addition (Keen's clients read only `success`):
@@ -59,15 +60,20 @@ export class IngestService {
     private readonly addons: EventAddons = EventAddons.shared(),
   ) {}
 
-  /** `requestBytes`: the request body's size, spent against the project's byte limit. */
+  /**
+   * `requestBytes`: the request body's size, spent against the project's byte
+   * limit. `autofill`: the writing access key's `options.writes.autofill`.
+   */
   async recordOne(
     origin: RequestOrigin,
     collection: string,
     body: unknown,
     requestBytes = 0,
     client: RequestClient = {},
+    autofill?: JsonObject,
   ): Promise<WriteOutcome> {
     await this.admit(origin.projectId, 1, requestBytes);
+    body = withAutofill(body, autofill);
     await this.addons.load([body], client);
     let event: CollectionEvent;
     try {
@@ -103,6 +109,7 @@ export class IngestService {
     body: unknown,
     requestBytes = 0,
     client: RequestClient = {},
+    autofill?: JsonObject,
   ): Promise<BatchResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new TallyError(
@@ -148,7 +155,13 @@ export class IngestService {
           sliceStart = performance.now();
         }
         try {
-          const prepared = prepareEvent(collection, raw, index, origin, options);
+          const prepared = prepareEvent(
+            collection,
+            withAutofill(raw, autofill),
+            index,
+            origin,
+            options,
+          );
           accepted.push(this.addons.apply(prepared, client, options.maxEventBytes));
           entries.push({ success: true as const });
         } catch (error) {

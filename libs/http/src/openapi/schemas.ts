@@ -301,7 +301,93 @@ const Ready: SchemaObject = {
   },
 };
 
+const NAME_LISTS: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    allowed: { type: 'array', items: { type: 'string' }, description: 'Only these names.' },
+    blocked: { type: 'array', items: { type: 'string' }, description: 'Never these names.' },
+  },
+};
+
+const AccessKeyBody: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'An access key (docs/access-keys.md). On update, fields left out keep their values; `key`, `key_hash`, ' +
+    '`project_id` and `created_date` from a GET may be sent back and are ignored.',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 256 },
+    is_active: { type: 'boolean', default: true },
+    permitted: {
+      type: 'array',
+      items: {
+        type: 'string',
+        enum: ['writes', 'queries', 'saved_queries', 'cached_queries', 'datasets', 'schema'],
+      },
+    },
+    options: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        queries: {
+          type: 'object',
+          properties: { filters: { $ref: '#/components/schemas/Filters' } },
+          description: 'Filters AND-ed into every query the key runs; a query cannot remove them.',
+        },
+        writes: {
+          type: 'object',
+          properties: {
+            autofill: {
+              type: 'object',
+              description:
+                "Deep-merged into every event written with the key; the event's own values win.",
+            },
+          },
+        },
+        saved_queries: NAME_LISTS,
+        cached_queries: NAME_LISTS,
+        datasets: {
+          type: 'object',
+          properties: {
+            operations: {
+              type: 'array',
+              items: { type: 'string', enum: ['read', 'list', 'retrieve'] },
+            },
+            allowed: { type: 'object', additionalProperties: { type: 'object' } },
+            blocked: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+};
+
+const AccessKey: SchemaObject = {
+  type: 'object',
+  required: ['key_hash', 'project_id', 'name', 'is_active', 'permitted', 'options', 'created_date'],
+  properties: {
+    key: {
+      type: 'string',
+      description:
+        'The key itself: answered at creation, and when the URL named the key (never stored).',
+    },
+    key_hash: {
+      type: 'string',
+      description: "The key's sha-256; names the key in URLs like the key does.",
+    },
+    project_id: { type: 'string' },
+    name: { type: 'string' },
+    is_active: { type: 'boolean' },
+    permitted: { type: 'array', items: { type: 'string' } },
+    options: { type: 'object' },
+    created_date: { type: 'string', format: 'date-time' },
+  },
+};
+
 export const SCHEMAS: Record<string, SchemaObject> = {
+  AccessKeyBody,
+  AccessKey,
   KeenError,
   Event,
   EventBatch,

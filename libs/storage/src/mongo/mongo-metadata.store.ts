@@ -42,7 +42,12 @@ interface KeyDoc {
 }
 
 function keyDoc(k: StoredKey): KeyDoc {
-  const doc: KeyDoc = { _id: k.keyHash, projectId: k.projectId, role: k.role, createdAt: k.createdAt };
+  const doc: KeyDoc = {
+    _id: k.keyHash,
+    projectId: k.projectId,
+    role: k.role,
+    createdAt: k.createdAt,
+  };
   if (k.name !== undefined) doc.name = k.name;
   if (k.active === false) doc.active = false;
   if (k.access) doc.access = JSON.stringify(k.access);
@@ -50,10 +55,16 @@ function keyDoc(k: StoredKey): KeyDoc {
 }
 
 function storedKey(d: KeyDoc): StoredKey {
-  const key: StoredKey = { projectId: d.projectId, keyHash: d._id, role: d.role, createdAt: d.createdAt };
+  const key: StoredKey = {
+    projectId: d.projectId,
+    keyHash: d._id,
+    role: d.role,
+    createdAt: d.createdAt,
+  };
   if (d.name !== undefined) key.name = d.name;
   if (d.active === false) key.active = false;
-  if (d.access !== undefined) key.access = parseJsonText(d.access, 'A stored key') as unknown as KeyAccess;
+  if (d.access !== undefined)
+    key.access = parseJsonText(d.access, 'A stored key') as unknown as KeyAccess;
   return key;
 }
 
@@ -96,9 +107,7 @@ export class MongoMetadataStore implements MetadataStore {
       throw error;
     }
     if (keys.length > 0) {
-      await (
-        await this.keys()
-      ).insertMany(keys.map(keyDoc));
+      await (await this.keys()).insertMany(keys.map(keyDoc));
     }
   }
 
@@ -119,9 +128,7 @@ export class MongoMetadataStore implements MetadataStore {
 
   async addKey(key: StoredKey): Promise<void> {
     try {
-      await (
-        await this.keys()
-      ).insertOne(keyDoc(key));
+      await (await this.keys()).insertOne(keyDoc(key));
     } catch (error) {
       if (error instanceof MongoServerError && error.code === 11000) {
         throw new TallyError(
@@ -149,7 +156,8 @@ export class MongoMetadataStore implements MetadataStore {
     if (changes.active !== undefined) set.active = changes.active;
     if (changes.access !== undefined) set.access = JSON.stringify(changes.access);
     const keys = await this.keys();
-    if (Object.keys(set).length > 0) await keys.updateOne({ _id: keyHash, projectId }, { $set: set });
+    if (Object.keys(set).length > 0)
+      await keys.updateOne({ _id: keyHash, projectId }, { $set: set });
     // Read back by _id alone (the index the test server uses), then checked.
     const doc = await keys.findOne({ _id: keyHash });
     return doc && doc.projectId === projectId ? storedKey(doc) : null;

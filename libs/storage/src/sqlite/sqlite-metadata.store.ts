@@ -36,7 +36,8 @@ function keyFromRow(row: KeyRow): StoredKey {
   };
   if (row.name !== null) key.name = row.name;
   if (row.active === 0) key.active = false;
-  if (row.access !== null) key.access = parseJsonText(row.access, 'A stored key') as unknown as KeyAccess;
+  if (row.access !== null)
+    key.access = parseJsonText(row.access, 'A stored key') as unknown as KeyAccess;
   return key;
 }
 
