@@ -207,6 +207,56 @@ export function describeMetadataStoreContract(
         ).rejects.toMatchObject({ kind: 'conflict', errorCode: 'KeyExistsError' });
         expect(await store.listKeys()).toEqual([key]);
       });
+
+      it("stores an access key's name, active flag and rights exactly, and updates only the fields named", async () => {
+        const at = '2024-03-11T07:00:00.000Z';
+        const p = uniqueProject('access');
+        const other = uniqueProject('access-other');
+        await store.createProject({ id: p, name: 'access', createdAt: at }, []);
+        await store.createProject({ id: other, name: 'other', createdAt: at }, []);
+        // Options hold names clients chose: `$`-names, dots, __proto__-like text, unicode.
+        const options = {
+          queries: {
+            filters: [{ property_name: 'user.team', operator: 'eq', property_value: 'réd' }],
+          },
+          writes: { autofill: { team: 'red', $odd: { 'a.b': [1, null, true] }, constructor: 'x' } },
+          saved_queries: { allowed: ['daily', '%2E'], blocked: [] },
+        };
+        const key: StoredKey = {
+          ...storedKey(p, 'access', at),
+          name: 'red team',
+          access: { permitted: ['writes', 'queries'], options },
+        };
+        await store.addKey(key);
+        const mine = async () => (await store.listKeys()).filter((k) => k.projectId === p);
+        expect(await mine()).toEqual([key]);
+
+        // Absent fields stay; active false is stored and read back.
+        expect(await store.updateKey(p, key.keyHash, { active: false })).toEqual({
+          ...key,
+          active: false,
+        });
+        const renamed = await store.updateKey(p, key.keyHash, { name: 'blue team' });
+        expect(renamed).toEqual({ ...key, name: 'blue team', active: false });
+        const rights = { permitted: ['schema' as const], options: {} };
+        const changed = await store.updateKey(p, key.keyHash, { access: rights, active: true });
+        expect(changed).toEqual({ ...key, name: 'blue team', access: rights });
+        expect(await mine()).toEqual([changed]);
+
+        // Another project cannot change it, and an unknown hash is null.
+        expect(await store.updateKey(other, key.keyHash, { active: false })).toBeNull();
+        expect(
+          await store.updateKey(p, storedKey(p, 'access', at).keyHash, { active: false }),
+        ).toBeNull();
+        expect(await mine()).toEqual([changed]);
+
+        // Role keys keep no access fields; deleting the access key removes it.
+        const role = storedKey(p, 'read', at);
+        await store.addKey(role);
+        expect(sortedKeys(await mine())).toEqual(sortedKeys([changed!, role]));
+        expect(await store.revokeKey(p, key.keyHash)).toBe(true);
+        expect(await mine()).toEqual([role]);
+      });
     });
 
     describe('retention', () => {
