@@ -12,6 +12,7 @@ import { registerReplayCommand } from './commands/replay.command';
 import { registerRetentionCommands } from './commands/retention.command';
 import { registerJournalCommands } from './commands/journal.command';
 import { registerMarkerCommands } from './commands/markers.command';
+import { registerSavedQueryCommands } from './commands/saved-queries.command';
 
 const program = new Command()
   .name('tally')
@@ -29,6 +30,7 @@ registerReplayCommand(program);
 registerRetentionCommands(program);
 registerJournalCommands(program);
 registerMarkerCommands(program);
+registerSavedQueryCommands(program);
 
 // Every command first says which installation it acts on (stderr; not with --json).
 program.hook('preAction', (_program, action) => {

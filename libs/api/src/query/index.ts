@@ -4,5 +4,6 @@ export * from './deletes/delete-property.controller';
 export * from './deletes/delete.controller';
 export * from './ndjson';
 export * from './queries.controller';
+export * from './saved-queries.controller';
 export * from './query-api.module';
 export * from './schema.controller';

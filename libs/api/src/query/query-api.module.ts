@@ -19,6 +19,8 @@ import {
   ExtractionMailer,
   ProjectDeleteLimits,
   QueryService,
+  SavedQueriesService,
+  SavedQueryRefresher,
   SchemaService,
 } from '@app/core';
 import { openExtractionMailer } from '@app/mail';
@@ -27,6 +29,7 @@ import { SchemaController } from './schema.controller';
 import { DeleteController } from './deletes/delete.controller';
 import { DeletePropertyController } from './deletes/delete-property.controller';
 import { DeleteJobsController } from './deletes/delete-jobs.controller';
+import { SavedQueriesController } from './saved-queries.controller';
 
 /**
  * The read half of the API (query pool and standalone): queries, schema,
@@ -39,6 +42,7 @@ import { DeleteJobsController } from './deletes/delete-jobs.controller';
     DeleteController,
     DeletePropertyController,
     DeleteJobsController,
+    SavedQueriesController,
   ],
   providers: [
     {
@@ -100,6 +104,38 @@ import { DeleteJobsController } from './deletes/delete-jobs.controller';
       inject: [STORES, DeleteJobsService],
       useFactory: (stores: Stores, jobs: DeleteJobsService) =>
         new DeletePropertyService(stores, jobs),
+    },
+    {
+      provide: SavedQueriesService,
+      inject: [STORES, QueryService, TALLY_CONFIG],
+      useFactory: (stores: Stores, queries: QueryService, config: TallyConfig) =>
+        new SavedQueriesService(stores.savedQueries, queries, {
+          maxPerProject: config.savedQueries.maxPerProject,
+          limits: {
+            deadlineMs: config.query.deadlineMs,
+            maxGroups: config.query.maxGroups,
+            maxExtractionEvents: config.query.maxExtractionEvents,
+            maxInValues: config.query.maxInValues,
+          },
+        }),
+    },
+    {
+      // Computes due cached queries in this process (onApplicationBootstrap /
+      // beforeApplicationShutdown); the store's lease keeps it to one process per query.
+      provide: SavedQueryRefresher,
+      inject: [STORES, QueryService, TALLY_CONFIG],
+      useFactory: (stores: Stores, queries: QueryService, config: TallyConfig) =>
+        new SavedQueryRefresher(
+          stores.savedQueries,
+          queries,
+          {
+            checkIntervalMs: config.savedQueries.refreshCheckMs,
+            // Past the query deadline a computation has failed; the margin covers saving it.
+            leaseMs: config.query.deadlineMs + 30_000,
+            retryMs: Math.max(config.savedQueries.refreshCheckMs, 60_000),
+          },
+          new Logger('saved-queries'),
+        ),
     },
   ],
   exports: [SchemaService],
