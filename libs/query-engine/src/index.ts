@@ -27,11 +27,12 @@ export type {
   AbsoluteTimeframe,
   TimeRange,
 } from './timeframe/timeframe';
-export { parseTimezone, UTC } from './timeframe/timezone';
+export { parseTimezone, UTC, zoneOf } from './timeframe/timezone';
 export type { QueryTimezone } from './timeframe/timezone';
 export { parseInterval, bucketEdges } from './timeframe/interval';
 export type { Interval } from './timeframe/interval';
 export type { TimeUnit } from './timeframe/time-unit';
+export { startOfUnit, addUnits } from './timeframe/time-unit';
 export { compilePath, compileProjection } from './values/property-path';
 export type { PathGetter } from './values/property-path';
 

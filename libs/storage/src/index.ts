@@ -14,5 +14,6 @@ export * from './ports/metadata-store.port';
 export * from './ports/readiness.port';
 export * from './ports/rejected-events.error';
 export * from './ports/saved-query-store.port';
+export * from './ports/dataset-store.port';
 export * from './ports/write-path.port';
 export * from './storage.module';

@@ -4,6 +4,7 @@ import { MetadataStore, UnitOfWork } from './ports/metadata-store.port';
 import { WritePath } from './ports/write-path.port';
 import { DeadLetterStore } from './ports/dead-letter-store.port';
 import { DeleteJobStore } from './ports/delete-job.store.port';
+import { DatasetStore } from './ports/dataset-store.port';
 import { SavedQueryStore } from './ports/saved-query-store.port';
 
 /** What a process that never touches events opens (the ingest pool): projects, keys, settings. */
@@ -15,6 +16,8 @@ export interface MetadataStores {
   deleteJobs: DeleteJobStore;
   /** Saved and cached queries with their refresh leases (SQLite: in the same file as the events). */
   savedQueries: SavedQueryStore;
+  /** Cached datasets: definitions, the change log, dirty buckets and computed values. */
+  datasets?: DatasetStore;
   /** The keen.id secret: from config, or generated once and kept with the data. */
   idSecret: string;
   /** The schema property cap (SCHEMA_MAX_PROPERTIES) the persister and recounts apply. */

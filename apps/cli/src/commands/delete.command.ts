@@ -40,7 +40,7 @@ export function registerDeleteCommands(program: Command): void {
           verb,
           Boolean(opts.json),
           (s, onProgress) =>
-            new EventDeleter(s.events, s.metadata, s.unitOfWork, s.writes).delete(
+            new EventDeleter(s.events, s.metadata, s.unitOfWork, s.writes, s.datasets).delete(
               project,
               collection,
               selection,
@@ -79,7 +79,7 @@ export function registerDeleteCommands(program: Command): void {
           verb,
           Boolean(opts.json),
           (s, onProgress) =>
-            new PropertyDeleter(s.events, s.metadata, s.unitOfWork, s.writes).delete(
+            new PropertyDeleter(s.events, s.metadata, s.unitOfWork, s.writes, s.datasets).delete(
               project,
               collection,
               property,

@@ -7,8 +7,9 @@ import {
   resolveTimeframe,
 } from '@app/query-engine';
 import { schemaDeltas } from '@app/schema';
-import { EventStore, MetadataStore, UnitOfWork, WritePath } from '@app/storage';
+import { EventStore, MetadataStore, UnitOfWork, WritePath, DatasetStore } from '@app/storage';
 import { PendingWrites } from './pending-writes';
+import { changedRanges } from '../datasets/changed-ranges';
 
 export interface DeleteProgress {
   scanned: number;
@@ -51,6 +52,8 @@ export class EventDeleter {
     private readonly metadata: MetadataStore,
     private readonly unitOfWork: UnitOfWork,
     writes: WritePath,
+    /** The dataset change log: the removed events' time ranges, in the same unit of work. */
+    private readonly datasets?: Pick<DatasetStore, 'recordChanges'>,
   ) {
     this.pendingWrites = new PendingWrites(writes);
   }
@@ -90,8 +93,10 @@ export class EventDeleter {
         // together; each batch is short, so ingest commits interleave freely.
         const removed = await this.unitOfWork.run(async () => {
           const gone: CollectionEvent[] = await this.events.deleteByIds(projectId, collection, ids);
-          if (gone.length > 0)
+          if (gone.length > 0) {
             await this.metadata.applySchemaDeltas(projectId, schemaDeltas(gone, -1));
+            await this.datasets?.recordChanges(projectId, changedRanges(gone));
+          }
           return gone;
         });
         progress.deleted += removed.length;

@@ -53,6 +53,7 @@ export class DeleteJobsService {
         unitOfWork: stores.unitOfWork,
         jobs: stores.deleteJobs,
         writes: stores.writes,
+        datasets: stores.datasets,
       },
       {
         owner: this.owner,

@@ -23,6 +23,7 @@ export class DeletePropertyService {
       stores.metadata,
       stores.unitOfWork,
       stores.writes,
+      stores.datasets,
     );
   }
 

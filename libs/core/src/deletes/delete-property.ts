@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonObject, JsonValue, propertyNameProblem, StoredEvent, TallyError } from '@app/events';
 import { forEachProperty, SchemaDelta, typeOf } from '@app/schema';
-import { BodyReplacement, EventStore, MetadataStore, UnitOfWork, WritePath } from '@app/storage';
+import { BodyReplacement, EventStore, MetadataStore, UnitOfWork, WritePath, DatasetStore } from '@app/storage';
 import { PendingWrites } from './pending-writes';
+import { changedRanges } from '../datasets/changed-ranges';
 
 export interface PropertyDeleteProgress {
   /** Events read. */
@@ -130,6 +131,8 @@ export class PropertyDeleter {
     private readonly metadata: MetadataStore,
     private readonly unitOfWork: UnitOfWork,
     writes: WritePath,
+    /** The dataset change log: the rewritten events' time ranges, in the same unit of work. */
+    private readonly datasets?: Pick<DatasetStore, 'recordChanges'>,
   ) {
     this.pendingWrites = new PendingWrites(writes);
   }
@@ -213,12 +216,18 @@ export class PropertyDeleter {
       const replaced = new Set(
         await this.events.replaceBodies(projectId, collection, replacements),
       );
-      const removed = batch.filter((r) => replaced.has(r.event.id)).map((r) => r.removed);
-      if (removed.length > 0)
+      const done = batch.filter((r) => replaced.has(r.event.id));
+      const removed = done.map((r) => r.removed);
+      if (removed.length > 0) {
         await this.metadata.applySchemaDeltas(
           projectId,
           removalDeltas(collection, property, removed),
         );
+        await this.datasets?.recordChanges(
+          projectId,
+          changedRanges(done.map((r) => ({ ...r.event, collection }))),
+        );
+      }
       return replaced;
     });
   }

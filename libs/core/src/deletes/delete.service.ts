@@ -57,6 +57,7 @@ export class DeleteService {
       stores.metadata,
       stores.unitOfWork,
       stores.writes,
+      stores.datasets,
     );
   }
 

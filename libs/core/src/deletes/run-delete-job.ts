@@ -11,6 +11,7 @@ import {
   DeleteJobProgress,
   DeleteJobStore,
   WritePath,
+  DatasetStore,
 } from '@app/storage';
 
 export interface DeleteJobRunnerOptions {
@@ -39,6 +40,8 @@ export interface DeleteJobRunnerStores {
   jobs: DeleteJobStore;
   /** How writes keep counters exact: deletes hold events whose counters are pending. */
   writes: WritePath;
+  /** The dataset change log the deleted or rewritten events' time ranges go to. */
+  datasets?: Pick<DatasetStore, 'recordChanges'>;
 }
 
 /**
@@ -161,6 +164,7 @@ export class DeleteJobRunner {
         this.stores.metadata,
         unitOfWork,
         this.stores.writes,
+        this.stores.datasets,
       );
       await deleter.delete(job.projectId, job.collection, job.selection, {
         batchSize,
@@ -174,6 +178,7 @@ export class DeleteJobRunner {
       this.stores.metadata,
       unitOfWork,
       this.stores.writes,
+      this.stores.datasets,
     );
     const done = await deleter.delete(job.projectId, job.collection, job.property, {
       batchSize,

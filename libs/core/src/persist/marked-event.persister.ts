@@ -9,7 +9,9 @@ import {
   RejectedEventsError,
   CounterLedger,
   MarkedEventWriter,
+  DatasetStore,
 } from '@app/storage';
+import { changedRanges } from '../datasets/changed-ranges';
 
 export interface MarkedEventPersisterOptions {
   writer: MarkedEventWriter;
@@ -23,6 +25,8 @@ export interface MarkedEventPersisterOptions {
   takeoverAfterMs?: number;
   /** The schema property cap (SCHEMA_MAX_PROPERTIES), decided atomically with each counter update. */
   maxProperties?: number;
+  /** The dataset change log the stored events' time ranges are appended to. */
+  datasets?: Pick<DatasetStore, 'recordChanges'>;
 }
 
 /**
@@ -45,6 +49,7 @@ export class MarkedEventPersister implements EventPersister {
   private readonly ledger: CounterLedger;
   private readonly takeoverAfterMs: number;
   private readonly maxProperties: number;
+  private readonly datasets?: Pick<DatasetStore, 'recordChanges'>;
   private readonly processId = randomBytes(6).toString('hex');
   private sequence = 0;
   /** Markers of this process's failed attempts: certainly not running any more. */
@@ -55,6 +60,7 @@ export class MarkedEventPersister implements EventPersister {
     this.ledger = options.ledger;
     this.takeoverAfterMs = options.takeoverAfterMs ?? 60_000;
     this.maxProperties = options.maxProperties ?? DEFAULT_MAX_PROPERTIES;
+    this.datasets = options.datasets;
   }
 
   /**
@@ -72,6 +78,10 @@ export class MarkedEventPersister implements EventPersister {
     try {
       await this.ledger.registerMarker(projectId, collections, marker);
       outcome = await this.writer.insertMarked(projectId, batch, marker);
+      // Every event of the batch, duplicates too: an earlier delivery that
+      // died after its insert may not have recorded them. Before the job is
+      // acknowledged, so a crash here is repaired by the redelivery.
+      await this.datasets?.recordChanges(projectId, changedRanges(batch));
       for (const collection of collections) {
         const mine = outcome.inserted.filter((e) => e.collection === collection);
         await this.ledger.applyMarked(

@@ -8,7 +8,8 @@ import { UnitOfWorkEventPersister } from './unit-of-work.persister';
  * requeued dead letters, so no path writes without exact counters.
  */
 export function persisterFor(
-  stores: Pick<Stores, 'events' | 'metadata' | 'unitOfWork' | 'writes' | 'maxProperties'>,
+  stores: Pick<Stores, 'events' | 'metadata' | 'unitOfWork' | 'writes' | 'maxProperties'> &
+    Partial<Pick<Stores, 'datasets'>>,
   options: { takeoverAfterMs?: number } = {},
 ): EventPersister {
   const w = stores.writes;
@@ -18,6 +19,7 @@ export function persisterFor(
       stores.metadata,
       stores.unitOfWork,
       stores.maxProperties,
+      stores.datasets,
     );
   }
   return new MarkedEventPersister({
@@ -25,5 +27,6 @@ export function persisterFor(
     ledger: w.ledger,
     maxProperties: stores.maxProperties,
     takeoverAfterMs: options.takeoverAfterMs,
+    datasets: stores.datasets,
   });
 }

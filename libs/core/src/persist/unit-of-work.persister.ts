@@ -8,7 +8,9 @@ import {
   EventPersister,
   PersistOutcome,
   SchemaCappedListener,
+  DatasetStore,
 } from '@app/storage';
+import { changedRanges } from '../datasets/changed-ranges';
 
 /**
  * The write use case on a store with transactions: the insert and the counter
@@ -24,6 +26,8 @@ export class UnitOfWorkEventPersister implements EventPersister {
     private readonly metadata: MetadataStore,
     private readonly unitOfWork: UnitOfWork,
     private readonly maxProperties = DEFAULT_MAX_PROPERTIES,
+    /** Where the inserted events' time ranges go, in the same unit of work, for cached datasets. */
+    private readonly datasets?: Pick<DatasetStore, 'recordChanges'>,
   ) {}
 
   onSchemaCapped(listener: SchemaCappedListener): void {
@@ -65,6 +69,9 @@ export class UnitOfWorkEventPersister implements EventPersister {
     capped: CappedCollection[],
   ): Promise<PersistOutcome> {
     const { inserted, duplicates } = await this.events.insert(projectId, batch);
+    if (this.datasets && inserted.length > 0) {
+      await this.datasets.recordChanges(projectId, changedRanges(inserted));
+    }
     const byCollection = new Map<string, CollectionEvent[]>();
     for (const e of inserted) {
       const list = byCollection.get(e.collection);

@@ -8,6 +8,7 @@ import { SqliteEventStore } from './sqlite-event.store';
 import { SqliteMetadataStore, SqliteUnitOfWork } from './sqlite-metadata.store';
 import { SqliteDeleteJobStore } from './sqlite-delete-job.store';
 import { SqliteSavedQueryStore } from './sqlite-saved-query.store';
+import { SqliteDatasetStore } from './sqlite-dataset.store';
 
 const databases = new WeakMap<Stores, SqliteDatabase>();
 
@@ -31,6 +32,7 @@ export function openSqliteStores(config: TallyConfig): Stores {
     deadLetters: new InMemoryDeadLetterStore(),
     deleteJobs: new SqliteDeleteJobStore(db),
     savedQueries: new SqliteSavedQueryStore(db),
+    datasets: new SqliteDatasetStore(db),
     idSecret:
       config.idSecret || metadata.setSettingIfAbsent('id_secret', randomBytes(32).toString('hex')),
     maxProperties: config.schema.maxProperties,

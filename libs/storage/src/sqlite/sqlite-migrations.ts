@@ -103,4 +103,43 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX saved_queries_due ON saved_queries (due_at) WHERE due_at IS NOT NULL;
   `,
+  // Cached datasets (sqlite-dataset.store.ts): definitions; the change log
+  // the write path appends to in its own transaction (time ranges of changed
+  // events per collection); buckets waiting to be computed, with a sequence
+  // that grows at each new mark and a lease; computed values per index value.
+  `
+  CREATE TABLE datasets (
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (project, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX datasets_by_collection ON datasets (project, collection);
+  CREATE TABLE dataset_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER NOT NULL
+  );
+  CREATE TABLE dataset_dirty (
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (project, name, start_ms)
+  ) WITHOUT ROWID;
+  CREATE TABLE dataset_rows (
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    index_key TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (project, name, index_key, start_ms)
+  ) WITHOUT ROWID;
+  CREATE INDEX dataset_rows_by_bucket ON dataset_rows (project, name, start_ms);
+  `,
 ];

@@ -4,13 +4,14 @@ import { EventPersister } from '../../ports/event-persister.port';
 import { CappedCollection } from '../../ports/metadata-store.port';
 import { SqliteDatabase } from '../sqlite-database';
 import { SqliteEventStore } from '../sqlite-event.store';
+import { SqliteDatasetStore } from '../sqlite-dataset.store';
 import { SqliteMetadataStore, SqliteUnitOfWork } from '../sqlite-metadata.store';
 import { FromWriter, ToWriter, WriterThreadData, toWire } from './writer-protocol';
 
 /** What the thread opens for the write use case: its own write connection to the file. */
 export type WriterStores = Pick<
   Stores,
-  'events' | 'metadata' | 'unitOfWork' | 'writes' | 'maxProperties'
+  'events' | 'metadata' | 'unitOfWork' | 'writes' | 'maxProperties' | 'datasets'
 >;
 
 /**
@@ -34,6 +35,7 @@ export function runSqliteWriterThread(
     unitOfWork: new SqliteUnitOfWork(db),
     writes: { kind: 'transactional' },
     maxProperties: data.maxProperties,
+    datasets: new SqliteDatasetStore(db),
   });
   let capped: CappedCollection[] = [];
   persister.onSchemaCapped((projectId, collection) => capped.push({ projectId, collection }));
