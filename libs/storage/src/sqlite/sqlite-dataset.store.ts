@@ -155,7 +155,14 @@ export class SqliteDatasetStore implements DatasetStore {
       const exists = this.db.writer
         .prepare('SELECT 1 FROM datasets WHERE project = ? AND name = ?')
         .get(projectId, name);
-      if (!exists) return;
+      if (!exists) {
+        // A mark of a dataset that is gone (marked after its delete): drop it,
+        // or it would be leased again each time its lease expires.
+        this.db.writer
+          .prepare('DELETE FROM dataset_dirty WHERE project = ? AND name = ? AND start_ms = ?')
+          .run(projectId, name, startMs);
+        return;
+      }
       this.db.writer
         .prepare('DELETE FROM dataset_rows WHERE project = ? AND name = ? AND start_ms = ?')
         .run(projectId, name, startMs);

@@ -1,3 +1,4 @@
+export * from './dataset-store.contract';
 export * from './dead-letter-store.contract';
 export * from './delete-job-store.contract';
 export * from './event-store.contract';
