@@ -17,7 +17,7 @@ export interface MetadataStores {
   /** Saved and cached queries with their refresh leases (SQLite: in the same file as the events). */
   savedQueries: SavedQueryStore;
   /** Cached datasets: definitions, the change log, dirty buckets and computed values. */
-  datasets?: DatasetStore;
+  datasets: DatasetStore;
   /** The keen.id secret: from config, or generated once and kept with the data. */
   idSecret: string;
   /** The schema property cap (SCHEMA_MAX_PROPERTIES) the persister and recounts apply. */

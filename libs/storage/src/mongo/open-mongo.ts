@@ -2,6 +2,7 @@ import { TallyConfig } from '@app/config';
 import { MetadataStores, requireIdSecret, Stores } from '../open-stores';
 import { MongoConnection } from './mongo-connection';
 import { MongoCounterLedger } from './mongo-counter.ledger';
+import { MongoDatasetStore } from './mongo-dataset.store';
 import { MongoDeadLetterStore } from './mongo-dead-letter.store';
 import { MongoDeleteJobStore } from './mongo-delete-job.store';
 import { MongoEventStore } from './mongo-event.store';
@@ -11,7 +12,8 @@ import { MongoSavedQueryStore } from './mongo-saved-query.store';
 
 /**
  * The MongoDB side both split stores share: one connection for projects, keys,
- * counters, dead letters, delete jobs and saved queries (events go to MongoDB or Cassandra).
+ * counters, dead letters, delete jobs, saved queries and cached datasets (events go to
+ * MongoDB or Cassandra).
  * Nothing is contacted until `init`, which the caller runs beside its own.
  */
 export function mongoMetadataSide(config: TallyConfig) {
@@ -26,17 +28,25 @@ export function mongoMetadataSide(config: TallyConfig) {
   const deadLetters = new MongoDeadLetterStore({ connection });
   const deleteJobs = new MongoDeleteJobStore({ connection });
   const savedQueries = new MongoSavedQueryStore({ connection });
+  const datasets = new MongoDatasetStore({ connection });
   const stores: MetadataStores = {
     metadata,
     deadLetters,
     deleteJobs,
     savedQueries,
+    datasets,
     idSecret,
     maxProperties: config.schema.maxProperties,
     close: () => connection.close(),
   };
   const init = () =>
-    Promise.all([metadata.init(), deadLetters.init(), deleteJobs.init(), savedQueries.init()]);
+    Promise.all([
+      metadata.init(),
+      deadLetters.init(),
+      deleteJobs.init(),
+      savedQueries.init(),
+      datasets.init(),
+    ]);
   return { connection, metadata, stores, init };
 }
 
