@@ -20,8 +20,12 @@ export function ensureKeenClient(): void {
 }
 
 /** Runs one script of test/python with the client; its stdout is one JSON object. */
-export function runKeenScript(script: string, env: Record<string, string>): any {
-  const stdout = execFileSync(PYTHON, [path.join(__dirname, '../python', script)], {
+export function runKeenScript(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): any {
+  const stdout = execFileSync(PYTHON, [path.join(__dirname, '../python', script), ...args], {
     env: { ...process.env, ...env },
     maxBuffer: 64 * 1024 * 1024,
   }).toString();

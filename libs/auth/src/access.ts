@@ -107,3 +107,44 @@ export function unknownProject(projectId: string): TallyError {
     `Project "${projectId.slice(0, 100)}" does not exist.`,
   );
 }
+
+/**
+ * An access key's rights on datasets beyond `permitted`: `options.datasets`
+ * `operations` (read = results, list, retrieve = a definition), its allow and
+ * block lists; and a key with forced query filters reads no dataset, whose
+ * values were computed without them. Returns the index values the key may
+ * read of this dataset (`allowed[name].index_by`), if it is limited to some.
+ */
+export function assertDatasetAccess(
+  key: StoredKey,
+  operation: 'read' | 'list' | 'retrieve',
+  name?: string,
+): Record<string, unknown> | undefined {
+  if (key.role !== 'access') return undefined;
+  const options = key.access?.options ?? {};
+  const refuse = (why: string) =>
+    new TallyError('forbidden', 'InsufficientKeyPermissionsError', `This access key ${why}.`);
+  const queries = options.queries as { filters?: unknown[] } | undefined;
+  if (operation === 'read' && Array.isArray(queries?.filters) && queries.filters.length > 0) {
+    throw refuse(
+      'has forced query filters, and a dataset is computed without them: it may not read datasets',
+    );
+  }
+  const datasets = (options.datasets ?? {}) as {
+    operations?: string[];
+    allowed?: Record<string, { index_by?: Record<string, unknown> }>;
+    blocked?: string[];
+  };
+  if (Array.isArray(datasets.operations) && !datasets.operations.includes(operation)) {
+    throw refuse(`may not ${operation} datasets (options.datasets.operations)`);
+  }
+  if (name === undefined) return undefined;
+  const allowed = datasets.allowed;
+  if (
+    (allowed && !Object.hasOwn(allowed, name)) ||
+    (Array.isArray(datasets.blocked) && datasets.blocked.includes(name))
+  ) {
+    throw refuse(`may not use the dataset "${name.slice(0, 100)}" (options.datasets)`);
+  }
+  return allowed?.[name]?.index_by;
+}

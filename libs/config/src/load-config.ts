@@ -237,6 +237,10 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       refreshCheckMs: int(env, 'SAVED_QUERY_REFRESH_CHECK_MS', 60_000, 100),
       maxPerProject: int(env, 'SAVED_QUERIES_MAX_PER_PROJECT', 1000, 1),
     },
+    datasets: {
+      refreshMs: int(env, 'DATASET_REFRESH_MS', 5_000, 50),
+      bucketsPerRound: int(env, 'DATASET_BUCKETS_PER_ROUND', 50, 1),
+    },
     schema: {
       recountMaxEvents: int(env, 'SCHEMA_RECOUNT_MAX_EVENTS', 100_000, 0),
       maxProperties: int(env, 'SCHEMA_MAX_PROPERTIES', 1000, 1),

@@ -160,6 +160,17 @@ export interface TallyConfig {
     /** Saved queries one project may hold (SAVED_QUERIES_MAX_PER_PROJECT); a create past it is refused. */
     maxPerProject: number;
   };
+  /** Cached datasets (docs/datasets.md). */
+  datasets: {
+    /**
+     * How long a query process waits between maintenance rounds when there
+     * was nothing to do (DATASET_REFRESH_MS): new events reach a dataset's
+     * results within about this, plus the time to compute their buckets.
+     */
+    refreshMs: number;
+    /** Buckets one process computes per round (DATASET_BUCKETS_PER_ROUND). */
+    bucketsPerRound: number;
+  };
   schema: {
     /** Largest collection an exact schema recount may scan; above it the recount is refused. */
     recountMaxEvents: number;

@@ -45,3 +45,7 @@ export * from './transfer/journal-files';
 export * from './transfer/journal-retention';
 export * from './ingest/local-ingest-rate-limiter';
 export * from './transfer/replay-journal';
+export * from './datasets/dataset-definition';
+export * from './datasets/dataset-maintainer';
+export * from './datasets/datasets.service';
+export * from './datasets/changed-ranges';

@@ -195,7 +195,7 @@ export async function createHttpApp(
   app.enableShutdownHooks();
   app.enableCors({
     origin: '*',
-    methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: CORS_HEADERS,
     exposedHeaders: [
       'x-tally-pool',

@@ -20,6 +20,8 @@ import {
   ProjectDeleteLimits,
   QueryService,
   SavedQueriesService,
+  DatasetsService,
+  DatasetMaintainer,
   SavedQueryRefresher,
   SchemaService,
 } from '@app/core';
@@ -30,6 +32,7 @@ import { DeleteController } from './deletes/delete.controller';
 import { DeletePropertyController } from './deletes/delete-property.controller';
 import { DeleteJobsController } from './deletes/delete-jobs.controller';
 import { SavedQueriesController } from './saved-queries.controller';
+import { DatasetsController } from './datasets.controller';
 
 /**
  * The read half of the API (query pool and standalone): queries, schema,
@@ -43,6 +46,7 @@ import { SavedQueriesController } from './saved-queries.controller';
     DeletePropertyController,
     DeleteJobsController,
     SavedQueriesController,
+    DatasetsController,
   ],
   providers: [
     {
@@ -135,6 +139,30 @@ import { SavedQueriesController } from './saved-queries.controller';
             retryMs: Math.max(config.savedQueries.refreshCheckMs, 60_000),
           },
           new Logger('saved-queries'),
+        ),
+    },
+    {
+      provide: DatasetsService,
+      inject: [STORES, TALLY_CONFIG],
+      useFactory: (stores: Stores, config: TallyConfig) =>
+        new DatasetsService(stores.datasets!, { maxInValues: config.query.maxInValues }),
+    },
+    {
+      // Keeps datasets current in this process (onApplicationBootstrap /
+      // beforeApplicationShutdown); the store's leases keep a bucket to one process.
+      provide: DatasetMaintainer,
+      inject: [STORES, QueryService, TALLY_CONFIG],
+      useFactory: (stores: Stores, queries: QueryService, config: TallyConfig) =>
+        new DatasetMaintainer(
+          stores.datasets!,
+          queries,
+          {
+            idleMs: config.datasets.refreshMs,
+            bucketsPerRound: config.datasets.bucketsPerRound,
+            // Past the query deadline a computation has failed; the margin covers storing it.
+            leaseMs: config.query.deadlineMs + 30_000,
+          },
+          new Logger('datasets'),
         ),
     },
   ],
