@@ -185,8 +185,9 @@ export class MongoDatasetStore implements DatasetStore {
   }
 
   /**
-   * Only collections with a dataset, read from the definitions at the time of
-   * the write: a dataset created after it is built from the events anyway.
+   * Only collections with a dataset, read from the definitions: the write
+   * path records after the events are stored (MarkedEventPersister), so a
+   * dataset created after this read is built from events that include them.
    */
   async recordChanges(projectId: string, changes: CollectionChange[]): Promise<void> {
     if (changes.length === 0) return;
@@ -289,7 +290,10 @@ export class MongoDatasetStore implements DatasetStore {
   /**
    * New rows first (under a fresh tag), then the rows of older writes, then
    * the mark: a crash before the last step leaves the bucket marked, and its
-   * next computation replaces whatever half-write is there.
+   * next computation replaces whatever half-write is there. Two processes
+   * finish one bucket together only when a lease expired mid-computation (the
+   * port carries no lease owner to refuse the late one); their rows can then
+   * mix, and stay until the bucket is marked again.
    */
   async finishBucket(bucket: DirtyBucket, rows: BucketRow[]): Promise<void> {
     const { projectId, name, startMs, seq } = bucket;
