@@ -145,7 +145,7 @@ import { DatasetsController } from './datasets.controller';
       provide: DatasetsService,
       inject: [STORES, TALLY_CONFIG],
       useFactory: (stores: Stores, config: TallyConfig) =>
-        new DatasetsService(stores.datasets!, { maxInValues: config.query.maxInValues }),
+        new DatasetsService(stores.datasets, { maxInValues: config.query.maxInValues }),
     },
     {
       // Keeps datasets current in this process (onApplicationBootstrap /
@@ -154,7 +154,7 @@ import { DatasetsController } from './datasets.controller';
       inject: [STORES, QueryService, TALLY_CONFIG],
       useFactory: (stores: Stores, queries: QueryService, config: TallyConfig) =>
         new DatasetMaintainer(
-          stores.datasets!,
+          stores.datasets,
           queries,
           {
             idleMs: config.datasets.refreshMs,

@@ -125,14 +125,23 @@ export class DatasetMaintainer {
         definitions.set(id, await this.store.getDefinition(bucket.projectId, bucket.name));
       }
       const definition = definitions.get(id);
-      if (!definition) continue;
+      if (!definition) {
+        // Deleted: finishing stores nothing and drops the mark.
+        await this.store.finishBucket(bucket, []);
+        continue;
+      }
       const window = datasetWindow(definition, now);
       if (bucket.endMs <= window.start) {
         // Out of the window now: nothing to keep.
         await this.store.pruneBefore(bucket.projectId, bucket.name, window.start);
         continue;
       }
-      await this.store.finishBucket(bucket, await computeBucket(this.queries, definition, bucket));
+      const rows = await computeBucket(this.queries, definition, bucket);
+      // Replaced while it was computed: these rows answer the old query. The
+      // lease runs out and the new definition's mark is computed again.
+      const current = await this.store.getDefinition(bucket.projectId, bucket.name);
+      if (current?.updatedAt !== definition.updatedAt) continue;
+      await this.store.finishBucket(bucket, rows);
     }
     return dirty.length;
   }
