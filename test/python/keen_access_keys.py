@@ -42,7 +42,7 @@ out = {}
 
 created = master.create_access_key(
     "red team",
-    permitted=["writes", "queries"],
+    permitted=["writes", "queries", "saved_queries"],
     options={
         "queries": {"filters": RED},
         "writes": {"autofill": {"team": "red", "source": {"via": "access key", "app": "py"}}},
@@ -76,6 +76,14 @@ out["scoped_extraction"] = sorted(e["n"] for e in scoped.extraction("ak_orders",
 out["scoped_sum"] = scoped.sum("ak_orders", target_property="n", timeframe=TF)
 out["master_count"] = master.count("ak_orders", timeframe=TF)
 out["scoped_schema"] = error_of(lambda: scoped.get_all_collections())
+# A saved query run with the key sees only what its filters allow.
+master.saved_queries.create("ak-count", {
+    "query": {"analysis_type": "count", "event_collection": "ak_orders", "timeframe": TF},
+    "refresh_rate": 0,
+    "metadata": {"display_name": "orders"},
+})
+out["saved_master"] = master.saved_queries.results("ak-count")["result"]
+out["saved_scoped"] = scoped.saved_queries.results("ak-count")["result"]
 
 # Master-only calls refuse the read and write keys.
 as_read = KeenClient(project_id=PROJECT, read_key=os.environ["TALLY_READ_KEY"],

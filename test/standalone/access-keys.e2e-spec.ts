@@ -49,7 +49,7 @@ describe('access keys', () => {
       project_id: 'default',
       name: 'red team',
       is_active: true,
-      permitted: ['writes', 'queries'],
+      permitted: ['writes', 'queries', 'saved_queries'],
       options: {
         queries: { filters: red },
         writes: { autofill: { team: 'red', source: { via: 'access key', app: 'py' } } },
@@ -73,6 +73,8 @@ describe('access keys', () => {
     expect(out.scoped_extraction).toEqual([1, 2, 4, 5]);
     expect(out.scoped_sum).toBe(1 + 2 + 4 + 5);
     expect(out.scoped_schema.error_code).toBe('InsufficientKeyPermissionsError');
+    expect(out.saved_master).toBe(6);
+    expect(out.saved_scoped).toBe(4);
 
     expect(out.read_key_lists_keys.error_code).toBe('AdminOnlyEndpointError');
     expect(out.write_key_creates_key.error_code).toBe('AdminOnlyEndpointError');
@@ -83,11 +85,11 @@ describe('access keys', () => {
     expect(out.listed).toEqual([withoutKey]); // a list never shows keys
     expect(out.renamed).toMatchObject({
       name: 'red team (renamed)',
-      permitted: ['writes', 'queries'],
+      permitted: ['writes', 'queries', 'saved_queries'],
     });
-    expect([...out.added.permitted].sort()).toEqual(['queries', 'schema', 'writes']);
+    expect([...out.added.permitted].sort()).toEqual(['queries', 'saved_queries', 'schema', 'writes']);
     expect(out.scoped_schema_after_add).toEqual(['ak_orders']);
-    expect([...out.removed.permitted].sort()).toEqual(['queries', 'schema']);
+    expect([...out.removed.permitted].sort()).toEqual(['queries', 'saved_queries', 'schema']);
     expect(out.write_after_remove.error_code).toBe('InsufficientKeyPermissionsError');
     expect(out.options_replaced.options).toEqual({
       queries: { filters: [{ property_name: 'n', operator: 'gte', property_value: 5 }] },

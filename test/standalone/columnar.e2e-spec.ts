@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { http } from '../support/http';
 import { StandaloneServer } from '../support/standalone-server';
+import { MIGRATIONS } from '@app/storage/sqlite';
 
 /**
  * The standalone server answers queries from its columnar copy (DuckDB) where
@@ -197,11 +198,16 @@ describe('standalone: the columnar query path', () => {
 
   it('upgrades a data dir of the previous layout: the copy fills from the stored events', async () => {
     const stored = await storedWithoutCopy();
-    // Back to the previous layout: no change log, no triggers, no copy.
+    // Back to the layout before the copy (migration 2): no change log, no
+    // triggers, no copy, and none of the later migrations' tables and columns.
     const file = path.join(stored.dataDir, 'tally.db');
     const db = new Database(file);
-    db.exec(`DROP TRIGGER events_deleted_log; DROP TRIGGER events_updated_log; DROP TABLE event_changes;
-             DELETE FROM schema_migrations WHERE version = 3;`);
+    db.exec(`DROP TABLE dataset_rows; DROP TABLE dataset_dirty; DROP TABLE dataset_changes; DROP TABLE datasets;
+             DROP TABLE saved_queries;
+             ALTER TABLE api_keys DROP COLUMN name; ALTER TABLE api_keys DROP COLUMN active;
+             ALTER TABLE api_keys DROP COLUMN access;
+             DROP TRIGGER events_deleted_log; DROP TRIGGER events_updated_log; DROP TABLE event_changes;
+             DELETE FROM schema_migrations WHERE version >= 3;`);
     expect(
       (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v,
     ).toBe(2);
@@ -213,7 +219,7 @@ describe('standalone: the columnar query path', () => {
     expect(
       (migrated.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number })
         .v,
-    ).toBe(3);
+    ).toBe(MIGRATIONS.length);
     migrated.close();
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { AccessKeys, SchemaService } from '@app/core';
-import { METADATA_STORE, MetadataStore } from '@app/storage';
+import { METADATA_STORE, MetadataStore, STORES, Stores } from '@app/storage';
 import { ProjectController } from './project.controller';
 import { AccessKeysController } from './access-keys.controller';
 import { ProjectInfoService } from './project-info.service';
@@ -15,9 +15,9 @@ import { ProjectInfoService } from './project-info.service';
   providers: [
     {
       provide: ProjectInfoService,
-      inject: [METADATA_STORE, TALLY_CONFIG],
-      useFactory: (metadata: MetadataStore, config: TallyConfig) =>
-        new ProjectInfoService(metadata, new SchemaService(metadata, config)),
+      inject: [METADATA_STORE, TALLY_CONFIG, STORES],
+      useFactory: (metadata: MetadataStore, config: TallyConfig, stores: Stores) =>
+        new ProjectInfoService(metadata, new SchemaService(metadata, config), stores.savedQueries),
     },
     {
       provide: AccessKeys,

@@ -1,6 +1,6 @@
 import { TallyConfig } from '@app/config';
 import { SchemaService } from '@app/core';
-import { MetadataStore } from '@app/storage';
+import { MetadataStore, SavedQueryStore } from '@app/storage';
 import { ProjectInfoService } from './project-info.service';
 
 /** A metadata store with one project and the schema counters given (a fake below the port). */
@@ -11,7 +11,8 @@ function service(counters: Array<{ collection: string; path: string; count: numb
     listCappedCollections: async () => [],
   } as unknown as MetadataStore;
   const config = { schema: { maxProperties: 1000 } } as TallyConfig;
-  return new ProjectInfoService(metadata, new SchemaService(metadata, config));
+  const saved = { list: async () => [] } as unknown as SavedQueryStore;
+  return new ProjectInfoService(metadata, new SchemaService(metadata, config), saved);
 }
 
 describe('ProjectInfoService', () => {

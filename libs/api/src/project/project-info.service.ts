@@ -1,7 +1,7 @@
 import { TallyError } from '@app/events';
 import { ANALYSIS_TYPES } from '@app/query-engine';
-import { SchemaService } from '@app/core';
-import { MetadataStore } from '@app/storage';
+import { SavedQueryView, SchemaService, toSavedQueryView } from '@app/core';
+import { MetadataStore, SavedQueryStore } from '@app/storage';
 
 /** One collection in the project answer: its name and where its schema is. */
 export interface ProjectCollectionLink {
@@ -21,8 +21,8 @@ export interface ProjectView {
   events_url: string;
   queries_url: string;
   events: ProjectCollectionLink[];
-  /** Tally has no saved queries; the field is there because Keen's answer has it. */
-  saved_queries: never[];
+  /** The project's saved and cached queries, by name (as `GET …/queries/saved` lists them). */
+  saved_queries: SavedQueryView[];
 }
 
 /**
@@ -34,12 +34,14 @@ export class ProjectInfoService {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly schema: SchemaService,
+    private readonly savedQueries: SavedQueryStore,
   ) {}
 
   async describe(projectId: string): Promise<ProjectView> {
-    const [project, collections] = await Promise.all([
+    const [project, collections, saved] = await Promise.all([
       this.metadata.getProject(projectId),
       this.schema.listCollections(projectId),
+      this.savedQueries.list(projectId),
     ]);
     // The key guard has already matched a key of this project; a project
     // removed since is answered like any unknown resource.
@@ -56,7 +58,7 @@ export class ProjectInfoService {
       events: collections
         .map((c) => ({ name: c.name, url: c.url }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      saved_queries: [],
+      saved_queries: saved.map(toSavedQueryView),
     };
   }
 

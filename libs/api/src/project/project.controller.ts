@@ -34,7 +34,11 @@ export class ProjectController {
         events_url: { type: 'string' },
         queries_url: { type: 'string' },
         events: { type: 'array', items: LINK },
-        saved_queries: { type: 'array', items: {}, maxItems: 0 },
+        saved_queries: {
+          type: 'array',
+          items: { type: 'object' },
+          description: 'The saved and cached queries, as GET …/queries/saved lists them.',
+        },
       },
       required: ['id', 'name', 'url', 'events_url', 'queries_url', 'events', 'saved_queries'],
     },
