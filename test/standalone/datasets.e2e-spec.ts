@@ -292,6 +292,35 @@ describe('cached datasets', () => {
     );
     expect((await call('GET', '/datasets', key)).status).toBe(403);
     expect((await call('POST', '/queries/count?event_collection=signups', key)).status).toBe(403);
+
+    // Forced query filters: a dataset is read only where they select the index value.
+    const scoped = await call('POST', '/keys', keys.master_key, {
+      name: 'red only',
+      permitted: ['datasets', 'queries'],
+      options: {
+        queries: { filters: [{ property_name: 'team', operator: 'eq', property_value: 'red' }] },
+      },
+    });
+    const redOnly = scoped.body.key;
+    const mine = await call(
+      'GET',
+      '/datasets/by-team/results?index_by=red&timeframe=this_7_days',
+      redOnly,
+    );
+    const liveScoped = await call('POST', '/queries/count', redOnly, {
+      ...COUNT,
+      timeframe: 'this_7_days',
+    });
+    expect(mine.body.result).toEqual(liveScoped.body.result);
+    const other = await call(
+      'GET',
+      '/datasets/by-team/results?index_by=blue&timeframe=this_7_days',
+      redOnly,
+    );
+    expect(other).toMatchObject({
+      status: 403,
+      body: { error_code: 'InsufficientKeyPermissionsError' },
+    });
   }, 60_000);
 
   it('survives a restart, and delete removes it', async () => {

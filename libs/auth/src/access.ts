@@ -108,28 +108,30 @@ export function unknownProject(projectId: string): TallyError {
   );
 }
 
+/** What an access key may read of one dataset, beyond `permitted` (assertDatasetAccess). */
+export interface DatasetLimits {
+  /** `options.datasets.allowed[name].index_by`: property → the values it may read. */
+  allowedIndex?: Record<string, unknown>;
+  /** `options.queries.filters`, which the dataset's index must satisfy (DatasetsService.results). */
+  forcedFilters?: unknown[];
+}
+
 /**
  * An access key's rights on datasets beyond `permitted`: `options.datasets`
- * `operations` (read = results, list, retrieve = a definition), its allow and
- * block lists; and a key with forced query filters reads no dataset, whose
- * values were computed without them. Returns the index values the key may
- * read of this dataset (`allowed[name].index_by`), if it is limited to some.
+ * `operations` (read = results, list, retrieve = a definition) and its allow
+ * and block lists. What it may read of a dataset is returned: the index values
+ * it is limited to, and its forced query filters (a dataset's values are
+ * computed without them, so a read is allowed only where they hold anyway).
  */
 export function assertDatasetAccess(
   key: StoredKey,
   operation: 'read' | 'list' | 'retrieve',
   name?: string,
-): Record<string, unknown> | undefined {
-  if (key.role !== 'access') return undefined;
+): DatasetLimits {
+  if (key.role !== 'access') return {};
   const options = key.access?.options ?? {};
   const refuse = (why: string) =>
     new TallyError('forbidden', 'InsufficientKeyPermissionsError', `This access key ${why}.`);
-  const queries = options.queries as { filters?: unknown[] } | undefined;
-  if (operation === 'read' && Array.isArray(queries?.filters) && queries.filters.length > 0) {
-    throw refuse(
-      'has forced query filters, and a dataset is computed without them: it may not read datasets',
-    );
-  }
   const datasets = (options.datasets ?? {}) as {
     operations?: string[];
     allowed?: Record<string, { index_by?: Record<string, unknown> }>;
@@ -138,7 +140,7 @@ export function assertDatasetAccess(
   if (Array.isArray(datasets.operations) && !datasets.operations.includes(operation)) {
     throw refuse(`may not ${operation} datasets (options.datasets.operations)`);
   }
-  if (name === undefined) return undefined;
+  if (name === undefined) return {};
   const allowed = datasets.allowed;
   if (
     (allowed && !Object.hasOwn(allowed, name)) ||
@@ -146,5 +148,8 @@ export function assertDatasetAccess(
   ) {
     throw refuse(`may not use the dataset "${name.slice(0, 100)}" (options.datasets)`);
   }
-  return allowed?.[name]?.index_by;
+  const queries = options.queries as { filters?: unknown[] } | undefined;
+  const forced =
+    Array.isArray(queries?.filters) && queries.filters.length > 0 ? queries.filters : undefined;
+  return { allowedIndex: allowed?.[name]?.index_by, forcedFilters: forced };
 }

@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { assertDatasetAccess, CallerKey, RequireKey } from '@app/auth';
-import { JsonObject } from '@app/events';
 import { DatasetResults, DatasetsService, DatasetView } from '@app/core';
 import { BODY_ERRORS, KeenErrors, KeenOperation, ProjectParam } from '@app/http';
 import { StoredKey } from '@app/storage';
@@ -151,14 +150,9 @@ export class DatasetsController {
     @Query() query: Record<string, unknown>,
     @CallerKey() key: StoredKey,
   ): Promise<DatasetResults> {
-    const allowed = assertDatasetAccess(key, 'read', name);
+    const limits = assertDatasetAccess(key, 'read', name);
     const definition = await this.datasets.definition(projectId, name);
-    return this.datasets.results(
-      definition,
-      query.index_by,
-      query.timeframe,
-      allowed as JsonObject | undefined,
-    );
+    return this.datasets.results(definition, query.index_by, query.timeframe, limits);
   }
 
   @Delete(':name')

@@ -53,10 +53,39 @@ function badResults(message: string): TallyError {
   return new TallyError('invalid', 'InvalidDatasetQueryError', message);
 }
 
+/**
+ * A key's forced filters on a dataset: its values were computed without
+ * them, so a read is allowed only when each filter is an `eq` on an index
+ * property, equal to the value asked for; the answer is then exactly the
+ * live query with the filters.
+ */
+function assertFiltersHold(
+  definition: DatasetDefinition,
+  values: JsonValue[],
+  filters: unknown[],
+): void {
+  for (const f of filters) {
+    const filter = f as { property_name?: unknown; operator?: unknown; property_value?: unknown };
+    const i = definition.indexBy.indexOf(String(filter.property_name));
+    const holds =
+      filter.operator === 'eq' &&
+      i >= 0 &&
+      JSON.stringify(filter.property_value) === JSON.stringify(values[i]);
+    if (!holds) {
+      throw new TallyError(
+        'forbidden',
+        'InsufficientKeyPermissionsError',
+        "This access key has forced query filters, and this dataset's values were computed without them: " +
+          'it may read only the index values its filters select (an eq filter on an index property).',
+      );
+    }
+  }
+}
+
 function assertIndexAllowed(
   definition: DatasetDefinition,
   values: JsonValue[],
-  allowed: JsonObject,
+  allowed: Record<string, unknown>,
 ): void {
   definition.indexBy.forEach((property, i) => {
     const list = allowed[property];
@@ -151,11 +180,12 @@ export class DatasetsService {
     definition: DatasetDefinition,
     indexParam: unknown,
     timeframeParam: unknown,
-    /** An access key's `options.datasets.allowed[name].index_by`: the values it may read. */
-    allowedIndex?: JsonObject,
+    /** What an access key may read (assertDatasetAccess): index values, forced filters. */
+    limits: { allowedIndex?: Record<string, unknown>; forcedFilters?: unknown[] } = {},
   ): Promise<DatasetResults> {
     const values = this.indexValues(definition, indexParam);
-    if (allowedIndex) assertIndexAllowed(definition, values, allowedIndex);
+    if (limits.allowedIndex) assertIndexAllowed(definition, values, limits.allowedIndex);
+    if (limits.forcedFilters) assertFiltersHold(definition, values, limits.forcedFilters);
     const indexKey = JSON.stringify(values);
     const query = datasetQuery(definition, this.limits);
     const now = this.now();
