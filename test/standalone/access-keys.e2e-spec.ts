@@ -1,3 +1,4 @@
+import { declaredSizeRequest } from '../support/http';
 import { StandaloneServer } from '../support/standalone-server';
 import { ensureKeenClient, runKeenScript } from '../support/python-keen';
 
@@ -87,7 +88,12 @@ describe('access keys', () => {
       name: 'red team (renamed)',
       permitted: ['writes', 'queries', 'saved_queries'],
     });
-    expect([...out.added.permitted].sort()).toEqual(['queries', 'saved_queries', 'schema', 'writes']);
+    expect([...out.added.permitted].sort()).toEqual([
+      'queries',
+      'saved_queries',
+      'schema',
+      'writes',
+    ]);
     expect(out.scoped_schema_after_add).toEqual(['ak_orders']);
     expect([...out.removed.permitted].sort()).toEqual(['queries', 'saved_queries', 'schema']);
     expect(out.write_after_remove.error_code).toBe('InsufficientKeyPermissionsError');
@@ -135,6 +141,29 @@ describe('access keys', () => {
     expect((await call('DELETE', '/events/c', reader)).status).toBe(403);
     expect((await call('GET', '/keys', keys.read_key)).status).toBe(403);
     expect((await call('POST', '/keys', keys.write_key, { name: 'x' })).status).toBe(403);
+
+    // Allow and block lists of saved and cached queries.
+    const saved = { query: { analysis_type: 'count', event_collection: 'c' }, refresh_rate: 0 };
+    for (const name of ['open', 'closed']) {
+      expect((await call('PUT', `/queries/saved/${name}`, keys.master_key, saved)).status).toBe(
+        201,
+      );
+    }
+    const listed = await json(
+      await call('POST', '/keys', keys.master_key, {
+        name: 'one saved query',
+        permitted: ['saved_queries'],
+        options: { saved_queries: { allowed: ['open', 'closed'], blocked: ['closed'] } },
+      }),
+    );
+    const lister = listed.body.key as string;
+    expect((await call('GET', '/queries/saved/open/result', lister)).status).toBe(200);
+    const closed = await json(await call('GET', '/queries/saved/closed/result', lister));
+    expect(closed).toMatchObject({
+      status: 403,
+      body: { error_code: 'InsufficientKeyPermissionsError' },
+    });
+    expect((await call('GET', '/queries/count?event_collection=c', lister)).status).toBe(403);
 
     // The project's own keys are not access keys: they cannot be revoked or deleted here.
     for (const own of [keys.master_key, keys.read_key]) {
@@ -220,17 +249,12 @@ describe('access keys', () => {
       await call('POST', '/keys', keys.master_key, '<key name="x"/>', 'application/xml'),
     );
     expect(xml).toMatchObject({ status: 400, body: { error_code: 'InvalidJsonError' } });
-    const huge = JSON.stringify({
-      name: 'x',
-      options: {
-        queries: {
-          filters: [
-            { property_name: 'a', operator: 'eq', property_value: 'x'.repeat(10 * 1024 * 1024) },
-          ],
-        },
-      },
-    });
-    const tooBig = await call('POST', '/keys', keys.master_key, huge);
+    const tooBig = await declaredSizeRequest(
+      'POST',
+      `${server.url}/3.0/projects/default/keys`,
+      keys.master_key,
+      11 * 1024 * 1024,
+    );
     expect(tooBig.status).toBe(413);
     expect((await json(await call('GET', '/keys', keys.master_key))).body).toEqual(before);
   });

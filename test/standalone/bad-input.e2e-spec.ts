@@ -1,5 +1,4 @@
-import * as nodeHttp from 'node:http';
-import { http } from '../support/http';
+import { declaredSizeRequest, http } from '../support/http';
 import { SqliteContents } from '../support/sqlite-contents';
 import { StandaloneServer } from '../support/standalone-server';
 
@@ -49,7 +48,7 @@ describe('standalone: bad input', () => {
 
     // Declares an 11 MB body and sends only its start: the server must answer
     // 413 from the declared length without reading it (and without a 5xx).
-    const bigBody = await declaredSizePost(`${server.url}/3.0/projects/default/events`, write, 11 * 1024 * 1024);
+    const bigBody = await declaredSizeRequest('POST', `${server.url}/3.0/projects/default/events`, write, 11 * 1024 * 1024);
     statuses.push(bigBody.status);
     expect(bigBody.status).toBe(413);
     expect(bigBody.body.error_code).toBe('RequestTooLargeError');
@@ -130,19 +129,3 @@ describe('standalone: bad input', () => {
     expect(health.headers.get('x-tally-pool')).toBe('standalone');
   });
 });
-
-function declaredSizePost(url: string, key: string, bytes: number): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = nodeHttp.request(
-      url,
-      { method: 'POST', headers: { authorization: key, 'content-type': 'application/json', 'content-length': bytes } },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.write('{"c":[{"s":"');
-  });
-}

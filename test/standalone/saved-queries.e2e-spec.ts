@@ -5,23 +5,15 @@
  * event read (the answer says so and tally_query_events_scanned_total does
  * not move), and `tally saved-queries refresh` brings new events in.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { http } from '../support/http';
+import { spawn } from 'node:child_process';
+import { declaredSizeRequest, http } from '../support/http';
 import { keenClients } from '../support/keen-clients';
 import { scrape } from '../support/prometheus';
 import { CLI_MAIN, StandaloneServer } from '../support/standalone-server';
+import { ensureKeenClient, runKeenScript } from '../support/python-keen';
 
 jest.setTimeout(120_000);
 
-const PYTHON = path.join(
-  process.env.TALLY_CACHE_DIR || path.join(os.homedir(), '.cache', 'tally'),
-  'py-keen-0.7.0',
-  'bin',
-  'python',
-);
-const SCRIPT = path.join(__dirname, '../python/keen_saved_queries.py');
 const COLLECTION = 'sq_purchases';
 const TIMEFRAME = { start: '2024-06-01T00:00:00.000Z', end: '2024-06-03T00:00:00.000Z' };
 const SCANNED = 'tally_query_events_scanned_total';
@@ -50,17 +42,16 @@ describe('standalone: saved and cached queries', () => {
   const url = (rest: string) => `${server.url}/3.0/projects/default${rest}`;
   const master = () => server.keys!.master_key;
   const python = (step: string) =>
-    JSON.parse(
-      execFileSync(PYTHON, [SCRIPT, step], {
-        env: {
-          ...process.env,
-          TALLY_URL: server.url,
-          TALLY_PROJECT: 'default',
-          TALLY_READ_KEY: server.keys!.read_key,
-          TALLY_MASTER_KEY: server.keys!.master_key,
-          TALLY_COLLECTION: COLLECTION,
-        },
-      }).toString(),
+    runKeenScript(
+      'keen_saved_queries.py',
+      {
+        TALLY_URL: server.url,
+        TALLY_PROJECT: 'default',
+        TALLY_READ_KEY: server.keys!.read_key,
+        TALLY_MASTER_KEY: server.keys!.master_key,
+        TALLY_COLLECTION: COLLECTION,
+      },
+      [step],
     );
   const adhocCount = async () =>
     (
@@ -95,6 +86,7 @@ describe('standalone: saved and cached queries', () => {
     });
 
   beforeAll(async () => {
+    ensureKeenClient();
     await server.start();
     await write(events);
     await waitFor(async () => ((await adhocCount()) === 12 ? true : null));
@@ -304,11 +296,7 @@ describe('standalone: saved and cached queries', () => {
         413,
         'SavedQueryTooLargeError',
       ],
-      [
-        raw('huge', JSON.stringify({ ...ok, metadata: { notes: 'x'.repeat(11 * 1024 * 1024) } })),
-        413,
-        '',
-      ],
+      [declaredSizeRequest('PUT', url('/queries/saved/huge'), master(), 11 * 1024 * 1024), 413, ''],
       [put('read-key', ok, server.keys!.read_key), 403, 'AdminOnlyEndpointError'],
       [http('GET', url('/queries/saved/missing'), { key: master() }), 404, 'ResourceNotFoundError'],
       [
