@@ -550,6 +550,7 @@ export class SplitStack {
     let found = 0;
     let counted = 0;
     let docs: StoredDoc[] = [];
+    let allHereAt: number | undefined;
     for (;;) {
       const t0 = Date.now();
       // Read before the scan, so a job finished by then is in it. An
@@ -583,7 +584,14 @@ export class SplitStack {
           if (!settled) return docs;
           const marked = await this.withMarkers(projectId, docs).catch(() => null);
           if (marked) docs = marked;
-          if (marked?.every((d) => d.m === undefined) && drained) return docs;
+          if (marked?.every((d) => d.m === undefined)) {
+            if (drained) return docs;
+            // Only the queue is left. Something still writing (a spec's own
+            // stream) keeps it from emptying and the collection growing, which
+            // must not extend the wait for ever: it is bounded from here.
+            allHereAt ??= Date.now();
+            if (Date.now() - allHereAt > timeoutMs) return docs;
+          }
         }
       }
       if (Date.now() > until) return docs;
