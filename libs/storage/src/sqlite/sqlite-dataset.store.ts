@@ -7,12 +7,19 @@ import {
   DirtyBucket,
   StoredChange,
 } from '../ports/dataset-store.port';
+import type { Statement } from 'better-sqlite3';
 import { SqliteDatabase } from './sqlite-database';
 
 const parse = (text: string, what: string) => parseJsonText(text, what);
 
 /** The DatasetStore port in the events' SQLite file (tables of migration 6). */
 export class SqliteDatasetStore implements DatasetStore {
+  /**
+   * recordChanges runs in every group commit of the write path: its two
+   * statements are prepared once (preparing costs more than running them).
+   */
+  private changeStatements: { watched: Statement; insert: Statement } | null = null;
+
   constructor(private readonly db: SqliteDatabase) {}
 
   async putDefinition(d: DatasetDefinition): Promise<boolean> {
@@ -82,12 +89,15 @@ export class SqliteDatasetStore implements DatasetStore {
   async recordChanges(projectId: string, changes: CollectionChange[]): Promise<void> {
     if (changes.length === 0) return;
     await this.db.write(() => {
-      const watched = this.db.writer.prepare(
-        'SELECT 1 FROM datasets WHERE project = ? AND collection = ? LIMIT 1',
-      );
-      const insert = this.db.writer.prepare(
-        'INSERT INTO dataset_changes (project, collection, from_ms, to_ms) VALUES (?, ?, ?, ?)',
-      );
+      this.changeStatements ??= {
+        watched: this.db.writer.prepare(
+          'SELECT 1 FROM datasets WHERE project = ? AND collection = ? LIMIT 1',
+        ),
+        insert: this.db.writer.prepare(
+          'INSERT INTO dataset_changes (project, collection, from_ms, to_ms) VALUES (?, ?, ?, ?)',
+        ),
+      };
+      const { watched, insert } = this.changeStatements;
       const seen = new Map<string, boolean>();
       for (const c of changes) {
         let isWatched = seen.get(c.collection);
