@@ -342,6 +342,29 @@ export class MongoEventStore implements EventStore {
     return replaced;
   }
 
+  /**
+   * One aggregation over the events collection, read to its end (the
+   * compiled query path: its results are one document per result cell).
+   * `maxTimeMS` bounds it on the server; an abort closes the cursor.
+   */
+  async aggregate(
+    pipeline: Document[],
+    options: { maxTimeMS: number; signal?: AbortSignal },
+  ): Promise<Document[]> {
+    const cursor = (await this.events()).aggregate(pipeline, {
+      maxTimeMS: options.maxTimeMS,
+      allowDiskUse: true,
+    });
+    const close = () => void cursor.close().catch(() => undefined);
+    options.signal?.addEventListener('abort', close, { once: true });
+    try {
+      return await cursor.toArray();
+    } finally {
+      options.signal?.removeEventListener('abort', close);
+      await cursor.close();
+    }
+  }
+
   async dropCollection(projectId: string, collection: string): Promise<number> {
     const result = await (await this.events()).deleteMany({ p: projectId, c: collection });
     return result.deletedCount;
