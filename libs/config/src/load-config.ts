@@ -218,6 +218,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
         threads: int(env, 'QUERY_COLUMNAR_THREADS', 1, 1),
         memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
       },
+      mongoPipelines: bool(env, 'QUERY_MONGO_PIPELINES', true),
     },
     journal: {
       dir: env.JOURNAL_DIR || undefined,

@@ -115,6 +115,12 @@ export interface TallyConfig {
       /** DuckDB's memory limit in MiB (QUERY_COLUMNAR_MEMORY_MB); it spills to disk beyond it. */
       memoryMb: number;
     };
+    /**
+     * Queries MongoDB answers itself as aggregation pipelines where they
+     * compile exactly (docs/query-language.md, "Where a query runs").
+     * QUERY_MONGO_PIPELINES=false: every query takes the TypeScript engine.
+     */
+    mongoPipelines: boolean;
   };
   /**
    * The edge journal's retention, run by the ingest pool when JOURNAL_DIR

@@ -6,6 +6,7 @@ import { DeadLetterStore } from './ports/dead-letter-store.port';
 import { DeleteJobStore } from './ports/delete-job.store.port';
 import { DatasetStore } from './ports/dataset-store.port';
 import { SavedQueryStore } from './ports/saved-query-store.port';
+import { CompiledQueries } from './ports/compiled-queries.port';
 
 /** What a process that never touches events opens (the ingest pool): projects, keys, settings. */
 export interface MetadataStores {
@@ -31,6 +32,12 @@ export interface Stores extends MetadataStores {
   unitOfWork: UnitOfWork;
   /** How writes keep counters exact; the persister is chosen from it (persisterFor). */
   writes: WritePath;
+  /**
+   * Queries the event store answers itself (MongoDB's aggregation pipelines),
+   * if it has such a path; the standalone server's columnar copy is opened
+   * beside the stores instead (apps/standalone).
+   */
+  compiled?: CompiledQueries;
 }
 
 /**

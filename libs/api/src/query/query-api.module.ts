@@ -51,9 +51,14 @@ import { DatasetsController } from './datasets.controller';
   providers: [
     {
       provide: QueryService,
-      inject: [EVENT_STORE, TALLY_CONFIG, { token: COMPILED_QUERIES, optional: true }],
-      useFactory: (events: EventStore, config: TallyConfig, compiled?: CompiledQueries) =>
-        new QueryService(events, config, compiled ?? undefined),
+      inject: [EVENT_STORE, TALLY_CONFIG, STORES, { token: COMPILED_QUERIES, optional: true }],
+      // The process's own compiled path (the standalone columnar copy), else the store's.
+      useFactory: (
+        events: EventStore,
+        config: TallyConfig,
+        stores: Stores,
+        compiled?: CompiledQueries,
+      ) => new QueryService(events, config, compiled ?? stores.compiled),
     },
     {
       provide: SchemaService,

@@ -9,6 +9,7 @@ import { MongoEventStore } from './mongo-event.store';
 import { MongoMarkedEventWriter } from './mongo-marked-event.writer';
 import { MongoMetadataStore } from './mongo-metadata.store';
 import { MongoSavedQueryStore } from './mongo-saved-query.store';
+import { MongoCompiledQueries } from './queries/mongo-compiled-queries';
 
 /**
  * The MongoDB side both split stores share: one connection for projects, keys,
@@ -71,5 +72,6 @@ export async function openMongoStores(config: TallyConfig): Promise<Stores> {
       writer: new MongoMarkedEventWriter(events),
       ledger: new MongoCounterLedger(side.metadata),
     },
+    compiled: config.query.mongoPipelines ? new MongoCompiledQueries(events) : undefined,
   };
 }
