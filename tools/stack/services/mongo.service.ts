@@ -23,6 +23,8 @@ import { ServiceHandle, ServiceStartOptions } from '../service.types';
 export interface MongoStartOptions extends ServiceStartOptions {
   /** h2 (default): file-backed, survives a graceful restart; memory: nothing kept. */
   backend?: 'h2' | 'memory';
+  /** The JVM's heap limit in MiB (default 1024); the memory backend holds every document in it. */
+  heapMb?: number;
 }
 
 export function toolDir(): string {
@@ -94,7 +96,7 @@ export async function start(opts: MongoStartOptions): Promise<ServiceHandle> {
   const backend = opts.backend ?? 'h2';
   const args = [
     '-Xms128m',
-    '-Xmx1g',
+    `-Xmx${opts.heapMb ?? 1024}m`,
     '-jar',
     jarPath(),
     '--host',

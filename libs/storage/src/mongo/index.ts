@@ -9,3 +9,4 @@ export * from './mongo-metadata.store';
 export * from './mongo-schema-counters';
 export * from './open-mongo';
 export * from './schema-counter.keys';
+export * from './queries/mongo-compiled-queries';

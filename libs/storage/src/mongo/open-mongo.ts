@@ -72,6 +72,8 @@ export async function openMongoStores(config: TallyConfig): Promise<Stores> {
       writer: new MongoMarkedEventWriter(events),
       ledger: new MongoCounterLedger(side.metadata),
     },
-    compiled: config.query.mongoPipelines ? new MongoCompiledQueries(events) : undefined,
+    compiled: config.query.mongoPipelines
+      ? new MongoCompiledQueries(events, side.metadata)
+      : undefined,
   };
 }

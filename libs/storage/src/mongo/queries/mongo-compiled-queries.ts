@@ -3,6 +3,8 @@ import { Query, QueryLimits, resolveLimits } from '@app/query-engine';
 import { CompiledAnswer, CompiledQueries } from '../../ports/compiled-queries.port';
 import { compileMongoQuery, MongoCompilation, UNSURE } from './mongo-query.compile';
 import { shapeMongoRows } from './mongo-shape';
+import { PropertyKinds } from './mongo-guards';
+import { schemaKinds, SchemaReader } from './schema-kinds';
 
 /** What the compiled path needs of the event store: one aggregation, bounded in time. */
 export interface MongoAggregator {
@@ -22,18 +24,32 @@ export interface MongoAggregator {
  * the path metric.
  */
 export class MongoCompiledQueries implements CompiledQueries {
-  constructor(private readonly events: MongoAggregator) {}
+  /**
+   * Without `schema`, every unsure-event test runs on every event (exact,
+   * slower); with it, tests the counters rule out run only on events under a
+   * write marker (see Guards).
+   */
+  constructor(
+    private readonly events: MongoAggregator,
+    private readonly schema?: SchemaReader,
+  ) {}
 
   compile(
     projectId: string,
     query: Query,
-    options: { limits?: Partial<QueryLimits>; now?: Date } = {},
+    options: { limits?: Partial<QueryLimits>; now?: Date; kinds?: PropertyKinds } = {},
   ): MongoCompilation {
     return compileMongoQuery(query, {
       projectId,
       now: (options.now ?? new Date()).getTime(),
       limits: resolveLimits(options.limits),
+      kinds: options.kinds,
     });
+  }
+
+  private kinds(projectId: string, query: Query): Promise<PropertyKinds | undefined> {
+    if (!this.schema || query.analysis_type === 'funnel') return Promise.resolve(undefined);
+    return schemaKinds(this.schema, projectId, query.event_collection);
   }
 
   async answer(
@@ -41,7 +57,15 @@ export class MongoCompiledQueries implements CompiledQueries {
     query: Query,
     options: { limits: Partial<QueryLimits>; now?: Date; signal?: AbortSignal },
   ): Promise<CompiledAnswer> {
-    const compilation = this.compile(projectId, query, options);
+    let compilation: MongoCompilation;
+    try {
+      compilation = this.compile(projectId, query, {
+        ...options,
+        kinds: await this.kinds(projectId, query),
+      });
+    } catch (e) {
+      return { declined: `reading the schema counters failed: ${(e as Error).message}` };
+    }
     if ('declined' in compilation) return compilation;
     const { compiled } = compilation;
     const limits = resolveLimits(options.limits);
@@ -54,6 +78,14 @@ export class MongoCompiledQueries implements CompiledQueries {
     } catch (e) {
       // The engine can still answer (and reports a deadline in its own words).
       return { declined: `MongoDB failed: ${(e as Error).message}` };
+    }
+    try {
+      const after = await this.kinds(projectId, query);
+      if (after && compiled.guards.changed(after)) {
+        return { declined: 'a property took a new kind of value while the pipeline ran' };
+      }
+    } catch (e) {
+      return { declined: `reading the schema counters failed: ${(e as Error).message}` };
     }
     const unsure = rows.reduce((n, row) => n + Number(row[UNSURE] ?? 0), 0);
     if (unsure > 0)

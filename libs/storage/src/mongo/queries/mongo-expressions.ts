@@ -53,6 +53,11 @@ export const isArray = (v: Expr): Document => ({
   $and: [{ $gte: [v, { $literal: [] }] }, { $lt: [v, false] }],
 });
 
+/** An embedded document or an array (documents, arrays, BinData and ObjectIds sort between). */
+export const isStructured = (v: Expr): Document => ({
+  $and: [{ $gte: [v, { $literal: {} }] }, { $lt: [v, false] }],
+});
+
 /** 1 when any of the tests holds, else 0 (a count of unsure events, summed by $group). */
 export function anyOf(tests: Document[]): Expr {
   if (tests.length === 0) return 0;

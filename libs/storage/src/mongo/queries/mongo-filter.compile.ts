@@ -1,7 +1,9 @@
 import type { Document } from 'mongodb';
 import { JsonValue } from '@app/events';
 import { Filter, numericString, parseIsoInstant } from '@app/query-engine';
+import { PropertyType } from '@app/schema';
 import { bodyPath, Declined, isArray, isString, valueOf } from './mongo-expressions';
+import { Guards } from './mongo-guards';
 
 /**
  * Keen filters as one `$match` condition plus the tests that say, per
@@ -23,16 +25,11 @@ import { bodyPath, Declined, isArray, isString, valueOf } from './mongo-expressi
  *
  * Unsure events are kept by the `$match` whatever the condition says (so none
  * the engine would count can be lost) and counted by the pipeline with the
- * `unsure` tests; a query that meets any is answered by the TypeScript engine
- * instead. So an answer from this path is exact, and the common case (a
+ * tests collected in Guards (which the schema counters make cheap where a
+ * property never held such values); a query that meets any is answered by
+ * the TypeScript engine instead. So an answer from this path is exact, and the common case (a
  * property that always holds one kind of value) never meets the fallback.
  */
-export interface CompiledFilters {
-  match: Document;
-  /** Aggregation tests of one event: any true means "this event is unsure". */
-  unsure: Document[];
-}
-
 export interface FilterLimits {
   maxInValues: number;
 }
@@ -40,29 +37,20 @@ export interface FilterLimits {
 /** Matches no event (an `or` of nothing, an order against null or a structure). */
 const NOTHING: Document = { _id: { $in: [] } };
 
+/** The filters as one `$match` condition; their unsure-event tests go to `guards`. */
 export function compileMongoFilters(
   filters: readonly Filter[],
   limits: FilterLimits,
-): CompiledFilters {
-  const parts = filters.map((f) => compileFilter(f, limits));
-  const unsure = new Map<string, Document>();
-  for (const p of parts) for (const t of p.unsure) unsure.set(JSON.stringify(t), t);
-  return {
-    match:
-      parts.length === 0
-        ? {}
-        : parts.length === 1
-          ? parts[0].match
-          : { $and: parts.map((p) => p.match) },
-    unsure: [...unsure.values()],
-  };
+  guards: Guards,
+): Document {
+  const parts = filters.map((f) => compileFilter(f, limits, guards));
+  return parts.length === 0 ? {} : parts.length === 1 ? parts[0] : { $and: parts };
 }
 
-function compileFilter(f: Filter, limits: FilterLimits): CompiledFilters {
+function compileFilter(f: Filter, limits: FilterLimits, guards: Guards): Document {
   if (f.operator === 'or') {
-    const subs = (f.operands ?? []).map((s) => compileFilter(s, limits));
-    if (subs.length === 0) return { match: NOTHING, unsure: [] };
-    return { match: { $or: subs.map((s) => s.match) }, unsure: subs.flatMap((s) => s.unsure) };
+    const subs = (f.operands ?? []).map((s) => compileFilter(s, limits, guards));
+    return subs.length === 0 ? NOTHING : { $or: subs };
   }
   const field = bodyPath(f.property_name);
   const value: JsonValue = f.property_value === undefined ? null : f.property_value;
@@ -102,26 +90,22 @@ function compileFilter(f: Filter, limits: FilterLimits): CompiledFilters {
     default:
       throw new Declined(`operator ${f.operator} is not compiled for MongoDB`);
   }
-  const unsureQueries: Document[] = [];
-  const unsure: Document[] = [];
+  const always: Document[] = [];
+  const inflight: Document[] = [];
+  const guard = (path: string, types: PropertyType[], query: Document, test: Document) =>
+    (guards.add(path, types, test) ? always : inflight).push(query);
   const path = f.property_name;
   const segments = path.split('.');
   // Every proper prefix holding an array: the path reaches through it.
   for (let i = 1; i < segments.length; i++) {
     const prefix = segments.slice(0, i).join('.');
-    unsureQueries.push({ [bodyPath(prefix)]: { $type: 'array' } });
-    unsure.push(isArray(valueOf(prefix)));
+    guard(prefix, ['list'], { [bodyPath(prefix)]: { $type: 'array' } }, isArray(valueOf(prefix)));
   }
-  if (sure.arrays) {
-    unsureQueries.push({ [field]: { $type: 'array' } });
-    unsure.push(isArray(valueOf(path)));
-  }
+  if (sure.arrays) guard(path, ['list'], { [field]: { $type: 'array' } }, isArray(valueOf(path)));
   if (sure.strings) {
-    unsureQueries.push({ [field]: { $type: 'string' } });
-    unsure.push(isString(valueOf(path)));
+    guard(path, ['string', 'datetime'], { [field]: { $type: 'string' } }, isString(valueOf(path)));
   }
-  const match = unsureQueries.length === 0 ? sure.match : { $or: [sure.match, ...unsureQueries] };
-  return { match, unsure };
+  return Guards.keep(sure.match, always, inflight);
 }
 
 /**

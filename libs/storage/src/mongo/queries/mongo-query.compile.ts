@@ -10,7 +10,9 @@ import {
   QueryLimits,
   resolveTimeframe,
 } from '@app/query-engine';
-import { anyOf, Declined, Expr, isArray, isNumber, isObject, valueOf } from './mongo-expressions';
+import { Declined, Expr, isArray, isNumber, isStructured, valueOf } from './mongo-expressions';
+import { Guards, PropertyKinds } from './mongo-guards';
+import { PropertyType } from '@app/schema';
 import { compileMongoFilters } from './mongo-filter.compile';
 
 /** How one analysis's value is read from a result document. */
@@ -27,6 +29,9 @@ export interface MongoCompiledMetrics {
   edges?: number[];
   /** group_by values are `_id.g0`, `_id.g1`, …; the bucket is `_id.b`. */
   groupCount: number;
+  /** One group_by property and no interval: its value is `_id` itself. */
+  bareKey: boolean;
+  guards: Guards;
   readers: MongoReader[];
 }
 
@@ -36,6 +41,8 @@ export interface MongoCompileContext {
   projectId: string;
   now: number;
   limits: QueryLimits;
+  /** The collection's schema counters, read before the pipeline runs (see Guards). */
+  kinds?: PropertyKinds;
 }
 
 /** Field of the result documents counting unsure events (see mongo-filter.compile.ts). */
@@ -82,63 +89,72 @@ function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
       ? bucketEdges(range, query.interval, query.timezone, ctx.limits.maxIntervalBuckets)
       : undefined;
 
-  const filters = compileMongoFilters(query.filters, ctx.limits);
+  const guards = new Guards(ctx.kinds);
+  const filters = compileMongoFilters(query.filters, ctx.limits, guards);
   const match: Document = { p: ctx.projectId, c: query.event_collection };
   if (range) match.t = { $gte: new Date(range.start), $lt: new Date(range.end) };
-  const unsure = [...filters.unsure];
+  if (Object.keys(filters).length > 0) match.$and = [filters];
 
-  const key: Document = {};
-  if (edges) key.b = bucketExpr(edges);
+  // Group keys. Missing and null form one group, as in the engine; a bare
+  // field path does that by itself (and is twice as fast on the test server
+  // as a key document), a key document needs $ifNull.
   const groupBy = query.group_by ?? [];
+  const keyParts: [string, Expr][] = [];
+  if (edges) keyParts.push(['b', bucketExpr(edges)]);
   groupBy.forEach((path, i) => {
     const v = valueOf(path);
-    // Missing and null form one group, as in the engine.
-    key[`g${i}`] = { $ifNull: [v, null] };
-    // MongoDB compares embedded documents field by field in stored order
-    // (Keen: {a,b} = {b,a}), and arrays may hold such documents.
-    unsure.push(isObject(v), isArray(v));
+    keyParts.push([`g${i}`, v]);
+    structured(guards, path);
   });
+  const keyOf = (extra: [string, Expr][] = []): Expr => {
+    const parts = [...keyParts, ...extra];
+    if (parts.length === 0) return null;
+    if (parts.length === 1 && parts[0][0] !== 'b') return parts[0][1];
+    return Object.fromEntries(parts.map(([k, v]) => [k, k === 'b' ? v : { $ifNull: [v, null] }]));
+  };
+  // Where the key is a bare value, results carry it as `_id` itself.
+  const bareKey = keyParts.length === 1 && keyParts[0][0] !== 'b';
 
   const distinct = metrics.find((m) => m.spec.analysis_type === 'count_unique');
-  const pipeline: Document[] = [
-    { $match: filters.match ? { ...match, ...splitAnd(filters.match) } : match },
-  ];
+  const pipeline: Document[] = [{ $match: match }];
   const readers: MongoReader[] = [];
-  const group: Document = {};
   if (distinct) {
     if (metrics.length > 1)
       throw new Declined('count_unique beside other analyses is not compiled');
     // Distinct values per cell: group by (cell, value), then count per cell.
-    const v = valueOf(target(distinct.spec));
-    unsure.push(isObject(v), isArray(v));
-    pipeline.push({
-      $group: { _id: { ...key, v: { $ifNull: [v, null] } }, [UNSURE]: { $sum: anyOf(unsure) } },
-    });
+    const path = target(distinct.spec);
+    structured(guards, path);
+    const flag = guards.flag();
     const cell: Document = {};
-    if (edges) cell.b = '$_id.b';
-    groupBy.forEach((_, i) => (cell[`g${i}`] = `$_id.g${i}`));
-    pipeline.push({
-      $group: {
-        _id: cell,
-        m0: { $sum: { $cond: [{ $eq: ['$_id.v', null] }, 0, 1] } },
-        [UNSURE]: { $sum: `$${UNSURE}` },
+    keyParts.forEach(([k]) => (cell[k] = `$_id.${k}`));
+    pipeline.push(
+      {
+        $group: {
+          _id: keyOf([['v', valueOf(path)]]),
+          ...(flag === undefined ? {} : { [UNSURE]: { $sum: flag } }),
+        },
       },
-    });
+      {
+        $group: {
+          _id: keyParts.length === 0 ? null : cell,
+          m0: {
+            $sum: { $cond: [{ $eq: [keyParts.length === 0 ? '$_id' : '$_id.v', null] }, 0, 1] },
+          },
+          ...(flag === undefined ? {} : { [UNSURE]: { $sum: `$${UNSURE}` } }),
+        },
+      },
+    );
     readers.push({ kind: 'value', field: 'm0' });
   } else {
+    const group: Document = {};
     metrics.forEach((m, i) => {
-      const { accumulator, reader, unsure: extra } = metric(m.spec, `m${i}`);
+      const { accumulator, reader } = metric(m.spec, `m${i}`, guards);
       group[`m${i}`] = accumulator;
       readers.push(reader);
-      unsure.push(...extra);
     });
-    pipeline.push({
-      $group: {
-        _id: Object.keys(key).length > 0 ? key : null,
-        ...group,
-        [UNSURE]: { $sum: anyOf(unsure) },
-      },
-    });
+    const flag = guards.flag();
+    if (flag !== undefined) group[UNSURE] = { $sum: flag };
+    pipeline.push({ $group: { _id: keyOf(), ...group } });
   }
   // More cells than the engine allows: it reports the limit, so one more is enough to know.
   pipeline.push({ $limit: ctx.limits.maxResultCells + 1 });
@@ -148,13 +164,24 @@ function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
     metrics,
     edges,
     groupCount: groupBy.length,
+    bareKey: bareKey && !distinct,
     readers,
+    guards,
   };
 }
 
-/** The filters' `$and` spread into the match (a top-level `$and` is kept as is). */
-function splitAnd(match: Document): Document {
-  return Object.keys(match).length === 0 ? {} : { $and: [match] };
+/**
+ * Group keys and unique values: MongoDB compares embedded documents field by
+ * field in stored order (Keen: {a,b} = {b,a}), arrays may hold such
+ * documents, and a path through an array reaches into it.
+ */
+function structured(guards: Guards, path: string): void {
+  const segments = path.split('.');
+  for (let i = 1; i < segments.length; i++) {
+    const prefix = segments.slice(0, i).join('.');
+    guards.add(prefix, ['list'], isArray(valueOf(prefix)));
+  }
+  guards.add(path, ['object', 'list'], isStructured(valueOf(path)));
 }
 
 function target(spec: MetricSpec): string {
@@ -165,42 +192,55 @@ function target(spec: MetricSpec): string {
 
 /**
  * One analysis as a `$group` accumulator. The numeric analyses read JSON
- * numbers only (numeric.ts): anything else (strings, booleans, lists, a path
- * through a list) becomes null, which $avg, $min and $max skip, or 0 for $sum.
+ * numbers only (numeric.ts). MongoDB's $sum and $avg skip every other value
+ * in $group (strings, booleans, documents, arrays, so a path through an
+ * array too); $min and $max compare across types, so they read a value only
+ * where it is a number, unless the schema says the property never held
+ * anything else (then events under a marker are checked instead).
  */
 function metric(
   spec: MetricSpec,
   field: string,
-): { accumulator: Document; reader: MongoReader; unsure: Document[] } {
-  const numberOr = (v: Expr, other: Expr) => ({ $cond: [isNumber(v), v, other] });
+  guards: Guards,
+): { accumulator: Document; reader: MongoReader } {
   switch (spec.analysis_type) {
     case 'count':
-      return { accumulator: { $sum: 1 }, reader: { kind: 'value', field }, unsure: [] };
-    case 'sum': {
-      const v = valueOf(target(spec));
+      return { accumulator: { $sum: 1 }, reader: { kind: 'value', field } };
+    case 'sum':
       return {
-        accumulator: { $sum: numberOr(v, 0) },
+        accumulator: { $sum: valueOf(target(spec)) },
         reader: { kind: 'value', field, nullAs: 0 },
-        unsure: [],
       };
-    }
     case 'average':
+      return { accumulator: { $avg: valueOf(target(spec)) }, reader: { kind: 'value', field } };
     case 'minimum':
     case 'maximum': {
-      const v = valueOf(target(spec));
-      const op = { average: '$avg', minimum: '$min', maximum: '$max' }[spec.analysis_type];
+      const path = target(spec);
+      const v = valueOf(path);
+      const op = spec.analysis_type === 'minimum' ? '$min' : '$max';
+      // Strings and everything after them in MongoDB's order: not a number, not null.
+      const others: PropertyType[] = ['string', 'datetime', 'bool', 'list', 'object'];
+      const prefixes = path
+        .split('.')
+        .slice(0, -1)
+        .map((_, i, all) => all.slice(0, i + 1).join('.'));
+      if (!guards.mayHold(path, others) && !prefixes.some((p) => guards.mayHold(p, ['list']))) {
+        // Events under a marker: a non-number there, or an array through a prefix, is unsure.
+        guards.add(path, others, { $gte: [v, ''] });
+        for (const prefix of prefixes) guards.add(prefix, ['list'], isArray(valueOf(prefix)));
+        return { accumulator: { [op]: v }, reader: { kind: 'value', field } };
+      }
       return {
-        accumulator: { [op]: numberOr(v, null) },
+        accumulator: { [op]: { $cond: [isNumber(v), v, null] } },
         reader: { kind: 'value', field },
-        unsure: [],
       };
     }
     case 'select_unique': {
-      const v = valueOf(target(spec));
+      const path = target(spec);
+      structured(guards, path);
       return {
-        accumulator: { $addToSet: { $ifNull: [v, null] } },
+        accumulator: { $addToSet: { $ifNull: [valueOf(path), null] } },
         reader: { kind: 'unique', field },
-        unsure: [isObject(v), isArray(v)],
       };
     }
     default:

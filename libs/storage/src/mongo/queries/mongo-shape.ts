@@ -38,7 +38,7 @@ export function shapeMongoRows(
   let valuesKept = 0;
 
   for (const row of rows) {
-    const id = (row._id ?? {}) as Document;
+    const id = (compiled.bareKey ? { g0: row._id } : (row._id ?? {})) as Document;
     const b = edges ? (id.b as number) : 0;
     if (!(b >= 0 && b < bucketCount)) return undefined;
     let g = 0;
