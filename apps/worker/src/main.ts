@@ -4,6 +4,7 @@ import { loadConfig, runMain } from '@app/config';
 import { openStores, ReadinessCheck, Stores } from '@app/storage';
 import {
   DEFAULT_RETRY,
+  CoalescingPersister,
   IngestJobProcessor,
   MarkerSweeper,
   MarkerSweepLoop,
@@ -47,7 +48,10 @@ runMain(async () => {
   const worker = new IngestWorker({
     shards,
     handler: new IngestJobProcessor(
-      persisterFor(stores),
+      // The jobs held at once, one write per project (docs/queue.md, "Batching across jobs").
+      new CoalescingPersister(persisterFor(stores), {
+        maxEvents: config.queue.workerBatchMaxEvents,
+      }),
       stores.deadLetters,
       DEFAULT_RETRY,
       (event) => {

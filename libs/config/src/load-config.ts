@@ -198,12 +198,15 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       },
       cassandraContactPoints: list(env, 'CASSANDRA_CONTACT_POINTS', ['127.0.0.1:9042']),
       cassandraKeyspace: env.CASSANDRA_KEYSPACE || 'tally',
+      cassandraScanConcurrency: int(env, 'CASSANDRA_SCAN_CONCURRENCY', 4, 1),
+      cassandraPageSize: int(env, 'CASSANDRA_PAGE_SIZE', 1000, 1),
     },
     queue: {
       kind: queueKind,
       redisUrls: list(env, 'REDIS_URLS', ['redis://127.0.0.1:6379']),
       markerSweepAfterMs: int(env, 'MARKER_SWEEP_AFTER_MS', 600_000, 120_000),
       markerSweepIntervalMs: int(env, 'MARKER_SWEEP_INTERVAL_MS', 60_000),
+      workerBatchMaxEvents: int(env, 'WORKER_BATCH_MAX_EVENTS', 5000, 0),
     },
     query: {
       deadlineMs: int(env, 'QUERY_DEADLINE_MS', 60_000, 1),
@@ -281,6 +284,17 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
   ) {
     throw new ConfigError(
       'INGEST_BYTES_PER_SECOND × INGEST_BURST_SECONDS must be at least MAX_REQUEST_BYTES (the largest request must fit the bucket)',
+    );
+  }
+  // A scan holds up to ~2 pages per partition it reads: both knobs bound its memory.
+  if (config.storage.cassandraScanConcurrency > 64) {
+    throw new ConfigError(
+      `CASSANDRA_SCAN_CONCURRENCY must be at most 64, got "${config.storage.cassandraScanConcurrency}"`,
+    );
+  }
+  if (config.storage.cassandraPageSize > 10_000) {
+    throw new ConfigError(
+      `CASSANDRA_PAGE_SIZE must be at most 10000, got "${config.storage.cassandraPageSize}"`,
     );
   }
   if (queueKind === 'redis' && config.queue.redisUrls.length === 0) {

@@ -70,6 +70,14 @@ export interface TallyConfig {
     mongoWriteConcern: { w: number | 'majority'; journal: boolean };
     cassandraContactPoints: string[];
     cassandraKeyspace: string;
+    /**
+     * Partitions one scan reads at once (CASSANDRA_SCAN_CONCURRENCY, default 4),
+     * each with at most one page fetched ahead: a scan holds at most about
+     * 2 x this x CASSANDRA_PAGE_SIZE rows whatever its timeframe.
+     */
+    cassandraScanConcurrency: number;
+    /** Rows per page of a partition read (CASSANDRA_PAGE_SIZE, default 1000). */
+    cassandraPageSize: number;
   };
   queue: {
     /**
@@ -86,6 +94,12 @@ export interface TallyConfig {
      */
     markerSweepAfterMs: number;
     markerSweepIntervalMs: number;
+    /**
+     * The worker writes the jobs it holds at once for one project as one
+     * write of up to WORKER_BATCH_MAX_EVENTS events (default 5000; 0: each
+     * job alone). See CoalescingPersister.
+     */
+    workerBatchMaxEvents: number;
   };
   query: {
     /** A query running longer answers 504. */

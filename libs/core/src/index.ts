@@ -18,6 +18,7 @@ export * from './ingest/autofill';
 export * from './log.port';
 export * from './persist/ingest-job.processor';
 export * from './persist/marked-event.persister';
+export * from './persist/coalescing.persister';
 export * from './persist/marker-sweeper';
 export * from './persist/marker-sweep.loop';
 export * from './persist/persister-for';

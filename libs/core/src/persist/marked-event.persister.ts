@@ -71,6 +71,27 @@ export class MarkedEventPersister implements EventPersister {
   onSchemaCapped(_listener: SchemaCappedListener): void {}
 
   async persist(projectId: string, batch: CollectionEvent[]): Promise<PersistOutcome> {
+    const [outcome] = await this.persistEach(projectId, [batch]);
+    if (outcome instanceof RejectedEventsError) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * Several jobs' batches of one project through the protocol once: one
+   * marker, one insert, one counter update per collection (the worker's
+   * cross-job batching, CoalescingPersister). Each batch's outcome counts its
+   * own events; an id that several batches hold is inserted by the first of
+   * them and a duplicate for the others, so the outcomes add up to what was
+   * stored; a batch with events the store refused gets a RejectedEventsError
+   * of its own (its other events are stored and counted). A thrown error is
+   * the whole call's: every batch was written or none is known to be, and a
+   * retry of any of them is a redelivery.
+   */
+  async persistEach(
+    projectId: string,
+    batches: CollectionEvent[][],
+  ): Promise<(PersistOutcome | RejectedEventsError)[]> {
+    const batch = batches.length === 1 ? batches[0] : batches.flat();
     const marker = `${this.processId}.${++this.sequence}`;
     const collections = [...new Set(batch.map((e) => e.collection))];
     let unsettled = 0;
@@ -116,9 +137,19 @@ export class MarkedEventPersister implements EventPersister {
         `${unsettled} earlier delivery(ies) of these events may still be running; their counters are settled on retry`,
       );
     }
-    const result = { inserted: outcome.inserted.length, duplicates: outcome.duplicates.length };
-    if (outcome.rejected.length > 0) throw new RejectedEventsError(outcome.rejected, result);
-    return result;
+    const fresh = new Set(outcome.inserted.map((e) => e.id));
+    const stored = new Set([...fresh, ...outcome.duplicates]);
+    const refused = new Map(outcome.rejected.map((r) => [r.id, r]));
+    return batches.map((own) => {
+      const each = { inserted: 0, duplicates: 0 };
+      const rejected: RejectedEvent[] = [];
+      for (const id of new Set(own.map((e) => e.id))) {
+        if (fresh.delete(id)) each.inserted++;
+        else if (stored.has(id)) each.duplicates++;
+        else if (refused.has(id)) rejected.push(refused.get(id)!);
+      }
+      return rejected.length > 0 ? new RejectedEventsError(rejected, each) : each;
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { CollectionEvent } from '@app/events';
+import { CollectionEvent, JsonObject } from '@app/events';
 import { executeQuery, parseQuery, QueryResponse } from '@app/query-engine';
 import { expectSameAnswer } from '@app/query-engine/testing';
 import { MongoEventStore } from '../mongo-event.store';
@@ -347,7 +347,7 @@ describe('MongoDB-compiled queries: what compiles, what is declined', () => {
     let metadata: MongoMetadataStore;
     let counted: MongoCompiledQueries;
     const at = START + 2 * DAY;
-    const event = (id: string, body: Record<string, unknown>): CollectionEvent => ({
+    const event = (id: string, body: JsonObject): CollectionEvent => ({
       id,
       collection: 'signups',
       timestamp: at,
