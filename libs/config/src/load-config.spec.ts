@@ -80,6 +80,27 @@ describe('loadConfig', () => {
     );
   });
 
+  it('bounds what a Cassandra scan holds: partitions read at once and rows per page', () => {
+    const defaults = loadConfig('query', { STORE: 'cassandra' }).storage;
+    expect([defaults.cassandraScanConcurrency, defaults.cassandraPageSize]).toEqual([4, 1000]);
+    const set = loadConfig('query', {
+      STORE: 'cassandra',
+      CASSANDRA_SCAN_CONCURRENCY: '8',
+      CASSANDRA_PAGE_SIZE: '2000',
+    }).storage;
+    expect([set.cassandraScanConcurrency, set.cassandraPageSize]).toEqual([8, 2000]);
+    for (const [name, value] of [
+      ['CASSANDRA_SCAN_CONCURRENCY', '0'],
+      ['CASSANDRA_SCAN_CONCURRENCY', '65'],
+      ['CASSANDRA_PAGE_SIZE', '0'],
+      ['CASSANDRA_PAGE_SIZE', '10001'],
+    ]) {
+      expect(() => loadConfig('query', { STORE: 'cassandra', [name]: value })).toThrow(
+        new RegExp(`^${name} must be`),
+      );
+    }
+  });
+
   it('reads the query caps and the stream deadline, naming a bad one', () => {
     const d = loadConfig('standalone', {}).query;
     expect([d.maxInValues, d.streamDeadlineMs]).toEqual([10_000, 600_000]);

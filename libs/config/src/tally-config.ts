@@ -71,12 +71,13 @@ export interface TallyConfig {
     cassandraContactPoints: string[];
     cassandraKeyspace: string;
     /**
-     * Partitions one scan reads at once (CASSANDRA_SCAN_CONCURRENCY, default 4),
-     * each with at most one page fetched ahead: a scan holds at most about
-     * 2 x this x CASSANDRA_PAGE_SIZE rows whatever its timeframe.
+     * Time slices of partitions one scan reads at once (CASSANDRA_SCAN_CONCURRENCY,
+     * default 4, at most 64), each at most two pages ahead of the consumer: a
+     * scan holds at most about 4 x this x CASSANDRA_PAGE_SIZE rows whatever its
+     * timeframe (docs/cassandra.md, Read path).
      */
     cassandraScanConcurrency: number;
-    /** Rows per page of a partition read (CASSANDRA_PAGE_SIZE, default 1000). */
+    /** Rows per page of a partition read (CASSANDRA_PAGE_SIZE, default 1000, at most 10 000). */
     cassandraPageSize: number;
   };
   queue: {

@@ -18,7 +18,10 @@ export interface CassandraStoreOptions {
   connectionsPerHost?: number;
   /** Rows per page when reading partitions (default 1000). */
   pageSize?: number;
-  /** Partitions read in parallel by one scan (default 4); each holds at most one page ahead. */
+  /**
+   * Time slices of partitions one scan reads in parallel (default 4), each at
+   * most two pages ahead of the consumer (cassandra-partition.reader.ts).
+   */
   scanConcurrency?: number;
   /** Concurrent requests per insert/delete call (default 64). */
   writeConcurrency?: number;

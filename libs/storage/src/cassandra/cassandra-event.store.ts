@@ -18,7 +18,6 @@ import { CassandraEventWriter } from './cassandra-event.writer';
 import {
   MAX_TIME,
   MIN_TIME,
-  PartitionReader,
   readPartitions,
   toStoredEvent,
 } from './cassandra-partition.reader';
@@ -28,6 +27,10 @@ const DAY_MS = 86_400_000;
 const ID_CHUNK = 100;
 // Rows per single-partition UNLOGGED batch of a marker's ids.
 const MARKER_ROWS = 500;
+// Pages each slice of a scan reads ahead of the consumer; slices are cut to
+// about this many pages, so the slices after the one being yielded are read
+// whole meanwhile (cassandra-partition.reader.ts).
+const READ_AHEAD = 2;
 
 /** Where an event row lives, as the by-id table records it. */
 interface Location {
@@ -368,12 +371,20 @@ export class CassandraEventStore implements EventStore {
     const start = request.start ?? MIN_TIME;
     const end = request.end ?? MAX_TIME;
     const buckets = await this.listBuckets(request.projectId, request.collection, start, end, desc);
-    const readers = buckets.map((bucket) => {
-      const key = { projectId: request.projectId, collection: request.collection, bucket };
-      return new PartitionReader(this.client, key, { start, end, desc }, this.pageSize);
-    });
-    yield* readPartitions(readers, this.scanConcurrency, signal, (index) =>
-      this.noteRead({ ...readers[index].key }),
+    const partitions = buckets.map((bucket) => ({
+      key: { projectId: request.projectId, collection: request.collection, bucket },
+      // A partition holds the rows of its bucket only.
+      start: Math.max(start, bucket),
+      end: Math.min(end, bucket + this.bucketMs),
+    }));
+    const options = {
+      concurrency: this.scanConcurrency,
+      ahead: READ_AHEAD,
+      fetchSize: this.pageSize,
+      desc,
+    };
+    yield* readPartitions(this.client, partitions, options, signal, (index) =>
+      this.noteRead({ ...partitions[index].key }),
     );
   }
 

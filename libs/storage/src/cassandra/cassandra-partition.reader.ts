@@ -1,5 +1,5 @@
 import { Client, types } from 'cassandra-driver';
-import { StoredEvent } from '@app/events';
+import { JsonObject, parseJsonText, StoredEvent } from '@app/events';
 
 /** Earliest and latest instants a CQL timestamp (and a JS Date) can hold. */
 export const MIN_TIME = -8.64e15;
@@ -15,91 +15,263 @@ export interface PartitionKey {
   bucket: number;
 }
 
+/**
+ * A row as the engine sees it. The body is decoded here, once, through the
+ * one safe JSON parser (a stored `__proto__` key is refused, not merged).
+ * Eagerly: a lazy getter with the text kept aside (as SQLite's rows carry)
+ * made a scan's decoding ~3x slower per event (two closures and a property
+ * definition per row), while every query but a plain count reads the body.
+ */
 export function toStoredEvent(row: types.Row): StoredEvent {
   return {
     id: row.id as string,
     timestamp: (row.ts as Date).getTime(),
-    event: JSON.parse(row.body as string),
+    event: parseJsonText(row.body as string, 'A stored event body') as JsonObject,
   };
 }
 
+/** A time slice [start, end) of one partition, read in one paged query. */
+export interface Slice {
+  key: PartitionKey;
+  start: number;
+  end: number;
+  desc: boolean;
+}
+
 /**
- * Reads one event partition page by page (driver paging state, `fetchSize`
- * rows a round trip), keeping exactly one page fetched ahead of the consumer:
- * the partition is never held in memory, and while the engine evaluates a
- * page the next one is already on the wire.
+ * Reads one slice of an event partition page by page (driver paging state,
+ * `fetchSize` rows a round trip), with at most `ahead` pages fetched (or on
+ * the wire) beyond what the consumer took: the partition is never held in
+ * memory, and while the engine evaluates a page the next one is already
+ * coming. A page's request needs the previous page's paging state, so one
+ * slice has at most one request in flight; parallelism comes from reading
+ * several slices at once (readPartitions).
  */
 export class PartitionReader {
-  private ahead: Promise<types.ResultSet> | undefined;
-  private done = false;
+  /** Pages fetched and not yet taken, oldest first. */
+  private readonly pages: types.Row[][] = [];
+  private pageState: string | undefined;
+  private inFlight = false;
+  private exhausted = false;
+  private closed = false;
+  private error: { cause: unknown } | undefined;
+  /** Rows taken so far. */
+  rows = 0;
+  /** Called whenever a page arrives or a fetch fails. */
+  onChange: () => void = () => undefined;
 
   constructor(
     private readonly client: Client,
-    readonly key: PartitionKey,
-    private readonly range: { start: number; end: number; desc: boolean },
+    readonly slice: Slice,
     private readonly fetchSize: number,
+    private readonly ahead: number,
   ) {}
 
-  /** Starts fetching the first page (called when the partition enters the read-ahead window). */
-  prefetch(): void {
-    if (!this.ahead && !this.done) this.ahead = this.fetch(undefined);
+  /** True while pages are left to fetch. */
+  get reading(): boolean {
+    return !this.exhausted && !this.closed && !this.error;
   }
 
-  /** The next page, or undefined when the partition is exhausted. */
-  async next(): Promise<StoredEvent[] | undefined> {
-    if (this.done) return undefined;
-    this.prefetch();
-    const rs = await this.ahead!;
-    if (rs.pageState) this.ahead = this.fetch(rs.pageState);
-    else {
-      this.ahead = undefined;
-      this.done = true;
-    }
-    return rs.rows.map(toStoredEvent);
+  /** True once every page was taken. */
+  get finished(): boolean {
+    return this.exhausted && !this.inFlight && this.pages.length === 0;
+  }
+
+  /** Fetches the next page if fewer than `ahead` are fetched or on the wire. */
+  pump(): void {
+    if (this.inFlight || this.exhausted || this.closed || this.error) return;
+    if (this.pages.length >= this.ahead) return;
+    this.inFlight = true;
+    this.fetch(this.pageState).then(
+      (rs) => {
+        this.inFlight = false;
+        if (this.closed) return;
+        this.pages.push(rs.rows);
+        this.pageState = rs.pageState ?? undefined;
+        if (!this.pageState) this.exhausted = true;
+        this.pump();
+        this.onChange();
+      },
+      (cause: unknown) => {
+        this.inFlight = false;
+        this.error = { cause };
+        this.onChange();
+      },
+    );
+  }
+
+  /**
+   * The next fetched page, if one is there (the next fetch starts at once);
+   * throws the failure of a fetch.
+   */
+  take(): StoredEvent[] | undefined {
+    if (this.error) throw this.error.cause;
+    const rows = this.pages.shift();
+    if (rows === undefined) return undefined;
+    this.pump();
+    this.rows += rows.length;
+    return rows.map(toStoredEvent);
+  }
+
+  /** No more fetches; a page on the wire is dropped when it arrives. */
+  close(): void {
+    this.closed = true;
+    this.pages.length = 0;
   }
 
   private fetch(pageState: string | undefined): Promise<types.ResultSet> {
-    const { projectId, collection, bucket } = this.key;
-    const promise = this.client.execute(
-      this.range.desc ? SELECT_DESC : SELECT_ASC,
-      [
-        projectId,
-        collection,
-        new Date(bucket),
-        new Date(this.range.start),
-        new Date(this.range.end),
-      ],
+    const { key, start, end, desc } = this.slice;
+    return this.client.execute(
+      desc ? SELECT_DESC : SELECT_ASC,
+      [key.projectId, key.collection, new Date(key.bucket), new Date(start), new Date(end)],
       { prepare: true, fetchSize: this.fetchSize, pageState, autoPage: false },
     );
-    // A page fetched ahead may never be awaited (the consumer stopped early):
-    // its failure must not surface as an unhandled rejection.
-    promise.catch(() => undefined);
-    return promise;
+  }
+}
+
+/** A partition to read: its key and the part of the timeframe it holds. */
+export interface PartitionRange {
+  key: PartitionKey;
+  start: number;
+  end: number;
+}
+
+export interface ReadOptions {
+  /** Slices read at once. */
+  concurrency: number;
+  /** Pages each slice reads ahead of the consumer. */
+  ahead: number;
+  /** Rows per page. */
+  fetchSize: number;
+  desc: boolean;
+}
+
+// The first slice of a scan covers this part of its partition: nothing is
+// known of the density yet.
+const FIRST_SLICE_PARTS = 8;
+// Slices narrower than this are not cut (a burst of events in one second is
+// read in pages, like a small partition).
+const MIN_SLICE_MS = 1000;
+
+/**
+ * Cuts the partitions of a scan, in scan order, into consecutive time
+ * slices of about `ahead` pages each, from the density (rows per ms) of the
+ * slices read so far: a slice that small is read whole while it waits for its
+ * turn, so up to `concurrency` slices are on the wire at once even though
+ * pages come out in time order. Slices split on timestamps, so rows with one
+ * timestamp stay in one slice and the order (ts, id) is the partition's.
+ * A wrong guess costs speed only: a denser slice is paged in turn, an
+ * emptier one is a short round trip.
+ */
+class SlicePlanner {
+  private partition = 0;
+  /** Where the next slice of the current partition starts (asc) or ends (desc). */
+  private cursor: number | undefined;
+  private width: number | undefined;
+  private seenRows = 0;
+  private seenMs = 0;
+
+  constructor(
+    private readonly partitions: PartitionRange[],
+    private readonly options: ReadOptions,
+  ) {}
+
+  /** The next slice and whether it opens its partition; undefined when all are planned. */
+  next(): { slice: Slice; opens: number | undefined } | undefined {
+    const p = this.partitions[this.partition];
+    if (p === undefined) return undefined;
+    const desc = this.options.desc;
+    const opens = this.cursor === undefined ? this.partition : undefined;
+    const from = this.cursor ?? (desc ? p.end : p.start);
+    const left = desc ? from - p.start : p.end - from;
+    const width = Math.max(MIN_SLICE_MS, this.nextWidth(p));
+    const take = width >= left ? left : width;
+    const to = desc ? from - take : from + take;
+    if (take === left) {
+      this.partition++;
+      this.cursor = undefined;
+    } else this.cursor = to;
+    const slice = desc
+      ? { key: p.key, start: to, end: from, desc }
+      : { key: p.key, start: from, end: to, desc };
+    return { slice, opens };
+  }
+
+  /** What a finished slice found: `rows` over its span. */
+  record(slice: Slice, rows: number): void {
+    this.seenRows += rows;
+    this.seenMs += slice.end - slice.start;
+  }
+
+  private nextWidth(p: PartitionRange): number {
+    const target = this.options.ahead * this.options.fetchSize;
+    if (this.seenRows > 0) this.width = (target * this.seenMs) / this.seenRows;
+    else if (this.width !== undefined && this.seenMs > 0) this.width *= 4;
+    else this.width ??= Math.ceil((p.end - p.start) / FIRST_SLICE_PARTS);
+    return Math.ceil(this.width);
   }
 }
 
 /**
- * Pages of several partitions in order, reading up to `concurrency`
- * partitions at once (each at most one page ahead), so memory stays bounded
- * by concurrency × 2 pages whatever the timeframe.
+ * Pages of several partitions in scan order (partition after partition,
+ * each in its clustering order: the order a single paged read would give),
+ * read as time slices: up to `concurrency` slices with pages left to fetch
+ * (at most one request on the wire each), and slices already read whole
+ * waiting for their turn beside them, up to 2 × `concurrency` slices in all.
+ * Each holds at most `ahead` pages beyond what was taken, so memory stays
+ * bounded by about 2 × concurrency × ahead pages whatever the timeframe, and
+ * a consumer that stops pulling stops the reads (backpressure).
  */
 export async function* readPartitions(
-  readers: PartitionReader[],
-  concurrency: number,
+  client: Client,
+  partitions: PartitionRange[],
+  options: ReadOptions,
   signal?: AbortSignal,
   onStart?: (index: number) => void,
 ): AsyncIterable<StoredEvent[]> {
-  let started = 0;
-  for (let i = 0; i < readers.length; i++) {
-    for (; started < Math.min(readers.length, i + concurrency); started++) {
-      onStart?.(started);
-      readers[started].prefetch();
-    }
+  const planner = new SlicePlanner(partitions, options);
+  const active: PartitionReader[] = [];
+  let wake: (() => void) | undefined;
+  const changed = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  let planned = true;
+  signal?.addEventListener('abort', changed);
+  try {
     for (;;) {
       signal?.throwIfAborted();
-      const page = await readers[i].next();
-      if (page === undefined) break;
-      if (page.length > 0) yield page;
+      while (active.length > 0 && active[0].finished) {
+        const done = active.shift()!;
+        planner.record(done.slice, done.rows);
+      }
+      // Up to `concurrency` slices still reading; slices read whole wait for
+      // their turn beside them, up to as many again.
+      let reading = 0;
+      for (const reader of active) if (reader.reading) reading++;
+      while (planned && reading < options.concurrency && active.length < 2 * options.concurrency) {
+        const next = planner.next();
+        if (next === undefined) planned = false;
+        else {
+          if (next.opens !== undefined) onStart?.(next.opens);
+          const reader = new PartitionReader(client, next.slice, options.fetchSize, options.ahead);
+          reader.onChange = changed;
+          reader.pump();
+          active.push(reader);
+          reading++;
+        }
+      }
+      if (active.length === 0) return;
+      const page = active[0].take();
+      if (page !== undefined) {
+        if (page.length > 0) yield page;
+      } else if (!active[0].finished) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
     }
+  } finally {
+    signal?.removeEventListener('abort', changed);
+    for (const reader of active) reader.close();
   }
 }
