@@ -58,7 +58,9 @@ interface Case {
   analysis: string;
   params: Record<string, unknown>;
   /** What one would write by hand for the same answer. */
-  native: Document[];
+  native:
+    | Document[]
+    | ((aggregate: (pipeline: Document[]) => Promise<Document[]>) => Promise<Document[]>);
   /** Both answers reduced to one comparable JSON value. */
   reduce: (result: unknown) => unknown;
   nativeReduce: (docs: Document[]) => unknown;
@@ -179,6 +181,48 @@ function cases(): Case[] {
       nativeReduce: (docs) => [...(docs[0].v as string[])].sort(),
     },
     {
+      name: 'percentile 90 of price',
+      analysis: 'percentile',
+      params: { target_property: 'price', percentile: 90 },
+      // Exact, as a careful user writes it: count the numbers, then sort and skip to the rank.
+      native: async (aggregate) => {
+        const numbers = { $match: { ...SCOPE, 'e.price': { $type: 'number' } } };
+        const [{ n }] = await aggregate([numbers, { $count: 'n' }]);
+        const rank = 0.9 * (n - 1);
+        const lo = Math.floor(rank);
+        const picked = await aggregate([
+          numbers,
+          { $sort: { 'e.price': 1 } },
+          { $skip: lo },
+          { $limit: 2 },
+          { $project: { _id: 0, x: '$e.price' } },
+        ]);
+        const x = picked.map((d) => Number(d.x));
+        return [{ v: x[0] + ((x[1] ?? x[0]) - x[0]) * (rank - lo) }];
+      },
+      reduce: Number,
+      nativeReduce: (docs) => Number(docs[0].v),
+    },
+    {
+      name: 'standard_deviation of price',
+      analysis: 'standard_deviation',
+      params: { target_property: 'price' },
+      // One pass, as most users write it: the sums of x and x².
+      native: [
+        { $match: { ...SCOPE, 'e.price': { $type: 'number' } } },
+        {
+          $group: {
+            _id: null,
+            n: { $sum: 1 },
+            s: { $sum: '$e.price' },
+            ss: { $sum: { $multiply: ['$e.price', '$e.price'] } },
+          },
+        },
+      ],
+      reduce: (r) => Number(r).toFixed(6),
+      nativeReduce: ([d]) => Math.sqrt(d.ss / d.n - (d.s / d.n) ** 2).toFixed(6),
+    },
+    {
       name: `daily count in ${BAKEOFF_ZONE}`,
       analysis: 'count',
       params: { interval: 'daily', timezone: BAKEOFF_ZONE },
@@ -295,7 +339,8 @@ async function main(): Promise<void> {
             .result;
         },
         async () => {
-          nativeDocs = await native(c.native);
+          nativeDocs =
+            typeof c.native === 'function' ? await c.native(native) : await native(c.native);
         },
         RUNS,
       );

@@ -175,6 +175,42 @@ const COMPILED: [string, string, Record<string, unknown>][] = [
     },
   ],
   [
+    'median (two passes)',
+    'median',
+    { event_collection: 'purchases', timeframe, target_property: 'price' },
+  ],
+  [
+    'percentile 90 with a filter',
+    'percentile',
+    {
+      event_collection: 'purchases',
+      timeframe,
+      target_property: 'price',
+      percentile: 90,
+      filters: [{ property_name: 'paid', operator: 'eq', property_value: true }],
+    },
+  ],
+  [
+    'percentile 0',
+    'percentile',
+    { event_collection: 'purchases', timeframe, target_property: 'quantity', percentile: 0 },
+  ],
+  [
+    'percentile 100',
+    'percentile',
+    { event_collection: 'purchases', timeframe, target_property: 'quantity', percentile: 100 },
+  ],
+  [
+    'percentile 33.3',
+    'percentile',
+    { event_collection: 'purchases', timeframe, target_property: 'price', percentile: 33.3 },
+  ],
+  [
+    'standard_deviation (two passes)',
+    'standard_deviation',
+    { event_collection: 'purchases', timeframe, target_property: 'price' },
+  ],
+  [
     'a string ordered',
     'count',
     {
@@ -250,10 +286,16 @@ describe('MongoDB-compiled queries: what compiles, what is declined', () => {
   describe('declined, then answered by the engine', () => {
     const declined: [string, string, Record<string, unknown>, RegExp][] = [
       [
+        'percentile by group',
         'percentile',
-        'percentile',
-        { event_collection: 'purchases', timeframe, target_property: 'price', percentile: 90 },
-        /percentile is not compiled/,
+        {
+          event_collection: 'purchases',
+          timeframe,
+          target_property: 'price',
+          percentile: 90,
+          group_by: 'paid',
+        },
+        /percentile with group_by or interval/,
       ],
       [
         'regex',

@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import { Query, QueryLimits, resolveLimits } from '@app/query-engine';
 import { CompiledAnswer, CompiledQueries } from '../../ports/compiled-queries.port';
-import { compileMongoQuery, MongoCompilation, UNSURE } from './mongo-query.compile';
+import { compileMongoQuery, MongoCompilation, SecondPass, UNSURE } from './mongo-query.compile';
 import { shapeMongoRows } from './mongo-shape';
 import { PropertyKinds } from './mongo-guards';
 import { schemaKinds, SchemaReader } from './schema-kinds';
@@ -57,14 +57,16 @@ export class MongoCompiledQueries implements CompiledQueries {
     query: Query,
     options: { limits: Partial<QueryLimits>; now?: Date; signal?: AbortSignal },
   ): Promise<CompiledAnswer> {
-    let compilation: MongoCompilation;
-    try {
-      compilation = this.compile(projectId, query, {
-        ...options,
-        kinds: await this.kinds(projectId, query),
-      });
-    } catch (e) {
-      return { declined: `reading the schema counters failed: ${(e as Error).message}` };
+    // Without any type test to trim (a count, a sum by a time bucket), the
+    // schema counters are not read at all.
+    let compilation = this.compile(projectId, query, options);
+    if ('compiled' in compilation && compilation.compiled.guards.any()) {
+      try {
+        const kinds = await this.kinds(projectId, query);
+        if (kinds) compilation = this.compile(projectId, query, { ...options, kinds });
+      } catch (e) {
+        return { declined: `reading the schema counters failed: ${(e as Error).message}` };
+      }
     }
     if ('declined' in compilation) return compilation;
     const { compiled } = compilation;
@@ -80,7 +82,7 @@ export class MongoCompiledQueries implements CompiledQueries {
       return { declined: `MongoDB failed: ${(e as Error).message}` };
     }
     try {
-      const after = await this.kinds(projectId, query);
+      const after = compiled.guards.trusts() ? await this.kinds(projectId, query) : undefined;
       if (after && compiled.guards.changed(after)) {
         return { declined: 'a property took a new kind of value while the pipeline ran' };
       }
@@ -90,9 +92,76 @@ export class MongoCompiledQueries implements CompiledQueries {
     const unsure = rows.reduce((n, row) => n + Number(row[UNSURE] ?? 0), 0);
     if (unsure > 0)
       return { declined: `${unsure} events hold values the pipeline cannot judge as Keen does` };
+    if (compiled.second && rows.length > 0) {
+      let value: number | null | undefined;
+      try {
+        value = await this.secondPass(compiled.second, rows[0], limits, options.signal);
+      } catch (e) {
+        return { declined: `MongoDB failed: ${(e as Error).message}` };
+      }
+      if (value === undefined) return { declined: 'the events changed between the two passes' };
+      rows = [{ ...rows[0], m0: value }];
+    }
     const result = shapeMongoRows(compiled, rows, limits);
     if (result === undefined)
       return { declined: 'over a limit the engine reports (groups, cells or values)' };
     return { response: { result } };
+  }
+
+  /**
+   * The second pipeline of a median, percentile or standard deviation
+   * (compileTwoPass), given the first one's count `n` (and sum `s`) of the
+   * target's numbers. It counts them again in the same read (a `$facet`
+   * beside the ranking, a field beside the spread); a different count means
+   * events were written or deleted between the passes: undefined, and the
+   * engine answers.
+   */
+  private async secondPass(
+    second: SecondPass,
+    first: Document,
+    limits: QueryLimits,
+    signal?: AbortSignal,
+  ): Promise<number | null | undefined> {
+    const n = Number(first.n ?? 0);
+    if (n === 0) return null;
+    const run = (pipeline: Document[]) =>
+      this.events.aggregate(pipeline, { maxTimeMS: limits.deadlineMs, signal });
+    if (second.kind === 'standard_deviation') {
+      const mean = Number(first.s) / n;
+      const isNull = { $eq: [second.value, null] };
+      const [row] = await run([
+        second.match,
+        {
+          $group: {
+            _id: null,
+            n: { $sum: { $cond: [isNull, 0, 1] } },
+            ss: {
+              $sum: { $cond: [isNull, 0, { $pow: [{ $subtract: [second.value, mean] }, 2] }] },
+            },
+          },
+        },
+      ]);
+      if (Number(row?.n ?? 0) !== n) return undefined;
+      return Math.sqrt(Number(row.ss) / n);
+    }
+    // PercentileAccumulator's definition: rank = p/100 · (n − 1), interpolated.
+    const rank = ((second.percentile ?? 50) / 100) * (n - 1);
+    const lo = Math.floor(rank);
+    const hi = Math.ceil(rank);
+    const [row] = await run([
+      second.match,
+      { $project: { _id: 0, x: second.value } },
+      { $match: { x: { $ne: null } } },
+      {
+        $facet: {
+          total: [{ $count: 'n' }],
+          picked: [{ $sort: { x: 1 } }, { $skip: lo }, { $limit: hi - lo + 1 }],
+        },
+      },
+    ]);
+    if (Number(row?.total?.[0]?.n ?? 0) !== n) return undefined;
+    const picked = (row.picked as { x: number }[]).map((d) => Number(d.x));
+    if (lo === hi) return picked[0];
+    return picked[0] + (picked[picked.length - 1] - picked[0]) * (rank - lo);
   }
 }

@@ -72,6 +72,16 @@ export class Guards {
     return alternatives.length === 1 ? sure : { $or: alternatives };
   }
 
+  /** Whether the pipeline tests any event at all. */
+  any(): boolean {
+    return this.always.length > 0 || this.inflight.length > 0;
+  }
+
+  /** Whether a test was left to events under a marker on the counters' word (see changed). */
+  trusts(): boolean {
+    return this.trusted.length > 0;
+  }
+
   /** 1 for an unsure event, else 0; undefined when nothing is guarded. */
   flag(): Expr | undefined {
     if (this.always.length === 0 && this.inflight.length === 0) return undefined;

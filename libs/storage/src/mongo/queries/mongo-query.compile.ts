@@ -32,7 +32,23 @@ export interface MongoCompiledMetrics {
   /** One group_by property and no interval: its value is `_id` itself. */
   bareKey: boolean;
   guards: Guards;
+  second?: SecondPass;
   readers: MongoReader[];
+}
+
+/**
+ * Analyses that need the count of numbers before they can be computed exactly
+ * (no group_by, no interval): the first pipeline counts (`n`, and `s` the sum),
+ * a second one computes the value from it.
+ */
+export interface SecondPass {
+  kind: 'percentile' | 'standard_deviation';
+  /** 0–100 (median: 50). */
+  percentile?: number;
+  /** The first pipeline's `$match` stage, which the second repeats. */
+  match: Document;
+  /** The target's value where it is a number, else null. */
+  value: Expr;
 }
 
 export type MongoCompilation = { compiled: MongoCompiledMetrics } | { declined: string };
@@ -59,10 +75,9 @@ export const UNSURE = 'u';
  * does.
  *
  * Compiled: count, sum, average, minimum, maximum, count_unique (alone) and
- * select_unique, with group_by (several), interval and multi_analysis.
- * Declined: median and percentile (MongoDB 7's $percentile is approximate,
- * Keen's interpolates), standard_deviation (no $stdDevPop on the test server,
- * and sums of squares lose the precision Welford's method keeps), funnels,
+ * select_unique, with group_by (several), interval and multi_analysis; median,
+ * percentile and standard_deviation alone without group_by or interval, in
+ * two passes (compileTwoPass). Declined: those three grouped, funnels,
  * extraction (the event scan already streams it), execution metadata.
  */
 export function compileMongoQuery(query: Query, ctx: MongoCompileContext): MongoCompilation {
@@ -114,6 +129,10 @@ function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
   };
   // Where the key is a bare value, results carry it as `_id` itself.
   const bareKey = keyParts.length === 1 && keyParts[0][0] !== 'b';
+
+  const ranked = metrics.find((m) => SECOND_PASS.has(m.spec.analysis_type));
+  if (ranked)
+    return compileTwoPass(query, ranked.spec, match, metrics, guards, keyParts.length > 0, ctx);
 
   const distinct = metrics.find((m) => m.spec.analysis_type === 'count_unique');
   const pipeline: Document[] = [{ $match: match }];
@@ -167,6 +186,67 @@ function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
     bareKey: bareKey && !distinct,
     readers,
     guards,
+  };
+}
+
+const SECOND_PASS = new Set(['median', 'percentile', 'standard_deviation']);
+
+/**
+ * median, percentile and standard_deviation of one cell (no group_by, no
+ * interval, alone): the first pipeline counts the target's numbers (and sums
+ * them), the second ranks or spreads them (MongoCompiledQueries.answer).
+ * Keen's percentile interpolates between closest ranks, which MongoDB 7's
+ * $percentile (approximate only) does not; sorting and skipping to the rank is
+ * exact. The population standard deviation is sqrt(Σ(x − mean)² / n) with the
+ * mean of the first pass: two passes keep the precision one-pass sums of
+ * squares lose.
+ */
+function compileTwoPass(
+  query: MetricQuery | MultiAnalysisQuery,
+  spec: MetricSpec,
+  match: Document,
+  metrics: LabelledMetric[],
+  guards: Guards,
+  grouped: boolean,
+  ctx: MongoCompileContext,
+): MongoCompiledMetrics {
+  if (metrics.length > 1)
+    throw new Declined(`${spec.analysis_type} beside other analyses is not compiled`);
+  if (grouped)
+    throw new Declined(
+      `${spec.analysis_type} with group_by or interval is not compiled for MongoDB`,
+    );
+  const p = spec.analysis_type === 'median' ? 50 : spec.percentile;
+  if (
+    spec.analysis_type !== 'standard_deviation' &&
+    !(typeof p === 'number' && p >= 0 && p <= 100)
+  ) {
+    throw new Declined('percentile out of range (the engine reports it)');
+  }
+  const v = valueOf(target(spec));
+  // A number, or null: arrays (a list value, a path through a list) are not numbers.
+  const value: Expr = { $cond: [isNumber(v), v, null] };
+  const group: Document = {
+    _id: null,
+    n: { $sum: { $cond: [isNumber(v), 1, 0] } },
+    s: { $sum: v },
+  };
+  const flag = guards.flag();
+  if (flag !== undefined) group[UNSURE] = { $sum: flag };
+  return {
+    query,
+    pipeline: [{ $match: match }, { $group: group }, { $limit: ctx.limits.maxResultCells + 1 }],
+    metrics,
+    groupCount: 0,
+    bareKey: false,
+    readers: [{ kind: 'value', field: 'm0' }],
+    guards,
+    second: {
+      kind: spec.analysis_type === 'standard_deviation' ? 'standard_deviation' : 'percentile',
+      percentile: p,
+      match: { $match: match },
+      value,
+    },
   };
 }
 
