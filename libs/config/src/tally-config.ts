@@ -73,7 +73,7 @@ export interface TallyConfig {
     /**
      * Time slices of partitions one scan reads at once (CASSANDRA_SCAN_CONCURRENCY,
      * default 4, at most 64), each at most two pages ahead of the consumer: a
-     * scan holds at most about 4 x this x CASSANDRA_PAGE_SIZE rows whatever its
+     * scan holds at most about 3 x this x CASSANDRA_PAGE_SIZE rows whatever its
      * timeframe (docs/cassandra.md, Read path).
      */
     cassandraScanConcurrency: number;

@@ -67,11 +67,6 @@ export class PartitionReader {
     private readonly ahead: number,
   ) {}
 
-  /** True while pages are left to fetch. */
-  get reading(): boolean {
-    return !this.exhausted && !this.closed && !this.error;
-  }
-
   /** True once every page was taken. */
   get finished(): boolean {
     return this.exhausted && !this.inFlight && this.pages.length === 0;
@@ -215,12 +210,13 @@ class SlicePlanner {
 /**
  * Pages of several partitions in scan order (partition after partition,
  * each in its clustering order: the order a single paged read would give),
- * read as time slices: up to `concurrency` slices with pages left to fetch
- * (at most one request on the wire each), and slices already read whole
- * waiting for their turn beside them, up to 2 × `concurrency` slices in all.
- * Each holds at most `ahead` pages beyond what was taken, so memory stays
- * bounded by about 2 × concurrency × ahead pages whatever the timeframe, and
- * a consumer that stops pulling stops the reads (backpressure).
+ * read as time slices, up to `concurrency` slices at once (at most one request
+ * on the wire each) and each at most `ahead` pages beyond what was taken:
+ * memory stays bounded by about concurrency × (ahead + 1) pages whatever the
+ * timeframe, and a consumer that stops pulling stops the reads
+ * (backpressure). Slices of about `ahead` pages are read whole while they
+ * wait for their turn, so the slices behind the one being yielded keep their
+ * requests on the wire.
  */
 export async function* readPartitions(
   client: Client,
@@ -246,11 +242,7 @@ export async function* readPartitions(
         const done = active.shift()!;
         planner.record(done.slice, done.rows);
       }
-      // Up to `concurrency` slices still reading; slices read whole wait for
-      // their turn beside them, up to as many again.
-      let reading = 0;
-      for (const reader of active) if (reader.reading) reading++;
-      while (planned && reading < options.concurrency && active.length < 2 * options.concurrency) {
+      while (planned && active.length < options.concurrency) {
         const next = planner.next();
         if (next === undefined) planned = false;
         else {
@@ -259,7 +251,6 @@ export async function* readPartitions(
           reader.onChange = changed;
           reader.pump();
           active.push(reader);
-          reading++;
         }
       }
       if (active.length === 0) return;
