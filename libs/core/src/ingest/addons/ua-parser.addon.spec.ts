@@ -43,6 +43,8 @@ describe('keen:ua_parser', () => {
     const start = performance.now();
     const result = uaParser(`Mozilla/5.0 (${'('.repeat(200_000)}`);
     expect(result?.browser).toBeDefined();
-    expect(performance.now() - start).toBeLessThan(200);
+    // A bound against backtracking over the whole string (seconds to minutes),
+    // not a speed figure: a loaded CI machine took over 200 ms for the head alone.
+    expect(performance.now() - start).toBeLessThan(2_000);
   });
 });
