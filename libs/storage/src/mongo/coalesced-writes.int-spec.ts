@@ -138,7 +138,7 @@ describe('batching across jobs (CoalescingPersister over the MongoDB persister)'
     ];
     const results = await Promise.all(
       jobs.map((job) =>
-        persister.persist('q', job).then(
+        one.persist('q', job).then(
           (o) => o,
           (e: unknown) => e,
         ),
