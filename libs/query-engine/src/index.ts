@@ -13,7 +13,7 @@ export { executeQuery, streamExtraction } from './engine/execute-query';
 export { buildScanRequest } from './engine/scan-pages';
 export type { ExecuteContext } from './engine/query-run';
 
-export { compileFilters, compileFilter } from './filters/compile-filters';
+export { compileFilters, compileFilter, containsNeedle } from './filters/compile-filters';
 export type { EventPredicate, CompileFilterOptions } from './filters/compile-filters';
 export { parseFilters } from './filters/parse-filters';
 export type { ParseFilterOptions } from './filters/parse-filters';

@@ -152,14 +152,15 @@ export function inListTooLong(at: string, length: number, max: number): Error {
   );
 }
 
+/** The text `contains` looks for in a string: the operand's, or a number's or boolean's as JavaScript writes it. */
+export function containsNeedle(value: JsonValue): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+}
+
 /** contains: substring for string properties, loose element equality for arrays. */
 function containsTest(value: JsonValue): (a: JsonValue) => boolean {
-  const needle =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'number' || typeof value === 'boolean'
-        ? String(value)
-        : undefined;
+  const needle = containsNeedle(value);
   const exp = toOperand(value);
   return (a) => {
     if (typeof a === 'string') return needle !== undefined && a.includes(needle);

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import { JsonValue } from '@app/events';
-import { Filter, numericString, parseIsoInstant } from '@app/query-engine';
+import { containsNeedle, Filter, numericString, parseIsoInstant } from '@app/query-engine';
 import { PropertyType } from '@app/schema';
 import { bodyPath, Declined, isArray, isString, valueOf } from './mongo-expressions';
 import { Guards } from './mongo-guards';
@@ -185,12 +185,7 @@ function ordering(
  * Other actuals never contain anything; arrays are unsure (element equality).
  */
 function substring(field: string, value: JsonValue): Document {
-  const needle =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'number' || typeof value === 'boolean'
-        ? String(value)
-        : undefined;
+  const needle = containsNeedle(value);
   if (needle === undefined) return NOTHING;
   if (needle.includes('\0')) throw new Declined('contains with a NUL character');
   // `$type` too, in its own clause: the MongoDB-wire test server matches a
