@@ -709,6 +709,20 @@ describe('standalone: hostile input', () => {
         headers: { 'x-request-id': 'trace-42' },
       });
       expect(plain.body.request_id).toBe('trace-42');
+      // The failed request is logged once, by its id, when answered.
+      await new Promise((r) => setTimeout(r, 100));
+      const logged = server.output
+        .split('\n')
+        .filter((l) => l.includes('"trace-42"'))
+        .map((l) => JSON.parse(l));
+      expect(logged).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: 'request completed',
+          req: expect.objectContaining({ id: 'trace-42', method: 'GET' }),
+          res: { status_code: 401 },
+        }),
+      ]);
     });
 
     it('puts security headers on data and docs, and preflights DELETE with the SDK headers', async () => {

@@ -11,6 +11,7 @@ import { recordHttpRequest } from './metrics/http-metrics';
 import { PlatformRootModule } from './metrics/metrics.module';
 import { setupOpenApi } from './openapi/openapi-document';
 import { isClientRequestId } from './request-origin';
+import { logAnsweredRequest } from './request-log';
 import { RouteTable } from './route-table';
 import { applySecurityHeaders } from './security-headers';
 
@@ -123,9 +124,11 @@ export async function createHttpApp(
   const routes = new RouteTable();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
 
-  // Every answered request, by the route template it matched (never the raw
-  // URL: it holds project ids, names and api_key values); metrics/http-metrics.ts.
+  // Every answered request: logged when it failed (request-log.ts), and
+  // counted by the route template it matched (never the raw URL: it holds
+  // project ids, names and api_key values); metrics/http-metrics.ts.
   fastify.addHook('onResponse', (req, reply, done) => {
+    logAnsweredRequest(req, reply.statusCode, reply.elapsedTime);
     recordHttpRequest(
       config.pool,
       req.routeOptions?.url,

@@ -9,3 +9,4 @@ export * from './redact';
 export * from './request-origin';
 export * from './route-table';
 export * from './security-headers';
+export * from './request-log';
