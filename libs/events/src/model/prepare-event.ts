@@ -5,7 +5,7 @@ import { deriveEventId } from './event-id';
 import { deriveTokenEventId, uniquenessTokenOf } from './uniqueness-token';
 import { parseIsoTimestamp, toIso } from './timestamps';
 import { validateEventShape } from './validate-event';
-import { assertStoredSize } from './event-limits';
+import { assertStoredEventSize } from './event-limits';
 
 /** Where a write request came from; the same for every event in it. */
 export interface RequestOrigin {
@@ -54,6 +54,7 @@ export function prepareEvent(
   // An event with a uniqueness token is named by the token alone (see
   // uniqueness-token.ts): the store then keeps one event per token.
   const token = uniquenessTokenOf(clientKeen);
+  const content = JSON.stringify(body);
   const id =
     token !== undefined
       ? deriveTokenEventId(options.idSecret, { projectId: origin.projectId, collection, token })
@@ -65,7 +66,7 @@ export function prepareEvent(
           // must not make its retry's ids differ.
           requestStart: origin.clientChosenId ? undefined : origin.requestStart,
           index,
-          content: JSON.stringify(body),
+          content,
           timestamp,
           // A client's retry of an event without its own timestamp arrives at another
           // receipt time; its id must not depend on it, or the retry is stored twice.
@@ -77,7 +78,7 @@ export function prepareEvent(
     created_at: toIso(origin.receivedAt),
     id,
   };
+  assertStoredEventSize(body, content, JSON.stringify(keen), options.maxEventBytes);
   const event: JsonObject = { ...body, keen };
-  assertStoredSize(event, options.maxEventBytes);
   return { collection, id, timestamp, event };
 }

@@ -26,6 +26,15 @@ export function parseIsoTimestamp(value: string): number {
   return ms >= MIN_MS && ms <= MAX_MS ? ms : NaN;
 }
 
+// The last instant printed: every event of a batch carries the request's
+// receipt time (and most its start time), so most calls repeat the last one.
+let lastMs = NaN;
+let lastIso = '';
+
 export function toIso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
