@@ -2,6 +2,8 @@
  * Standalone ingest throughput next to a bare Fastify server answering the
  * same requests, measured in the same run, alternating rounds so machine
  * noise hits both. Run: `npm run bench -- ingest-standalone` (see docs/benchmarks.md).
+ * A third server, a bare NestJS app on Fastify with a guard (support/bare-nest.ts),
+ * shows how much of the gap is the framework alone.
  *
  * Part 2: single-event ingest latency while heavy queries run on the same
  * server (a median and a count_unique over a big collection, back to back)
@@ -62,6 +64,9 @@ interface Keys {
   read_key: string;
 }
 
+/** Servers that store nothing: the baselines every Tally build is divided by. */
+const BASELINES = new Set(['bare', 'nest']);
+
 interface Server {
   name: string;
   running: Running;
@@ -105,12 +110,15 @@ function post(
 
 /** Part 1: throughput at CONNECTIONS connections, every server in each round. */
 async function throughput(servers: Server[]): Promise<string> {
-  const tallies = servers.filter((s) => s.name !== 'bare');
+  const tallies = servers.filter((s) => !BASELINES.has(s.name));
+  const overBare = servers.filter((s) => s.name !== 'bare');
   const header =
     '| scenario | ' +
     servers.map((s) => `${s.name} events/s | ${s.name} p50 ms | ${s.name} p99 ms`).join(' | ') +
     ' | ' +
-    tallies.map((s) => `${s.name}/bare`).join(' | ') +
+    overBare.map((s) => `${s.name}/bare`).join(' | ') +
+    ' | ' +
+    tallies.map((s) => `${s.name}/nest`).join(' | ') +
     ' | ' +
     tallies.map((s) => `${s.name} failed requests`).join(' | ') +
     ' |';
@@ -126,6 +134,7 @@ async function throughput(servers: Server[]): Promise<string> {
       servers.map((v) => [v.name, summarize(results.get(v.name)!, s.eventsPerRequest)]),
     );
     const bare = sums.get('bare')!;
+    const nest = sums.get('nest')!;
     lines.push(
       `| ${s.name} | ` +
         servers
@@ -133,8 +142,12 @@ async function throughput(servers: Server[]): Promise<string> {
           .map((t) => `${t.eventsPerSec.toLocaleString('en-US')} | ${t.p50} | ${t.p99}`)
           .join(' | ') +
         ' | ' +
-        tallies
+        overBare
           .map((v) => (sums.get(v.name)!.eventsPerSec / bare.eventsPerSec).toFixed(2))
+          .join(' | ') +
+        ' | ' +
+        tallies
+          .map((v) => (sums.get(v.name)!.eventsPerSec / nest.eventsPerSec).toFixed(2))
           .join(' | ') +
         ' | ' +
         tallies.map((v) => sums.get(v.name)!.failed).join(' | ') +
@@ -198,7 +211,7 @@ async function underQueries(servers: Server[]): Promise<string> {
     '| server | idle events/s | idle p50 ms | idle p99 ms | loaded events/s | loaded p50 ms | loaded p99 ms | loaded/idle p99 | queries answered | failed requests |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const server of servers.filter((s) => s.name !== 'bare')) {
+  for (const server of servers.filter((s) => !BASELINES.has(s.name))) {
     await seed(server, QUERY_EVENTS);
     const idle: LoadResult[] = [];
     const loaded: LoadResult[] = [];
@@ -234,10 +247,17 @@ async function main(): Promise<void> {
     'listening on',
   );
   servers.push({ name: 'bare', running: bare, keys: { write_key: '', read_key: '' } });
+  const nest = await startNode(
+    path.join(ROOT, 'dist/bench/support/bare-nest.js'),
+    {},
+    'listening on',
+  );
+  // Its guard wants an Authorization header; any value passes.
+  servers.push({ name: 'nest', running: nest, keys: { write_key: 'x', read_key: '' } });
   let out = '';
   try {
     out +=
-      `standalone ingest vs bare Fastify: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
+      `standalone ingest vs bare Fastify and bare NestJS: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
       (await throughput(servers)) +
       '\n';
     if (QUERY_EVENTS > 0) {
