@@ -32,7 +32,26 @@ export interface ScanRequest {
   limit?: number;
 }
 
+/** What an export of whole stored events reads: a collection's time range, nothing else. */
+export type NdjsonScanRequest = Pick<ScanRequest, 'projectId' | 'collection' | 'start' | 'end'>;
+
+/** Consecutive events of an export as the store holds them (see EventSource.scanNdjson). */
+export interface NdjsonPage {
+  /** UTF-8 text: each event's stored JSON text followed by '\n'. */
+  bytes: Uint8Array;
+  /** Events (lines) in `bytes`; at least one. */
+  events: number;
+}
+
 /** Pages of matching candidates; consumers pull, so stores stream with backpressure. */
 export interface EventSource {
   scan(request: ScanRequest, signal?: AbortSignal): AsyncIterable<StoredEvent[]>;
+  /**
+   * Optional: every event of the range, oldest first (equal timestamps by
+   * id), as NDJSON bytes made of the stored text, which must be exactly
+   * `JSON.stringify(event)` (StoredEvent.text). The NDJSON export of whole
+   * events (no filters, property_names or latest) reads this instead of
+   * scan(): no event object and no string per event. Stops at `signal`.
+   */
+  scanNdjson?(request: NdjsonScanRequest, signal?: AbortSignal): AsyncIterable<NdjsonPage>;
 }

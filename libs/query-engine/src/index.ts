@@ -9,7 +9,8 @@ export { QueryErrorCode } from './query-errors';
 export { parseQuery, ANALYSIS_TYPES, METRIC_ANALYSES } from './parse/parse-query';
 export { parseEventSelection } from './parse/parse-selection';
 export type { EventSelection } from './parse/parse-selection';
-export { executeQuery, streamExtraction } from './engine/execute-query';
+export { executeQuery, streamExtraction, streamExtractionNdjson } from './engine/execute-query';
+export type { NdjsonChunk } from './engine/run-extraction';
 export { buildScanRequest } from './engine/scan-pages';
 export type { ExecuteContext } from './engine/query-run';
 

@@ -3,7 +3,7 @@ import { badParam } from '../query-errors';
 import { ExtractionQuery, Query, QueryResponse } from '../query.types';
 import { executionMetadata } from './execution-metadata';
 import { ExecuteContext, QueryRun } from './query-run';
-import { extractionLines, runExtraction } from './run-extraction';
+import { extractionLines, extractionNdjson, NdjsonChunk, runExtraction } from './run-extraction';
 import { runFunnel } from './run-funnel';
 import { runMetrics } from './run-metrics';
 
@@ -54,18 +54,35 @@ export function streamExtraction(
   if (query.analysis_type !== 'extraction') {
     throw badParam(`streaming export needs an extraction query, not ${query.analysis_type}`);
   }
-  return runStream(query, source, ctx);
+  return runStream(query, source, ctx, extractionLines);
 }
 
-async function* runStream(
+/**
+ * The same export as NDJSON pieces, for a consumer that only writes them out
+ * (the HTTP export): whole events come as the store's text when it offers
+ * it (extractionNdjson), with the same order, deadline and cancellation.
+ */
+export function streamExtractionNdjson(
+  query: Query,
+  source: EventSource,
+  ctx: ExecuteContext,
+): AsyncIterable<NdjsonChunk> {
+  if (query.analysis_type !== 'extraction') {
+    throw badParam(`streaming export needs an extraction query, not ${query.analysis_type}`);
+  }
+  return runStream(query, source, ctx, extractionNdjson);
+}
+
+async function* runStream<T>(
   query: ExtractionQuery,
   source: EventSource,
   ctx: ExecuteContext,
-): AsyncGenerator<string[]> {
+  pieces: (query: ExtractionQuery, source: EventSource, run: QueryRun) => AsyncIterable<T>,
+): AsyncGenerator<T> {
   // Created on the first pull, so a stream never started holds no slice.
   const run = new QueryRun(ctx, false);
   try {
-    yield* extractionLines(query, source, run);
+    yield* pieces(query, source, run);
   } finally {
     run.close();
     ctx.onScanned?.(run.eventsScanned);

@@ -73,6 +73,42 @@ export function extractionLines(
   );
 }
 
+/** A piece of an NDJSON export: lines (each to be followed by '\n'), or complete lines as stored. */
+export type NdjsonChunk = string[] | Uint8Array;
+
+/**
+ * The NDJSON export's pieces. An export of whole events (no filters,
+ * property_names or latest) from a store that offers its stored text as
+ * NDJSON (scanNdjson) is that text, page by page: no event is parsed,
+ * serialised or even made an object or a string. Otherwise extractionLines.
+ */
+export async function* extractionNdjson(
+  query: ExtractionQuery,
+  source: EventSource,
+  run: QueryRun,
+): AsyncGenerator<NdjsonChunk> {
+  const whole = query.filters.length === 0 && !query.property_names && query.latest === undefined;
+  if (!whole || !source.scanNdjson) {
+    yield* extractionLines(query, source, run);
+    return;
+  }
+  const range = resolveTimeframe(query.timeframe, query.timezone, run.now);
+  run.check();
+  const pages = source.scanNdjson(
+    {
+      projectId: run.projectId,
+      collection: query.event_collection,
+      ...(range && { start: range.start, end: range.end }),
+    },
+    run.signal,
+  );
+  for await (const page of pages) {
+    run.eventsScanned += page.events;
+    yield page.bytes;
+    run.check();
+  }
+}
+
 /** Each matching page shaped event by event, in the query's time slices. */
 async function* shapedPages<T>(
   query: ExtractionQuery,
