@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CollectionEvent, JsonObject, parseJsonText, StoredEvent } from '@app/events';
-import { ScanRequest } from '@app/query-engine';
+import { NdjsonPage, NdjsonScanRequest, ScanRequest } from '@app/query-engine';
 import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
 import { SqliteDatabase } from './sqlite-database';
+import { sqliteNdjsonPages } from './sqlite-ndjson-pages';
 
 interface EventRow {
   id: string;
@@ -150,6 +151,11 @@ export class SqliteEventStore implements EventStore {
       if (page.events.length < size && !page.cut) return;
       await yieldToLoop();
     }
+  }
+
+  /** Bodies as stored, written by JSON.stringify (insert, replaceBodies): see sqliteNdjsonPages. */
+  scanNdjson(request: NdjsonScanRequest, signal?: AbortSignal): AsyncIterable<NdjsonPage> {
+    return sqliteNdjsonPages(this.db.reader, request, signal);
   }
 
   /**
