@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TallyError } from '@app/events';
+import type { NdjsonChunk } from '@app/query-engine';
 
 export interface NdjsonRaw {
-  write(chunk: string, callback?: (error?: Error | null) => void): boolean;
+  write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean;
   end(): void;
   destroy(): void;
   writeHead(status: number, headers: Record<string, string>): void;
@@ -28,8 +29,8 @@ const WRITE_SLICE_MS = 4;
 
 /**
  * Streams events as NDJSON with backpressure: the source (pages of JSON lines,
- * serialised by the query engine in its time slices) is pulled only as fast
- * as the client reads. The first page is read before any byte is sent, so bad
+ * serialised by the query engine in its time slices, or pages of lines as the
+ * store holds them) is pulled only as fast as the client reads. The first page is read before any byte is sent, so bad
  * parameters, a busy project (429) or a query that times out before its first
  * match still get a normal Keen-shaped error rather than a broken stream.
  *
@@ -43,7 +44,7 @@ const WRITE_SLICE_MS = 4;
  */
 export async function sendNdjson(
   reply: NdjsonReply,
-  pages: AsyncIterable<string[]>,
+  pages: AsyncIterable<NdjsonChunk>,
   deadline?: AbortSignal,
 ): Promise<void> {
   const iterator = pages[Symbol.asyncIterator]();
@@ -80,14 +81,20 @@ export async function sendNdjson(
 }
 
 /**
- * One page, a chunk of lines per write: waits for 'drain' when the socket's
- * buffer is full, and gives the loop a turn when a long page took a slice.
+ * One page, a chunk of lines per write (a page of stored text in one):
+ * waits for 'drain' when the socket's buffer is full, and gives the loop a
+ * turn when a long page took a slice.
  */
 async function writePage(
   raw: NdjsonRaw,
-  page: string[],
+  page: NdjsonChunk,
   deadline?: AbortSignal,
 ): Promise<'written' | 'closed'> {
+  if (page instanceof Uint8Array) {
+    if (!raw.write(page) && (await drained(raw, deadline)) === 'closed') return 'closed';
+    if (deadline?.aborted) throw deadline.reason;
+    return 'written';
+  }
   let sliceStart = performance.now();
   for (let from = 0; from < page.length; from += CHUNK_LINES) {
     const to = Math.min(page.length, from + CHUNK_LINES);

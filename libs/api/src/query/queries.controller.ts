@@ -65,7 +65,7 @@ export class QueriesController {
     @Res() reply: NdjsonReply & ClientReply,
     @CallerKey() key: StoredKey,
   ): Promise<void> {
-    const stream = this.queries.streamExtraction(
+    const stream = this.queries.streamExtractionNdjson(
       projectId,
       params,
       abortOnDisconnect(reply),
@@ -89,7 +89,7 @@ export class QueriesController {
     @Res() reply: NdjsonReply & ClientReply,
     @CallerKey() key: StoredKey,
   ): Promise<void> {
-    const stream = this.queries.streamExtraction(
+    const stream = this.queries.streamExtractionNdjson(
       projectId,
       body ?? {},
       abortOnDisconnect(reply),

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { TallyConfig } from '@app/config';
 import { StoredEvent, TallyError } from '@app/events';
-import { ScanRequest } from '@app/query-engine';
+import { NdjsonPage, NdjsonScanRequest, ScanRequest } from '@app/query-engine';
 import { InMemoryEventSource } from '@app/query-engine/testing';
 import { EventStore } from '@app/storage';
 import { NdjsonRaw, NdjsonReply, sendNdjson } from './ndjson';
@@ -16,12 +16,12 @@ const stored = (n: number): StoredEvent => ({
 
 /** The raw response as the NDJSON writer sees it; `blocked` makes every write report a full buffer. */
 class FakeRaw extends EventEmitter implements NdjsonRaw {
-  chunks: string[] = [];
+  chunks: (string | Uint8Array)[] = [];
   status?: number;
   ended = false;
   destroyed = false;
   blocked = false;
-  write(chunk: string, callback?: (error?: Error | null) => void): boolean {
+  write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean {
     this.chunks.push(chunk);
     // A client that stopped reading never lets anything flush.
     if (callback && !this.blocked) setImmediate(callback);
@@ -40,6 +40,7 @@ class FakeRaw extends EventEmitter implements NdjsonRaw {
   }
   lines(): Record<string, unknown>[] {
     return this.chunks
+      .map((c) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8')))
       .join('')
       .trim()
       .split('\n')
@@ -92,6 +93,16 @@ class TestStore {
       }
     } finally {
       this.scansClosed++;
+    }
+  }
+}
+
+/** The same store offering its pages as stored text too (as SQLite does), from the same scans. */
+class TextStore extends TestStore {
+  async *scanNdjson(request: NdjsonScanRequest, signal?: AbortSignal): AsyncIterable<NdjsonPage> {
+    for await (const page of this.scan({ ...request, order: 'asc' }, signal)) {
+      const text = page.map((e) => `${JSON.stringify(e.event)}\n`).join('');
+      yield { bytes: Buffer.from(text), events: page.length };
     }
   }
 }
@@ -248,5 +259,61 @@ describe('extraction/stream: writes', () => {
     // 600 lines in three writes (256 + 256 + 88), 400 in two.
     expect(reply.raw.chunks).toHaveLength(5);
     expect(reply.raw.ended).toBe(true);
+  });
+});
+
+describe('extraction/stream: pages of stored text', () => {
+  it('writes each page as it comes, in one write, in order with pages of lines', async () => {
+    async function* pages() {
+      yield Buffer.from('{"n":0}\n{"n":1}\n');
+      yield ['{"n":2}'];
+      yield new Uint8Array(Buffer.from('{"n":3}\n'));
+    }
+    const reply = new FakeReply();
+    await sendNdjson(reply, pages());
+    expect(reply.raw.lines().map((e) => e.n)).toEqual([0, 1, 2, 3]);
+    expect(reply.raw.chunks).toHaveLength(3);
+    expect(reply.raw.ended).toBe(true);
+  });
+
+  it('ends at the deadline with a last error line and a cut connection, and closes the scan', async () => {
+    const store = new TextStore();
+    const queries = service(store, 300);
+    const reply = new FakeReply();
+    const stream = queries.streamExtractionNdjson('p', { event_collection: 'endless' });
+    await sendNdjson(reply, stream.pages, stream.deadline);
+
+    expect(reply.raw.chunks.some((c) => c instanceof Uint8Array)).toBe(true);
+    const lines = reply.raw.lines();
+    expect(lines[lines.length - 1]).toEqual({
+      error: expect.stringMatching(/time limit of 300 ms/),
+      error_code: 'QueryTimeoutError',
+    });
+    const ns = lines.slice(0, -1).map((e) => e.n);
+    expect(ns.length).toBeGreaterThan(0);
+    expect(ns).toEqual(ns.map((_, i) => i));
+    while (!reply.raw.destroyed) await new Promise((r) => setImmediate(r));
+    expect(reply.raw.ended).toBe(false);
+    expect(store.scansClosed).toBe(1);
+  });
+
+  it('frees the slot and closes the scan when the client goes away mid-stream', async () => {
+    const store = new TextStore();
+    store.memory.add(
+      'p',
+      'slow',
+      Array.from({ length: 10 }, (_, i) => stored(i)),
+    );
+    const queries = service(store);
+    const reply = new FakeReply();
+    reply.raw.blocked = true;
+    const stream = queries.streamExtractionNdjson('p', { event_collection: 'slow' });
+    const streaming = sendNdjson(reply, stream.pages, stream.deadline);
+    while (reply.raw.chunks.length < 1) await new Promise((r) => setImmediate(r));
+    reply.raw.emit('close');
+    await streaming;
+    expect(reply.raw.lines()).toEqual([stored(0).event, stored(1).event]);
+    expect(store.scansClosed).toBe(1);
+    expect(await queries.run('p', 'count', { event_collection: 'slow' })).toEqual({ result: 10 });
   });
 });

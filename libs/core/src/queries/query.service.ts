@@ -1,13 +1,17 @@
 import { TallyConfig } from '@app/config';
 import { TallyError } from '@app/events';
 import {
+  EventSource,
+  ExecuteContext,
   executeQuery,
+  NdjsonChunk,
   parseQuery,
   Query,
   QueryErrorCode,
   QueryLimits,
   QueryResponse,
   streamExtraction,
+  streamExtractionNdjson,
 } from '@app/query-engine';
 import { CompiledQueries, EventStore } from '@app/storage';
 import {
@@ -35,12 +39,19 @@ export type QueryPath = 'compiled' | 'reference';
 
 /**
  * A streamed extraction: its events as pages of JSON lines (each page
- * non-empty, oldest first), and a signal that fires when its deadline passes.
+ * non-empty, oldest first), or as NDJSON pieces (streamExtractionNdjson), and
+ * a signal that fires when its deadline passes.
  */
-export interface ExtractionStream {
-  pages: AsyncIterable<string[]>;
+export interface ExtractionStream<Page = string[]> {
+  pages: AsyncIterable<Page>;
   deadline: AbortSignal;
 }
+
+type Streamer<Page> = (
+  query: Query,
+  source: EventSource,
+  ctx: ExecuteContext,
+) => AsyncIterable<Page>;
 
 export class QueryService {
   private readonly gate: ProjectQueryGate;
@@ -129,6 +140,30 @@ export class QueryService {
     signal?: AbortSignal,
     scope?: QueryScope,
   ): ExtractionStream {
+    return this.stream(projectId, params, streamExtraction, signal, scope);
+  }
+
+  /**
+   * The same stream as NDJSON pieces for a consumer that writes them out as
+   * they come (the HTTP export): whole events may come as the store's text,
+   * a page of lines at a time (see streamExtractionNdjson).
+   */
+  streamExtractionNdjson(
+    projectId: string,
+    params: unknown,
+    signal?: AbortSignal,
+    scope?: QueryScope,
+  ): ExtractionStream<NdjsonChunk> {
+    return this.stream(projectId, params, streamExtractionNdjson, signal, scope);
+  }
+
+  private stream<Page>(
+    projectId: string,
+    params: unknown,
+    streamer: Streamer<Page>,
+    signal?: AbortSignal,
+    scope?: QueryScope,
+  ): ExtractionStream<Page> {
     let query: Query;
     try {
       query = applyScope(parseQuery('extraction', this.clean(params), this.limits), scope);
@@ -138,17 +173,18 @@ export class QueryService {
     }
     const deadline = new AbortController();
     return {
-      pages: this.gatedStream(projectId, query, deadline, signal),
+      pages: this.gatedStream(projectId, query, streamer, deadline, signal),
       deadline: deadline.signal,
     };
   }
 
-  private async *gatedStream(
+  private async *gatedStream<Page>(
     projectId: string,
     query: Query,
+    streamer: Streamer<Page>,
     deadline: AbortController,
     client?: AbortSignal,
-  ): AsyncGenerator<string[]> {
+  ): AsyncGenerator<Page> {
     const analysis = 'extraction_stream';
     const start = performance.now();
     let release: () => void;
@@ -174,7 +210,7 @@ export class QueryService {
     timer.unref();
     try {
       const signal = client ? AbortSignal.any([client, deadline.signal]) : deadline.signal;
-      yield* streamExtraction(query, this.events, {
+      yield* streamer(query, this.events, {
         projectId,
         signal,
         deadlineMs: ms,
