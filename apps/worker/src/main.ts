@@ -47,6 +47,7 @@ runMain(async () => {
   stores = await openStores(config);
   const worker = new IngestWorker({
     shards,
+    concurrency: config.queue.workerConcurrency,
     handler: new IngestJobProcessor(
       // The jobs held at once, one write per project (docs/queue.md, "Batching across
       // jobs"). Not on Cassandra yet: there a combined write under a worker kill left

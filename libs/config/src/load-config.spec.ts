@@ -69,6 +69,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig('worker', { WORKER_HTTP_PORT: 'http' })).toThrow(/WORKER_HTTP_PORT must be an integer >= 0/);
   });
 
+  it('holds 4 jobs at once per shard, or WORKER_CONCURRENCY', () => {
+    expect(loadConfig('worker', { STORE: 'mongo' }).queue.workerConcurrency).toBe(4);
+    expect(loadConfig('worker', { STORE: 'cassandra' }).queue.workerConcurrency).toBe(4);
+    expect(loadConfig('worker', { STORE: 'mongo', WORKER_CONCURRENCY: '8' }).queue.workerConcurrency).toBe(8);
+    expect(() => loadConfig('worker', { STORE: 'mongo', WORKER_CONCURRENCY: '0' })).toThrow(
+      /WORKER_CONCURRENCY must be an integer >= 1/,
+    );
+  });
+
   it('takes the MongoDB connect timeout from MONGO_CONNECT_TIMEOUT_MS (5 s by default)', () => {
     expect(loadConfig('worker', { STORE: 'mongo' }).storage.mongoConnectTimeoutMs).toBe(5000);
     expect(

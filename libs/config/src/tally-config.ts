@@ -101,6 +101,11 @@ export interface TallyConfig {
      * job alone). See CoalescingPersister.
      */
     workerBatchMaxEvents: number;
+    /**
+     * Jobs the worker holds at once per Redis shard (WORKER_CONCURRENCY,
+     * default 4): what a combined write is made of (docs/queue.md).
+     */
+    workerConcurrency: number;
   };
   query: {
     /** A query running longer answers 504. */
