@@ -30,9 +30,10 @@ const WRITE_SLICE_MS = 4;
 /**
  * Streams events as NDJSON with backpressure: the source (pages of JSON lines,
  * serialised by the query engine in its time slices, or pages of lines as the
- * store holds them) is pulled only as fast as the client reads. The first page is read before any byte is sent, so bad
- * parameters, a busy project (429) or a query that times out before its first
- * match still get a normal Keen-shaped error rather than a broken stream.
+ * store holds them) is pulled only as fast as the client reads. The first page
+ * is read before any byte is sent, so bad parameters, a busy project (429) or
+ * a query that times out before its first match still get a normal
+ * Keen-shaped error rather than a broken stream.
  *
  * After the first line, a failure (the deadline passing, a store error) ends
  * the stream with one last line `{"error": message, "error_code": code}` and

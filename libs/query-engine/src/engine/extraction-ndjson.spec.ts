@@ -10,7 +10,11 @@ const events = (n: number): StoredEvent[] =>
   Array.from({ length: n }, (_, i) => {
     const id = `e${String(i).padStart(6, '0')}`;
     const ts = T0 + i * 1000;
-    return { id, timestamp: ts, event: { n: i, keen: { id, timestamp: new Date(ts).toISOString() } } };
+    return {
+      id,
+      timestamp: ts,
+      event: { n: i, keen: { id, timestamp: new Date(ts).toISOString() } },
+    };
   });
 
 /**

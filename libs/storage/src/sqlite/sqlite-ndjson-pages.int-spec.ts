@@ -37,7 +37,12 @@ describe('sqlite: NDJSON pages of stored text', () => {
     return out;
   };
 
-  const event = (collection: string, id: string, ts: number, body: JsonObject): CollectionEvent => ({
+  const event = (
+    collection: string,
+    id: string,
+    ts: number,
+    body: JsonObject,
+  ): CollectionEvent => ({
     collection,
     id,
     timestamp: ts,
@@ -82,7 +87,8 @@ describe('sqlite: NDJSON pages of stored text', () => {
   const scanned = async (params: Record<string, unknown>): Promise<string[]> => {
     const lines: string[] = [];
     const query = parseQuery('extraction', { event_collection: 'c', ...params });
-    for await (const page of streamExtraction(query, store, { projectId: 'p' })) lines.push(...page);
+    for await (const page of streamExtraction(query, store, { projectId: 'p' }))
+      lines.push(...page);
     return lines;
   };
   const pages = async (request: NdjsonScanRequest) => {
@@ -103,7 +109,10 @@ describe('sqlite: NDJSON pages of stored text', () => {
     await store.insert('p', shuffled(small));
     await store.insert('p', shuffled(big));
     // Another project's events in the same collection never show.
-    await store.insert('q', small.slice(0, 50).map((e) => ({ ...e, id: `q-${e.id}` })));
+    await store.insert(
+      'q',
+      small.slice(0, 50).map((e) => ({ ...e, id: `q-${e.id}` })),
+    );
   });
 
   afterAll(() => {
