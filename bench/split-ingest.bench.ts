@@ -1,7 +1,9 @@
 /**
  * End-to-end ingest of the split deployment: through nginx, ingest, Redis and
- * the worker until every event is stored in MongoDB, next to a raw insertMany
- * loop into the same Mongo-wire server in the same run (the store's own ceiling),
+ * the worker until every event is stored, next to a raw bulk insert into the
+ * same store in the same run (the store's own ceiling): 100-document
+ * insertMany loops into the Mongo-wire server, or with STORE=cassandra
+ * concurrent plain INSERTs of the same rows through Cassandra's own driver,
  * alternating rounds so machine noise hits both. Also the ingest latency seen by
  * the client (p50/p99: the time to an acknowledgement, not to storage).
  * Run: `npm run bench -- split-ingest`
@@ -10,6 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import { markedEvent, ProjectKeys, sleep, SplitStack } from '@test/support/split-stack';
 import { median, percentile } from './support/load';
+import { rawCassandraClient } from './support/cassandra-native';
+import { lanes } from './support/timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
@@ -111,8 +115,47 @@ async function rawRound(stack: SplitStack, events: number, round: number): Promi
   return n / ((performance.now() - t0) / 1000);
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The same rows as CassandraEventStore's events table (partition per project,
+ * collection and day; body as JSON text), written by the driver as plain
+ * prepared INSERTs, 32 at once: no claim, no counters, no idempotence report.
+ */
+async function rawCassandraRound(stack: SplitStack, events: number, round: number): Promise<number> {
+  const client = rawCassandraClient(
+    stack.env.CASSANDRA_CONTACT_POINTS.split(','),
+    stack.env.CASSANDRA_KEYSPACE || 'tally',
+  );
+  try {
+    await client.execute(`CREATE TABLE IF NOT EXISTS bench_raw_events (
+      project text, collection text, bucket timestamp, ts timestamp, id text, body text,
+      PRIMARY KEY ((project, collection, bucket), ts, id))`);
+    const ids = Array.from({ length: events }, (_, i) => i);
+    const t0 = performance.now();
+    await lanes(ids, 32, async (i) => {
+      const ts = Date.now();
+      await client.execute(
+        'INSERT INTO bench_raw_events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [
+          'bench',
+          `raw_${round}`,
+          new Date(ts - (ts % DAY_MS)),
+          new Date(ts),
+          `raw-${round}-${i}`,
+          JSON.stringify(markedEvent(`raw-${i}`, i)),
+        ],
+      );
+    });
+    return events / ((performance.now() - t0) / 1000);
+  } finally {
+    await client.shutdown();
+  }
+}
+
 async function main(): Promise<void> {
   const stack = await SplitStack.start({ logLevel: 'warn' });
+  const rawInsert = stack.store === 'cassandra' ? rawCassandraRound : rawRound;
   const lines: string[] = [];
   try {
     const keys = await stack.createProject('bench');
@@ -126,7 +169,7 @@ async function main(): Promise<void> {
       const raw: number[] = [];
       for (let i = 0; i < ROUNDS; i++, round++) {
         e2e.push(await e2eRound(stack, keys, s, round));
-        raw.push(await rawRound(stack, s.events, round));
+        raw.push(await rawInsert(stack, s.events, round));
         process.stderr.write(
           `${s.name} round ${i + 1}: stored ${Math.round(e2e[i].storedPerSec)}/s, acked ${Math.round(e2e[i].ackedPerSec)}/s, raw ${Math.round(raw[i])}/s, lost ${e2e[i].lost}\n`,
         );
@@ -147,9 +190,9 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     [
-      `split-ingest: ${ROUNDS} rounds, ${CONNECTIONS} client connections through nginx, medians`,
+      `split-ingest (${stack.store}): ${ROUNDS} rounds, ${CONNECTIONS} client connections through nginx, medians`,
       '',
-      '| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | raw insertMany events/s | e2e / raw | ingest p50 ms | ingest p99 ms | failed requests | lost (acked, never stored) |',
+      `| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | raw ${stack.store === 'cassandra' ? 'INSERT' : 'insertMany'} events/s | e2e / raw | ingest p50 ms | ingest p99 ms | failed requests | lost (acked, never stored) |`,
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...lines,
       '',
