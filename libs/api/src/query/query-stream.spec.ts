@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { TallyConfig } from '@app/config';
 import { StoredEvent, TallyError } from '@app/events';
-import { NdjsonPage, NdjsonScanRequest, ScanRequest } from '@app/query-engine';
+import { NdjsonChunk, NdjsonPage, NdjsonScanRequest, ScanRequest } from '@app/query-engine';
 import { InMemoryEventSource } from '@app/query-engine/testing';
 import { EventStore } from '@app/storage';
 import { NdjsonRaw, NdjsonReply, sendNdjson } from './ndjson';
-import { QueryService } from '@app/core';
+import { ExtractionStream, QueryService } from '@app/core';
 
 const T0 = Date.UTC(2024, 0, 1);
 const stored = (n: number): StoredEvent => ({
@@ -122,6 +122,33 @@ function service(store: TestStore, streamDeadlineMs = 600_000): QueryService {
   return new QueryService(store as unknown as EventStore, config);
 }
 
+/**
+ * Ten events, a client that reads the first page and goes away: the scan is
+ * closed, no error line is written (nobody is there to read it), and the
+ * project's query slot is free again.
+ */
+async function clientGoesAwayMidStream(
+  store: TestStore,
+  open: (queries: QueryService) => ExtractionStream<NdjsonChunk>,
+): Promise<void> {
+  store.memory.add(
+    'p',
+    'slow',
+    Array.from({ length: 10 }, (_, i) => stored(i)),
+  );
+  const queries = service(store);
+  const reply = new FakeReply();
+  reply.raw.blocked = true;
+  const stream = open(queries);
+  const streaming = sendNdjson(reply, stream.pages, stream.deadline);
+  while (reply.raw.chunks.length < 1) await new Promise((r) => setImmediate(r));
+  reply.raw.emit('close');
+  await streaming;
+  expect(reply.raw.lines()).toEqual([stored(0).event, stored(1).event]);
+  expect(store.scansClosed).toBe(1);
+  expect(await queries.run('p', 'count', { event_collection: 'slow' })).toEqual({ result: 10 });
+}
+
 const rejection = (p: Promise<unknown>) =>
   p.then(
     () => undefined,
@@ -175,24 +202,9 @@ describe('extraction/stream: project query slot', () => {
   });
 
   it('frees the slot and closes the scan when the client goes away mid-stream', async () => {
-    const store = new TestStore();
-    store.memory.add(
-      'p',
-      'slow',
-      Array.from({ length: 10 }, (_, i) => stored(i)),
+    await clientGoesAwayMidStream(new TestStore(), (queries) =>
+      queries.streamExtraction('p', { event_collection: 'slow' }),
     );
-    const queries = service(store);
-    const reply = new FakeReply();
-    reply.raw.blocked = true;
-    const stream = queries.streamExtraction('p', { event_collection: 'slow' });
-    const streaming = sendNdjson(reply, stream.pages, stream.deadline);
-    while (reply.raw.chunks.length < 1) await new Promise((r) => setImmediate(r));
-    reply.raw.emit('close');
-    await streaming;
-    // The first page, and no error line: nobody is there to read it.
-    expect(reply.raw.lines()).toEqual([stored(0).event, stored(1).event]);
-    expect(store.scansClosed).toBe(1);
-    expect(await queries.run('p', 'count', { event_collection: 'slow' })).toEqual({ result: 10 });
   });
 });
 
@@ -298,22 +310,8 @@ describe('extraction/stream: pages of stored text', () => {
   });
 
   it('frees the slot and closes the scan when the client goes away mid-stream', async () => {
-    const store = new TextStore();
-    store.memory.add(
-      'p',
-      'slow',
-      Array.from({ length: 10 }, (_, i) => stored(i)),
+    await clientGoesAwayMidStream(new TextStore(), (queries) =>
+      queries.streamExtractionNdjson('p', { event_collection: 'slow' }),
     );
-    const queries = service(store);
-    const reply = new FakeReply();
-    reply.raw.blocked = true;
-    const stream = queries.streamExtractionNdjson('p', { event_collection: 'slow' });
-    const streaming = sendNdjson(reply, stream.pages, stream.deadline);
-    while (reply.raw.chunks.length < 1) await new Promise((r) => setImmediate(r));
-    reply.raw.emit('close');
-    await streaming;
-    expect(reply.raw.lines()).toEqual([stored(0).event, stored(1).event]);
-    expect(store.scansClosed).toBe(1);
-    expect(await queries.run('p', 'count', { event_collection: 'slow' })).toEqual({ result: 10 });
   });
 });
