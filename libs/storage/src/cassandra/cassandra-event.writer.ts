@@ -95,14 +95,18 @@ export class CassandraEventWriter {
     const found = new Map<string, JsonObject>();
     await mapBounded(events, this.writeConcurrency, async (e) => {
       const body = JSON.stringify(e.event);
-      const rs = await this.client.execute(CQL.rowIfAbsent, [
-        projectId,
-        e.collection,
-        new Date(this.bucketOf(e.timestamp)),
-        new Date(e.timestamp),
-        e.id,
-        body,
-      ]);
+      // Retried like the claim: a timed-out attempt that was applied leaves
+      // this very body in the row, which the retry reads as its own.
+      const rs = await retryUnknownOutcome(() =>
+        this.client.execute(CQL.rowIfAbsent, [
+          projectId,
+          e.collection,
+          new Date(this.bucketOf(e.timestamp)),
+          new Date(e.timestamp),
+          e.id,
+          body,
+        ]),
+      );
       if (rs.wasApplied()) return;
       const stored = rs.first().body as string;
       if (stored !== body) found.set(e.id, JSON.parse(stored) as JsonObject);
@@ -121,16 +125,7 @@ export class CassandraEventWriter {
   async claim(projectId: string, e: CollectionEvent, token: string): Promise<boolean> {
     const bucket = this.bucketOf(e.timestamp);
     const params = [projectId, e.id, e.collection, new Date(bucket), new Date(e.timestamp), token];
-    let rs: types.ResultSet;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        rs = await this.client.execute(CQL.claim, params);
-        break;
-      } catch (error) {
-        if (attempt >= CLAIM_ATTEMPTS || !isUnknownOutcome(error)) throw error;
-        await sleep(50 * 2 ** attempt);
-      }
-    }
+    const rs = await retryUnknownOutcome(() => this.client.execute(CQL.claim, params));
     if (rs.wasApplied()) return true;
     const winner = rs.first();
     if (winner.claim === token) return true;
@@ -147,6 +142,25 @@ export class CassandraEventWriter {
         e.id,
       ]);
     return false;
+  }
+}
+
+/**
+ * A lightweight transaction whose outcome is unknown (a CAS write timeout
+ * under load) is tried again, up to CLAIM_ATTEMPTS times with a growing
+ * pause: each one reads back what the row holds, so a retry of an applied
+ * attempt learns that it was applied.
+ */
+async function retryUnknownOutcome(
+  write: () => Promise<types.ResultSet>,
+): Promise<types.ResultSet> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= CLAIM_ATTEMPTS || !isUnknownOutcome(error)) throw error;
+      await sleep(50 * 2 ** attempt);
+    }
   }
 }
 
