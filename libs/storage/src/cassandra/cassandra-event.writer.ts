@@ -61,14 +61,7 @@ export class CassandraEventWriter {
         }
         batch.push({
           query: CQL.row,
-          params: [
-            projectId,
-            e.collection,
-            new Date(this.bucketOf(e.timestamp)),
-            new Date(e.timestamp),
-            e.id,
-            body,
-          ],
+          params: this.rowParams(projectId, e, body),
         });
         bytes += body.length;
       }
@@ -98,20 +91,25 @@ export class CassandraEventWriter {
       // Retried like the claim: a timed-out attempt that was applied leaves
       // this very body in the row, which the retry reads as its own.
       const rs = await retryUnknownOutcome(() =>
-        this.client.execute(CQL.rowIfAbsent, [
-          projectId,
-          e.collection,
-          new Date(this.bucketOf(e.timestamp)),
-          new Date(e.timestamp),
-          e.id,
-          body,
-        ]),
+        this.client.execute(CQL.rowIfAbsent, this.rowParams(projectId, e, body)),
       );
       if (rs.wasApplied()) return;
       const stored = rs.first().body as string;
       if (stored !== body) found.set(e.id, JSON.parse(stored) as JsonObject);
     });
     return found;
+  }
+
+  /** An event row's values, in the order of CQL.row and CQL.rowIfAbsent. */
+  private rowParams(projectId: string, e: CollectionEvent, body: string): unknown[] {
+    return [
+      projectId,
+      e.collection,
+      new Date(this.bucketOf(e.timestamp)),
+      new Date(e.timestamp),
+      e.id,
+      body,
+    ];
   }
 
   /**
