@@ -1,9 +1,16 @@
-import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { EVENT_PERSISTER, EventPersister } from '@app/storage';
 import { INGEST_QUEUE, IngestQueue } from '@app/queue';
 import { InlineQueue } from '@app/queue/inline';
-import { redisShards, ShardedBullQueue } from '@app/queue/bullmq';
+import { redisShards, ShardedBullQueue, ShardEvent } from '@app/queue/bullmq';
 
 class QueueCloser implements OnApplicationShutdown {
   constructor(@Inject(INGEST_QUEUE) private readonly queue: IngestQueue) {}
@@ -60,6 +67,7 @@ export class IngestQueueModule {
             new ShardedBullQueue({
               shards: redisShards(config.queue.redisUrls),
               enqueueDeadlineMs: config.http.enqueueDeadlineMs,
+              onShardEvent: logShardEvent,
             }),
         },
         QueueCloser,
@@ -67,4 +75,17 @@ export class IngestQueueModule {
       exports: [INGEST_QUEUE],
     };
   }
+}
+
+const shardLog = new Logger('IngestQueue');
+
+/**
+ * A shard's failures and breaker changes, for the operator reading why 503s
+ * came (the messages name the shard's address and the call, never a key).
+ */
+function logShardEvent(event: ShardEvent): void {
+  const shard = `queue shard ${event.shard}`;
+  if (event.kind === 'closed') shardLog.log(`${shard}: breaker closed, enqueues use it again`);
+  else if (event.kind === 'opened') shardLog.warn(`${shard}: breaker open, enqueues skip it`);
+  else shardLog.warn(`${shard}: enqueue ${event.kind}: ${event.message ?? ''}`);
 }

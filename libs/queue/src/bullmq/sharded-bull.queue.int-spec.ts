@@ -191,28 +191,79 @@ describe('ShardedBullQueue against real redis-server shards', () => {
     expect(onA.some((p) => p.sources.some((s) => lastBatches.has(s)))).toBe(true);
   });
 
-  it('with both shards hung, enqueue rejects with unavailable quickly', async () => {
+  it('with both shards hung, enqueue rejects with unavailable at its deadline, then at once', async () => {
     queue = make({ enqueueDeadlineMs: 1000, callTimeoutMs: 250, breakerCoolDownMs: 10_000 });
     await queue.enqueue(batch('p', 1));
     a.pause();
     b.pause();
     let t0 = Date.now();
-    const first = await queue.enqueue(batch('p', 1)).catch((e: unknown) => e);
-    const firstMs = Date.now() - t0;
+    const firstOutcome = queue
+      .enqueue(batch('p', 1))
+      .catch((e: unknown) => e)
+      .then((error) => ({ error, ms: Date.now() - t0 }));
+    // Both breakers are open after the two call timeouts; the calls are still
+    // pending. A request now waits for them, and is answered when they fail,
+    // before its own deadline.
+    await new Promise((r) => setTimeout(r, 600));
+    const t1 = Date.now();
+    const meanwhile = await queue.enqueue(batch('p', 1)).catch((e: unknown) => e);
+    const meanwhileMs = Date.now() - t1;
+    expect((meanwhile as TallyError).kind).toBe('unavailable');
+    expect(meanwhileMs).toBeLessThan(900);
+    const { error: first, ms: firstMs } = await firstOutcome;
     expect(first).toBeInstanceOf(TallyError);
     expect((first as TallyError).kind).toBe('unavailable');
     expect((first as TallyError).retryAfterSeconds).toBe(1);
+    // Once those calls failed (the client's command timeout, at the deadline),
+    // no shard may still answer: requests fail at once.
+    await new Promise((r) => setTimeout(r, 500));
     t0 = Date.now();
     const second = await queue.enqueue(batch('p', 1)).catch((e: unknown) => e);
     const secondMs = Date.now() - t0;
     expect((second as TallyError).kind).toBe('unavailable');
     console.log(
-      `both shards hung: first 503 after ${firstMs} ms (two call timeouts), next after ${secondMs} ms (breakers open)`,
+      `both shards hung: first 503 after ${firstMs} ms (the enqueue deadline), one sent meanwhile after ${meanwhileMs} ms (when the stalled calls failed), next after ${secondMs} ms (no call pending)`,
     );
-    expect(firstMs).toBeLessThan(700);
+    // Two call timeouts, then the rest of the deadline waiting for a late answer.
+    expect(firstMs).toBeGreaterThanOrEqual(950);
+    expect(firstMs).toBeLessThan(1300);
     expect(secondMs).toBeLessThan(20);
     a.resume();
     b.resume();
+  });
+
+  it('both shards stalled for less than the deadline: every enqueue is acknowledged, late', async () => {
+    // What a disk stall does to two shards on one disk with AOF fsync on every write.
+    queue = make({ enqueueDeadlineMs: 1000, callTimeoutMs: 250, breakerCoolDownMs: 10_000 });
+    await queue.enqueue(batch('p', 1));
+    await queue.enqueue(batch('p', 1));
+    a.pause();
+    b.pause();
+    const sent = Array.from({ length: 6 }, () => batch('p', 2));
+    const t0 = Date.now();
+    const enqueue = (x: EventBatch) => queue!.enqueue(x).then(() => Date.now() - t0);
+    // Four at once (one group, one job) find both breakers closed: the job
+    // misses its call timeout on one shard, then on the other. Two more come
+    // when both breakers are open and both shards stalled by those calls.
+    const outcomes = sent.slice(0, 4).map(enqueue);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(queue.status().map((s) => s.breaker)).toEqual(['open', 'open']);
+    outcomes.push(...sent.slice(4).map(enqueue));
+    await new Promise((r) => setTimeout(r, 200));
+    a.resume();
+    b.resume();
+    const times = await Promise.all(outcomes);
+    console.log(`both shards stalled 800 ms: acknowledged after ${times.join(', ')} ms`);
+    for (const ms of times) expect(ms).toBeGreaterThanOrEqual(750);
+    // The late answers close both breakers long before their 10 s cool-down
+    // (the second shard's answer may come a moment after the first).
+    const until = Date.now() + 1000;
+    while (queue.status().some((s) => s.breaker !== 'closed') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(queue.status().map((s) => s.breaker)).toEqual(['closed', 'closed']);
+    const stored = eventsOf([...(await jobsOn(a)), ...(await jobsOn(b))]);
+    for (const x of sent)
+      for (const e of x.events) expect(stored.get(e.id)).toEqual({ ...e, projectId: 'p' });
   });
 
   it('with both shards dead (connection refused), enqueue rejects quickly', async () => {

@@ -66,6 +66,8 @@ interface Shard {
   address: string;
   queue: IngestQueueClient;
   breaker: CircuitBreaker;
+  /** Calls to it that missed their call timeout and have not settled yet. */
+  stalls: Set<Promise<unknown>>;
 }
 
 /**
@@ -73,7 +75,8 @@ interface Shard {
  * shard acknowledged its job; a shard that errs or does not answer within the
  * call timeout is marked down and the same job (same id) goes to the next
  * healthy shard, within the enqueue deadline. With no healthy shard, enqueue
- * rejects with a 503-kind TallyError at once.
+ * rejects with a 503-kind TallyError at once, unless a shard is only stalled
+ * (see commit).
  */
 export class ShardedBullQueue implements IngestQueue {
   private readonly shards: Shard[];
@@ -91,9 +94,13 @@ export class ShardedBullQueue implements IngestQueue {
     this.callTimeoutMs = options.callTimeoutMs ?? 250;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
     this.keepCompletedSeconds = options.keepCompletedSeconds ?? 600;
+    const deadlineMs = options.enqueueDeadlineMs ?? 1000;
     const timeouts = {
       connectTimeoutMs: options.connectTimeoutMs ?? 500,
-      commandTimeoutMs: this.callTimeoutMs,
+      // The client gives up on a command only at the request's deadline: a
+      // shard that missed its call timeout may still acknowledge in time
+      // (see commit), and commands to a hung shard are still dropped then.
+      commandTimeoutMs: Math.max(this.callTimeoutMs, deadlineMs),
     };
     this.shards = options.shards.map((shard, index) => {
       const queue: IngestQueueClient = new Queue(options.queueName ?? INGEST_QUEUE_NAME, {
@@ -109,7 +116,7 @@ export class ShardedBullQueue implements IngestQueue {
         failureThreshold: options.breakerFailureThreshold ?? 1,
         coolDownMs: options.breakerCoolDownMs ?? 5000,
       });
-      return { index, address: `${shard.host}:${shard.port}`, queue, breaker };
+      return { index, address: `${shard.host}:${shard.port}`, queue, breaker, stalls: new Set() };
     });
     this.pinger = new RedisShardPinger(options.shards, {
       connectTimeoutMs: options.connectTimeoutMs,
@@ -118,7 +125,7 @@ export class ShardedBullQueue implements IngestQueue {
       {
         windowMs: options.groupWindowMs ?? 2,
         maxEventsPerGroup: options.maxEventsPerJob ?? 5000,
-        deadlineMs: options.enqueueDeadlineMs ?? 1000,
+        deadlineMs,
       },
       (payload, deadline) => {
         observeGroupCommit(
@@ -139,8 +146,9 @@ export class ShardedBullQueue implements IngestQueue {
 
   enqueue(batch: EventBatch): Promise<void> {
     if (this.closing) return Promise.reject(this.unavailable('the ingest queue is shutting down'));
-    // Fail fast: with every breaker open there is nothing to wait for.
-    if (!this.shards.some((s) => s.breaker.isAvailable())) {
+    // Fail fast: with every breaker open and no shard that may still answer,
+    // there is nothing to wait for.
+    if (!this.shards.some((s) => s.breaker.isAvailable() || s.stalls.size > 0)) {
       return Promise.reject(this.unavailable('no queue shard is available'));
     }
     return this.committer.submit(batch);
@@ -187,52 +195,131 @@ export class ShardedBullQueue implements IngestQueue {
     await this.pinger.close();
   }
 
-  /** Tries shards round-robin until one acknowledges or the deadline passes. */
+  /**
+   * Tries shards round-robin until one acknowledges or the deadline passes.
+   * A shard that misses its call timeout is marked (its breaker opens, so
+   * other requests skip it) and the next shard is tried; its Queue.add is not
+   * cancelled: the shard is *stalled* until that call settles, which the
+   * client bounds by the enqueue deadline.
+   *
+   * When no shard acknowledged in time, the request waits out the rest of its
+   * deadline for a late answer: its own calls that timed out, and a copy of
+   * its job queued behind each shard stalled by other requests' calls. One
+   * disk stall slows every shard at once (AOF fsync on every write); a late
+   * acknowledgement is as durable as a prompt one, and a 503 would only make
+   * the client send the batch again. A shard whose stalled call fails is hung:
+   * it is no longer waited on, and requests fail fast until its cool-down ends.
+   */
   private async commit(payload: IngestBatchPayload, deadline: number): Promise<void> {
     const jobId = jobIdFor(payload.batchId);
-    const tried = new Set<number>();
+    const late: Promise<void>[] = [];
+    const stalled: Shard[] = [];
     const start = this.next++ % this.shards.length;
     for (let step = 0; step < this.shards.length; step++) {
       const shard = this.shards[(start + step) % this.shards.length];
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
-      if (tried.has(shard.index) || !shard.breaker.tryAcquire()) continue;
-      tried.add(shard.index);
+      if (!shard.breaker.tryAcquire()) {
+        if (shard.stalls.size > 0) stalled.push(shard);
+        continue;
+      }
       const wasClosed = shard.breaker.state === 'closed';
+      const add = this.add(shard, payload, jobId);
       try {
         await withTimeout(
-          shard.queue.add(INGEST_BATCH_JOB, payload, {
-            jobId,
-            // The worker retries store failures itself; these attempts only
-            // cover a worker that dies or shuts down mid-job.
-            attempts: 1_000_000,
-            backoff: { type: 'fixed', delay: 1000 },
-            removeOnComplete: { age: this.keepCompletedSeconds },
-            removeOnFail: false,
-          }),
+          add,
           Math.min(this.callTimeoutMs, remaining),
           `Queue.add on shard ${shard.address}`,
         );
-        shard.breaker.onSuccess();
-        shardEnqueued.inc({ shard: String(shard.index) });
-        if (!wasClosed) this.emit({ shard: shard.index, kind: 'closed' });
+        this.succeeded(shard, wasClosed);
         return;
       } catch (error) {
         const timedOut = (error as Error).name === 'CallTimeoutError';
-        shardEnqueueFailures.inc({
-          shard: String(shard.index),
-          kind: timedOut ? 'timeout' : 'error',
-        });
-        this.emit({
-          shard: shard.index,
-          kind: timedOut ? 'timeout' : 'error',
-          message: (error as Error).message,
-        });
-        shard.breaker.onFailure();
-        if (shard.breaker.state !== 'closed') this.emit({ shard: shard.index, kind: 'opened' });
+        this.failed(shard, timedOut ? 'timeout' : 'error', (error as Error).message);
+        if (timedOut) late.push(this.stall(shard, add));
+      }
+    }
+    for (const shard of stalled)
+      if (shard.stalls.size > 0) late.push(this.behindStall(shard, payload, jobId));
+    const remaining = deadline - Date.now();
+    if (late.length > 0 && remaining > 0) {
+      try {
+        await withTimeout(Promise.any(late), remaining, 'a late Queue.add');
+        return;
+      } catch {
+        // No shard answered within the deadline either.
       }
     }
     throw this.unavailable('no queue shard acknowledged the batch in time');
+  }
+
+  private add(shard: Shard, payload: IngestBatchPayload, jobId: string): Promise<unknown> {
+    return shard.queue.add(INGEST_BATCH_JOB, payload, {
+      jobId,
+      // The worker retries store failures itself; these attempts only
+      // cover a worker that dies or shuts down mid-job.
+      attempts: 1_000_000,
+      backoff: { type: 'fixed', delay: 1000 },
+      removeOnComplete: { age: this.keepCompletedSeconds },
+      removeOnFail: false,
+    });
+  }
+
+  private succeeded(shard: Shard, wasClosed: boolean): void {
+    shard.breaker.onSuccess();
+    shardEnqueued.inc({ shard: String(shard.index) });
+    if (!wasClosed) this.emit({ shard: shard.index, kind: 'closed' });
+  }
+
+  private failed(shard: Shard, kind: 'timeout' | 'error', message: string): void {
+    shardEnqueueFailures.inc({ shard: String(shard.index), kind });
+    this.emit({ shard: shard.index, kind, message });
+    const wasOpen = shard.breaker.state === 'open';
+    shard.breaker.onFailure();
+    if (!wasOpen && shard.breaker.state === 'open')
+      this.emit({ shard: shard.index, kind: 'opened' });
+  }
+
+  /** A call that missed its call timeout: the shard is stalled until it settles. */
+  private stall(shard: Shard, add: Promise<unknown>): Promise<void> {
+    const answered = this.lateAnswer(shard, add);
+    shard.stalls.add(add);
+    const settled = (): void => {
+      shard.stalls.delete(add);
+    };
+    add.then(settled, settled);
+    return answered;
+  }
+
+  /**
+   * A copy of the job queued behind a shard's stalled calls. It is given up
+   * as soon as they all fail (the shard is hung, the copy would only wait for
+   * the client's command timeout); if one of them answered, the breaker is
+   * closed and the copy is answered next.
+   */
+  private behindStall(shard: Shard, payload: IngestBatchPayload, jobId: string): Promise<void> {
+    const copy = this.lateAnswer(shard, this.add(shard, payload, jobId));
+    const hung = Promise.allSettled([...shard.stalls]).then(() => {
+      if (shard.breaker.state === 'closed') return copy;
+      throw new Error(`queue shard ${shard.address} did not answer its stalled calls`);
+    });
+    hung.catch(() => undefined);
+    return Promise.race([copy, hung]);
+  }
+
+  /**
+   * A late acknowledgement: the shard is slow, not hung, so its breaker
+   * closes at once instead of refusing every request for the whole cool-down
+   * after a short stall.
+   */
+  private lateAnswer(shard: Shard, add: Promise<unknown>): Promise<void> {
+    const answered = add.then(() => {
+      const wasClosed = shard.breaker.state === 'closed';
+      this.succeeded(shard, wasClosed);
+    });
+    // Nobody awaits it once another shard acknowledged.
+    answered.catch(() => undefined);
+    return answered;
   }
 
   private unavailable(message: string): TallyError {
