@@ -10,6 +10,7 @@
  * (figures in docs/benchmarks-split.md).
  */
 import { performance } from 'node:perf_hooks';
+import { scrape } from '@test/support/prometheus';
 import { markedEvent, ProjectKeys, sleep, SplitStack } from '@test/support/split-stack';
 import { median, percentile } from './support/load';
 import { rawCassandraClient } from './support/cassandra-native';
@@ -37,6 +38,18 @@ interface RoundResult {
   ackedPerSec: number;
   latencies: number[];
   failed: number;
+  /** Jobs the ingest processes enqueued for the round: group commit's effect. */
+  jobs: number;
+}
+
+/** Jobs enqueued so far by every ingest process (their own /metrics ports). */
+async function enqueuedJobs(stack: SplitStack): Promise<number> {
+  let jobs = 0;
+  for (const port of stack.ports.ingest) {
+    const { scrape: s } = await scrape(`http://127.0.0.1:${port}/metrics`);
+    jobs += s.value('tally_queue_shard_enqueued_jobs_total');
+  }
+  return jobs;
 }
 
 async function e2eRound(stack: SplitStack, keys: ProjectKeys, s: Scenario, round: number): Promise<RoundResult> {
@@ -48,6 +61,7 @@ async function e2eRound(stack: SplitStack, keys: ProjectKeys, s: Scenario, round
   let failed = 0;
   const single = s.eventsPerRequest === 1;
   const url = stack.url(keys.id, single ? `/events/${collection}` : '/events');
+  const jobsBefore = await enqueuedJobs(stack);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
@@ -71,6 +85,7 @@ async function e2eRound(stack: SplitStack, keys: ProjectKeys, s: Scenario, round
     }),
   );
   const ackedAt = performance.now();
+  const jobs = (await enqueuedJobs(stack)) - jobsBefore;
   // Until every acknowledged event is stored, or the count stops moving (then the
   // shortfall is reported as lost: acknowledged but never stored).
   const until = Date.now() + DRAIN_TIMEOUT_MS;
@@ -93,6 +108,7 @@ async function e2eRound(stack: SplitStack, keys: ProjectKeys, s: Scenario, round
     ackedPerSec: acked / ((ackedAt - t0) / 1000),
     latencies,
     failed,
+    jobs,
   };
 }
 
@@ -171,7 +187,7 @@ async function main(): Promise<void> {
         e2e.push(await e2eRound(stack, keys, s, round));
         raw.push(await rawInsert(stack, s.events, round));
         process.stderr.write(
-          `${s.name} round ${i + 1}: stored ${Math.round(e2e[i].storedPerSec)}/s, acked ${Math.round(e2e[i].ackedPerSec)}/s, raw ${Math.round(raw[i])}/s, lost ${e2e[i].lost}\n`,
+          `${s.name} round ${i + 1}: stored ${Math.round(e2e[i].storedPerSec)}/s, acked ${Math.round(e2e[i].ackedPerSec)}/s, raw ${Math.round(raw[i])}/s, lost ${e2e[i].lost}, jobs ${e2e[i].jobs}\n`,
         );
       }
       const stored = median(e2e.map((r) => r.storedPerSec));
@@ -181,8 +197,9 @@ async function main(): Promise<void> {
       const p99 = median(e2e.map((r) => percentile([...r.latencies].sort((a, b) => a - b), 99)));
       const failed = e2e.reduce((n, r) => n + r.failed, 0);
       const lost = e2e.reduce((n, r) => n + r.lost, 0);
+      const perJob = median(e2e.map((r) => (r.jobs > 0 ? s.events / r.jobs : 0)));
       lines.push(
-        `| ${s.name} | ${s.events} | ${Math.round(stored)} | ${Math.round(ackedRate)} | ${Math.round(rawRate)} | ${(stored / rawRate).toFixed(2)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${failed} | ${lost} |`,
+        `| ${s.name} | ${s.events} | ${Math.round(stored)} | ${Math.round(ackedRate)} | ${Math.round(rawRate)} | ${(stored / rawRate).toFixed(2)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${perJob.toFixed(1)} | ${failed} | ${lost} |`,
       );
     }
   } finally {
@@ -192,8 +209,8 @@ async function main(): Promise<void> {
     [
       `split-ingest (${stack.store}): ${ROUNDS} rounds, ${CONNECTIONS} client connections through nginx, medians`,
       '',
-      `| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | raw ${stack.store === 'cassandra' ? 'INSERT' : 'insertMany'} events/s | e2e / raw | ingest p50 ms | ingest p99 ms | failed requests | lost (acked, never stored) |`,
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      `| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | raw ${stack.store === 'cassandra' ? 'INSERT' : 'insertMany'} events/s | e2e / raw | ingest p50 ms | ingest p99 ms | events per job | failed requests | lost (acked, never stored) |`,
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...lines,
       '',
     ].join('\n'),
