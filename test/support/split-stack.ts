@@ -267,7 +267,7 @@ export class SplitStack {
     return `${this.baseUrl}/3.0/projects/${projectId}${rest}`;
   }
 
-  /** Creates a project with the CLI against this stack, then waits until its write key is accepted. */
+  /** Creates a project with the CLI against this stack, then waits until its write and read keys are accepted. */
   async createProject(name: string): Promise<ProjectKeys> {
     const { stdout } = await run(
       process.execPath,
@@ -298,6 +298,23 @@ export class SplitStack {
       100,
     );
     if (!accepted) throw new Error(`write key of ${keys.id} not accepted within 30 s`);
+    // The query processes keep their own caches, refreshed on their own clock:
+    // the same for the read key, or a query right after this could meet a
+    // process that does not know the project yet (404).
+    streak = 0;
+    const readable = await waitFor(
+      async () => {
+        const res = await fetch(this.url(keys.id, '/queries/count?event_collection=warmup'), {
+          headers: { authorization: keys.read_key },
+        }).catch(() => null);
+        await res?.arrayBuffer();
+        streak = res?.status === 200 ? streak + 1 : 0;
+        return streak >= 8;
+      },
+      30_000,
+      100,
+    );
+    if (!readable) throw new Error(`read key of ${keys.id} not accepted within 30 s`);
     return keys;
   }
 
