@@ -162,6 +162,29 @@ export type SplitStackPorts = Omit<StackPorts, 'cassandra' | 'cassandraStorage'>
 /** BullMQ job states that still need the worker. */
 const STILL_TO_PROCESS = ['wait', 'active', 'prioritized', 'delayed'] as const;
 
+/**
+ * Sends `request` every 100 ms until 8 answers in a row have `status` (so
+ * nginx's round robin reached every process of the pool); throws after 30 s.
+ */
+async function untilAcceptedInARow(
+  what: string,
+  status: number,
+  request: () => Promise<Response>,
+): Promise<void> {
+  let streak = 0;
+  const accepted = await waitFor(
+    async () => {
+      const res = await request().catch(() => null);
+      await res?.arrayBuffer();
+      streak = res?.status === status ? streak + 1 : 0;
+      return streak >= 8;
+    },
+    30_000,
+    100,
+  );
+  if (!accepted) throw new Error(`${what} not accepted within 30 s`);
+}
+
 export class SplitStack {
   private mongo: MongoClient | null = null;
   private stores: Promise<Stores> | null = null;
@@ -282,39 +305,21 @@ export class SplitStack {
     // Each ingest process serves keys from its own cache, refreshed in the
     // background: wait until a run of writes (spread over both processes by
     // nginx's round robin) is accepted, not just the first one.
-    let streak = 0;
-    const accepted = await waitFor(
-      async () => {
-        const res = await fetch(this.url(keys.id, '/events/warmup'), {
-          method: 'POST',
-          headers: { authorization: keys.write_key, 'content-type': 'application/json' },
-          body: JSON.stringify({ warmup: true }),
-        }).catch(() => null);
-        await res?.arrayBuffer();
-        streak = res?.status === 201 ? streak + 1 : 0;
-        return streak >= 8;
-      },
-      30_000,
-      100,
+    await untilAcceptedInARow(`write key of ${keys.id}`, 201, () =>
+      fetch(this.url(keys.id, '/events/warmup'), {
+        method: 'POST',
+        headers: { authorization: keys.write_key, 'content-type': 'application/json' },
+        body: JSON.stringify({ warmup: true }),
+      }),
     );
-    if (!accepted) throw new Error(`write key of ${keys.id} not accepted within 30 s`);
     // The query processes keep their own caches, refreshed on their own clock:
     // the same for the read key, or a query right after this could meet a
     // process that does not know the project yet (404).
-    streak = 0;
-    const readable = await waitFor(
-      async () => {
-        const res = await fetch(this.url(keys.id, '/queries/count?event_collection=warmup'), {
-          headers: { authorization: keys.read_key },
-        }).catch(() => null);
-        await res?.arrayBuffer();
-        streak = res?.status === 200 ? streak + 1 : 0;
-        return streak >= 8;
-      },
-      30_000,
-      100,
+    await untilAcceptedInARow(`read key of ${keys.id}`, 200, () =>
+      fetch(this.url(keys.id, '/queries/count?event_collection=warmup'), {
+        headers: { authorization: keys.read_key },
+      }),
     );
-    if (!readable) throw new Error(`read key of ${keys.id} not accepted within 30 s`);
     return keys;
   }
 
