@@ -13,7 +13,7 @@
  * part 2: BENCH_QUERY_EVENTS (100000, 0 skips it), BENCH_QUERY_WRITERS (8
  * connections), BENCH_QUERY_CLIENTS (2). BENCH_COMPARE_MAIN: the standalone
  * main.js of another build (e.g. a worktree of an earlier commit), measured
- * in the same rounds as "before".
+ * in the same rounds as "before". BENCH_SKIP_THROUGHPUT=1 runs part 2 alone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +27,8 @@ const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 100_000);
 const QUERY_WRITERS = Number(process.env.BENCH_QUERY_WRITERS || 8);
 const QUERY_CLIENTS = Number(process.env.BENCH_QUERY_CLIENTS || 2);
 const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
+/** BENCH_SKIP_THROUGHPUT=1: part 2 only. */
+const SKIP_THROUGHPUT = process.env.BENCH_SKIP_THROUGHPUT === '1';
 
 function event(i: number) {
   return {
@@ -179,6 +181,27 @@ async function seed(server: Server, n: number): Promise<void> {
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
+/**
+ * Waits until the columnar copy has taken in all `n` seeded events (a count
+ * over `big` answered by the compiled path), so the idle phase is idle and the
+ * loaded phase measures queries, not the copy filling in the background.
+ */
+async function caughtUp(server: Server, n: number): Promise<number> {
+  const started = Date.now();
+  const url =
+    `http://127.0.0.1:${server.running.port}/3.0/projects/default/queries/count` +
+    `?event_collection=big&timeframe=this_2_days`;
+  for (;;) {
+    const res = await fetch(url, { headers: { authorization: server.keys.read_key } });
+    const body = (await res.json()) as { result?: number };
+    if (res.headers.get('x-tally-query-path') === 'compiled' && body.result === n)
+      return Date.now() - started;
+    if (Date.now() - started > 900_000)
+      throw new Error(`the columnar copy of ${server.name} did not catch up within 15 minutes`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Heavy queries over all of `big`, back to back, until `stop` is set. */
 async function queryStorm(
   server: Server,
@@ -213,6 +236,10 @@ async function underQueries(servers: Server[]): Promise<string> {
   ];
   for (const server of servers.filter((s) => !BASELINES.has(s.name))) {
     await seed(server, QUERY_EVENTS);
+    const fillMs = await caughtUp(server, QUERY_EVENTS);
+    console.log(
+      `${server.name}: columnar copy caught up ${(fillMs / 1000).toFixed(1)} s after seeding`,
+    );
     const idle: LoadResult[] = [];
     const loaded: LoadResult[] = [];
     let answered = 0;
@@ -256,10 +283,12 @@ async function main(): Promise<void> {
   servers.push({ name: 'nest', running: nest, keys: { write_key: 'x', read_key: '' } });
   let out = '';
   try {
-    out +=
-      `standalone ingest vs bare Fastify and bare NestJS: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
-      (await throughput(servers)) +
-      '\n';
+    if (!SKIP_THROUGHPUT) {
+      out +=
+        `standalone ingest vs bare Fastify and bare NestJS: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
+        (await throughput(servers)) +
+        '\n';
+    }
     if (QUERY_EVENTS > 0) {
       out +=
         `\nsingle-event ingest, ${QUERY_WRITERS} connections, idle vs while ${QUERY_CLIENTS} clients run a median and a ` +

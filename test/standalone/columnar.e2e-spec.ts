@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { http } from '../support/http';
 import { StandaloneServer } from '../support/standalone-server';
 import { MIGRATIONS } from '@app/storage/sqlite';
+import { threadpoolSize } from '@app/storage/duckdb';
 
 /**
  * The standalone server answers queries from its columnar copy (DuckDB) where
@@ -186,6 +187,28 @@ describe('standalone: the columnar query path', () => {
       (xs as { path: string }[]).map(({ path: _p, ...rest }) => rest);
     expect(strip(after)).toEqual(strip(stored.before));
   };
+
+  it('runs compiled queries at a lower priority than ingest: the thread pool DuckDB executes on, and nothing else', async () => {
+    server = await new StandaloneServer(undefined, { QUERY_COLUMNAR_NICE: '12' }).start();
+    dirs.push(server.dataDir);
+    await untilCompiled(server);
+    const pid = server.process!.pid!;
+    const niceOf = (tid: string) =>
+      Number(
+        fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16],
+      );
+    const byNice = new Map<number, string[]>();
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const nice = niceOf(tid);
+      byNice.set(nice, [...(byNice.get(nice) ?? []), tid]);
+    }
+    // libuv's pool (UV_THREADPOOL_SIZE, 4 by default) and DuckDB's threads
+    // started from it (none with QUERY_COLUMNAR_THREADS=1); every other
+    // thread, the HTTP thread and the SQLite writer thread among them, at 0.
+    expect(byNice.get(12)?.length).toBe(threadpoolSize());
+    expect([...byNice.keys()].sort()).toEqual([0, 12]);
+    expect(byNice.get(0)).toContain(String(pid));
+  });
 
   it('a damaged copy is moved aside at start and rebuilt from the stored events', async () => {
     const stored = await storedWithoutCopy();

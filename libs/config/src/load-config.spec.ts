@@ -119,6 +119,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { QUERY_STREAM_DEADLINE_MS: 'forever' })).toThrow(/QUERY_STREAM_DEADLINE_MS/);
   });
 
+  it('runs compiled queries at nice 10 unless told otherwise, within 0-19', () => {
+    expect(loadConfig('standalone', {}).query.columnar.nice).toBe(10);
+    expect(loadConfig('standalone', { QUERY_COLUMNAR_NICE: '0' }).query.columnar.nice).toBe(0);
+    expect(loadConfig('standalone', { QUERY_COLUMNAR_NICE: '19' }).query.columnar.nice).toBe(19);
+    expect(() => loadConfig('standalone', { QUERY_COLUMNAR_NICE: '20' })).toThrow(
+      /QUERY_COLUMNAR_NICE must be an integer <= 19, got "20"/,
+    );
+    expect(() => loadConfig('standalone', { QUERY_COLUMNAR_NICE: '-5' })).toThrow(
+      /QUERY_COLUMNAR_NICE must be an integer >= 0/,
+    );
+  });
+
   it('reads beacon redirect hosts and the SQLite size cap, naming a bad value', () => {
     const defaults = loadConfig('standalone', {});
     expect(defaults.http.beaconRedirectHosts).toEqual([]);

@@ -6,13 +6,14 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, fallback: number, min = 0, max = Infinity): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) {
     throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   }
+  if (value > max) throw new ConfigError(`${name} must be an integer <= ${max}, got "${raw}"`);
   return value;
 }
 
@@ -220,6 +221,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       columnar: {
         enabled: bool(env, 'QUERY_COLUMNAR', true),
         threads: int(env, 'QUERY_COLUMNAR_THREADS', 1, 1),
+        nice: int(env, 'QUERY_COLUMNAR_NICE', 10, 0, 19),
         memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
       },
       mongoPipelines: bool(env, 'QUERY_MONGO_PIPELINES', true),

@@ -132,6 +132,12 @@ export interface TallyConfig {
       enabled: boolean;
       /** DuckDB worker threads (QUERY_COLUMNAR_THREADS, default 1: ingest shares the cores). */
       threads: number;
+      /**
+       * The nice value (0–19) given to the threads DuckDB executes on
+       * (QUERY_COLUMNAR_NICE, default 10): compiled queries yield the CPU to
+       * ingest. 0 leaves them at the server's priority.
+       */
+      nice: number;
       /** DuckDB's memory limit in MiB (QUERY_COLUMNAR_MEMORY_MB); it spills to disk beyond it. */
       memoryMb: number;
     };

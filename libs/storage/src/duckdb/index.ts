@@ -11,3 +11,4 @@ export { ColumnarCopy } from './columnar-copy';
 export { openColumnarCopy } from './open-columnar-copy';
 export { ColumnarThread } from './columnar-thread/columnar-thread';
 export { runColumnarThread } from './columnar-thread/columnar-thread.body';
+export { threadpoolSize } from './columnar-thread/query-priority';

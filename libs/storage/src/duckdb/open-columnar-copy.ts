@@ -3,22 +3,33 @@ import { TallyConfig } from '@app/config';
 import type { Stores } from '../open-stores';
 import { sqliteDatabaseOf } from '../sqlite/open-sqlite';
 import { ColumnarThread } from './columnar-thread/columnar-thread';
+import { lowerThreadpoolPriority } from './columnar-thread/query-priority';
 
 /**
  * The columnar copy of a standalone server's SQLite events, in
  * `columnar.duckdb` beside `tally.db`, run by its own thread (started from
  * `entry`, which calls runColumnarThread) and filling itself in the
  * background. Only the process that serves queries opens it (DuckDB locks its
- * file; the CLI never needs it).
+ * file; the CLI never needs it). Its queries run at a lower priority than
+ * ingest (QUERY_COLUMNAR_NICE; query-priority.ts).
  */
-export function openColumnarCopy(
+export async function openColumnarCopy(
   stores: Stores,
   config: TallyConfig,
   entry: string,
   log: (message: string) => void,
-): ColumnarThread {
+): Promise<ColumnarThread> {
   const db = sqliteDatabaseOf(stores);
   if (!db) throw new Error('the columnar copy follows SQLite stores opened by openSqliteStores');
+  const priority = await lowerThreadpoolPriority(config.query.columnar.nice);
+  if ('skipped' in priority) {
+    if (config.query.columnar.nice > 0)
+      log(`compiled queries keep the server's priority: ${priority.skipped}`);
+  } else if (priority.lowered < priority.of) {
+    log(
+      `compiled queries: ${priority.lowered} of ${priority.of} pool threads run at nice ${priority.nice}; the others were not found`,
+    );
+  }
   const thread = new ColumnarThread({
     entry,
     file: db.file,
