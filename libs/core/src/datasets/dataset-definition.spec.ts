@@ -75,6 +75,18 @@ describe('dataset definitions', () => {
     expect(() => parseDatasetBody('p', 'x', body, NOW)).toThrow(message);
   });
 
+  it('refuses a window that is on the grid only at the moment it is defined, whatever that moment', () => {
+    // this_7_hours in UTC starts on a day exactly while the clock reads 06:xx.
+    const sixish = new Date(Date.UTC(2026, 10, 30, 6, 30));
+    const hourly = { query: query({ timeframe: 'this_7_hours', timezone: 'UTC' }), index_by: 't' };
+    expect(() => parseDatasetBody('p', 'x', hourly, sixish)).toThrow('does not start on a bucket');
+    // this_N_days with daily buckets is on the grid at every hour of the day, DST days included.
+    for (let hour = 0; hour < 24; hour++) {
+      const at = new Date(Date.UTC(2026, 2, 8, hour, 59));
+      expect(parseDatasetBody('p', 'x', { query: query(), index_by: 't' }, at).name).toBe('x');
+    }
+  });
+
   it('refuses odd names', () => {
     for (const name of ['', '-x', 'a b', 'x'.repeat(101), '__proto__']) {
       expect(() => parseDatasetBody('p', name, { query: query(), index_by: 't' }, NOW)).toThrow(

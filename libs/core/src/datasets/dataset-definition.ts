@@ -135,7 +135,15 @@ export function parseDatasetBody(
     updatedAt: now.toISOString(),
   };
   const window = datasetWindow(definition, now.getTime());
-  if (!onGrid(definition, window.start)) {
+  // The window moves with the clock: its start must be on the grid whenever it
+  // is computed, not only now (this_7_hours with daily buckets starts on a day
+  // at 06:00 UTC and on no day an hour later). One step of each timeframe unit
+  // moves a start that is only sometimes on the grid off it.
+  if (
+    GRID_PROBES_MS.some(
+      (offset) => !onGrid(definition, datasetWindow(definition, now.getTime() + offset).start),
+    )
+  ) {
     throw invalidDataset(
       `The timeframe "${query.timeframe.raw}" does not start on a bucket of the interval "${query.interval.raw}" ` +
         '(e.g. this_N_days with daily or hourly buckets).',
@@ -150,6 +158,9 @@ export function parseDatasetBody(
 }
 
 /** The window of buckets the dataset keeps, at `now`. */
+/** When a definition's window start is checked, from now: a minute, an hour, a day, a week, a month later. */
+const GRID_PROBES_MS = [0, 60_000, 3_600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000];
+
 export function datasetWindow(definition: DatasetDefinition, now: number): TimeRange {
   const query = datasetQuery(definition);
   return resolveTimeframe(query.timeframe, query.timezone, now)!;
