@@ -157,10 +157,10 @@ export function parseDatasetBody(
   return definition;
 }
 
-/** The window of buckets the dataset keeps, at `now`. */
 /** When a definition's window start is checked, from now: a minute, an hour, a day, a week, a month later. */
 const GRID_PROBES_MS = [0, 60_000, 3_600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000];
 
+/** The window of buckets the dataset keeps, at `now`. */
 export function datasetWindow(definition: DatasetDefinition, now: number): TimeRange {
   const query = datasetQuery(definition);
   return resolveTimeframe(query.timeframe, query.timezone, now)!;
