@@ -193,14 +193,20 @@ describe('standalone: the columnar query path', () => {
     dirs.push(server.dataDir);
     await untilCompiled(server);
     const pid = server.process!.pid!;
-    const niceOf = (tid: string) =>
-      Number(
-        fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16],
-      );
+    // A thread may exit between the listing and the read; it is left out.
+    const niceOf = (tid: string): number | undefined => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return Number(stat.split(') ')[1].split(' ')[16]);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    };
     const byNice = new Map<number, string[]>();
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
       const nice = niceOf(tid);
-      byNice.set(nice, [...(byNice.get(nice) ?? []), tid]);
+      if (nice !== undefined) byNice.set(nice, [...(byNice.get(nice) ?? []), tid]);
     }
     // libuv's pool (UV_THREADPOOL_SIZE, 4 by default) and DuckDB's threads
     // started from it (none with QUERY_COLUMNAR_THREADS=1); every other
