@@ -26,6 +26,7 @@ import {
   flattenEvent,
   SQL_TYPE,
 } from './column-layout';
+import { rowBytesOf, setColumnNull } from './null-column';
 
 /** Columns every row has ahead of the typed ones: project, collection, id, ts, body, rid. */
 const FIXED_COLUMNS = 6;
@@ -291,31 +292,40 @@ export class DuckdbEventTable {
       BIGINT,
       ...this.columns.ordered.map((c) => driverType(c.kind)),
     ];
+    const rowBytes = this.columns.ordered.map((c) => rowBytesOf(c.kind));
     const appender: DuckDBAppender = await this.conn.createAppender('events');
     try {
       // Whole data chunks, column by column: the bake-off's fastest load path
-      // (one driver call per column and chunk, not one per value).
+      // (one driver call per column and chunk, not one per value). Only the
+      // columns this collection's rows have are built value by value; every
+      // other column (other collections', other tenants') is set NULL whole.
       for (let from = 0; from < events.length; from += CHUNK_ROWS) {
         const n = Math.min(events.length, from + CHUNK_ROWS) - from;
-        const columns: DuckDBValue[][] = types.map(() => new Array<DuckDBValue>(n).fill(null));
+        const columns: (DuckDBValue[] | undefined)[] = new Array(types.length);
+        const column = (c: number) => (columns[c] ??= new Array<DuckDBValue>(n).fill(null));
+        for (let c = 0; c < FIXED_COLUMNS; c++) column(c);
         for (let r = 0; r < n; r++) {
           const e = events[from + r];
-          columns[0][r] = projectId;
-          columns[1][r] = collection;
-          columns[2][r] = e.id;
-          columns[3][r] = BigInt(e.timestamp);
+          columns[0]![r] = projectId;
+          columns[1]![r] = collection;
+          columns[2]![r] = e.id;
+          columns[3]![r] = BigInt(e.timestamp);
           const source = sources?.[from + r];
-          columns[4][r] = source?.body ?? JSON.stringify(e.event);
-          columns[5][r] = source === undefined ? null : BigInt(source.rid);
+          columns[4]![r] = source?.body ?? JSON.stringify(e.event);
+          columns[5]![r] = source === undefined ? null : BigInt(source.rid);
           for (const c of flat[from + r]) {
             const name = this.columns.nameOf(c.path, c.kind);
             // Past the column cap: the collection is marked overflowed above.
             if (name === undefined) continue;
-            columns[position.get(name) as number][r] = driverValue(c);
+            column(position.get(name) as number)[r] = driverValue(c);
           }
         }
         const chunk = DuckDBDataChunk.create(types, n);
-        columns.forEach((values, c) => chunk.setColumnValues(c, values));
+        for (let c = 0; c < types.length; c++) {
+          const values = columns[c];
+          if (values !== undefined) chunk.setColumnValues(c, values);
+          else setColumnNull(chunk, c, n, rowBytes[c - FIXED_COLUMNS]);
+        }
         appender.appendDataChunk(chunk);
       }
       appender.flushSync();

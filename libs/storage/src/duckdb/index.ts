@@ -3,6 +3,7 @@
 // cross this boundary; @duckdb/node-api stays inside this folder.
 export { DuckdbQueryEngine } from './duckdb-query-engine';
 export type { CompiledQueryContext } from './duckdb-query-engine';
+export { DuckdbEventTable } from './event-table';
 export type { EventTableOptions } from './event-table';
 export type { Compilation, CompiledQuery } from './compile-query';
 export { flattenEvent } from './column-layout';
