@@ -131,6 +131,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it("gives each project 1,000 of the columnar copy's 2,000 typed columns unless told otherwise", () => {
+    expect(loadConfig('standalone', {}).query.columnar.projectColumns).toBe(1_000);
+    expect(
+      loadConfig('standalone', { QUERY_COLUMNAR_PROJECT_COLUMNS: '2000' }).query.columnar.projectColumns,
+    ).toBe(2_000);
+    expect(() => loadConfig('standalone', { QUERY_COLUMNAR_PROJECT_COLUMNS: '2001' })).toThrow(
+      /QUERY_COLUMNAR_PROJECT_COLUMNS must be an integer <= 2000, got "2001"/,
+    );
+    expect(() => loadConfig('standalone', { QUERY_COLUMNAR_PROJECT_COLUMNS: '0' })).toThrow(
+      /QUERY_COLUMNAR_PROJECT_COLUMNS must be an integer >= 1/,
+    );
+  });
+
   it('reads beacon redirect hosts and the SQLite size cap, naming a bad value', () => {
     const defaults = loadConfig('standalone', {});
     expect(defaults.http.beaconRedirectHosts).toEqual([]);

@@ -140,6 +140,13 @@ export interface TallyConfig {
       nice: number;
       /** DuckDB's memory limit in MiB (QUERY_COLUMNAR_MEMORY_MB); it spills to disk beyond it. */
       memoryMb: number;
+      /**
+       * Typed columns of the copy one project's collections may have values in
+       * (QUERY_COLUMNAR_PROJECT_COLUMNS, default 1,000 of the table's 2,000):
+       * past it the project's collection takes the TypeScript engine, and no
+       * tenant can use up the columns every other tenant's properties need.
+       */
+      projectColumns: number;
     };
     /**
      * Queries MongoDB answers itself as aggregation pipelines where they

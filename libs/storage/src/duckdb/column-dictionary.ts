@@ -15,6 +15,8 @@ export class ColumnDictionary {
   readonly ordered: { name: string; path: string; kind: ColumnKind }[] = [];
   /** project → collection → the column names it has values in. */
   private readonly used = new Map<string, Map<string, Set<string>>>();
+  /** project → the column names any of its collections has values in. */
+  private readonly byProject = new Map<string, Set<string>>();
 
   /** The column of (path, kind), if any event ever had one. */
   nameOf(path: string, kind: ColumnKind): string | undefined {
@@ -51,7 +53,23 @@ export class ColumnDictionary {
     }
     if (names.has(name)) return false;
     names.add(name);
+    let ofProject = this.byProject.get(projectId);
+    if (ofProject === undefined) {
+      ofProject = new Set();
+      this.byProject.set(projectId, ofProject);
+    }
+    ofProject.add(name);
     return true;
+  }
+
+  /** Whether any collection of the project has had a value in `name`. */
+  projectUses(projectId: string, name: string): boolean {
+    return this.byProject.get(projectId)?.has(name) ?? false;
+  }
+
+  /** How many columns the project's collections have values in, together. */
+  projectColumnCount(projectId: string): number {
+    return this.byProject.get(projectId)?.size ?? 0;
   }
 
   /**

@@ -101,7 +101,9 @@ export class ColumnarCopy implements CompiledQueries {
       !this.table.isComplete(projectId, query.event_collection)
     ) {
       return {
-        declined: 'the collection has more properties than the columnar copy keeps columns for',
+        declined:
+          'the collection has more properties than the columnar copy keeps columns for ' +
+          "(2,000 in all, and the project's share: QUERY_COLUMNAR_PROJECT_COLUMNS)",
       };
     }
     if (this.lag() > MAX_CATCH_UP_ROWS) return { declined: 'the columnar copy is catching up' };

@@ -39,6 +39,14 @@ const FIXED_COLUMNS = 6;
  * missing values).
  */
 export const MAX_TYPED_COLUMNS = 2_000;
+/**
+ * Typed columns one project's collections may have values in, together, by
+ * default (EventTableOptions.projectColumns): MAX_TYPED_COLUMNS is shared by
+ * every tenant, and without a share per project one tenant's distinct keys
+ * could use all of it, after which every other tenant's new properties would
+ * overflow their collections onto the TypeScript engine.
+ */
+export const PROJECT_COLUMNS = 1_000;
 /** DuckDB's vector size: one data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
 
@@ -61,6 +69,8 @@ export interface EventTableOptions {
   threads?: number;
   /** DuckDB's memory_limit (e.g. '512MB'): it spills to disk beyond it. */
   memoryLimit?: string;
+  /** Typed columns one project may have values in (PROJECT_COLUMNS by default). */
+  projectColumns?: number;
 }
 
 /**
@@ -76,6 +86,7 @@ export class DuckdbEventTable {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     readonly columns: ColumnDictionary,
+    private readonly projectColumns: number,
   ) {}
 
   static async open(options: EventTableOptions = {}): Promise<DuckdbEventTable> {
@@ -112,7 +123,12 @@ export class DuckdbEventTable {
       dict.markUsed(String(project), String(collection), String(name));
     }
     const overflowed = await conn.runAndReadAll('SELECT project, collection FROM tally_overflowed');
-    const table = new DuckdbEventTable(instance, conn, dict);
+    const table = new DuckdbEventTable(
+      instance,
+      conn,
+      dict,
+      options.projectColumns ?? PROJECT_COLUMNS,
+    );
     for (const [project, collection] of overflowed.getRowsJS()) {
       table.overflowed.add(collectionKey(String(project), String(collection)));
     }
@@ -222,11 +238,21 @@ export class DuckdbEventTable {
     const fresh: { name: string; path: string; kind: ColumnKind }[] = [];
     const freshNames = new Map<string, Map<ColumnKind, string>>();
     const uses = new Set<string>();
+    // Columns the project has no values in yet: each spends its share.
+    const newToProject = new Set<string>();
+    const shareLeft = this.projectColumns - this.columns.projectColumnCount(projectId);
     let overflow = false;
     for (const cells of flat) {
       for (const { path, kind } of cells) {
         let name = this.columns.nameOf(path, kind) ?? freshNames.get(path)?.get(kind);
         if (name === undefined && this.columns.ordered.length + fresh.length >= MAX_TYPED_COLUMNS) {
+          overflow = true;
+          continue;
+        }
+        const spends =
+          name === undefined ||
+          (!this.columns.projectUses(projectId, name) && !newToProject.has(name));
+        if (spends && newToProject.size >= shareLeft) {
           overflow = true;
           continue;
         }
@@ -240,6 +266,7 @@ export class DuckdbEventTable {
           }
           kinds.set(kind, name);
         }
+        if (spends) newToProject.add(name);
         if (!this.columns.isUsed(projectId, collection, name)) uses.add(name);
       }
     }
@@ -315,8 +342,9 @@ export class DuckdbEventTable {
           columns[5]![r] = source === undefined ? null : BigInt(source.rid);
           for (const c of flat[from + r]) {
             const name = this.columns.nameOf(c.path, c.kind);
-            // Past the column cap: the collection is marked overflowed above.
-            if (name === undefined) continue;
+            // Past the table's cap or the project's share: the collection is
+            // marked overflowed above, and its queries never read these cells.
+            if (name === undefined || !this.columns.isUsed(projectId, collection, name)) continue;
             column(position.get(name) as number)[r] = driverValue(c);
           }
         }

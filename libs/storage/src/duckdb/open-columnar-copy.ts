@@ -36,6 +36,7 @@ export async function openColumnarCopy(
     copyPath: path.join(config.storage.dataDir, 'columnar.duckdb'),
     threads: config.query.columnar.threads,
     memoryLimit: `${config.query.columnar.memoryMb}MB`,
+    projectColumns: config.query.columnar.projectColumns,
     log,
   });
   thread.start();

@@ -9,6 +9,8 @@ export interface ColumnarThreadData {
   copyPath: string;
   threads: number;
   memoryLimit: string;
+  /** Typed columns one project may have values in (EventTableOptions.projectColumns). */
+  projectColumns: number;
 }
 
 export type ToColumnar =

@@ -24,6 +24,7 @@ export async function runColumnarThread(): Promise<void> {
       path: data.copyPath,
       threads: data.threads,
       memoryLimit: data.memoryLimit,
+      projectColumns: data.projectColumns,
       onError: (error) =>
         send({ type: 'round-failed', message: (error as Error)?.message ?? String(error) }),
     },
