@@ -242,9 +242,20 @@ export class DuckdbEventTable {
     const newToProject = new Set<string>();
     const shareLeft = this.projectColumns - this.columns.projectColumnCount(projectId);
     let overflow = false;
+    // Each cell's column, or undefined for a cell past the table's cap or the
+    // project's share (the collection is then marked overflowed below, and
+    // its queries never read those cells).
+    const cellColumns: (string | undefined)[][] = [];
     for (const cells of flat) {
-      for (const { path, kind } of cells) {
+      const names = new Array<string | undefined>(cells.length);
+      cellColumns.push(names);
+      for (let i = 0; i < cells.length; i++) {
+        const { path, kind } = cells[i];
         let name = this.columns.nameOf(path, kind) ?? freshNames.get(path)?.get(kind);
+        if (name !== undefined && this.columns.isUsed(projectId, collection, name)) {
+          names[i] = name;
+          continue;
+        }
         if (name === undefined && this.columns.ordered.length + fresh.length >= MAX_TYPED_COLUMNS) {
           overflow = true;
           continue;
@@ -267,7 +278,8 @@ export class DuckdbEventTable {
           kinds.set(kind, name);
         }
         if (spends) newToProject.add(name);
-        if (!this.columns.isUsed(projectId, collection, name)) uses.add(name);
+        uses.add(name);
+        names[i] = name;
       }
     }
     const key = collectionKey(projectId, collection);
@@ -340,12 +352,11 @@ export class DuckdbEventTable {
           const source = sources?.[from + r];
           columns[4]![r] = source?.body ?? JSON.stringify(e.event);
           columns[5]![r] = source === undefined ? null : BigInt(source.rid);
-          for (const c of flat[from + r]) {
-            const name = this.columns.nameOf(c.path, c.kind);
-            // Past the table's cap or the project's share: the collection is
-            // marked overflowed above, and its queries never read these cells.
-            if (name === undefined || !this.columns.isUsed(projectId, collection, name)) continue;
-            column(position.get(name) as number)[r] = driverValue(c);
+          const cells = flat[from + r];
+          const names = cellColumns[from + r];
+          for (let i = 0; i < cells.length; i++) {
+            const name = names[i];
+            if (name !== undefined) column(position.get(name) as number)[r] = driverValue(cells[i]);
           }
         }
         const chunk = DuckDBDataChunk.create(types, n);
