@@ -9,7 +9,15 @@
  * server (a median and a count_unique over a big collection, back to back)
  * next to the same load with no query running, alternating phases.
  *
+ * Part 1b: the store's own ceiling in the same run (support/store-ceiling.ts):
+ * the same events prepared and written by Tally's code in the bench process,
+ * no HTTP and no thread hand-off, in commits of 32 events (the most 32
+ * closed-loop connections of single events can have waiting, so the best a
+ * server that commits before it answers can group), of 100 (one batch
+ * request's) and of 3,200 (what 32 connections' batches make one group commit).
+ *
  * Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32);
+ * part 1b: BENCH_CEILING_EVENTS (200000, 0 skips it);
  * part 2: BENCH_QUERY_EVENTS (100000, 0 skips it), BENCH_QUERY_WRITERS (8
  * connections), BENCH_QUERY_CLIENTS (2). BENCH_COMPARE_MAIN: the standalone
  * main.js of another build (e.g. a worktree of an earlier commit), measured
@@ -19,6 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { load, LoadResult, median } from './support/load';
 import { ROOT, Running, startNode, tempDir } from './support/processes';
+import { CeilingFigures, storeCeiling } from './support/store-ceiling';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
@@ -29,6 +38,8 @@ const QUERY_CLIENTS = Number(process.env.BENCH_QUERY_CLIENTS || 2);
 const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
 /** BENCH_SKIP_THROUGHPUT=1: part 2 only. */
 const SKIP_THROUGHPUT = process.env.BENCH_SKIP_THROUGHPUT === '1';
+const CEILING_EVENTS = Number(process.env.BENCH_CEILING_EVENTS ?? 200_000);
+const CEILING_COMMITS = [32, 100, 3_200];
 
 function event(i: number) {
   return {
@@ -94,7 +105,39 @@ async function startTally(name: string, main: string): Promise<Server> {
   return { name, running, keys, dataDir };
 }
 
-function post(
+/** CPU time (user + system, ms) a process has used in all, or one of its threads. */
+function cpuMs(pid: number, tid?: number): number {
+  const file = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+interface Measured extends LoadResult {
+  /** CPU the server spent per event: all its threads, and its main (HTTP) thread alone. */
+  cpuUsPerEvent: { process: number; main: number };
+}
+
+async function post(
+  server: Server,
+  scenario: Scenario,
+  connections: number,
+  seconds: number,
+): Promise<Measured> {
+  const pid = server.running.child.pid!;
+  const before = { process: cpuMs(pid), main: cpuMs(pid, pid) };
+  const result = await loadOf(server, scenario, connections, seconds);
+  const events = Math.max(1, result.requests * scenario.eventsPerRequest);
+  return {
+    ...result,
+    cpuUsPerEvent: {
+      process: ((cpuMs(pid) - before.process) * 1000) / events,
+      main: ((cpuMs(pid, pid) - before.main) * 1000) / events,
+    },
+  };
+}
+
+function loadOf(
   server: Server,
   scenario: Scenario,
   connections: number,
@@ -126,8 +169,12 @@ async function throughput(servers: Server[]): Promise<string> {
     ' |';
   const rule = '|' + '---|'.repeat(header.split('|').length - 2);
   const lines = [header, rule];
+  const cpu = [
+    '| scenario | server | CPU µs per event, all threads | of which the HTTP thread |',
+    '|---|---|---|---|',
+  ];
   for (const s of scenarios) {
-    const results = new Map<string, LoadResult[]>(servers.map((v) => [v.name, []]));
+    const results = new Map<string, Measured[]>(servers.map((v) => [v.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of servers)
         results.get(server.name)!.push(await post(server, s, CONNECTIONS, SECONDS));
@@ -154,6 +201,44 @@ async function throughput(servers: Server[]): Promise<string> {
         ' | ' +
         tallies.map((v) => sums.get(v.name)!.failed).join(' | ') +
         ' |',
+    );
+    for (const v of servers) {
+      const runs = results.get(v.name)!;
+      const all = median(runs.map((r) => r.cpuUsPerEvent.process));
+      const main = median(runs.map((r) => r.cpuUsPerEvent.main));
+      cpu.push(`| ${s.name} | ${v.name} | ${all.toFixed(1)} | ${main.toFixed(1)} |`);
+    }
+  }
+  return `${lines.join('\n')}\n\nCPU the server spent per event (medians; /proc, 10 ms ticks)\n\n${cpu.join('\n')}`;
+}
+
+/** Part 1b: the write path's parts without HTTP, medians of ROUNDS rounds. */
+async function ceiling(): Promise<string> {
+  const rounds: CeilingFigures[] = [];
+  for (let round = 0; round < ROUNDS; round++)
+    rounds.push(await storeCeiling(CEILING_EVENTS, CEILING_COMMITS, event));
+  const row = (what: string, perSec: number[]) => {
+    const m = median(perSec);
+    return `| ${what} | ${Math.round(m).toLocaleString('en-US')} | ${(1e6 / m).toFixed(1)} |`;
+  };
+  const lines = [
+    '| step (one thread, no HTTP) | events/s | µs per event |',
+    '|---|---|---|',
+    row(
+      'prepare (validate, keen fields, keyed id)',
+      rounds.map((r) => r.preparePerSec),
+    ),
+  ];
+  for (const size of CEILING_COMMITS) {
+    lines.push(
+      row(
+        `SQLite insert alone, ${size} per commit`,
+        rounds.map((r) => r.insertPerSec.get(size)!),
+      ),
+      row(
+        `write use case (insert + schema counters), ${size} per commit`,
+        rounds.map((r) => r.persistPerSec.get(size)!),
+      ),
     );
   }
   return lines.join('\n');
@@ -287,6 +372,13 @@ async function main(): Promise<void> {
       out +=
         `standalone ingest vs bare Fastify and bare NestJS: ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, medians\n\n` +
         (await throughput(servers)) +
+        '\n';
+    }
+    if (CEILING_EVENTS > 0) {
+      out +=
+        `\nthe same events written by Tally's code in the bench process (no HTTP, no thread): ` +
+        `${CEILING_EVENTS} events per round, ${ROUNDS} rounds, medians\n\n` +
+        (await ceiling()) +
         '\n';
     }
     if (QUERY_EVENTS > 0) {
