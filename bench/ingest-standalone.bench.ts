@@ -25,6 +25,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { threadStat } from '@test/support/thread-stat';
 import { load, LoadResult, median } from './support/load';
 import { ROOT, Running, startNode, tempDir } from './support/processes';
 import { CeilingFigures, storeCeiling } from './support/store-ceiling';
@@ -107,10 +108,9 @@ async function startTally(name: string, main: string): Promise<Server> {
 
 /** CPU time (user + system, ms) a process has used in all, or one of its threads. */
 function cpuMs(pid: number, tid?: number): number {
-  const file = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
-  const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
-  // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const stat = threadStat(pid, tid);
+  if (stat === undefined) throw new Error(`process ${pid} is gone`);
+  return stat.cpuTicks * 10;
 }
 
 interface Measured extends LoadResult {

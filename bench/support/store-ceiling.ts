@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '@app/config';
 import { persisterFor } from '@app/core';
 import { CollectionEvent, EventBatch, RequestOrigin, prepareEvent } from '@app/events';
-import { openStores } from '@app/storage';
+import { openStores, Stores } from '@app/storage';
 import { tempDir } from './processes';
 
 export interface CeilingFigures {
@@ -52,9 +52,7 @@ function prepared(total: number, body: (i: number) => object): CollectionEvent[]
 async function writeRate(
   events: CollectionEvent[],
   perCommit: number,
-  write: (
-    stores: Awaited<ReturnType<typeof openStores>>,
-  ) => (batch: CollectionEvent[]) => Promise<unknown>,
+  write: (stores: Stores) => (batch: CollectionEvent[]) => Promise<unknown>,
 ): Promise<number> {
   const dataDir = tempDir('tally-ceiling-');
   const stores = await openStores(loadConfig('standalone', { STORE: 'sqlite', DATA_DIR: dataDir }));

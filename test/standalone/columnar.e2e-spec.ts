@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { http } from '../support/http';
 import { StandaloneServer } from '../support/standalone-server';
+import { threadStats } from '../support/thread-stat';
 import { MIGRATIONS } from '@app/storage/sqlite';
 import { threadpoolSize } from '@app/storage/duckdb';
 
@@ -193,20 +194,9 @@ describe('standalone: the columnar query path', () => {
     dirs.push(server.dataDir);
     await untilCompiled(server);
     const pid = server.process!.pid!;
-    // A thread may exit between the listing and the read; it is left out.
-    const niceOf = (tid: string): number | undefined => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        return Number(stat.split(') ')[1].split(' ')[16]);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
-      }
-    };
     const byNice = new Map<number, string[]>();
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const nice = niceOf(tid);
-      if (nice !== undefined) byNice.set(nice, [...(byNice.get(nice) ?? []), tid]);
+    for (const [tid, { nice }] of threadStats(pid)) {
+      byNice.set(nice, [...(byNice.get(nice) ?? []), String(tid)]);
     }
     // libuv's pool (UV_THREADPOOL_SIZE, 4 by default) and DuckDB's threads
     // started from it (none with QUERY_COLUMNAR_THREADS=1); every other

@@ -26,7 +26,7 @@ import {
   flattenEvent,
   SQL_TYPE,
 } from './column-layout';
-import { rowBytesOf, setColumnNull } from './null-column';
+import { CHUNK_ROWS, rowBytesOf, setColumnNull } from './null-column';
 
 /** Columns every row has ahead of the typed ones: project, collection, id, ts, body, rid. */
 const FIXED_COLUMNS = 6;
@@ -47,8 +47,6 @@ export const MAX_TYPED_COLUMNS = 2_000;
  * overflow their collections onto the TypeScript engine.
  */
 export const PROJECT_COLUMNS = 1_000;
-/** DuckDB's vector size: one data chunk holds at most this many rows. */
-const CHUNK_ROWS = 2048;
 
 /** A bound SQL parameter: only plain values cross this folder's boundary. */
 export type SqlParam = string | number | boolean | bigint | null;

@@ -19,13 +19,17 @@ describe('columns a collection does not have are NULL', () => {
   });
 
   const T0 = Date.parse('2026-01-01T00:00:00Z');
-  const events = (collection: string, n: number, body: (i: number) => object): StoredEvent[] =>
-    Array.from({ length: n }, (_, i) => ({
+  /** Appends `n` events made by `body` to collection `collection` of project `p`. */
+  const append = (collection: string, n: number, body: (i: number) => object) =>
+    table.append(
+      'p',
       collection,
-      id: `${collection}-${i}`,
-      timestamp: T0 + i,
-      event: body(i) as StoredEvent['event'],
-    }));
+      Array.from({ length: n }, (_, i) => ({
+        id: `${collection}-${i}`,
+        timestamp: T0 + i,
+        event: body(i) as StoredEvent['event'],
+      })),
+    );
 
   /** Every kind of column: a number, a string, a time, a bool, null, an array, an object. */
   const wide = (i: number) => ({
@@ -64,13 +68,9 @@ describe('columns a collection does not have are NULL', () => {
 
   it('holds NULL in every other collection column, and each row its own values', async () => {
     // `wide` adds its columns first; `narrow` then appends over 2 chunks without them.
-    await table.append('p', 'wide', events('wide', 3, wide));
-    await table.append(
-      'p',
-      'narrow',
-      events('narrow', 4100, (i) => ({ count: i })),
-    );
-    await table.append('p', 'wide2', events('wide2', 5, wide));
+    await append('wide', 3, wide);
+    await append('narrow', 4100, (i) => ({ count: i }));
+    await append('wide2', 5, wide);
 
     for (const [path, kind] of kinds) {
       const narrow = await cells('narrow', path, kind);
@@ -98,12 +98,8 @@ describe('columns a collection does not have are NULL', () => {
   });
 
   it('answers a compiled-style count of missing values over the NULL cells', async () => {
-    await table.append('p', 'wide', events('wide', 10, wide));
-    await table.append(
-      'p',
-      'narrow',
-      events('narrow', 50, (i) => ({ count: i })),
-    );
+    await append('wide', 10, wide);
+    await append('narrow', 50, (i) => ({ count: i }));
     const price = table.columns.nameOf('price', 'n')!;
     const tags = table.columns.nameOf('tags', 'e')!;
     const [[missing, emptyLists]] = await table.reading((rows) =>

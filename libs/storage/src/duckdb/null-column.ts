@@ -18,8 +18,11 @@ export function rowBytesOf(kind: ColumnKind): number {
   }
 }
 
-/** One zeroed buffer, large enough for any vector's data or validity (2,048 rows × 16 bytes). */
-const ZEROS = new ArrayBuffer(2048 * 16);
+/** DuckDB's vector size: one data chunk holds at most this many rows. */
+export const CHUNK_ROWS = 2048;
+
+/** One zeroed buffer, large enough for any vector's data or validity (a chunk's rows × 16 bytes). */
+const ZEROS = new ArrayBuffer(CHUNK_ROWS * 16);
 
 /**
  * Sets the first `rows` rows of a chunk's column to NULL in three driver

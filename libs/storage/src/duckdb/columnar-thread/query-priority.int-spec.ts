@@ -1,32 +1,11 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
+import { threadStat, threadStats } from '@test/support/thread-stat';
 import { DuckdbEventTable } from '../event-table';
 import { lowerThreadpoolPriority, threadpoolSize } from './query-priority';
 
-interface ThreadStat {
-  nice: number;
-  cpuTicks: number;
-}
-
-/** Fields of /proc/self/task/<tid>/stat after the command name: nice is field 19, times 14–15. */
-function statOf(tid: number): ThreadStat {
-  const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { nice: Number(fields[16]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-/**
- * Every live thread of this process. A thread may exit between the listing
- * and the read (DuckDB's workers come and go), so a vanished one is left out.
- */
-function threadStats(): Map<number, ThreadStat> {
-  const stats = new Map<number, ThreadStat>();
-  for (const t of readdirSync('/proc/self/task')) {
-    try {
-      stats.set(Number(t), statOf(Number(t)));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-  return stats;
+/** A live thread of this process's nice value. */
+function niceOf(tid: number): number | undefined {
+  return threadStat('self', tid)?.nice;
 }
 
 /**
@@ -40,11 +19,11 @@ async function cpuOfAStatement(
 ): Promise<{ tid: number; ticks: number; nice: number }[]> {
   const table = await DuckdbEventTable.open({ threads });
   try {
-    const before = threadStats();
+    const before = threadStats('self');
     await table.reading((rows) =>
       rows('SELECT quantile_cont(x * 0.37 % 101, 0.9) FROM range(8000000) t(x)', []),
     );
-    return [...threadStats()]
+    return [...threadStats('self')]
       .map(([tid, { cpuTicks, nice }]) => ({
         tid,
         ticks: cpuTicks - (before.get(tid)?.cpuTicks ?? 0),
@@ -72,8 +51,8 @@ describe('compiled queries at a lower priority', () => {
     expect(result.lowered).toBe(result.of);
     expect(new Set(result.threads).size).toBe(result.of);
     expect(result.threads).not.toContain(ownTid);
-    for (const tid of result.threads) expect(statOf(tid).nice).toBe(7);
-    expect(statOf(ownTid).nice).toBe(0);
+    for (const tid of result.threads) expect(niceOf(tid)).toBe(7);
+    expect(niceOf(ownTid)).toBe(0);
 
     const [busiest] = await cpuOfAStatement(1);
     expect(busiest.ticks).toBeGreaterThan(0);
