@@ -38,7 +38,7 @@ export async function http<T = any>(
 }
 
 /**
- * Declares a body of `bytes` and sends only its start, then reads the answer:
+ * Declares a body of `bytes` and sends only its `start`, then reads the answer:
  * how a test sees the answer to an oversize body deterministically (sending
  * it all races the server, which answers 413 and may close the socket while
  * the client is still writing: EPIPE).
@@ -48,6 +48,7 @@ export function declaredSizeRequest(
   url: string,
   key: string,
   bytes: number,
+  start = '{"c":[{"s":"',
 ): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = nodeHttp.request(
@@ -67,6 +68,6 @@ export function declaredSizeRequest(
       },
     );
     req.on('error', reject);
-    req.write('{"c":[{"s":"');
+    req.write(start);
   });
 }
