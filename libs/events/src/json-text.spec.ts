@@ -38,6 +38,17 @@ describe('parseJsonText', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
+  it('parses texts without the name or an escape the same as with them', () => {
+    const plain = '{"a":{"b":[1,"x"]},"s":"proto","n":null}';
+    expect(parseJsonText(plain)).toEqual({ a: { b: [1, 'x'] }, s: 'proto', n: null });
+    // An escape elsewhere sends the text through the full check, same answer.
+    expect(parseJsonText('{"a":"\\u00e9","s":"__proto__"}')).toEqual({ a: 'é', s: '__proto__' });
+    // A leading byte-order mark is stripped, as before.
+    expect(parseJsonText('\ufeff{"a":1}')).toEqual({ a: 1 });
+    expect(errorOf('\ufeff{"__proto__":1}').errorCode).toBe('InvalidPropertyNameError');
+    expect(errorOf('{"a":1,}').errorCode).toBe('InvalidJsonError');
+  });
+
   it('answers malformed and empty input with InvalidJsonError', () => {
     expect(errorOf('{"a":').errorCode).toBe('InvalidJsonError');
     expect(errorOf('  ').errorCode).toBe('InvalidJsonError');
