@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CollectionEvent, EventBatch } from '@app/events';
-import { SchemaCounter, schemaDeltas } from '@app/schema';
 import { MetadataStore } from '@app/storage';
 import {
   SqliteDatabase,
@@ -10,6 +9,7 @@ import {
   SqliteMetadataStore,
   SqliteUnitOfWork,
 } from '@app/storage/sqlite';
+import { byKey, countersOf } from '../testing/event-persister.contract';
 import { UnitOfWorkEventPersister } from './unit-of-work.persister';
 
 const T0 = Date.UTC(2024, 4, 1);
@@ -23,16 +23,6 @@ function ev(id: string, collection: string, i: number): CollectionEvent {
   };
   return { id, collection, timestamp: T0 + i * 1000, event };
 }
-
-const byKey = (a: SchemaCounter, b: SchemaCounter) =>
-  a.collection.localeCompare(b.collection) ||
-  a.path.localeCompare(b.path) ||
-  a.type.localeCompare(b.type);
-
-const recount = (events: CollectionEvent[]): SchemaCounter[] =>
-  schemaDeltas(events)
-    .map((d) => ({ collection: d.collection, path: d.path, type: d.type, count: d.delta }))
-    .sort(byKey);
 
 /**
  * A group of queued batches (what the writer thread commits at once) on real
@@ -103,7 +93,9 @@ describe('UnitOfWorkEventPersister.persistAll on SQLite', () => {
           want.sort((x, y) => x.id.localeCompare(y.id)),
         );
       }
-      expect((await metadata.getSchema(projectId)).sort(byKey)).toEqual(recount(sent[projectId]));
+      expect((await metadata.getSchema(projectId)).sort(byKey)).toEqual(
+        countersOf(sent[projectId]),
+      );
     }
   });
 

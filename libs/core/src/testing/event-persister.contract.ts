@@ -56,12 +56,14 @@ function eventsOf(tag: string, n: number): CollectionEvent[] {
   });
 }
 
-const byKey = (a: SchemaCounter, b: SchemaCounter) =>
+/** Schema counters in one order (collection, path, type), to compare lists. */
+export const byKey = (a: SchemaCounter, b: SchemaCounter) =>
   a.collection.localeCompare(b.collection) ||
   a.path.localeCompare(b.path) ||
   a.type.localeCompare(b.type);
 
-const countersOf = (events: CollectionEvent[]): SchemaCounter[] =>
+/** The counters a recount of `events` gives, in `byKey` order. */
+export const countersOf = (events: CollectionEvent[]): SchemaCounter[] =>
   schemaDeltas(events)
     .map((d) => ({ collection: d.collection, path: d.path, type: d.type, count: d.delta }))
     .sort(byKey);
