@@ -9,5 +9,6 @@ export * from './model/timestamps';
 export * from './model/validate-event';
 export * from './model/prepare-event';
 export * from './model/prepare-imported-event';
+export * from './model/stored-body';
 export * from './model/beacon-data';
 export * from './model/uniqueness-token';

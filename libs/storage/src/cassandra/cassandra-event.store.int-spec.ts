@@ -23,6 +23,11 @@ describeEventStoreContract('cassandra', async () => {
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 4, 1);
 
+/** The instant `ms` as an ISO-8601 date-time at +01:00 (not how Tally spells it). */
+function toOffsetSpelling(ms: number): string {
+  return `${new Date(ms + 3_600_000).toISOString().slice(0, 23)}+01:00`;
+}
+
 function dayOfEvents(day: number, n: number): CollectionEvent[] {
   return Array.from({ length: n }, (_, i) => {
     const timestamp = T0 + day * DAY + Math.floor((i / n) * DAY);
@@ -299,7 +304,15 @@ describe('CassandraEventStore on a real Cassandra', () => {
       // 1,200 events over three days, 5 per instant, 18 minutes apart.
       const tied = [0, 1, 2]
         .flatMap((day) => dayOfEvents(day, 400))
-        .map((e, i) => ({ ...e, timestamp: T0 + Math.floor(i / 5) * 1_080_000 }));
+        .map((e, i) => {
+          // The body's keen.timestamp is the row's, as prepareEvent stores it.
+          const timestamp = T0 + Math.floor(i / 5) * 1_080_000;
+          const keen = {
+            ...(e.event.keen as object),
+            timestamp: new Date(timestamp).toISOString(),
+          };
+          return { ...e, timestamp, event: { ...e.event, keen } };
+        });
       await sliced.insert(project, tied);
       const key = (e: { timestamp: number; id: string }) => [e.timestamp, e.id] as const;
       const asc = [...tied]
@@ -331,6 +344,44 @@ describe('CassandraEventStore on a real Cassandra', () => {
     } finally {
       await sliced.close();
     }
+  });
+
+  it('scans read the id and timestamp from the body, and refuse a row Tally did not write', async () => {
+    // Scans select the body alone: its keen.id and keen.timestamp are the
+    // row's id and ts, whatever ISO spelling the body holds.
+    const project = 'bodies';
+    const events = dayOfEvents(5, 3);
+    events[1].event = {
+      ...events[1].event,
+      keen: {
+        ...(events[1].event.keen as object),
+        timestamp: toOffsetSpelling(events[1].timestamp),
+      },
+    };
+    await store.insert(project, events);
+    const scan = async () => {
+      const out: Array<{ id: string; timestamp: number; event: unknown }> = [];
+      for await (const page of store.scan({ projectId: project, collection: 'clicks' }))
+        out.push(...page);
+      return out;
+    };
+    expect(await scan()).toEqual(
+      events.map((e) => ({ id: e.id, timestamp: e.timestamp, event: e.event })),
+    );
+    // A row written behind Tally's back, with no keen object in its body.
+    const raw = new Client({ contactPoints, localDataCenter: 'datacenter1', keyspace });
+    try {
+      await raw.execute(
+        'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [project, 'clicks', new Date(T0 + 5 * DAY), new Date(T0 + 5 * DAY + 1), 'stray', '{"a":1}'],
+        { prepare: true },
+      );
+    } finally {
+      await raw.shutdown();
+    }
+    await expect(scan()).rejects.toThrow(
+      /bodies\/clicks \(bucket 2024-05-06T00:00:00.000Z\) has no string keen.id/,
+    );
   });
 
   it('records applied migrations and refuses another bucket width on the same keyspace', async () => {

@@ -1,12 +1,13 @@
 import { Client, types } from 'cassandra-driver';
-import { JsonObject, parseJsonText, StoredEvent } from '@app/events';
+import { JsonObject, parseJsonText, StoredEvent, storedEventOfBody } from '@app/events';
 
 /** Earliest and latest instants a CQL timestamp (and a JS Date) can hold. */
 export const MIN_TIME = -8.64e15;
 export const MAX_TIME = 8.64e15;
 
+// The body alone: it carries the id and the timestamp (see scannedEvent).
 const SELECT_ASC =
-  'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts >= ? AND ts < ?';
+  'SELECT body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts >= ? AND ts < ?';
 const SELECT_DESC = `${SELECT_ASC} ORDER BY ts DESC, id DESC`;
 
 export interface PartitionKey {
@@ -28,6 +29,23 @@ export function toStoredEvent(row: types.Row): StoredEvent {
     timestamp: (row.ts as Date).getTime(),
     event: parseJsonText(row.body as string, 'A stored event body') as JsonObject,
   };
+}
+
+/**
+ * A scanned row, which holds the body only: its `keen.id` and
+ * `keen.timestamp` are the row's id and ts columns (storedEventOfBody says
+ * why), so a scan does not ship those columns too. Selecting them made the
+ * driver build and decode three cells a row instead of one: 0.65-0.78 of a
+ * native read of the bodies, against ~0.9 without them.
+ */
+export function scannedEvent(row: types.Row, key: PartitionKey): StoredEvent {
+  const event = parseJsonText(row.body as string, 'A stored event body') as JsonObject;
+  const stored = storedEventOfBody(event);
+  if (stored) return stored;
+  throw new Error(
+    `A stored event of ${key.projectId}/${key.collection} (bucket ${new Date(key.bucket).toISOString()}) ` +
+      'has no string keen.id or no ISO-8601 keen.timestamp: the events table holds a row Tally did not write.',
+  );
 }
 
 /** A time slice [start, end) of one partition, read in one paged query. */
@@ -105,7 +123,8 @@ export class PartitionReader {
     if (rows === undefined) return undefined;
     this.pump();
     this.rows += rows.length;
-    return rows.map(toStoredEvent);
+    const key = this.slice.key;
+    return rows.map((row) => scannedEvent(row, key));
   }
 
   /** No more fetches; a page on the wire is dropped when it arrives. */
