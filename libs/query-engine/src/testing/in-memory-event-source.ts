@@ -1,4 +1,4 @@
-import { StoredEvent } from '@app/events';
+import { JsonObject, StoredEvent, storedEventOfBody } from '@app/events';
 import { EventSource, ScanRequest } from '../event-source.port';
 
 export interface InMemoryEventSourceOptions {
@@ -49,13 +49,11 @@ export class InMemoryEventSource implements EventSource {
   }
 }
 
-/** A StoredEvent from a body, taking id and timestamp from its keen object. */
+/** A StoredEvent from a body, taking id and timestamp from its keen object (as stores do). */
 export function storedEvent(
   body: Record<string, unknown> & { keen: { id: string; timestamp: string } },
 ): StoredEvent {
-  return {
-    id: body.keen.id,
-    timestamp: Date.parse(body.keen.timestamp),
-    event: body as unknown as StoredEvent['event'],
-  };
+  const stored = storedEventOfBody(body as unknown as JsonObject);
+  if (!stored) throw new Error('test body without a keen.id and an ISO keen.timestamp');
+  return stored;
 }
