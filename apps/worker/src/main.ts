@@ -48,6 +48,7 @@ runMain(async () => {
   const worker = new IngestWorker({
     shards,
     concurrency: config.queue.workerConcurrency,
+    maxHeldEvents: config.queue.workerMaxHeldEvents,
     handler: new IngestJobProcessor(
       // The jobs held at once, one write per project (docs/queue.md, "Batching across
       // jobs"). Not on Cassandra yet: there a combined write under a worker kill left

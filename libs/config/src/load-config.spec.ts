@@ -69,12 +69,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig('worker', { WORKER_HTTP_PORT: 'http' })).toThrow(/WORKER_HTTP_PORT must be an integer >= 0/);
   });
 
-  it('holds 4 jobs at once per shard, or WORKER_CONCURRENCY', () => {
-    expect(loadConfig('worker', { STORE: 'mongo' }).queue.workerConcurrency).toBe(4);
-    expect(loadConfig('worker', { STORE: 'cassandra' }).queue.workerConcurrency).toBe(4);
-    expect(loadConfig('worker', { STORE: 'mongo', WORKER_CONCURRENCY: '8' }).queue.workerConcurrency).toBe(8);
+  it('holds up to 64 jobs per shard and 20,000 events at once, or WORKER_CONCURRENCY and WORKER_MAX_HELD_EVENTS', () => {
+    expect(loadConfig('worker', { STORE: 'mongo' }).queue).toMatchObject({ workerConcurrency: 64, workerMaxHeldEvents: 20_000 });
+    expect(loadConfig('worker', { STORE: 'cassandra' }).queue.workerConcurrency).toBe(64);
+    expect(
+      loadConfig('worker', { STORE: 'mongo', WORKER_CONCURRENCY: '8', WORKER_MAX_HELD_EVENTS: '500' }).queue,
+    ).toMatchObject({ workerConcurrency: 8, workerMaxHeldEvents: 500 });
     expect(() => loadConfig('worker', { STORE: 'mongo', WORKER_CONCURRENCY: '0' })).toThrow(
       /WORKER_CONCURRENCY must be an integer >= 1/,
+    );
+    expect(() => loadConfig('worker', { STORE: 'mongo', WORKER_MAX_HELD_EVENTS: '0' })).toThrow(
+      /WORKER_MAX_HELD_EVENTS must be an integer >= 1/,
     );
   });
 

@@ -208,7 +208,8 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
       markerSweepAfterMs: int(env, 'MARKER_SWEEP_AFTER_MS', 600_000, 120_000),
       markerSweepIntervalMs: int(env, 'MARKER_SWEEP_INTERVAL_MS', 60_000),
       workerBatchMaxEvents: int(env, 'WORKER_BATCH_MAX_EVENTS', 5000, 0),
-      workerConcurrency: int(env, 'WORKER_CONCURRENCY', 4, 1),
+      workerConcurrency: int(env, 'WORKER_CONCURRENCY', 64, 1),
+      workerMaxHeldEvents: int(env, 'WORKER_MAX_HELD_EVENTS', 20_000, 1),
     },
     query: {
       deadlineMs: int(env, 'QUERY_DEADLINE_MS', 60_000, 1),

@@ -102,10 +102,17 @@ export interface TallyConfig {
      */
     workerBatchMaxEvents: number;
     /**
-     * Jobs the worker holds at once per Redis shard (WORKER_CONCURRENCY,
-     * default 4): what a combined write is made of (docs/queue.md).
+     * Jobs the worker holds at once per Redis shard, at most
+     * (WORKER_CONCURRENCY, default 64): what a combined write is made of
+     * (docs/queue.md).
      */
     workerConcurrency: number;
+    /**
+     * Events the worker holds at once across its shards (WORKER_MAX_HELD_EVENTS,
+     * default 20,000): at or over it, no more jobs are fetched. What bounds the
+     * worker's memory when jobs are large.
+     */
+    workerMaxHeldEvents: number;
   };
   query: {
     /** A query running longer answers 504. */

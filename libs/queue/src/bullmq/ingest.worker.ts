@@ -1,6 +1,8 @@
-import { Job, Worker } from 'bullmq';
+import { Job } from 'bullmq';
 import { INGEST_QUEUE_NAME, IngestBatchPayload, IngestJobName } from '../ingest-job.types';
 import { IngestJobHandler, IngestJobOutcome } from '../ingest-job.handler';
+import { GatedWorker } from './gated.worker';
+import { HeldEventsGate } from './held-events.gate';
 import { RedisShardOptions, workerRedisOptions } from './redis-connection.options';
 import { withTimeout } from './with-timeout';
 
@@ -10,8 +12,13 @@ export interface IngestWorkerOptions {
   handler: IngestJobHandler;
   queueName?: string;
   prefix?: string;
-  /** Jobs processed at once per shard (default 4). */
+  /** Jobs held at once per shard, at most (WORKER_CONCURRENCY, default 64). */
   concurrency?: number;
+  /**
+   * Events held at once across every shard (WORKER_MAX_HELD_EVENTS, default
+   * 20,000): at or over it, no shard fetches another job (HeldEventsGate).
+   */
+  maxHeldEvents?: number;
   /** TCP connect timeout (default 500 ms). */
   connectTimeoutMs?: number;
   /**
@@ -40,8 +47,9 @@ export type WorkerEvent =
  * the standalone process runs.
  */
 export class IngestWorker {
-  private readonly workers: Worker<IngestBatchPayload, IngestJobOutcome, IngestJobName>[];
+  private readonly workers: GatedWorker[];
   private readonly closeController = new AbortController();
+  private readonly gate: HeldEventsGate;
   private started = false;
   private closeRequested = false;
 
@@ -51,8 +59,14 @@ export class IngestWorker {
       connectTimeoutMs: options.connectTimeoutMs ?? 500,
       commandTimeoutMs: options.commandTimeoutMs ?? 10_000,
     };
+    const concurrency = options.concurrency ?? 64;
+    // BullMQ fetches while a shard holds fewer jobs than its concurrency, so a
+    // closed gate sets it to 1: nothing more is fetched until jobs finish.
+    this.gate = new HeldEventsGate(options.maxHeldEvents ?? 20_000, (open) => {
+      for (const worker of this.workers) worker.concurrency = open ? concurrency : 1;
+    });
     this.workers = options.shards.map((shard, index) => {
-      const worker = new Worker<IngestBatchPayload, IngestJobOutcome, IngestJobName>(
+      const worker = new GatedWorker(
         options.queueName ?? INGEST_QUEUE_NAME,
         (
           job: Job<IngestBatchPayload, IngestJobOutcome, IngestJobName>,
@@ -65,7 +79,7 @@ export class IngestWorker {
         {
           connection: workerRedisOptions(shard, timeouts),
           prefix: options.prefix,
-          concurrency: options.concurrency ?? 4,
+          concurrency,
           autorun: false,
           lockDuration: options.lockDurationMs ?? 30_000,
           stalledInterval: options.stalledIntervalMs ?? 15_000,
@@ -76,6 +90,7 @@ export class IngestWorker {
           // between attempts by default, which reads as a stalled pipeline).
           runRetryDelay: 1000,
         },
+        this.gate,
       );
       worker.on('error', (error: Error) =>
         emit({ kind: 'error', shard: index, error: error.message }),
@@ -90,6 +105,11 @@ export class IngestWorker {
     });
   }
 
+  /** Events of the jobs held now, on every shard. */
+  get heldEvents(): number {
+    return this.gate.events;
+  }
+
   /** Starts consuming every shard; a shard that is down keeps reconnecting on its own. */
   start(): void {
     if (this.started) return;
@@ -102,7 +122,7 @@ export class IngestWorker {
    * while we are not closing (e.g. its connection died for good), start it again.
    */
   private async supervise(
-    worker: Worker<IngestBatchPayload, IngestJobOutcome, IngestJobName>,
+    worker: GatedWorker,
     shard: number,
   ): Promise<void> {
     while (!this.closeRequested) {
