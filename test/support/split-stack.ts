@@ -470,9 +470,9 @@ export class SplitStack {
 
   /**
    * id -> delivery marker, for stored events whose delivery has not applied its
-   * counter deltas yet. Each persister keeps this state in its own adapter
-   * (MongoEventStore: `m` on the event; CassandraEventStore: the claim token on
-   * the by-id row, pending on the counter document), hence the two branches.
+   * counter deltas yet: the marker each event carries (MongoEventStore: `m` on
+   * the event; CassandraEventStore: the claim token on the by-id row), kept
+   * where it is pending on the counter document.
    */
   private async unsettled(
     projectId: string,
@@ -482,10 +482,15 @@ export class SplitStack {
     const { events } = await this.openStores();
     const out = new Map<string, string>();
     if (events instanceof MongoEventStore) {
+      // Events keep their marker; the counter document says which are pending.
+      const pending = new Set(
+        (await this.counterDoc(projectId, collection))?.pending?.map((p) => p.a),
+      );
+      if (pending.size === 0) return out;
       // In chunks: a $in of tens of thousands of ids is slow on the Mongo-wire server.
       for (let i = 0; i < ids.length; i += 1000) {
         for (const [marker, marked] of await events.markersOf(projectId, ids.slice(i, i + 1000)))
-          for (const id of marked) out.set(id, marker);
+          if (pending.has(marker)) for (const id of marked) out.set(id, marker);
       }
     } else if (events instanceof CassandraEventStore) {
       const pending = new Set(

@@ -16,4 +16,5 @@ export * from './ports/rejected-events.error';
 export * from './ports/saved-query-store.port';
 export * from './ports/dataset-store.port';
 export * from './ports/write-path.port';
+export * from './ports/write-marker';
 export * from './storage.module';

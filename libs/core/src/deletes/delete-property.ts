@@ -201,18 +201,22 @@ export class PropertyDeleter {
     batch: Removal[],
   ): Promise<Set<string>> {
     return this.unitOfWork.run(async () => {
-      const { held } = await this.pendingWrites.split(
+      const { held, markers } = await this.pendingWrites.split(
         projectId,
         collection,
         batch.map((r) => r.event.id),
       );
       const wait = new Set(held);
       const settled = wait.size === 0 ? batch : batch.filter((r) => !wait.has(r.event.id));
-      const replacements: BodyReplacement[] = settled.map((r) => ({
-        id: r.event.id,
-        expected: r.event.event,
-        body: r.body,
-      }));
+      const replacements: BodyReplacement[] = settled.map((r) => {
+        const marker = markers.get(r.event.id);
+        return {
+          id: r.event.id,
+          expected: r.event.event,
+          body: r.body,
+          ...(marker === undefined ? {} : { marker }),
+        };
+      });
       const replaced = new Set(
         await this.events.replaceBodies(projectId, collection, replacements),
       );

@@ -27,7 +27,7 @@ function marked(carried: Record<string, string[]>, pending: string[]) {
 describe('PendingWrites (the pending-marker rule of deletes)', () => {
   it('lets everything through on a transactional store', async () => {
     const split = await new PendingWrites({ kind: 'transactional' }).split('p', 'c', ['a', 'b']);
-    expect(split).toEqual({ settled: ['a', 'b'], held: [] });
+    expect(split).toEqual({ settled: ['a', 'b'], held: [], markers: new Map() });
   });
 
   it('holds exactly the events whose marker is pending on the collection', async () => {
@@ -35,6 +35,8 @@ describe('PendingWrites (the pending-marker rule of deletes)', () => {
     const split = await new PendingWrites(writes).split('p', 'c', ['a', 'b', 'c', 'd']);
     expect(split.settled).toEqual(['b', 'd']);
     expect(split.held.sort()).toEqual(['a', 'c']);
+    // The settled events' markers, for a store that replaces a body only under the same one.
+    expect(split.markers).toEqual(new Map([['b', 'done']]));
   });
 
   it('reads the carried markers before the pending ones, and skips the ledger when none is carried', async () => {
@@ -42,6 +44,7 @@ describe('PendingWrites (the pending-marker rule of deletes)', () => {
     expect(await new PendingWrites(some.writes).split('p', 'c', ['a'])).toEqual({
       settled: ['a'],
       held: [],
+      markers: new Map([['a', 'm']]),
     });
     // A marker seen on an event and then not pending has been applied; the
     // other order could miss a marker registered between the two reads.
@@ -51,6 +54,7 @@ describe('PendingWrites (the pending-marker rule of deletes)', () => {
     expect(await new PendingWrites(none.writes).split('p', 'c', ['x'])).toEqual({
       settled: ['x'],
       held: [],
+      markers: new Map(),
     });
     expect(none.calls).toEqual(['markersOf x']);
   });

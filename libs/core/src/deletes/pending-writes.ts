@@ -5,6 +5,8 @@ export interface PendingSplit {
   settled: string[];
   /** Events of a delivery whose counters are not applied yet. */
   held: string[];
+  /** The marker each settled event carries, where the store keeps one (see BodyReplacement.marker). */
+  markers: Map<string, string>;
 }
 
 /**
@@ -32,15 +34,20 @@ export class PendingWrites {
   constructor(private readonly writes: WritePath) {}
 
   async split(projectId: string, collection: string, ids: string[]): Promise<PendingSplit> {
-    if (this.writes.kind === 'transactional' || ids.length === 0) return { settled: ids, held: [] };
+    const markers = new Map<string, string>();
+    if (this.writes.kind === 'transactional' || ids.length === 0)
+      return { settled: ids, held: [], markers };
     const carried = await this.writes.writer.markersOf(projectId, ids);
-    if (carried.size === 0) return { settled: ids, held: [] };
+    if (carried.size === 0) return { settled: ids, held: [], markers };
     const pending = await this.writes.ledger.markersPendingOn(projectId, collection);
     const held = new Set<string>();
     for (const [marker, of] of carried) {
-      if (pending.has(marker)) for (const id of of) held.add(id);
+      for (const id of of) {
+        if (pending.has(marker)) held.add(id);
+        else markers.set(id, marker);
+      }
     }
-    if (held.size === 0) return { settled: ids, held: [] };
-    return { settled: ids.filter((id) => !held.has(id)), held: [...held] };
+    if (held.size === 0) return { settled: ids, held: [], markers };
+    return { settled: ids.filter((id) => !held.has(id)), held: [...held], markers };
   }
 }

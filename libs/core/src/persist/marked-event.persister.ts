@@ -10,6 +10,7 @@ import {
   CounterLedger,
   MarkedEventWriter,
   DatasetStore,
+  writeMarker,
 } from '@app/storage';
 import { changedRanges } from '../datasets/changed-ranges';
 
@@ -38,7 +39,8 @@ export interface MarkedEventPersisterOptions {
  *      outcome is unknown, e.g. a timeout, fails the attempt);
  *   3. per collection, ONE atomic update adds the deltas of the events it
  *      inserted and removes the marker, applying only while it is pending;
- *   4. clear the marker from its events.
+ *   4. tell the writer the marker is applied (MongoDB keeps it on the events,
+ *      Cassandra forgets the ids it recorded for it).
  * A later delivery that finds duplicates carrying another marker settles it:
  * if that marker is still pending (and its delivery is known dead), it
  * recomputes the deltas from the events carrying it and applies them with the
@@ -92,7 +94,7 @@ export class MarkedEventPersister implements EventPersister {
     batches: CollectionEvent[][],
   ): Promise<(PersistOutcome | RejectedEventsError)[]> {
     const batch = batches.length === 1 ? batches[0] : batches.flat();
-    const marker = `${this.processId}.${++this.sequence}`;
+    const marker = writeMarker(Date.now(), this.processId, ++this.sequence);
     const collections = [...new Set(batch.map((e) => e.collection))];
     let unsettled = 0;
     let outcome;

@@ -66,7 +66,9 @@ export class MongoEventStore implements EventStore {
   async init(): Promise<void> {
     const events = await this.events();
     await events.createIndex({ p: 1, c: 1, t: 1 }, { name: 'project_collection_time' });
-    // Only documents whose counters are pending carry `m`: a small index.
+    // Every event written since markers stay carries `m` (docs/queue.md): the
+    // settle of a dead delivery finds its events here. Events written before,
+    // whose markers were cleared, are left out by the partial filter.
     await events.createIndex(
       { p: 1, m: 1 },
       { name: 'pending_marker', partialFilterExpression: { m: { $exists: true } } },
@@ -166,7 +168,10 @@ export class MongoEventStore implements EventStore {
     return ids.filter((id) => !held.has(id));
   }
 
-  /** Markers carried by these (already stored) events: counters of another delivery still pending. */
+  /**
+   * The markers these stored events carry: the deliveries that inserted them.
+   * Whether a marker's counters are applied is the ledger's to say.
+   */
   async markersOf(projectId: string, ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     for (const doc of await this.byId(ids, { _id: 1, p: 1, m: 1 })) {
@@ -180,23 +185,6 @@ export class MongoEventStore implements EventStore {
   async findByMarker(projectId: string, marker: string): Promise<CollectionEvent[]> {
     const docs = await (await this.events()).find({ p: projectId, m: marker }).toArray();
     return docs.map(toCollectionEvent);
-  }
-
-  /**
-   * Unsets the marker. With `ids` (every event stored under it, all of this
-   * project) by `_id` alone: each of those documents was inserted carrying
-   * this marker and no other, so nothing else is cleared. Without, through
-   * the `pending_marker` index.
-   */
-  async clearMarker(projectId: string, marker: string, ids?: string[]): Promise<void> {
-    const events = await this.events();
-    if (ids === undefined) {
-      await events.updateMany({ p: projectId, m: marker }, { $unset: { m: '' } });
-      return;
-    }
-    for (let i = 0; i < ids.length; i += ID_CHUNK) {
-      await events.updateMany({ _id: { $in: ids.slice(i, i + ID_CHUNK) } }, { $unset: { m: '' } });
-    }
   }
 
   /** Documents by `_id` alone (the projection decides what comes back), in chunks. */
@@ -314,9 +302,11 @@ export class MongoEventStore implements EventStore {
    * One conditional update per event, so each result says whether that event
    * changed (a bulk write only reports totals). The condition is the whole
    * body as read (BSON equality; the body comes back from the driver with its
-   * fields in stored order) and no pending write marker: the persister that
+   * fields in stored order) and the write marker the delete found settled
+   * (none for events written before markers stayed): the persister that
    * settles a dead delivery recounts that delivery's events from their stored
-   * bodies, so a body must not change under a marker (docs/queue.md).
+   * bodies, so a body must not change under a pending marker (docs/queue.md),
+   * including the marker of a later delivery that inserted the event again.
    */
   async replaceBodies(
     projectId: string,
@@ -330,7 +320,13 @@ export class MongoEventStore implements EventStore {
       const results = await Promise.all(
         slice.map((r) =>
           events.updateOne(
-            { _id: r.id, p: projectId, c: collection, e: r.expected, m: { $exists: false } },
+            {
+              _id: r.id,
+              p: projectId,
+              c: collection,
+              e: r.expected,
+              m: r.marker ?? { $exists: false },
+            },
             { $set: { e: r.body } },
           ),
         ),

@@ -2,6 +2,7 @@ import { CollectionEvent, StoredEvent, TallyError } from '@app/events';
 import { schemaDeltas } from '@app/schema';
 import { MongoConnection } from './mongo-connection';
 import { MongoEventStore } from './mongo-event.store';
+import { MongoMarkedEventWriter } from './mongo-marked-event.writer';
 import { MongoMetadataStore } from './mongo-metadata.store';
 import { mongoEventPersister } from './testing/mongo-persister';
 import { RejectedEventsError } from '../ports/rejected-events.error';
@@ -102,32 +103,32 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect(await events.countCollection('p', 'c')).toBe(3);
     });
 
-    it('looks events up by id within their project only, and clears a marker from exactly the ids given', async () => {
+    it('looks events up by id within their project only, and keeps each event\'s marker', async () => {
       const mine = [ev('c', 1), ev('c', 2), ev('d', 3)];
       const theirs = [ev('c', 4), ev('c', 5)];
       const elsewhere = ev('c', 6);
       await events.insertMarked('p', mine, 'm1');
       await events.insertMarked('p', theirs, 'm2');
       await events.insertMarked('other', [elsewhere], 'm3');
+      // A duplicate keeps the marker of the delivery that inserted it.
+      await events.insertMarked('p', [mine[0], theirs[0]], 'm4');
       const ids = [...mine, ...theirs, elsewhere].map((e) => e.id);
 
       expect(await events.missingIds('p', [...ids, 'absent'])).toEqual([elsewhere.id, 'absent']);
-      expect(await events.markersOf('p', ids)).toEqual(
-        new Map([
-          ['m1', mine.map((e) => e.id)],
-          ['m2', theirs.map((e) => e.id)],
-        ]),
-      );
-      await events.clearMarker(
-        'p',
-        'm1',
-        mine.map((e) => e.id),
-      );
-      expect(await events.markersOf('p', ids)).toEqual(new Map([['m2', theirs.map((e) => e.id)]]));
+      const carried = new Map([
+        ['m1', mine.map((e) => e.id)],
+        ['m2', theirs.map((e) => e.id)],
+      ]);
+      expect(await events.markersOf('p', ids)).toEqual(carried);
       expect(await events.markersOf('other', ids)).toEqual(new Map([['m3', [elsewhere.id]]]));
-      // Without ids, by the marker itself.
-      await events.clearMarker('p', 'm2');
-      expect(await events.markersOf('p', ids)).toEqual(new Map());
+      expect((await events.findByMarker('p', 'm1')).map((e) => e.id).sort()).toEqual(
+        mine.map((e) => e.id).sort(),
+      );
+      expect(await events.findByMarker('p', 'm3')).toEqual([]);
+      expect(await events.findByMarker('p', 'm4')).toEqual([]);
+      // Applying a marker's counters leaves it on its events.
+      await new MongoMarkedEventWriter(events).clearMarker('p', 'm1', carried.get('m1'));
+      expect(await events.markersOf('p', ids)).toEqual(carried);
       // A point delete names events of its own project and collection only.
       expect(
         (await events.deleteByIds('p', 'c', [mine[0].id, mine[2].id, elsewhere.id])).map(
@@ -136,6 +137,34 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       ).toEqual([mine[0].id]);
       expect(await events.missingIds('p', ids)).toEqual([mine[0].id, elsewhere.id]);
       expect(await events.missingIds('other', [elsewhere.id])).toEqual([]);
+    });
+
+    it('replaces a body only under the marker the delete found settled', async () => {
+      const [legacy, settled, again] = [ev('c', 1), ev('c', 2), ev('c', 3)];
+      await events.insert('p', [legacy]); // written before markers stayed: none
+      await events.insertMarked('p', [settled], 'applied.1');
+      // Deleted and inserted again by a later delivery, whose counters are not applied.
+      await events.insertMarked('p', [again], 'applied.1');
+      await events.deleteByIds('p', 'c', [again.id]);
+      await events.insertMarked('p', [again], 'pending.2');
+      const body = (e: CollectionEvent) => ({ ...e.event, rewritten: true });
+      const replaced = await events.replaceBodies('p', 'c', [
+        { id: legacy.id, expected: legacy.event, body: body(legacy) },
+        { id: settled.id, expected: settled.event, body: body(settled), marker: 'applied.1' },
+        { id: again.id, expected: again.event, body: body(again), marker: 'applied.1' },
+      ]);
+      expect(replaced.sort()).toEqual([legacy.id, settled.id].sort());
+      // A marker given for an event that carries none is not a match either.
+      expect(
+        await events.replaceBodies('p', 'c', [
+          { id: legacy.id, expected: body(legacy), body: legacy.event, marker: 'applied.1' },
+        ]),
+      ).toEqual([]);
+      expect((await all(events, { projectId: 'p', collection: 'c' })).map((e) => e.event)).toEqual([
+        body(legacy),
+        body(settled),
+        again.event,
+      ]);
     });
 
     it('rejects events over the document limit as poison and stores the rest', async () => {
@@ -234,7 +263,8 @@ describe('Mongo stores against the MongoDB-wire server', () => {
   });
 
   describe('MongoEventPersister: counters stay exact under redelivery', () => {
-    const persister = (takeoverAfterMs = 300) =>
+    // Long enough that a loaded machine does not take a marker over before the spec means it to.
+    const persister = (takeoverAfterMs = 1500) =>
       mongoEventPersister({ events, metadata, takeoverAfterMs });
     const batchOf = () => [ev('c', 1), ev('c', 2, { extra: 'x' }), ev('d', 3), ev('d', 4)];
 
@@ -259,19 +289,19 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       expect((early as TallyError).errorCode).toBe('CountersPendingError');
       expect(await metadata.getSchema('p')).toEqual(recount([batch[3]]));
 
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1550));
       expect(await persister().persist('p', batch)).toEqual({ inserted: 0, duplicates: 4 });
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
       expect(await persister().persist('p', batch)).toEqual({ inserted: 0, duplicates: 4 });
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
-      expect(
-        (
-          await events.markersOf(
-            'p',
-            batch.map((e) => e.id),
-          )
-        ).size,
-      ).toBe(0);
+      // Each event keeps the marker of the delivery that inserted it; none is pending.
+      const carried = await events.markersOf(
+        'p',
+        batch.map((e) => e.id),
+      );
+      expect(carried.get('dead.1')).toEqual(batch.slice(0, 3).map((e) => e.id));
+      expect([...carried.values()].flat()).toHaveLength(4);
+      for (const c of ['c', 'd']) expect(await metadata.markersPendingOn('p', c)).toEqual(new Set());
     });
 
     it('killed after counting one collection, or after counting all but before clearing markers: still exact', async () => {
@@ -284,7 +314,7 @@ describe('Mongo stores against the MongoDB-wire server', () => {
         'dead.2',
         schemaDeltas(batch.filter((e) => e.collection === 'c')),
       );
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1550));
       await persister().persist('p', batch);
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
 
@@ -298,7 +328,7 @@ describe('Mongo stores against the MongoDB-wire server', () => {
           'dead.3',
           schemaDeltas(more.filter((e) => e.collection === c)),
         );
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1550));
       await persister().persist('p', more);
       expect(await metadata.getSchema('p')).toEqual(recount([...batch, ...more]));
     });
@@ -329,7 +359,7 @@ describe('Mongo stores against the MongoDB-wire server', () => {
       for (const r of results)
         if (r.status === 'rejected')
           expect((r.reason as TallyError).errorCode).toBe('CountersPendingError');
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1550));
       await persister().persist('p', batch);
       expect(await metadata.getSchema('p')).toEqual(recount(batch));
       expect(await events.countCollection('p', 'c')).toBe(25);

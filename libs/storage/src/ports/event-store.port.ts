@@ -16,6 +16,14 @@ export interface BodyReplacement {
   /** The body as it was read: the replacement applies only while the store still holds exactly this. */
   expected: JsonObject;
   body: JsonObject;
+  /**
+   * The write marker the event carried when the delete found its delivery
+   * settled (PendingWrites), if any. A store that keeps markers on its events
+   * (MongoDB) replaces the body only while it still carries exactly this one:
+   * the same event deleted and inserted again by a later delivery carries
+   * another, not yet counted.
+   */
+  marker?: string;
 }
 
 /**

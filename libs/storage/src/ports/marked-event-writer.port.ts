@@ -44,9 +44,9 @@ export interface MarkedEventWriter {
   ): Promise<CollectionEvent[]>;
   /**
    * Called once the marker's counters are applied. A store may drop the
-   * marker from its events (MongoDB: keeps the pending index small) or keep it
-   * (Cassandra: the claim token is permanent); either is correct, because the
-   * ledger, not the events, says whether a marker is still pending.
+   * marker from its events or keep it (MongoDB and Cassandra both keep it:
+   * dropping it is a second write of every event); either is correct, because
+   * the ledger, not the events, says whether a marker is still pending.
    *
    * `ids`, when given, are all the events stored under the marker: the
    * delivery's own inserted events, or what findByMarker() returned. A store

@@ -3,8 +3,8 @@ import { Query, QueryLimits, resolveLimits } from '@app/query-engine';
 import { CompiledAnswer, CompiledQueries } from '../../ports/compiled-queries.port';
 import { compileMongoQuery, MongoCompilation, SecondPass, UNSURE } from './mongo-query.compile';
 import { shapeMongoRows } from './mongo-shape';
-import { PropertyKinds } from './mongo-guards';
-import { schemaKinds, SchemaReader } from './schema-kinds';
+import { SchemaView } from './mongo-guards';
+import { schemaView, SchemaReader } from './schema-kinds';
 
 /** What the compiled path needs of the event store: one aggregation, bounded in time. */
 export interface MongoAggregator {
@@ -26,8 +26,8 @@ export interface MongoAggregator {
 export class MongoCompiledQueries implements CompiledQueries {
   /**
    * Without `schema`, every unsure-event test runs on every event (exact,
-   * slower); with it, tests the counters rule out run only on events under a
-   * write marker (see Guards).
+   * slower); with it, tests the counters rule out run only on events whose
+   * counters may not be applied yet (see Guards).
    */
   constructor(
     private readonly events: MongoAggregator,
@@ -37,19 +37,19 @@ export class MongoCompiledQueries implements CompiledQueries {
   compile(
     projectId: string,
     query: Query,
-    options: { limits?: Partial<QueryLimits>; now?: Date; kinds?: PropertyKinds } = {},
+    options: { limits?: Partial<QueryLimits>; now?: Date; schema?: SchemaView } = {},
   ): MongoCompilation {
     return compileMongoQuery(query, {
       projectId,
       now: (options.now ?? new Date()).getTime(),
       limits: resolveLimits(options.limits),
-      kinds: options.kinds,
+      schema: options.schema,
     });
   }
 
-  private kinds(projectId: string, query: Query): Promise<PropertyKinds | undefined> {
+  private view(projectId: string, query: Query): Promise<SchemaView | undefined> {
     if (!this.schema || query.analysis_type === 'funnel') return Promise.resolve(undefined);
-    return schemaKinds(this.schema, projectId, query.event_collection);
+    return schemaView(this.schema, projectId, query.event_collection);
   }
 
   async answer(
@@ -62,8 +62,8 @@ export class MongoCompiledQueries implements CompiledQueries {
     let compilation = this.compile(projectId, query, options);
     if ('compiled' in compilation && compilation.compiled.guards.any()) {
       try {
-        const kinds = await this.kinds(projectId, query);
-        if (kinds) compilation = this.compile(projectId, query, { ...options, kinds });
+        const schema = await this.view(projectId, query);
+        if (schema) compilation = this.compile(projectId, query, { ...options, schema });
       } catch (e) {
         return { declined: `reading the schema counters failed: ${(e as Error).message}` };
       }
@@ -82,9 +82,9 @@ export class MongoCompiledQueries implements CompiledQueries {
       return { declined: `MongoDB failed: ${(e as Error).message}` };
     }
     try {
-      const after = compiled.guards.trusts() ? await this.kinds(projectId, query) : undefined;
+      const after = compiled.guards.trusts() ? await this.view(projectId, query) : undefined;
       if (after && compiled.guards.changed(after)) {
-        return { declined: 'a property took a new kind of value while the pipeline ran' };
+        return { declined: 'the events changed in a way the counters did not show when the pipeline began' };
       }
     } catch (e) {
       return { declined: `reading the schema counters failed: ${(e as Error).message}` };

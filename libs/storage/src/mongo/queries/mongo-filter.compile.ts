@@ -105,7 +105,7 @@ function compileFilter(f: Filter, limits: FilterLimits, guards: Guards): Documen
   if (sure.strings) {
     guard(path, ['string', 'datetime'], { [field]: { $type: 'string' } }, isString(valueOf(path)));
   }
-  return Guards.keep(sure.match, always, inflight);
+  return guards.keep(sure.match, always, inflight);
 }
 
 /**

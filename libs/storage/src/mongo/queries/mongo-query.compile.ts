@@ -11,7 +11,7 @@ import {
   resolveTimeframe,
 } from '@app/query-engine';
 import { Declined, Expr, isArray, isNumber, isStructured, valueOf } from './mongo-expressions';
-import { Guards, PropertyKinds } from './mongo-guards';
+import { Guards, SchemaView } from './mongo-guards';
 import { PropertyType } from '@app/schema';
 import { compileMongoFilters } from './mongo-filter.compile';
 
@@ -57,8 +57,8 @@ export interface MongoCompileContext {
   projectId: string;
   now: number;
   limits: QueryLimits;
-  /** The collection's schema counters, read before the pipeline runs (see Guards). */
-  kinds?: PropertyKinds;
+  /** The collection's schema counters and pending markers, read before the pipeline runs (see Guards). */
+  schema?: SchemaView;
 }
 
 /** Field of the result documents counting unsure events (see mongo-filter.compile.ts). */
@@ -104,7 +104,7 @@ function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
       ? bucketEdges(range, query.interval, query.timezone, ctx.limits.maxIntervalBuckets)
       : undefined;
 
-  const guards = new Guards(ctx.kinds);
+  const guards = new Guards(ctx.schema);
   const filters = compileMongoFilters(query.filters, ctx.limits, guards);
   const match: Document = { p: ctx.projectId, c: query.event_collection };
   if (range) match.t = { $gte: new Date(range.start), $lt: new Date(range.end) };
