@@ -80,7 +80,8 @@ export function registerMarkerCommands(program: Command): void {
     .option('--json', 'print the outcome as JSON')
     .action(async (opts: { olderThan?: string; json?: boolean }) => {
       const ms = olderThan(opts.olderThan);
-      const outcome = await withStores((s) => sweeperOf(s, ms).sweep());
+      // Every stale marker, in batches (the worker's loop takes one batch a tick).
+      const outcome = await withStores((s) => sweeperOf(s, ms).sweepAll());
       print(
         outcome,
         Boolean(opts.json),

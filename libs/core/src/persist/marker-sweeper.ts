@@ -59,6 +59,24 @@ export class MarkerSweeper {
     return this.options.ledger.listPending(new Date(this.clock() - this.olderThanMs), limit);
   }
 
+  /**
+   * Sweeps until no stale marker is left (the CLI's `markers sweep`): one
+   * sweep takes at most `batchLimit` entries, and a store outage under a busy
+   * worker can leave thousands, since every failed attempt registered its own
+   * marker. Stops early when a full pass settles nothing, so entries that
+   * cannot be settled now do not hold it in a loop.
+   */
+  async sweepAll(): Promise<SweepOutcome> {
+    const total: SweepOutcome = { settled: 0, dropped: 0, examined: 0 };
+    for (;;) {
+      const outcome = await this.sweep();
+      total.settled += outcome.settled;
+      total.dropped += outcome.dropped;
+      total.examined += outcome.examined;
+      if (outcome.examined < this.batchLimit || outcome.settled + outcome.dropped === 0) return total;
+    }
+  }
+
   async sweep(): Promise<SweepOutcome> {
     const { writer, ledger } = this.options;
     const entries = await this.stale();
