@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CollectionEvent, EventBatch, TallyError } from '@app/events';
 import { DEFAULT_MAX_PROPERTIES, schemaDeltas } from '@app/schema';
 import {
@@ -10,9 +11,13 @@ import {
   CounterLedger,
   MarkedEventWriter,
   DatasetStore,
+  PendingMarker,
   writeMarker,
 } from '@app/storage';
 import { changedRanges } from '../datasets/changed-ranges';
+
+/** Pauses before another delivery's pending marker is read again (see settle). */
+const SETTLE_RECHECK_MS = [20, 80, 200];
 
 export interface MarkedEventPersisterOptions {
   writer: MarkedEventWriter;
@@ -188,12 +193,23 @@ export class MarkedEventPersister implements EventPersister {
     marker: string,
     carried: CollectionEvent[],
   ): Promise<boolean> {
-    const pending = await this.ledger.collectionsPending(projectId, marker);
-    const now = Date.now();
-    const mayTakeOver =
-      this.abandoned.has(marker) ||
-      pending.every((p) => now - p.at.getTime() >= this.takeoverAfterMs);
-    if (!mayTakeOver) return false;
+    const mayTakeOver = (of: PendingMarker[]) => {
+      const now = Date.now();
+      return (
+        this.abandoned.has(marker) || of.every((p) => now - p.at.getTime() >= this.takeoverAfterMs)
+      );
+    };
+    let pending = await this.ledger.collectionsPending(projectId, marker);
+    // Usually a live write of the same ids running beside this one (two combined
+    // writes of a project in flight, jobs sharing a client's retried ids): it
+    // applies its counters within milliseconds of its insert, so look again
+    // before failing this whole delivery for a retry.
+    for (const delayMs of SETTLE_RECHECK_MS) {
+      if (mayTakeOver(pending)) break;
+      await sleep(delayMs);
+      pending = await this.ledger.collectionsPending(projectId, marker);
+    }
+    if (!mayTakeOver(pending)) return false;
     if (pending.length === 0) {
       // Applied already; only its events may still carry it.
       await this.writer.clearMarker(projectId, marker);
