@@ -215,7 +215,14 @@ async function rawCassandraRound(
 }
 
 async function main(): Promise<void> {
-  const stack = await SplitStack.start({ logLevel: 'warn' });
+  // The worker's hold, to compare with other settings (the stack passes the apps
+  // only the environment it is given).
+  const workerEnv: Record<string, string> = {};
+  if (process.env.BENCH_WORKER_CONCURRENCY)
+    workerEnv.WORKER_CONCURRENCY = process.env.BENCH_WORKER_CONCURRENCY;
+  if (process.env.BENCH_WORKER_MAX_HELD_EVENTS)
+    workerEnv.WORKER_MAX_HELD_EVENTS = process.env.BENCH_WORKER_MAX_HELD_EVENTS;
+  const stack = await SplitStack.start({ logLevel: 'warn', env: workerEnv });
   const rawInsert = stack.store === 'cassandra' ? rawCassandraRound : rawRound;
   const lines: string[] = [];
   try {
@@ -258,7 +265,8 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     [
-      `split-ingest (${stack.store}): ${ROUNDS} rounds, ${CONNECTIONS} client connections through nginx, medians`,
+      `split-ingest (${stack.store}): ${ROUNDS} rounds, ${CONNECTIONS} client connections through nginx, medians` +
+        (Object.keys(workerEnv).length > 0 ? `, worker ${JSON.stringify(workerEnv)}` : ''),
       '',
       `| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | raw ${stack.store === 'cassandra' ? 'INSERT' : 'insertMany'} events/s | e2e / raw | ingest p50 ms | ingest p99 ms | events per job | failed requests | lost (acked, never stored) |`,
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
