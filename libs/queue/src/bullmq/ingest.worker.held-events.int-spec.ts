@@ -89,6 +89,18 @@ describe('IngestWorker: jobs held at once are bounded by events (real Redis shar
     throw new Error('the number of active jobs never settled');
   }
 
+  /** A worker holding up to 8 jobs per shard and `maxHeldEvents` in all. */
+  function startWorker(handler: IngestJobHandler, maxHeldEvents: number): IngestWorker {
+    const started = new IngestWorker({
+      shards: shards.map((r) => ({ host: '127.0.0.1', port: r.port })),
+      handler,
+      concurrency: 8,
+      maxHeldEvents,
+    });
+    started.start();
+    return started;
+  }
+
   async function completedIds(): Promise<string[]> {
     const jobs = (await Promise.all(queues.map((q) => q.getCompleted(0, -1)))).flat();
     return jobs.map((j) => String(j.id)).sort();
@@ -97,13 +109,7 @@ describe('IngestWorker: jobs held at once are bounded by events (real Redis shar
   it('holds up to its concurrency per shard when jobs are small, then completes each once', async () => {
     const { handler, started, release } = holdingHandler();
     const sent = await enqueue(40, 2);
-    worker = new IngestWorker({
-      shards: shards.map((r) => ({ host: '127.0.0.1', port: r.port })),
-      handler,
-      concurrency: 8,
-      maxHeldEvents: 1000,
-    });
-    worker.start();
+    worker = startWorker(handler, 1000);
     expect(await settledActive()).toBe(16);
     expect(worker.heldEvents).toBe(32);
     expect(started).toHaveLength(16);
@@ -118,13 +124,7 @@ describe('IngestWorker: jobs held at once are bounded by events (real Redis shar
   it('stops fetching at the event budget when jobs are large, and opens again as they finish', async () => {
     const { handler, started, release } = holdingHandler();
     const sent = await enqueue(20, 100);
-    worker = new IngestWorker({
-      shards: shards.map((r) => ({ host: '127.0.0.1', port: r.port })),
-      handler,
-      concurrency: 8,
-      maxHeldEvents: 250,
-    });
-    worker.start();
+    worker = startWorker(handler, 250);
     // Three jobs reach the budget; each shard may have had one more fetch under way.
     const held = await settledActive();
     expect(held).toBeGreaterThanOrEqual(3);
