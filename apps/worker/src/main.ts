@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { loadConfig, runMain } from '@app/config';
+import { CollectionEvent, namedByUniquenessToken } from '@app/events';
 import { openStores, ReadinessCheck, Stores } from '@app/storage';
 import {
   DEFAULT_RETRY,
@@ -51,10 +52,13 @@ runMain(async () => {
     maxHeldEvents: config.queue.workerMaxHeldEvents,
     handler: new IngestJobProcessor(
       // The jobs held at once, one write per project (docs/queue.md, "Batching across
-      // jobs"). Not on Cassandra yet: there a combined write under a worker kill left
-      // a uniqueness token stored twice or not at all (test/split/uniqueness-token).
+      // jobs"). On Cassandra a job carrying uniqueness-token copies is written alone:
+      // combined with other copies of its token and redelivered job by job after a
+      // worker kill, it once left a token stored twice or not at all
+      // (test/split/uniqueness-token).
       new CoalescingPersister(persisterFor(stores), {
-        maxEvents: config.storage.kind === 'cassandra' ? 0 : config.queue.workerBatchMaxEvents,
+        maxEvents: config.queue.workerBatchMaxEvents,
+        writeAlone: config.storage.kind === 'cassandra' ? carriesUniquenessTokens : undefined,
       }),
       stores.deadLetters,
       DEFAULT_RETRY,
@@ -110,3 +114,7 @@ runMain(async () => {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 });
+
+function carriesUniquenessTokens(events: CollectionEvent[]): boolean {
+  return events.some((e) => namedByUniquenessToken(e.event));
+}

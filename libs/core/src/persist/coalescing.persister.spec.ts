@@ -147,6 +147,31 @@ describe('CoalescingPersister (batching across jobs)', () => {
     expect(inner.calls.map((c) => c.kind)).toEqual(['persist', 'each', 'persist', 'persist']);
   });
 
+  it('a job the store must write alone is never combined; the others still are', async () => {
+    const inner = new GatedPersister();
+    const persister = new CoalescingPersister(inner, {
+      maxEvents: 100,
+      maxInFlight: 1,
+      writeAlone: (events) => events.some((e) => e.id.startsWith('tok')),
+    });
+    const all = [
+      persister.persist('p', [ev('a')]),
+      persister.persist('p', [ev('b')]),
+      persister.persist('p', [ev('tok1'), ev('c')]),
+      persister.persist('p', [ev('d')]),
+    ];
+    for (let i = 0; i < 4; i++) {
+      await flush();
+      inner.open();
+    }
+    await Promise.all(all);
+    expect(inner.calls).toEqual([
+      { kind: 'persist', ids: [['a']] },
+      { kind: 'persist', ids: [['tok1', 'c']] },
+      { kind: 'each', ids: [['b'], ['d']] },
+    ]);
+  });
+
   it('maxEvents 0 turns it off: every job is its own write', async () => {
     const inner = new GatedPersister();
     const persister = new CoalescingPersister(inner, { maxEvents: 0 });

@@ -15,6 +15,11 @@ export interface CoalescingOptions {
   maxEvents: number;
   /** Combined writes of one project in flight at once (default 2: one writing, one filling). */
   maxInFlight?: number;
+  /**
+   * Jobs the store must write alone, never combined with others (Cassandra:
+   * jobs carrying uniqueness-token copies, see persister-for.ts).
+   */
+  writeAlone?: (events: CollectionEvent[]) => boolean;
 }
 
 interface Waiting {
@@ -53,7 +58,12 @@ export class CoalescingPersister implements Pick<EventPersister, 'persist'> {
 
   persist(projectId: string, events: CollectionEvent[]): Promise<PersistOutcome> {
     const persistEach = this.inner.persistEach;
-    if (!persistEach || this.options.maxEvents <= 0 || events.length >= this.options.maxEvents) {
+    if (
+      !persistEach ||
+      this.options.maxEvents <= 0 ||
+      events.length >= this.options.maxEvents ||
+      this.options.writeAlone?.(events)
+    ) {
       return this.inner.persist(projectId, events);
     }
     let project = this.projects.get(projectId);

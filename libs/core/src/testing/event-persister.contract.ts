@@ -9,6 +9,7 @@ import {
   WritePath,
 } from '@app/storage';
 import { MarkedEventPersister } from '../persist/marked-event.persister';
+import { CoalescingPersister } from '../persist/coalescing.persister';
 import { EventDeleter } from '../deletes/delete-events';
 import { PropertyDeleter } from '../deletes/delete-property';
 import { MarkerSweeper } from '../persist/marker-sweeper';
@@ -54,6 +55,16 @@ function eventsOf(tag: string, n: number): CollectionEvent[] {
     };
     return { id, collection: COLLECTIONS[i % 3 === 0 ? 1 : 0], timestamp, event };
   });
+}
+
+/**
+ * The same keen.id sent again later (a client retry named by its request id): a
+ * copy at other coordinates, received a day later, so its row and timestamp differ.
+ */
+function retryOf(e: CollectionEvent): CollectionEvent {
+  const timestamp = e.timestamp + 24 * HOUR;
+  const keen = { ...(e.event.keen as JsonObject), timestamp: new Date(timestamp).toISOString() };
+  return { ...e, timestamp, event: { ...e.event, keen } };
 }
 
 /** Schema counters in one order (collection, path, type), to compare lists. */
@@ -281,6 +292,80 @@ export function describeEventPersisterContract(
         project,
         batches.flatMap((x) => x.events),
       );
+    });
+
+    /**
+     * The worker's jobs, as CoalescingPersister combines them: every fourth
+     * repeats the one before it (a redelivery), neighbours share three ids, and
+     * every sixth carries a retry of an id of the job before it at other
+     * coordinates. The copy of an id that is stored is the one its first write took.
+     */
+    function heldJobs(tag: string, count: number): CollectionEvent[][] {
+      const jobs: CollectionEvent[][] = [];
+      for (let j = 0; j < count; j++) {
+        if (j % 4 === 3) {
+          jobs.push(jobs[j - 1]);
+          continue;
+        }
+        const own = eventsOf(`${tag}-${j}`, 12);
+        const shared = j > 0 ? jobs[j - 1].slice(0, 3) : [];
+        const retried = j % 6 === 5 ? [retryOf(jobs[j - 1][5])] : [];
+        jobs.push([...shared, ...own, ...retried]);
+      }
+      return jobs;
+    }
+
+    /** One copy of every id sent, its body one of the copies sent, counters = recount. */
+    async function expectOneCopyEach(projectId: string, jobs: CollectionEvent[][]) {
+      const copies = new Map<string, CollectionEvent[]>();
+      for (const e of jobs.flat()) copies.set(e.id, [...(copies.get(e.id) ?? []), e]);
+      const stored = await storedEvents(projectId);
+      expect(stored.map((e) => e.id)).toEqual([...copies.keys()].sort());
+      for (const e of stored) {
+        expect(copies.get(e.id)!.map((c) => c.event)).toContainEqual(e.event);
+      }
+      expect((await s.counters(projectId)).sort(byKey)).toEqual(countersOf(stored));
+      return stored;
+    }
+
+    it('combines held jobs into fewer writes: each id stored once, outcomes add up, counters equal a recount', async () => {
+      const tag = runTag();
+      const project = `combined-${tag}`;
+      const jobs = heldJobs(`combined-${tag}`, 24);
+      const ledger = recording(s.ledger);
+      const inner = new MarkedEventPersister({ writer: s.writer, ledger });
+      const combined = new CoalescingPersister(inner, { maxEvents: 400 });
+      const outcomes = await Promise.all(jobs.map((job) => combined.persist(project, job)));
+
+      const stored = await expectOneCopyEach(project, jobs);
+      expect(outcomes.reduce((n, o) => n + o.inserted, 0)).toBe(stored.length);
+      outcomes.forEach((o, j) =>
+        expect(o.inserted + o.duplicates).toBe(new Set(jobs[j].map((e) => e.id)).size),
+      );
+      expect(ledger.markers.length).toBeLessThan(jobs.length / 2);
+      await expectSettled(project, ledger.markers);
+    });
+
+    it('a combined write that died after inserting is counted once when its jobs come back one by one', async () => {
+      const tag = runTag();
+      const project = `combdied-${tag}`;
+      const jobs = heldJobs(`combdied-${tag}`, 12);
+      const ledger = recording(s.ledger);
+      const dying = new MarkedEventPersister({ writer: dyingAfterInsert(s.writer, 1), ledger });
+      await expect(dying.persistEach(project, jobs)).rejects.toThrow('worker killed after inserting');
+      expect(await s.counters(project)).toEqual([]);
+
+      // Redelivered job by job, last job first, by another worker.
+      const outcomes = [];
+      for (const job of [...jobs].reverse()) {
+        outcomes.push(await persister({ takeoverAfterMs: 0 }).persist(project, job));
+      }
+      expect(outcomes.reduce((n, o) => n + o.inserted, 0)).toBe(0);
+      // The dead write took the first copy of every id.
+      const first = new Map<string, CollectionEvent>();
+      for (const e of jobs.flat()) if (!first.has(e.id)) first.set(e.id, e);
+      await expectExact(project, [...first.values()]);
+      await expectSettled(project, ledger.markers);
     });
 
     /** A delete of these events by keen.id, as the query pool runs it (no transaction on these stores). */
