@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, types } from 'cassandra-driver';
-import { CollectionEvent, JsonObject } from '@app/events';
+import { CollectionEvent, JsonObject, parseJsonText } from '@app/events';
 import { mapBounded } from './bounded-concurrency';
 import { CQL } from './cassandra-queries';
 
@@ -95,7 +95,8 @@ export class CassandraEventWriter {
       );
       if (rs.wasApplied()) return;
       const stored = rs.first().body as string;
-      if (stored !== body) found.set(e.id, JSON.parse(stored) as JsonObject);
+      if (stored !== body)
+        found.set(e.id, parseJsonText(stored, 'A stored event body') as JsonObject);
     });
     return found;
   }
