@@ -1,9 +1,10 @@
 /**
  * End-to-end ingest of the split deployment: through nginx, ingest, Redis and
- * the worker until every event is stored, next to a raw bulk insert into the
- * same store in the same run (the store's own ceiling): 100-document
- * insertMany loops into the Mongo-wire server, or with STORE=cassandra
- * concurrent plain INSERTs of the same rows through Cassandra's own driver,
+ * the worker until every event is stored and every job is done (ids claimed,
+ * counters applied), next to a raw insert into the same store in the same run
+ * (the store's own ceiling): 100-document insertMany loops into the Mongo-wire
+ * server, or with STORE=cassandra concurrent plain INSERTs of the same rows
+ * through Cassandra's own driver (and 100-row batches, reported beside them),
  * alternating rounds so machine noise hits both. Also the ingest latency seen by
  * the client (p50/p99: the time to an acknowledgement, not to storage).
  * Run: `npm run bench -- split-ingest`
@@ -13,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { scrape } from '@test/support/prometheus';
 import { markedEvent, ProjectKeys, sleep, SplitStack } from '@test/support/split-stack';
 import autocannon from 'autocannon';
+import Redis from 'ioredis';
 import { median } from './support/load';
 import { rawCassandraClient } from './support/cassandra-native';
 import { lanes } from './support/timing';
@@ -62,8 +64,45 @@ async function enqueuedJobs(stack: SplitStack): Promise<number> {
   return jobs;
 }
 
+/**
+ * Jobs still to process on every shard (waiting, active, prioritized, delayed),
+ * read over one open connection per shard: the stack's redis-cli helper spawns a
+ * process per command, eight per look, too much CPU to poll with.
+ */
+class QueueWatch {
+  private readonly shards: Redis[];
+
+  constructor(stack: SplitStack) {
+    this.shards = stack.ports.redis.map(
+      (port) => new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1 }),
+    );
+  }
+
+  async queued(): Promise<number> {
+    const counts = await Promise.all(
+      this.shards.map(async (r) => {
+        const k = 'bull:tally-ingest';
+        const res = await r
+          .multi()
+          .llen(`${k}:wait`)
+          .llen(`${k}:active`)
+          .zcard(`${k}:prioritized`)
+          .zcard(`${k}:delayed`)
+          .exec();
+        return (res ?? []).reduce((n, [, v]) => n + (Number(v) || 0), 0);
+      }),
+    );
+    return counts.reduce((n, c) => n + c, 0);
+  }
+
+  close(): void {
+    for (const r of this.shards) r.disconnect();
+  }
+}
+
 async function e2eRound(
   stack: SplitStack,
+  watch: QueueWatch,
   keys: ProjectKeys,
   s: Scenario,
   round: number,
@@ -77,6 +116,21 @@ async function e2eRound(
   const jobsBefore = await enqueuedJobs(stack);
   if (s.backlog) await stack.stopService('worker-1');
   const t0 = performance.now();
+  // The last acknowledgement's time, taken here: autocannon returns on its own
+  // one-second tick, which made every round last a whole number of seconds
+  // (2,000 single events "acknowledged at 998/s" in 2.004 s).
+  let lastAck = t0;
+  // The queue seen empty while the load runs (the start of each look): the
+  // worker may finish the last job before autocannon returns.
+  const emptySeen: number[] = [];
+  let running = !s.backlog;
+  const watcher = (async () => {
+    while (running) {
+      const at = performance.now();
+      if ((await watch.queued()) === 0) emptySeen.push(at);
+      await sleep(50);
+    }
+  })();
   // autocannon drives the keep-alive connections, as in ingest-standalone: the
   // client shares the two CPUs with every process of the stack, and a fetch()
   // per request cost ~920 us of CPU against autocannon's ~100 (3x the whole
@@ -100,6 +154,7 @@ async function e2eRound(
           };
         },
         onResponse: (status, body) => {
+          lastAck = performance.now();
           if (status !== 201 && status !== 200) return;
           acked += single
             ? 1
@@ -110,28 +165,39 @@ async function e2eRound(
     ],
   });
   const failed = result.non2xx + result.errors + result.timeouts;
-  const ackedAt = performance.now();
+  running = false;
+  await watcher;
+  const ackedAt = lastAck;
   const jobs = (await enqueuedJobs(stack)) - jobsBefore;
   if (s.backlog) await stack.startService('worker-1');
-  // Until every acknowledged event is stored, or the count stops moving (then the
-  // shortfall is reported as lost: acknowledged but never stored).
+  // Until every job is done (none waiting, active or delayed on any shard: each
+  // id claimed and counted), or the queue stops moving. The stored events are
+  // counted once at the end; a shortfall is reported as lost (acknowledged but
+  // never stored). The store is counted only while a backlog's first event is
+  // awaited (its rate is timed from there): polled every 100 ms, the test
+  // server's countDocuments over a round's 10,000 events took 35-75 ms of its
+  // CPU each time, a third of a core or more taken from the writes measured.
   const until = Date.now() + DRAIN_TIMEOUT_MS;
-  let stored = 0;
-  let storedAt = performance.now();
+  let storedAt = emptySeen.find((at) => at > lastAck);
   let lastMove = Date.now();
-  // A backlog is timed from the first stored event seen (the worker's start-up excluded).
+  let queued = -1;
   let first: { at: number; stored: number } | undefined = undefined;
-  for (;;) {
-    const n = await stack.storedCount(keys.id, collection);
-    if (n !== stored) {
-      if (!first) first = { at: performance.now(), stored: n };
-      stored = n;
-      storedAt = performance.now();
+  while (storedAt === undefined) {
+    if (s.backlog && !first) {
+      const n = await stack.storedCount(keys.id, collection);
+      if (n > 0) first = { at: performance.now(), stored: n };
+    }
+    const at = performance.now();
+    const now = await watch.queued();
+    if (now !== queued) {
+      queued = now;
       lastMove = Date.now();
     }
-    if (stored >= acked || Date.now() > until || Date.now() - lastMove > STALL_MS) break;
-    await sleep(100);
+    if (queued === 0 && (first || !s.backlog)) storedAt = at;
+    else if (Date.now() > until || Date.now() - lastMove > STALL_MS) storedAt = performance.now();
+    else await sleep(50);
   }
+  const stored = await stack.storedCount(keys.id, collection);
   const storedPerSec =
     s.backlog && first && storedAt > first.at
       ? (stored - first.stored) / ((storedAt - first.at) / 1000)
@@ -147,13 +213,13 @@ async function e2eRound(
   };
 }
 
-/** The same documents (layout of MongoEventStore) straight into the same server, 100 per insertMany. */
 /** The raw baseline's events/s, and on Cassandra the same rows in 100-row batches. */
 interface RawRates {
   rate: number;
   bulk?: number;
 }
 
+/** The same documents (layout of MongoEventStore) straight into the same server, 100 per insertMany. */
 async function rawRound(stack: SplitStack, events: number, round: number): Promise<RawRates> {
   const coll = (await stack.db()).collection(`bench_raw_${round}`);
   let n = 0;
@@ -257,9 +323,12 @@ async function main(): Promise<void> {
     workerEnv.WORKER_CONCURRENCY = process.env.BENCH_WORKER_CONCURRENCY;
   if (process.env.BENCH_WORKER_MAX_HELD_EVENTS)
     workerEnv.WORKER_MAX_HELD_EVENTS = process.env.BENCH_WORKER_MAX_HELD_EVENTS;
+  if (process.env.BENCH_WORKER_BATCH_MAX_EVENTS)
+    workerEnv.WORKER_BATCH_MAX_EVENTS = process.env.BENCH_WORKER_BATCH_MAX_EVENTS;
   const stack = await SplitStack.start({ logLevel: 'warn', env: workerEnv });
   const rawInsert = stack.store === 'cassandra' ? rawCassandraRound : rawRound;
   const lines: string[] = [];
+  const watch = new QueueWatch(stack);
   try {
     const keys = await stack.createProject('bench');
     const scenarios: Scenario[] = [
@@ -277,7 +346,7 @@ async function main(): Promise<void> {
       const e2e: RoundResult[] = [];
       const raw: RawRates[] = [];
       for (let i = 0; i < ROUNDS; i++, round++) {
-        e2e.push(await e2eRound(stack, keys, s, round));
+        e2e.push(await e2eRound(stack, watch, keys, s, round));
         raw.push(await rawInsert(stack, s.events, round));
         const bulk = raw[i].bulk === undefined ? '' : `, raw batches ${Math.round(raw[i].bulk!)}/s`;
         process.stderr.write(
@@ -302,6 +371,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    watch.close();
     await stack.stop();
   }
   process.stdout.write(
