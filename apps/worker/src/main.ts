@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { loadConfig, runMain } from '@app/config';
-import { CollectionEvent, namedByUniquenessToken } from '@app/events';
 import { openStores, ReadinessCheck, Stores } from '@app/storage';
 import {
   DEFAULT_RETRY,
+  carriesUniquenessTokens,
   CoalescingPersister,
   IngestJobProcessor,
   MarkerSweeper,
@@ -114,7 +114,3 @@ runMain(async () => {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 });
-
-function carriesUniquenessTokens(events: CollectionEvent[]): boolean {
-  return events.some((e) => namedByUniquenessToken(e.event));
-}

@@ -1,6 +1,10 @@
 import { CollectionEvent } from '@app/events';
 import { PersistOutcome } from '@app/storage';
-import { BatchPersister, CoalescingPersister } from './coalescing.persister';
+import {
+  BatchPersister,
+  carriesUniquenessTokens,
+  CoalescingPersister,
+} from './coalescing.persister';
 
 const ev = (id: string): CollectionEvent => ({ id, collection: 'c', timestamp: 0, event: {} });
 
@@ -184,5 +188,24 @@ describe('CoalescingPersister (batching across jobs)', () => {
     inner.open();
     await Promise.all(all);
     expect(inner.calls.map((c) => c.kind)).toEqual(['persist', 'persist', 'persist']);
+  });
+});
+
+describe('carriesUniquenessTokens', () => {
+  const withKeen = (keen: unknown): CollectionEvent => ({
+    id: 'x',
+    collection: 'c',
+    timestamp: 0,
+    event: { keen } as never,
+  });
+  it('is true when any event is named by a keen.uniqueness_token', () => {
+    expect(carriesUniquenessTokens([ev('a'), withKeen({ uniqueness_token: 't1' })])).toBe(true);
+  });
+  it('is false for plain events, a keen object without a token, or a non-string token', () => {
+    expect(carriesUniquenessTokens([])).toBe(false);
+    expect(carriesUniquenessTokens([ev('a'), withKeen({ id: 'k' })])).toBe(false);
+    expect(carriesUniquenessTokens([withKeen({ uniqueness_token: 5 }), withKeen(null)])).toBe(
+      false,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { CollectionEvent } from '@app/events';
+import { CollectionEvent, namedByUniquenessToken } from '@app/events';
 import { EventPersister, PersistOutcome, RejectedEventsError } from '@app/storage';
 
 /** A persister that can write several jobs' batches as one (MarkedEventPersister). */
@@ -120,4 +120,12 @@ export class CoalescingPersister implements Pick<EventPersister, 'persist'> {
       );
     }
   }
+}
+
+/**
+ * Whether a job carries events named by a uniqueness token: on Cassandra such a
+ * job is written alone (docs/queue.md, "Batching across jobs").
+ */
+export function carriesUniquenessTokens(events: CollectionEvent[]): boolean {
+  return events.some((e) => namedByUniquenessToken(e.event));
 }
