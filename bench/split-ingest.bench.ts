@@ -12,7 +12,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { scrape } from '@test/support/prometheus';
-import { markedEvent, ProjectKeys, sleep, SplitStack } from '@test/support/split-stack';
+import {
+  markedEvent,
+  ProjectKeys,
+  sleep,
+  SplitStack,
+  STILL_TO_PROCESS,
+} from '@test/support/split-stack';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { deriveEventId } from '@app/events';
@@ -82,14 +88,13 @@ class QueueWatch {
   async queued(): Promise<number> {
     const counts = await Promise.all(
       this.shards.map(async (r) => {
-        const k = 'bull:tally-ingest';
-        const res = await r
-          .multi()
-          .llen(`${k}:wait`)
-          .llen(`${k}:active`)
-          .zcard(`${k}:prioritized`)
-          .zcard(`${k}:delayed`)
-          .exec();
+        const look = r.multi();
+        for (const state of STILL_TO_PROCESS) {
+          const key = `bull:tally-ingest:${state}`;
+          if (state === 'wait' || state === 'active') look.llen(key);
+          else look.zcard(key);
+        }
+        const res = await look.exec();
         return (res ?? []).reduce((n, [, v]) => n + (Number(v) || 0), 0);
       }),
     );
@@ -136,38 +141,45 @@ async function e2eRound(
   // client shares the two CPUs with every process of the stack, and a fetch()
   // per request cost ~920 us of CPU against autocannon's ~100 (3x the whole
   // ingest tier's), which bounded single events at the client.
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    amount: requests,
-    headers: { authorization: keys.write_key, 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest: (request) => {
-          const r = next++;
-          const events = Array.from({ length: s.eventsPerRequest }, (_, i) =>
-            markedEvent(`${collection}-${r}-${i}`, r * s.eventsPerRequest + i),
-          );
-          return {
-            ...request,
-            body: JSON.stringify(single ? events[0] : { [collection]: events }),
-          };
+  // Stopped and awaited however the load ends, so a failing round reports its own
+  // error rather than the watcher's, cut off when the connections close.
+  let result: autocannon.Result;
+  try {
+    result = await autocannon({
+      url,
+      method: 'POST',
+      connections: CONNECTIONS,
+      amount: requests,
+      headers: { authorization: keys.write_key, 'content-type': 'application/json' },
+      requests: [
+        {
+          setupRequest: (request) => {
+            const r = next++;
+            const events = Array.from({ length: s.eventsPerRequest }, (_, i) =>
+              markedEvent(`${collection}-${r}-${i}`, r * s.eventsPerRequest + i),
+            );
+            return {
+              ...request,
+              body: JSON.stringify(single ? events[0] : { [collection]: events }),
+            };
+          },
+          onResponse: (status, body) => {
+            lastAck = performance.now();
+            if (status !== 201 && status !== 200) return;
+            acked += single
+              ? 1
+              : (JSON.parse(body)[collection] as Array<{ success: boolean }>).filter(
+                  (x) => x.success,
+                ).length;
+          },
         },
-        onResponse: (status, body) => {
-          lastAck = performance.now();
-          if (status !== 201 && status !== 200) return;
-          acked += single
-            ? 1
-            : (JSON.parse(body)[collection] as Array<{ success: boolean }>).filter((x) => x.success)
-                .length;
-        },
-      },
-    ],
-  });
+      ],
+    });
+  } finally {
+    running = false;
+    await watcher;
+  }
   const failed = result.non2xx + result.errors + result.timeouts;
-  running = false;
-  await watcher;
   const ackedAt = lastAck;
   const jobs = (await enqueuedJobs(stack)) - jobsBefore;
   if (s.backlog) await stack.startService('worker-1');

@@ -160,7 +160,7 @@ export type SplitStackPorts = Omit<StackPorts, 'cassandra' | 'cassandraStorage'>
   Partial<Pick<StackPorts, 'cassandra' | 'cassandraStorage'>>;
 
 /** BullMQ job states that still need the worker. */
-const STILL_TO_PROCESS = ['wait', 'active', 'prioritized', 'delayed'] as const;
+export const STILL_TO_PROCESS = ['wait', 'active', 'prioritized', 'delayed'] as const;
 
 /**
  * Sends `request` every 100 ms until 8 answers in a row have `status` (so

@@ -17,7 +17,7 @@ export interface CoalescingOptions {
   maxInFlight?: number;
   /**
    * Jobs the store must write alone, never combined with others (Cassandra:
-   * jobs carrying uniqueness-token copies, see persister-for.ts).
+   * jobs carrying uniqueness-token copies, set by apps/worker/src/main.ts).
    */
   writeAlone?: (events: CollectionEvent[]) => boolean;
 }
