@@ -84,7 +84,7 @@ async function load(store: CassandraEventStore, contactPoints: string[], keyspac
   }
   const client = rawCassandraClient(contactPoints, keyspace);
   try {
-    const writer = new CassandraEventWriter(client, (ts) => store.bucketOf(ts), 64);
+    const writer = new CassandraEventWriter(client, (ts) => store.bucketOf(ts), 64, 64);
     await lanes(starts, 4, async (from) => {
       const events = chunk(from);
       await retried('load', async () => {

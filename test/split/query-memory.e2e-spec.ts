@@ -237,7 +237,7 @@ async function load(stack: SplitStack, projectId: string): Promise<string> {
         keyspace,
       );
       close.unshift(() => client.shutdown());
-      const writer = new CassandraEventWriter(client, (ts) => events.bucketOf(ts), 64);
+      const writer = new CassandraEventWriter(client, (ts) => events.bucketOf(ts), 64, 64);
       write = async (chunk) => {
         await writer.writeBuckets(projectId, chunk);
         await writer.writeRows(projectId, chunk);

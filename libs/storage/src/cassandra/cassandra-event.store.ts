@@ -14,13 +14,9 @@ import {
 } from './cassandra-client';
 import { migrate } from './cassandra-migrations';
 import { CQL } from './cassandra-queries';
+import { claimPartition } from './claim-partition';
 import { CassandraEventWriter } from './cassandra-event.writer';
-import {
-  MAX_TIME,
-  MIN_TIME,
-  readPartitions,
-  toStoredEvent,
-} from './cassandra-partition.reader';
+import { MAX_TIME, MIN_TIME, readPartitions, toStoredEvent } from './cassandra-partition.reader';
 
 const DAY_MS = 86_400_000;
 // Ids per `id IN ?` lookup on the by-id table (one partition per id).
@@ -50,12 +46,12 @@ export interface CassandraReadStats {
 
 /**
  * Events in `events`, one partition per (project, collection, time bucket),
- * clustered by (ts, id); `events_by_id` maps (project, keen.id) to the row;
+ * clustered by (ts, id); `event_claims` maps (project, keen.id) to the row;
  * `event_buckets` lists each collection's buckets. See docs/cassandra.md.
  *
  * Insert order is what makes redelivery safe without transactions: bucket
- * row, then event rows (upserts, idempotent), and the by-id row LAST with
- * `IF NOT EXISTS`. The LWT is linearizable, so across every delivery of an id
+ * row, then event rows (upserts, idempotent), and the claim row LAST with
+ * `IF NOT EXISTS` (in conditional batches per claim partition). The LWT is linearizable, so across every delivery of an id
  * exactly one insert call reports it new; a crash before it leaves an event
  * row that the redelivery rewrites identically and then claims.
  */
@@ -68,6 +64,7 @@ export class CassandraEventStore implements EventStore {
   private readonly claimConcurrency: number;
   private readonly writer: CassandraEventWriter;
   private readonly stats: CassandraReadStats = { partitionsRead: 0, rowsRead: 0 };
+  private legacyClaims: Promise<boolean> | undefined;
   private readonly probe = new SingleFlightProbe('the Cassandra event store', () =>
     this.client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true }),
   );
@@ -86,6 +83,7 @@ export class CassandraEventStore implements EventStore {
       this.client,
       (ts) => this.bucketOf(ts),
       this.writeConcurrency,
+      this.claimConcurrency,
     );
   }
 
@@ -226,12 +224,9 @@ export class CassandraEventStore implements EventStore {
       fresh.filter((e) => namedByUniquenessToken(e.event)),
     );
     if (found.size > 0) fresh = fresh.map((e) => ({ ...e, event: found.get(e.id) ?? e.event }));
-    const claimed = await mapBounded(fresh, this.claimConcurrency, (e) =>
-      this.writer.claim(projectId, e, token),
-    );
-    const inserted = fresh.filter((_, i) => claimed[i]);
-    const newIds = new Set(inserted.map((e) => e.id));
-    const duplicates = [...unique.keys()].filter((id) => !newIds.has(id));
+    const won = await this.writer.claimAll(projectId, fresh, token);
+    const inserted = fresh.filter((e) => won.has(e.id));
+    const duplicates = [...unique.keys()].filter((id) => !won.has(id));
     return { inserted, duplicates };
   }
 
@@ -271,8 +266,9 @@ export class CassandraEventStore implements EventStore {
         l.id,
       ]),
     );
-    await mapBounded(located, this.writeConcurrency, (l) =>
-      this.client.execute(CQL.deleteId, [projectId, l.id]),
+    await this.forgetIds(
+      projectId,
+      located.map((l) => l.id),
     );
     const found = new Map<string, CollectionEvent>();
     for (const row of rows) if (row) found.set(row.id, { ...row, collection });
@@ -328,8 +324,9 @@ export class CassandraEventStore implements EventStore {
           params: [projectId, collection, new Date(bucket), r.ts, r.id],
         }));
         if (batch.length > 0) await this.client.batch(batch, { prepare: true, logged: false });
-        await mapBounded(rs.rows, this.writeConcurrency, (r) =>
-          this.client.execute(CQL.deleteId, [projectId, r.id]),
+        await this.forgetIds(
+          projectId,
+          rs.rows.map((r) => r.id as string),
         );
         removed += rs.rows.length;
         pageState = rs.pageState ?? undefined;
@@ -477,10 +474,31 @@ export class CassandraEventStore implements EventStore {
     });
   }
 
+  /**
+   * Where each id's row lives: its claim in `event_claims`, one query per
+   * claim partition, and (while the keyspace holds any) its claim in the
+   * `events_by_id` table of earlier versions.
+   */
   private async locate(projectId: string, ids: string[]): Promise<Map<string, Location>> {
     const out = new Map<string, Location>();
-    await mapBounded(chunks(ids, ID_CHUNK), 8, async (chunk) => {
-      const rs = await this.client.execute(CQL.lookup, [projectId, chunk]);
+    const byPartition = new Map<string, string[]>();
+    for (const id of ids) {
+      const part = claimPartition(id);
+      const list = byPartition.get(part);
+      if (list) list.push(id);
+      else byPartition.set(part, [id]);
+    }
+    const queries = [...byPartition].flatMap(([part, list]) =>
+      chunks(list, ID_CHUNK).map((chunk) => ({
+        query: CQL.lookup,
+        params: [projectId, part, chunk],
+      })),
+    );
+    if (await this.hasLegacyClaims())
+      for (const chunk of chunks(ids, ID_CHUNK))
+        queries.push({ query: CQL.legacyLookup, params: [projectId, chunk] });
+    await mapBounded(queries, 8, async ({ query, params }) => {
+      const rs = await this.client.execute(query, params);
       for (const r of rs.rows) {
         out.set(r.id, {
           id: r.id,
@@ -492,6 +510,32 @@ export class CassandraEventStore implements EventStore {
       }
     });
     return out;
+  }
+
+  /** Drops the claims of deleted events, after their rows (see deleteByIds). */
+  private async forgetIds(projectId: string, ids: string[]): Promise<void> {
+    const legacy = await this.hasLegacyClaims();
+    await mapBounded(ids, this.writeConcurrency, async (id) => {
+      await this.client.execute(CQL.deleteClaim, [projectId, claimPartition(id), id]);
+      if (legacy) await this.client.execute(CQL.legacyDelete, [projectId, id]);
+    });
+  }
+
+  /**
+   * Whether `events_by_id` (claims written before migration 3) holds any row,
+   * asked once per process: no version since writes it, so a table found
+   * empty stays empty and its reads are skipped. Processes of an earlier
+   * version must be stopped before this one starts (docs/cassandra.md).
+   */
+  private hasLegacyClaims(): Promise<boolean> {
+    this.legacyClaims ??= this.client
+      .execute(CQL.legacyAny, [])
+      .then((rs) => rs.rowLength > 0)
+      .catch((error: unknown) => {
+        this.legacyClaims = undefined;
+        throw error;
+      });
+    return this.legacyClaims;
   }
 
   private async readRow(projectId: string, l: Location): Promise<StoredEvent | undefined> {

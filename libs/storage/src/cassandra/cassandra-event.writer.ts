@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, types } from 'cassandra-driver';
 import { CollectionEvent, JsonObject, parseJsonText } from '@app/events';
-import { mapBounded } from './bounded-concurrency';
+import { chunks, mapBounded } from './bounded-concurrency';
+import { claimPartition } from './claim-partition';
 import { CQL } from './cassandra-queries';
 
 // Rows per UNLOGGED batch. Every batch targets one partition, which Cassandra
@@ -10,9 +11,12 @@ import { CQL } from './cassandra-queries';
 const BATCH_ROWS = 100;
 const BATCH_BYTES = 512 * 1024;
 const CLAIM_ATTEMPTS = 4;
+// Claims per conditional batch (one partition, one Paxos round): a claim row
+// is about 100 bytes, so a batch stays near 10 KB.
+const CLAIM_ROWS = 100;
 
 /**
- * The write half of an insert: bucket rows, event rows, then by-id claims.
+ * The write half of an insert: bucket rows, event rows, then the claims.
  * The order is the safety argument (see CassandraEventStore, docs/cassandra.md).
  */
 export class CassandraEventWriter {
@@ -20,6 +24,7 @@ export class CassandraEventWriter {
     private readonly client: Client,
     private readonly bucketOf: (timestamp: number) => number,
     private readonly writeConcurrency: number,
+    private readonly claimConcurrency: number,
   ) {}
 
   /**
@@ -114,20 +119,82 @@ export class CassandraEventWriter {
   }
 
   /**
-   * The by-id LWT, after the event row is durable. A CAS write timeout (or a
-   * client-side timeout) leaves the outcome unknown: the claim is retried, and
-   * a retry that finds the row carrying this call's token knows it won.
-   * When another delivery won the claim for the same id under other
-   * coordinates (only possible if two different events share an id), the row
-   * just written is removed again so the id is visible once.
+   * The by-id claims, after the event rows are durable: the events are grouped
+   * by claimPartition() and each partition's claims go in conditional batches
+   * of up to CLAIM_ROWS, one Paxos round each. Returns the ids this call won.
+   *
+   * A batch whose condition fails for some ids applies nothing and returns
+   * the rows already there: those ids are settled one by one (settleTaken)
+   * and the batch is sent again without them. A CAS write timeout (or a
+   * client-side timeout) leaves the outcome unknown: the batch is retried,
+   * and a retry that finds rows carrying this call's token knows it won them.
    */
-  async claim(projectId: string, e: CollectionEvent, token: string): Promise<boolean> {
-    const bucket = this.bucketOf(e.timestamp);
-    const params = [projectId, e.id, e.collection, new Date(bucket), new Date(e.timestamp), token];
-    const rs = await retryUnknownOutcome(() => this.client.execute(CQL.claim, params));
-    if (rs.wasApplied()) return true;
-    const winner = rs.first();
+  async claimAll(
+    projectId: string,
+    events: CollectionEvent[],
+    token: string,
+  ): Promise<Set<string>> {
+    const partitions = new Map<string, CollectionEvent[]>();
+    for (const e of events) {
+      const part = claimPartition(e.id);
+      const list = partitions.get(part);
+      if (list) list.push(e);
+      else partitions.set(part, [e]);
+    }
+    const batches = [...partitions].flatMap(([part, list]) =>
+      chunks(list, CLAIM_ROWS).map((batch) => ({ part, batch })),
+    );
+    const won = new Set<string>();
+    await mapBounded(batches, this.claimConcurrency, async ({ part, batch }) => {
+      let pending = batch;
+      while (pending.length > 0) {
+        const statements = pending.map((e) => ({
+          query: CQL.claim,
+          params: [
+            projectId,
+            part,
+            e.id,
+            e.collection,
+            new Date(this.bucketOf(e.timestamp)),
+            new Date(e.timestamp),
+            token,
+          ],
+        }));
+        const rs = await retryUnknownOutcome(() =>
+          this.client.batch(statements, { prepare: true }),
+        );
+        if (rs.wasApplied()) {
+          for (const e of pending) won.add(e.id);
+          return;
+        }
+        const taken = new Map(rs.rows.map((row) => [row.id as string, row]));
+        // A failed condition always comes with the row that failed it.
+        if (taken.size === 0) throw new Error('A claim batch was refused without the rows it met');
+        for (const e of pending) {
+          const winner = taken.get(e.id);
+          if (winner && (await this.settleTaken(projectId, e, winner, token))) won.add(e.id);
+        }
+        pending = pending.filter((e) => !taken.has(e.id));
+      }
+    });
+    return won;
+  }
+
+  /**
+   * An id whose claim row was already there: won by this very call (a retried
+   * batch that had been applied), or by another delivery. When the other
+   * delivery claimed it under other coordinates (only possible if two
+   * different events share an id), the row just written is removed again so
+   * the id is visible once.
+   */
+  private async settleTaken(
+    projectId: string,
+    e: CollectionEvent,
+    winner: types.Row,
+    token: string,
+  ): Promise<boolean> {
     if (winner.claim === token) return true;
+    const bucket = this.bucketOf(e.timestamp);
     const same =
       winner.collection === e.collection &&
       (winner.bucket as Date).getTime() === bucket &&

@@ -5,10 +5,17 @@ export const CQL = {
   // Rows of uniqueness-token events: the first copy written stays (see CassandraEventWriter).
   rowIfAbsent:
     'INSERT INTO events (project, collection, bucket, ts, id, body) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+  // Claims of one partition go in one conditional batch: one Paxos round.
   claim:
-    'INSERT INTO events_by_id (project, id, collection, bucket, ts, claim) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+    'INSERT INTO event_claims (project, part, id, collection, bucket, ts, claim) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
   lookup:
+    'SELECT id, collection, bucket, ts, claim FROM event_claims WHERE project = ? AND part = ? AND id IN ?',
+  deleteClaim: 'DELETE FROM event_claims WHERE project = ? AND part = ? AND id = ?',
+  // events_by_id: claims made before event_claims (migration 3), read and deleted, never written.
+  legacyAny: 'SELECT id FROM events_by_id LIMIT 1',
+  legacyLookup:
     'SELECT id, collection, bucket, ts, claim FROM events_by_id WHERE project = ? AND id IN ?',
+  legacyDelete: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',
   point:
     'SELECT id, ts, body FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ?',
   // LWT compare-and-set: never recreates a row deleted meanwhile (the condition fails on it).
@@ -24,7 +31,6 @@ export const CQL = {
    */
   deleteStrayRow:
     'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ? AND ts = ? AND id = ? IF EXISTS',
-  deleteId: 'DELETE FROM events_by_id WHERE project = ? AND id = ?',
   deletePartition: 'DELETE FROM events WHERE project = ? AND collection = ? AND bucket = ?',
   deleteBuckets: 'DELETE FROM event_buckets WHERE project = ? AND collection = ?',
   idsOfPartition: 'SELECT ts, id FROM events WHERE project = ? AND collection = ? AND bucket = ?',
