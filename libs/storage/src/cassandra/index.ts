@@ -7,3 +7,4 @@ export * from './cassandra-migrations';
 export * from './cassandra-partition.reader';
 export * from './cassandra-queries';
 export * from './open-cassandra';
+export * from './claim-partition';
