@@ -45,7 +45,7 @@ describe('Cassandra claims in partitions of event_claims', () => {
     keyspace = testKeyspace('claims');
     store = new CassandraEventStore({ contactPoints: server.contactPoints, keyspace });
     await store.init();
-    raw = createClient({ contactPoints: server.contactPoints }, keyspace);
+    raw = createClient({ contactPoints: server.contactPoints, keyspace }, keyspace);
     writer = new CassandraEventWriter(raw, (ts) => store.bucketOf(ts), 16, 16);
   });
   afterAll(async () => {

@@ -64,7 +64,7 @@ export const CASSANDRA_MIGRATIONS: CassandraMigration[] = [
     statements: [
       // events_by_id gave every id its own partition, so a write of n new
       // events cost n Paxos rounds (about 1 ms of node CPU each). Here an id's
-      // partition is claimPartition(id): its time window and one of 16 slots
+      // partition is claimPartition(id): its time window and one of 4 slots
       // (claim-partition.ts), so the ids of one write share a few partitions
       // and each is claimed by one conditional batch. events_by_id stays,
       // read-only, for ids claimed before this version (docs/cassandra.md).
