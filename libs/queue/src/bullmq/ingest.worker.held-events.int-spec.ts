@@ -80,7 +80,7 @@ describe('IngestWorker: jobs held at once are bounded by events (real Redis shar
   async function settledActive(): Promise<number> {
     let last = -1;
     let since = Date.now();
-    for (const until = Date.now() + 20_000; Date.now() < until; ) {
+    for (const until = Date.now() + 20_000; Date.now() < until;) {
       const now = await activeJobs();
       if (now !== last) [last, since] = [now, Date.now()];
       else if (Date.now() - since >= 1000) return now;
@@ -114,7 +114,10 @@ describe('IngestWorker: jobs held at once are bounded by events (real Redis shar
     expect(worker.heldEvents).toBe(32);
     expect(started).toHaveLength(16);
     release();
-    for (const until = Date.now() + 20_000; (await completedIds()).length < 40 && Date.now() < until; )
+    for (
+      const until = Date.now() + 20_000;
+      (await completedIds()).length < 40 && Date.now() < until;
+    )
       await new Promise((r) => setTimeout(r, 100));
     expect(await completedIds()).toEqual([...sent].sort());
     expect([...started].sort()).toEqual([...sent].sort());
@@ -130,11 +133,20 @@ describe('IngestWorker: jobs held at once are bounded by events (real Redis shar
     expect(held).toBeGreaterThanOrEqual(3);
     expect(held).toBeLessThanOrEqual(3 + 2);
     expect(worker.heldEvents).toBe(held * 100);
-    let peak = held;
+    // While they finish, the bound is on what the worker holds: a job whose
+    // handler has returned is freed at once, but stays active in Redis until
+    // BullMQ's move to completed, so Redis may briefly count it beside the job
+    // fetched in its place (a CI run saw 6 active for a bound of 5).
+    let peak = worker.heldEvents;
     release();
-    for (const until = Date.now() + 20_000; (await completedIds()).length < 20 && Date.now() < until; )
-      peak = Math.max(peak, await activeJobs());
-    expect(peak).toBeLessThanOrEqual(3 + 2);
+    for (
+      const until = Date.now() + 20_000;
+      (await completedIds()).length < 20 && Date.now() < until;
+    ) {
+      peak = Math.max(peak, worker.heldEvents);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(peak).toBeLessThanOrEqual((3 + 2) * 100);
     expect(await completedIds()).toEqual([...sent].sort());
     expect([...started].sort()).toEqual([...sent].sort());
     expect(worker.heldEvents).toBe(0);
