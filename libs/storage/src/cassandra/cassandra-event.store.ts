@@ -5,7 +5,7 @@ import { CollectionEvent, namedByUniquenessToken, StoredEvent } from '@app/event
 import { ScanRequest } from '@app/query-engine';
 import { BodyReplacement, EventStore, InsertOutcome } from '../ports/event-store.port';
 import { SingleFlightProbe } from '../ports/readiness.port';
-import { chunks, mapBounded } from './bounded-concurrency';
+import { chunks, groupBy, mapBounded } from './bounded-concurrency';
 import {
   assertIdentifier,
   CassandraStoreOptions,
@@ -51,9 +51,10 @@ export interface CassandraReadStats {
  *
  * Insert order is what makes redelivery safe without transactions: bucket
  * row, then event rows (upserts, idempotent), and the claim row LAST with
- * `IF NOT EXISTS` (in conditional batches per claim partition). The LWT is linearizable, so across every delivery of an id
- * exactly one insert call reports it new; a crash before it leaves an event
- * row that the redelivery rewrites identically and then claims.
+ * `IF NOT EXISTS` (in conditional batches per claim partition). The LWT is
+ * linearizable, so across every delivery of an id exactly one insert call
+ * reports it new; a crash before it leaves an event row that the redelivery
+ * rewrites identically and then claims.
  */
 export class CassandraEventStore implements EventStore {
   private readonly client: Client;
@@ -481,14 +482,7 @@ export class CassandraEventStore implements EventStore {
    */
   private async locate(projectId: string, ids: string[]): Promise<Map<string, Location>> {
     const out = new Map<string, Location>();
-    const byPartition = new Map<string, string[]>();
-    for (const id of ids) {
-      const part = claimPartition(id);
-      const list = byPartition.get(part);
-      if (list) list.push(id);
-      else byPartition.set(part, [id]);
-    }
-    const queries = [...byPartition].flatMap(([part, list]) =>
+    const queries = [...groupBy(ids, claimPartition)].flatMap(([part, list]) =>
       chunks(list, ID_CHUNK).map((chunk) => ({
         query: CQL.lookup,
         params: [projectId, part, chunk],

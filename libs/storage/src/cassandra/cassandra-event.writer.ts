@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, types } from 'cassandra-driver';
 import { CollectionEvent, JsonObject, parseJsonText } from '@app/events';
-import { chunks, mapBounded } from './bounded-concurrency';
+import { chunks, groupBy, mapBounded } from './bounded-concurrency';
 import { claimPartition } from './claim-partition';
 import { CQL } from './cassandra-queries';
 
@@ -46,13 +46,7 @@ export class CassandraEventWriter {
 
   /** Event rows grouped per partition into UNLOGGED single-partition batches. */
   async writeRows(projectId: string, events: CollectionEvent[]): Promise<void> {
-    const partitions = new Map<string, CollectionEvent[]>();
-    for (const e of events) {
-      const key = `${e.collection}\u0000${this.bucketOf(e.timestamp)}`;
-      const list = partitions.get(key);
-      if (list) list.push(e);
-      else partitions.set(key, [e]);
-    }
+    const partitions = groupBy(events, (e) => `${e.collection}\u0000${this.bucketOf(e.timestamp)}`);
     const batches: Array<Array<{ query: string; params: unknown[] }>> = [];
     for (const list of partitions.values()) {
       let batch: Array<{ query: string; params: unknown[] }> = [];
@@ -134,14 +128,7 @@ export class CassandraEventWriter {
     events: CollectionEvent[],
     token: string,
   ): Promise<Set<string>> {
-    const partitions = new Map<string, CollectionEvent[]>();
-    for (const e of events) {
-      const part = claimPartition(e.id);
-      const list = partitions.get(part);
-      if (list) list.push(e);
-      else partitions.set(part, [e]);
-    }
-    const batches = [...partitions].flatMap(([part, list]) =>
+    const batches = [...groupBy(events, (e) => claimPartition(e.id))].flatMap(([part, list]) =>
       chunks(list, CLAIM_ROWS).map((batch) => ({ part, batch })),
     );
     const won = new Set<string>();
