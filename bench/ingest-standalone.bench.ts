@@ -113,9 +113,32 @@ function cpuMs(pid: number, tid?: number): number {
   return stat.cpuTicks * 10;
 }
 
+/** The threads a Tally server names in `tally_thread_cpu_seconds` (besides main). */
+const NAMED_THREADS = ['sqlite_writer', 'columnar'] as const;
+type NamedThread = (typeof NAMED_THREADS)[number];
+
+/** CPU ms of a Tally server's named threads, from its /metrics (0 for a baseline). */
+async function namedThreadsMs(server: Server): Promise<Record<NamedThread, number>> {
+  const ms: Record<NamedThread, number> = { sqlite_writer: 0, columnar: 0 };
+  if (BASELINES.has(server.name)) return ms;
+  const res = await fetch(`http://127.0.0.1:${server.running.port}/metrics`);
+  const text = await res.text();
+  for (const thread of NAMED_THREADS) {
+    const m = new RegExp(`^tally_thread_cpu_seconds\\{thread="${thread}"\\} (\\S+)$`, 'm').exec(
+      text,
+    );
+    if (m) ms[thread] = Number(m[1]) * 1000;
+  }
+  return ms;
+}
+
 interface Measured extends LoadResult {
-  /** CPU the server spent per event: all its threads, and its main (HTTP) thread alone. */
-  cpuUsPerEvent: { process: number; main: number };
+  /**
+   * CPU per event: the server's (all its threads; its main (HTTP) thread; the
+   * SQLite writer thread; the columnar copy's thread) and the load
+   * generator's (autocannon, in this process), which shares the machine.
+   */
+  cpuUsPerEvent: Record<'process' | 'main' | NamedThread | 'client', number>;
 }
 
 async function post(
@@ -125,14 +148,21 @@ async function post(
   seconds: number,
 ): Promise<Measured> {
   const pid = server.running.child.pid!;
-  const before = { process: cpuMs(pid), main: cpuMs(pid, pid) };
+  const named = await namedThreadsMs(server);
+  const before = { process: cpuMs(pid), main: cpuMs(pid, pid), client: process.cpuUsage() };
   const result = await loadOf(server, scenario, connections, seconds);
+  const client = process.cpuUsage(before.client);
+  const namedAfter = await namedThreadsMs(server);
   const events = Math.max(1, result.requests * scenario.eventsPerRequest);
+  const perEvent = (ms: number) => (ms * 1000) / events;
   return {
     ...result,
     cpuUsPerEvent: {
-      process: ((cpuMs(pid) - before.process) * 1000) / events,
-      main: ((cpuMs(pid, pid) - before.main) * 1000) / events,
+      process: perEvent(cpuMs(pid) - before.process),
+      main: perEvent(cpuMs(pid, pid) - before.main),
+      sqlite_writer: perEvent(namedAfter.sqlite_writer - named.sqlite_writer),
+      columnar: perEvent(namedAfter.columnar - named.columnar),
+      client: (client.user + client.system) / events,
     },
   };
 }
@@ -170,8 +200,8 @@ async function throughput(servers: Server[]): Promise<string> {
   const rule = '|' + '---|'.repeat(header.split('|').length - 2);
   const lines = [header, rule];
   const cpu = [
-    '| scenario | server | CPU µs per event, all threads | of which the HTTP thread |',
-    '|---|---|---|---|',
+    '| scenario | server | CPU µs per event, all threads | of which the HTTP thread | the SQLite writer thread | the columnar copy | the rest (V8, libuv) | load generator (autocannon) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const s of scenarios) {
     const results = new Map<string, Measured[]>(servers.map((v) => [v.name, []]));
@@ -204,9 +234,22 @@ async function throughput(servers: Server[]): Promise<string> {
     );
     for (const v of servers) {
       const runs = results.get(v.name)!;
-      const all = median(runs.map((r) => r.cpuUsPerEvent.process));
-      const main = median(runs.map((r) => r.cpuUsPerEvent.main));
-      cpu.push(`| ${s.name} | ${v.name} | ${all.toFixed(1)} | ${main.toFixed(1)} |`);
+      const m = (k: keyof Measured['cpuUsPerEvent']) => median(runs.map((r) => r.cpuUsPerEvent[k]));
+      const rest = median(
+        runs.map(
+          (r) =>
+            r.cpuUsPerEvent.process -
+            r.cpuUsPerEvent.main -
+            r.cpuUsPerEvent.sqlite_writer -
+            r.cpuUsPerEvent.columnar,
+        ),
+      );
+      const named = BASELINES.has(v.name)
+        ? '– | –'
+        : `${m('sqlite_writer').toFixed(1)} | ${m('columnar').toFixed(1)}`;
+      cpu.push(
+        `| ${s.name} | ${v.name} | ${m('process').toFixed(1)} | ${m('main').toFixed(1)} | ${named} | ${rest.toFixed(1)} | ${m('client').toFixed(1)} |`,
+      );
     }
   }
   return `${lines.join('\n')}\n\nCPU the server spent per event (medians; /proc, 10 ms ticks)\n\n${cpu.join('\n')}`;

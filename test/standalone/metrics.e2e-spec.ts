@@ -64,6 +64,7 @@ describe('standalone: /metrics', () => {
       'tally_queue_shard_enqueued_jobs_total',
       'tally_queue_shard_oldest_waiting_seconds',
       'tally_queue_shard_waiting_jobs',
+      'tally_thread_cpu_seconds',
       'tally_worker_dead_lettered_events_total',
       'tally_worker_events_total',
       'tally_worker_jobs_total',
@@ -235,6 +236,53 @@ describe('standalone: /metrics', () => {
         .labelValues('tally_http_requests_total', 'route')
         .filter((r) => !r.startsWith('/') && r !== '*' && r !== 'unmatched'),
     ).toEqual([]);
+  });
+
+  it('reports the CPU time of its HTTP, SQLite writer and columnar threads, each growing with its own work', async () => {
+    const keys = server.keys!;
+    const project = (rest: string) => `${server.url}/3.0/projects/${keys.id}${rest}`;
+    const threads = (s: Scrape) => ({
+      main: s.value('tally_thread_cpu_seconds', { thread: 'main' }),
+      writer: s.value('tally_thread_cpu_seconds', { thread: 'sqlite_writer' }),
+      columnar: s.value('tally_thread_cpu_seconds', { thread: 'columnar' }),
+      process: s.value('process_cpu_seconds_total'),
+    });
+    const { scrape: before } = await scrape(`${server.url}/metrics`);
+    expect(before.labelValues('tally_thread_cpu_seconds', 'thread').sort()).toEqual([
+      'columnar',
+      'main',
+      'sqlite_writer',
+    ]);
+    // 20,000 events: parsed on the HTTP thread, committed by the writer, copied by the columnar thread.
+    const batches = 200;
+    for (let b = 0; b < batches; b++) {
+      const events = Array.from({ length: 100 }, (_, i) => ({
+        n: b * 100 + i,
+        user: { id: `u${i % 7}`, tags: ['a', 'b'] },
+      }));
+      const res = await http('POST', project('/events'), {
+        key: keys.write_key,
+        body: { threads: events },
+      });
+      expect(res.status).toBe(200);
+    }
+    // A compiled count first brings the columnar copy up to date.
+    const count = await http(
+      'GET',
+      project('/queries/count?event_collection=threads&timeframe=this_1_days'),
+      { key: keys.read_key },
+    );
+    expect([count.status, count.body.result]).toEqual([200, batches * 100]);
+    const { scrape: after } = await scrape(`${server.url}/metrics`);
+    const [b, a] = [threads(before), threads(after)];
+    // /proc counts in 10 ms ticks; each thread did far more than one tick of work.
+    expect(a.main - b.main).toBeGreaterThanOrEqual(0.02);
+    expect(a.writer - b.writer).toBeGreaterThanOrEqual(0.02);
+    expect(a.columnar - b.columnar).toBeGreaterThanOrEqual(0.02);
+    // They are threads of this process: together no more than its whole CPU time.
+    expect(a.main - b.main + (a.writer - b.writer) + (a.columnar - b.columnar)).toBeLessThanOrEqual(
+      a.process - b.process + 0.03,
+    );
   });
 
   it('labels an unknown analysis as unknown and counts its error by code', async () => {

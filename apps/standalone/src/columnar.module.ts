@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
-import { COMPILED_QUERIES, STORES, Stores } from '@app/storage';
+import { watchThreadCpu } from '@app/http';
+import { COMPILED_QUERIES, CompiledQueries, STORES, Stores } from '@app/storage';
 
 /** The built entry of the columnar thread, beside this file in dist/. */
 export const COLUMNAR_THREAD_ENTRY = path.join(__dirname, 'columnar-thread.js');
@@ -9,7 +10,7 @@ export const COLUMNAR_THREAD_ENTRY = path.join(__dirname, 'columnar-thread.js');
 /** The copy this process opened, if any (closed before the stores). */
 const COPY = Symbol('COLUMNAR_COPY');
 
-interface Closable {
+interface OpenCopy extends CompiledQueries {
   close(): Promise<void>;
 }
 
@@ -18,15 +19,25 @@ interface Closable {
  * queries it can compile exactly are answered by DuckDB, the others by the
  * TypeScript engine. Off with QUERY_COLUMNAR=false or on another store.
  */
-async function openCopy(stores: Stores, config: TallyConfig): Promise<Closable | null> {
+async function openCopy(stores: Stores, config: TallyConfig): Promise<OpenCopy | null> {
   if (config.storage.kind !== 'sqlite' || !config.query.columnar.enabled) return null;
   const { openColumnarCopy } = await import('@app/storage/duckdb');
   const logger = new Logger('ColumnarCopy');
-  return openColumnarCopy(stores, config, COLUMNAR_THREAD_ENTRY, (message) => logger.warn(message));
+  const thread = await openColumnarCopy(stores, config, COLUMNAR_THREAD_ENTRY, (message) =>
+    logger.warn(message),
+  );
+  const unwatch = watchThreadCpu('columnar', () => thread.threadId);
+  return {
+    answer: (projectId, query, options) => thread.answer(projectId, query, options),
+    close: async () => {
+      unwatch();
+      await thread.close();
+    },
+  };
 }
 
 class CopyCloser implements OnApplicationShutdown {
-  constructor(@Inject(COPY) private readonly copy: Closable | null) {}
+  constructor(@Inject(COPY) private readonly copy: OpenCopy | null) {}
   // Imported after StorageModule, so it shuts down before the stores close.
   async onApplicationShutdown(): Promise<void> {
     await this.copy?.close();

@@ -3,6 +3,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { EVENT_PERSISTER, EventPersister, STORES, Stores } from '@app/storage';
 import { persisterFor } from '@app/core';
+import { watchThreadCpu } from '@app/http';
 
 /** The built entry of the writer thread, beside this file in dist/. */
 export const WRITER_THREAD_ENTRY = path.join(__dirname, 'writer-thread.js');
@@ -40,9 +41,11 @@ async function openPersister(
   });
   await thread.start();
   db.setWriteGate((work) => thread.exclusive(work));
+  const unwatch = watchThreadCpu('sqlite_writer', () => thread.threadId);
   return {
     persister: thread,
     close: async () => {
+      unwatch();
       await thread.close();
       db.setWriteGate(null);
     },

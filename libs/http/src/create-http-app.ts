@@ -8,6 +8,7 @@ import { parseJsonText, TallyError } from '@app/events';
 import { keenClientErrorHandler } from './client-error.handler';
 import { KeenExceptionFilter } from './keen-exception.filter';
 import { recordHttpRequest } from './metrics/http-metrics';
+import { watchThreadCpu } from './metrics/thread-cpu';
 import { PlatformRootModule } from './metrics/metrics.module';
 import { setupOpenApi } from './openapi/openapi-document';
 import { isClientRequestId } from './request-origin';
@@ -119,6 +120,8 @@ export async function createHttpApp(
     },
   );
   app.useLogger(app.get(Logger));
+  // On Linux the main thread's id is the process id.
+  watchThreadCpu('main', () => process.pid);
   const fastify = app.getHttpAdapter().getInstance();
 
   const routes = new RouteTable();

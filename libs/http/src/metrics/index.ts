@@ -1,3 +1,4 @@
 export * from './http-metrics';
 export * from './metrics.controller';
 export * from './metrics.module';
+export * from './thread-cpu';

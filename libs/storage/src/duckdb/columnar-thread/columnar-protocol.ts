@@ -26,7 +26,8 @@ export type ToColumnar =
   | { type: 'close' };
 
 export type FromColumnar =
-  | { type: 'ready' }
+  /** The copy is open; `tid` is the thread's OS thread id (Linux), for the thread CPU metric. */
+  | { type: 'ready'; tid?: number }
   | { type: 'answered'; id: number; answer: CompiledAnswer }
   /** A background round failed (logged by the host; the copy retries on its next round). */
   | { type: 'round-failed'; message: string }

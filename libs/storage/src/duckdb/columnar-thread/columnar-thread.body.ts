@@ -1,6 +1,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SqliteChangeFeed } from '../../sqlite/sqlite-change-feed';
 import { SqliteDatabase } from '../../sqlite/sqlite-database';
+import { currentThreadId } from '../../thread-id';
 import { openOrRebuild } from '../open-or-rebuild';
 import { ColumnarThreadData, FromColumnar, ToColumnar } from './columnar-protocol';
 
@@ -66,5 +67,5 @@ export async function runColumnarThread(): Promise<void> {
         break;
     }
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', tid: currentThreadId() });
 }

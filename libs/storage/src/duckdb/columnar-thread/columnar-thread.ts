@@ -25,8 +25,14 @@ export class ColumnarThread implements CompiledQueries {
   private failedStarts = 0;
   private readonly pending = new Map<number, (answer: CompiledAnswer) => void>();
   private closed: (() => void) | undefined;
+  private tid: number | undefined;
 
   constructor(private readonly options: ColumnarThreadOptions) {}
+
+  /** The running thread's OS thread id (Linux; undefined until it is ready, or elsewhere). */
+  get threadId(): number | undefined {
+    return this.ready ? this.tid : undefined;
+  }
 
   start(): void {
     const { entry, log, restartMs: _r, ...data } = this.options;
@@ -36,6 +42,7 @@ export class ColumnarThread implements CompiledQueries {
       switch (message.type) {
         case 'ready':
           this.ready = true;
+          this.tid = message.tid;
           break;
         case 'answered':
           this.pending.get(message.id)?.(message.answer);

@@ -1,5 +1,6 @@
 import { readlink } from 'node:fs';
 import { setPriority } from 'node:os';
+import { tidOfThreadSelf } from '../../thread-id';
 
 /** libuv's default pool size, and its cap (UV_THREADPOOL_SIZE). */
 const DEFAULT_POOL_SIZE = 4;
@@ -17,12 +18,6 @@ export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number.parseInt(raw, 10);
   if (!Number.isFinite(n) || n <= 0) return 1;
   return Math.min(n, MAX_POOL_SIZE);
-}
-
-/** The thread id in a /proc/thread-self link ("<pid>/task/<tid>"), or undefined. */
-export function tidOfThreadSelf(link: string): number | undefined {
-  const match = /^\d+\/task\/(\d+)$/.exec(link);
-  return match ? Number(match[1]) : undefined;
 }
 
 /** One asynchronous readlink: libuv runs it on a pool thread, which the link then names. */

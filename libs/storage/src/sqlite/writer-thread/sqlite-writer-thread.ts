@@ -67,6 +67,7 @@ export class SqliteWriterThread implements EventPersister {
   private restartDelayMs = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
+  private tid: number | undefined;
 
   constructor(private readonly options: SqliteWriterThreadOptions) {}
 
@@ -87,6 +88,11 @@ export class SqliteWriterThread implements EventPersister {
       worker.on('message', onMessage);
       worker.once('exit', onExit);
     });
+  }
+
+  /** The running thread's OS thread id (Linux; undefined before it is ready, or elsewhere). */
+  get threadId(): number | undefined {
+    return this.tid;
   }
 
   onSchemaCapped(listener: SchemaCappedListener): void {
@@ -159,6 +165,7 @@ export class SqliteWriterThread implements EventPersister {
     );
     this.exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
+        this.tid = undefined;
         this.onExit(worker, code);
         resolve();
       });
@@ -173,6 +180,7 @@ export class SqliteWriterThread implements EventPersister {
   private onMessage(message: FromWriter): void {
     switch (message.type) {
       case 'ready':
+        this.tid = message.tid;
         return;
       case 'done': {
         const waiter = this.take(message.id);

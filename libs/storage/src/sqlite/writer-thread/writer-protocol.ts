@@ -25,7 +25,8 @@ export type ToWriter =
 
 /** Writer thread → main thread. */
 export type FromWriter =
-  | { type: 'ready' }
+  /** The thread opened the database; `tid` is its OS thread id (Linux), for the thread CPU metric. */
+  | { type: 'ready'; tid?: number }
   | { type: 'done'; id: number; outcome: PersistOutcome; capped: CappedCollection[] }
   | { type: 'failed'; id: number; error: WireError }
   | { type: 'paused'; id: number };

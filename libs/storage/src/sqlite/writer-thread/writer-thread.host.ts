@@ -2,6 +2,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Stores } from '../../open-stores';
 import { EventPersister } from '../../ports/event-persister.port';
 import { CappedCollection } from '../../ports/metadata-store.port';
+import { currentThreadId } from '../../thread-id';
 import { SqliteDatabase } from '../sqlite-database';
 import { SqliteEventStore } from '../sqlite-event.store';
 import { SqliteDatasetStore } from '../sqlite-dataset.store';
@@ -90,5 +91,5 @@ export function runSqliteWriterThread(
     else queue.push(message);
     void drain();
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', tid: currentThreadId() });
 }
