@@ -17,7 +17,7 @@
  * request's) and of 3,200 (what 32 connections' batches make one group commit).
  *
  * Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32);
- * part 1b: BENCH_CEILING_EVENTS (200000, 0 skips it);
+ * part 1b: BENCH_CEILING_EVENTS (200000, 0 skips it), BENCH_CEILING_COMMITS (32,100,3200);
  * part 2: BENCH_QUERY_EVENTS (100000, 0 skips it), BENCH_QUERY_WRITERS (8
  * connections), BENCH_QUERY_CLIENTS (2). BENCH_COMPARE_MAIN: the standalone
  * main.js of another build (e.g. a worktree of an earlier commit), measured
@@ -40,7 +40,11 @@ const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
 /** BENCH_SKIP_THROUGHPUT=1: part 2 only. */
 const SKIP_THROUGHPUT = process.env.BENCH_SKIP_THROUGHPUT === '1';
 const CEILING_EVENTS = Number(process.env.BENCH_CEILING_EVENTS ?? 200_000);
-const CEILING_COMMITS = [32, 100, 3_200];
+/** Events per commit in part 1b (BENCH_CEILING_COMMITS, comma-separated). */
+const CEILING_COMMITS = (process.env.BENCH_CEILING_COMMITS || '32,100,3200')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
 
 function event(i: number) {
   return {
@@ -117,12 +121,22 @@ function cpuMs(pid: number, tid?: number): number {
 const NAMED_THREADS = ['sqlite_writer', 'columnar'] as const;
 type NamedThread = (typeof NAMED_THREADS)[number];
 
-/** CPU ms of a Tally server's named threads, from its /metrics (0 for a baseline). */
-async function namedThreadsMs(server: Server): Promise<Record<NamedThread, number>> {
-  const ms: Record<NamedThread, number> = { sqlite_writer: 0, columnar: 0 };
+interface Scraped extends Record<NamedThread, number> {
+  /** Inline group commits so far, and the events they carried. */
+  commits: number;
+  committedEvents: number;
+}
+
+/** CPU ms of a Tally server's named threads and its group commits, from its /metrics (0 for a baseline). */
+async function scrapeServer(server: Server): Promise<Scraped> {
+  const ms: Scraped = { sqlite_writer: 0, columnar: 0, commits: 0, committedEvents: 0 };
   if (BASELINES.has(server.name)) return ms;
   const res = await fetch(`http://127.0.0.1:${server.running.port}/metrics`);
   const text = await res.text();
+  const value = (series: string) =>
+    Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  ms.commits = value('tally_group_commit_events_count{queue="inline"}');
+  ms.committedEvents = value('tally_group_commit_events_sum{queue="inline"}');
   for (const thread of NAMED_THREADS) {
     const m = new RegExp(`^tally_thread_cpu_seconds\\{thread="${thread}"\\} (\\S+)$`, 'm').exec(
       text,
@@ -139,6 +153,8 @@ interface Measured extends LoadResult {
    * generator's (autocannon, in this process), which shares the machine.
    */
   cpuUsPerEvent: Record<'process' | 'main' | NamedThread | 'client', number>;
+  /** Events per SQLite commit during the round (0 for a baseline). */
+  eventsPerCommit: number;
 }
 
 async function post(
@@ -148,11 +164,11 @@ async function post(
   seconds: number,
 ): Promise<Measured> {
   const pid = server.running.child.pid!;
-  const named = await namedThreadsMs(server);
+  const named = await scrapeServer(server);
   const before = { process: cpuMs(pid), main: cpuMs(pid, pid), client: process.cpuUsage() };
   const result = await loadOf(server, scenario, connections, seconds);
   const client = process.cpuUsage(before.client);
-  const namedAfter = await namedThreadsMs(server);
+  const namedAfter = await scrapeServer(server);
   const events = Math.max(1, result.requests * scenario.eventsPerRequest);
   const perEvent = (ms: number) => (ms * 1000) / events;
   return {
@@ -164,6 +180,9 @@ async function post(
       columnar: perEvent(namedAfter.columnar - named.columnar),
       client: (client.user + client.system) / events,
     },
+    eventsPerCommit:
+      (namedAfter.committedEvents - named.committedEvents) /
+      Math.max(1, namedAfter.commits - named.commits),
   };
 }
 
@@ -200,8 +219,8 @@ async function throughput(servers: Server[]): Promise<string> {
   const rule = '|' + '---|'.repeat(header.split('|').length - 2);
   const lines = [header, rule];
   const cpu = [
-    '| scenario | server | CPU µs per event, all threads | of which the HTTP thread | the SQLite writer thread | the columnar copy | the rest (V8, libuv) | load generator (autocannon) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scenario | server | CPU µs per event, all threads | of which the HTTP thread | the SQLite writer thread | the columnar copy | the rest (V8, libuv) | load generator (autocannon) | events per commit |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of scenarios) {
     const results = new Map<string, Measured[]>(servers.map((v) => [v.name, []]));
@@ -247,8 +266,11 @@ async function throughput(servers: Server[]): Promise<string> {
       const named = BASELINES.has(v.name)
         ? '– | –'
         : `${m('sqlite_writer').toFixed(1)} | ${m('columnar').toFixed(1)}`;
+      const perCommit = BASELINES.has(v.name)
+        ? '–'
+        : median(runs.map((r) => r.eventsPerCommit)).toFixed(1);
       cpu.push(
-        `| ${s.name} | ${v.name} | ${m('process').toFixed(1)} | ${m('main').toFixed(1)} | ${named} | ${rest.toFixed(1)} | ${m('client').toFixed(1)} |`,
+        `| ${s.name} | ${v.name} | ${m('process').toFixed(1)} | ${m('main').toFixed(1)} | ${named} | ${rest.toFixed(1)} | ${m('client').toFixed(1)} | ${perCommit} |`,
       );
     }
   }
