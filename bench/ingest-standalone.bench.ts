@@ -4,6 +4,10 @@
  * noise hits both. Run: `npm run bench -- ingest-standalone` (see docs/benchmarks.md).
  * A third server, a bare NestJS app on Fastify with a guard (support/bare-nest.ts),
  * shows how much of the gap is the framework alone.
+ * A fourth, the same app storing through Tally's inline queue, SQLite writer
+ * thread and columnar copy (support/bare-durable.ts; BENCH_DURABLE=0 leaves it
+ * out), shows what the engine leaves room for under that framework; a fifth,
+ * the same without the columnar copy (sqlite-only), what the store of record does.
  *
  * Part 2: single-event ingest latency while heavy queries run on the same
  * server (a median and a count_unique over a big collection, back to back)
@@ -82,8 +86,15 @@ interface Keys {
   read_key: string;
 }
 
-/** Servers that store nothing: the baselines every Tally build is divided by. */
-const BASELINES = new Set(['bare', 'nest']);
+/**
+ * The baselines every Tally build is divided by: servers that store nothing
+ * (bare, nest), and the engine's floor (durable: support/bare-durable.ts, the
+ * bare NestJS app storing through Tally's writer thread and columnar copy;
+ * sqlite-only: the same without the columnar copy).
+ */
+const BASELINES = new Set(['bare', 'nest', 'durable', 'sqlite-only']);
+/** BENCH_DURABLE=0 leaves the engine's floor out. */
+const DURABLE = process.env.BENCH_DURABLE !== '0';
 
 interface Server {
   name: string;
@@ -431,6 +442,20 @@ async function main(): Promise<void> {
   );
   // Its guard wants an Authorization header; any value passes.
   servers.push({ name: 'nest', running: nest, keys: { write_key: 'x', read_key: '' } });
+  if (DURABLE) {
+    for (const [name, copy] of [
+      ['durable', 'true'],
+      ['sqlite-only', 'false'],
+    ]) {
+      const dataDir = tempDir('tally-bench-durable-');
+      const running = await startNode(
+        path.join(ROOT, 'dist/bench/support/bare-durable.js'),
+        { DATA_DIR: dataDir, BARE_DURABLE_COPY: copy },
+        'listening on',
+      );
+      servers.push({ name, running, keys: { write_key: 'x', read_key: '' }, dataDir });
+    }
+  }
   let out = '';
   try {
     if (!SKIP_THROUGHPUT) {
