@@ -156,6 +156,79 @@ describe('standalone: the columnar query path', () => {
     expect(strip(afterDeleteAll)).toEqual(strip(reference));
   }, 120_000);
 
+  it('says in execution_metadata which path answered, with the events it read', async () => {
+    server = await new StandaloneServer().start();
+    dirs.push(server.dataDir);
+    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
+      body: { orders: events },
+      key: server.keys!.write_key,
+    });
+    expect(write.status).toBe(200);
+    await untilCompiled(server);
+    const withMetadata = async (s: StandaloneServer, params: Record<string, string>) => {
+      const qs = new URLSearchParams({
+        event_collection: 'orders',
+        timeframe,
+        include_metadata: 'true',
+        ...params,
+      });
+      const res = await http('GET', `${s.url}/3.0/projects/default/queries/count?${qs}`, {
+        key: s.keys!.read_key,
+      });
+      expect(res.status).toBe(200);
+      return {
+        header: res.headers.get('x-tally-query-path'),
+        result: res.body.result,
+        path: res.body.execution_metadata.query_path,
+        scanned: res.body.execution_metadata.events_scanned,
+        perEvent: res.body.execution_metadata.properties_per_event,
+      };
+    };
+    const nl = {
+      filters: JSON.stringify([
+        { property_name: 'user.country', operator: 'eq', property_value: 'NL' },
+      ]),
+    };
+    // The copy reads every event of the timeframe and filters them itself.
+    expect(await withMetadata(server, {})).toEqual({
+      header: 'compiled',
+      result: 600,
+      path: 'compiled',
+      scanned: 600,
+      perEvent: 1,
+    });
+    expect(await withMetadata(server, nl)).toEqual({
+      header: 'compiled',
+      result: 200,
+      path: 'compiled',
+      scanned: 600,
+      perEvent: 2,
+    });
+    await server.stop();
+
+    const { dataDir, keys } = server;
+    server = await new StandaloneServer(dataDir, { QUERY_COLUMNAR: 'false' }).start();
+    server.keys = keys;
+    expect(await withMetadata(server, {})).toEqual({
+      header: 'reference',
+      result: 600,
+      path: 'reference',
+      scanned: 600,
+      perEvent: 1,
+    });
+    // The SQLite scan narrows by the pushed-down filter: it reads fewer events.
+    const reference = await withMetadata(server, nl);
+    expect(reference).toEqual({
+      header: 'reference',
+      result: 200,
+      path: 'reference',
+      scanned: expect.any(Number),
+      perEvent: 2,
+    });
+    expect(reference.scanned).toBeGreaterThanOrEqual(200);
+    expect(reference.scanned).toBeLessThanOrEqual(600);
+  }, 120_000);
+
   /**
    * Events stored by a server without the copy, its answers (all from the
    * TypeScript engine), then the server stopped so a test can change its

@@ -109,10 +109,11 @@ export const queryDuration = new Histogram({
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
 });
 
-// Read amplification: events read from the store per query answered.
+// Read amplification: events read from the store per query the TypeScript
+// engine answered (compiled queries are read by the store's own engine).
 export const queryEventsScanned = new Counter({
   name: 'tally_query_events_scanned_total',
-  help: 'Events read from the store by queries, by analysis.',
+  help: "Events read from the store by the TypeScript engine's scans, by analysis (compiled queries are not counted).",
   labelNames: ['analysis'] as const,
 });
 

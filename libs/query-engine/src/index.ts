@@ -10,6 +10,7 @@ export { parseQuery, ANALYSIS_TYPES, METRIC_ANALYSES } from './parse/parse-query
 export { parseEventSelection } from './parse/parse-selection';
 export type { EventSelection } from './parse/parse-selection';
 export { executeQuery, streamExtraction, streamExtractionNdjson } from './engine/execute-query';
+export { executionMetadata } from './engine/execution-metadata';
 export type { NdjsonChunk } from './engine/run-extraction';
 export { buildScanRequest } from './engine/scan-pages';
 export type { ExecuteContext } from './engine/query-run';

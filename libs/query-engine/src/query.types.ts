@@ -103,6 +103,12 @@ export interface ExecutionMetadata {
   events_scanned: number;
   properties_per_event: number;
   total_properties_scanned: number;
+  /**
+   * Tally's addition: which engine answered, the store's own (`compiled`) or
+   * the TypeScript engine over the event scan (`reference`); the same as the
+   * `x-tally-query-path` header.
+   */
+  query_path?: 'compiled' | 'reference';
 }
 
 /** Exactly the JSON Keen answers with (docs/query-language.md, Result shapes). */

@@ -84,7 +84,15 @@ export class QueryService {
     const analysis = analysisLabel(analysisType);
     const start = performance.now();
     try {
-      return await this.runMeasured(projectId, analysisType, params, analysis, signal, onPath, scope);
+      return await this.runMeasured(
+        projectId,
+        analysisType,
+        params,
+        analysis,
+        signal,
+        onPath,
+        scope,
+      );
     } catch (error) {
       queryErrors.inc({ analysis, code: errorCodeLabel(error) });
       throw error;
@@ -114,13 +122,17 @@ export class QueryService {
       const path: QueryPath = compiled && 'response' in compiled ? 'compiled' : 'reference';
       queryPaths.inc({ analysis, path });
       onPath?.(path);
-      if (compiled && 'response' in compiled) return compiled.response;
-      return executeQuery(query, this.events, {
-        projectId,
-        signal,
-        limits: this.limits,
-        onScanned: (events) => queryEventsScanned.inc({ analysis }, events),
-      });
+      const answer =
+        compiled && 'response' in compiled
+          ? compiled.response
+          : await executeQuery(query, this.events, {
+              projectId,
+              signal,
+              limits: this.limits,
+              onScanned: (events) => queryEventsScanned.inc({ analysis }, events),
+            });
+      if (answer.execution_metadata) answer.execution_metadata.query_path = path;
+      return answer;
     });
     if (key) this.cache.set(key, response);
     return response;

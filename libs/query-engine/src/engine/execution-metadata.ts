@@ -7,7 +7,10 @@ import { QueryRun } from './query-run';
  * properties the query reads from each event (keen.timestamp always, plus
  * filter, target, group_by, actor and projected properties).
  */
-export function executionMetadata(query: Query, run: QueryRun): ExecutionMetadata {
+export function executionMetadata(
+  query: Query,
+  run: Pick<QueryRun, 'startedAt' | 'eventsScanned'>,
+): ExecutionMetadata {
   const perEvent = propertiesRead(query).size;
   return {
     total_processing_time: (Date.now() - run.startedAt) / 1000,

@@ -39,6 +39,18 @@ export interface CompiledMetrics {
   /** Per group_by property, its value columns (VALUE_KINDS order, -1 = none). */
   groupColumns?: number[][];
   readers: MetricReader[];
+  /** With include_metadata: the statement counting the rows the query reads (execution_metadata). */
+  scanned?: ScannedCount;
+}
+
+/**
+ * execution_metadata's `events_scanned` for a compiled query: the collection's
+ * events in the timeframe, the rows DuckDB reads and filters (the TypeScript
+ * engine's figure is what its scan returned, which pushdown hints may narrow).
+ */
+export interface ScannedCount {
+  sql: string;
+  params: SqlParam[];
 }
 
 /**
@@ -54,6 +66,7 @@ export interface CompiledExtraction {
   /** More rows than this: the engine stops with maxExtractionEvents (the SQL reads one more). */
   maxEvents: number;
   propertyNames?: string[];
+  scanned?: ScannedCount;
 }
 
 export type CompiledQuery = CompiledMetrics | CompiledExtraction;
@@ -93,8 +106,8 @@ export function compileQuery(query: Query, ctx: CompileContext): Compilation {
 
 function compile(query: Query, ctx: CompileContext): CompiledQuery {
   if (query.analysis_type === 'funnel') throw new Decline('funnel is not compiled');
-  if (query.include_metadata) throw new Decline('execution_metadata reports the engine scan');
-  if (query.analysis_type === 'extraction') return compileExtraction(query, ctx);
+  if (query.analysis_type === 'extraction')
+    return withScanned(compileExtraction(query, ctx), query, ctx);
   const metrics: LabelledMetric[] =
     query.analysis_type === 'multi_analysis'
       ? Object.entries(query.analyses).map(([label, spec]) => ({ label, spec }))
@@ -142,15 +155,44 @@ function compile(query: Query, ctx: CompileContext): CompiledQuery {
     // Cells without events are left out: the shaping fills them with each
     // analysis's empty value, as the engine does for cells it never created.
     ' HAVING count(*) > 0';
+  return withScanned(
+    {
+      kind: 'metrics',
+      sql,
+      params: params.values,
+      metrics,
+      edges,
+      bucketColumn,
+      groupColumns,
+      readers,
+    },
+    query,
+    ctx,
+  );
+}
+
+/** Adds the count behind execution_metadata when the query asks for it. */
+function withScanned<C extends CompiledQuery>(
+  compiled: C,
+  query: MetricQuery | MultiAnalysisQuery | ExtractionQuery,
+  ctx: CompileContext,
+): C {
+  if (!query.include_metadata) return compiled;
+  const params = new SqlParams();
+  const where = [
+    `e.project = ${params.add(ctx.projectId)}`,
+    `e.collection = ${params.add(query.event_collection)}`,
+  ];
+  const range = resolveTimeframe(query.timeframe, query.timezone, ctx.now);
+  if (range) {
+    where.push(`e.ts >= ${params.instant(range.start)}`, `e.ts < ${params.instant(range.end)}`);
+  }
   return {
-    kind: 'metrics',
-    sql,
-    params: params.values,
-    metrics,
-    edges,
-    bucketColumn,
-    groupColumns,
-    readers,
+    ...compiled,
+    scanned: {
+      sql: `SELECT count(*) FROM events e WHERE ${where.join(' AND ')}`,
+      params: params.values,
+    },
   };
 }
 
@@ -263,7 +305,10 @@ function bucketSql(edges: number[], params: SqlParams): { index: string; join?: 
   }
   const rows: string[] = [];
   for (let i = 0; i + 1 < edges.length; i++) rows.push(`(${i}, ${params.instant(edges[i])})`);
-  return { index: 'bk.b', join: ` ASOF JOIN (VALUES ${rows.join(', ')}) bk(b, lo) ON e.ts >= bk.lo` };
+  return {
+    index: 'bk.b',
+    join: ` ASOF JOIN (VALUES ${rows.join(', ')}) bk(b, lo) ON e.ts >= bk.lo`,
+  };
 }
 
 /** Beyond this many runs of equal steps, the ASOF join is the cheaper bucket. */
@@ -320,22 +365,28 @@ function reader(
         columns: kindColumns((c) => `list(DISTINCT ${c}) FILTER (WHERE ${c} IS NOT NULL)`),
       };
     case 'sum':
-      return n ? { kind: 'value', column: column(`sum(${n})`), nullAs: 0 } : { kind: 'constant', value: 0 };
+      return n
+        ? { kind: 'value', column: column(`sum(${n})`), nullAs: 0 }
+        : { kind: 'constant', value: 0 };
     case 'average':
     case 'minimum':
     case 'maximum':
     case 'standard_deviation': {
       if (!n) return { kind: 'constant', value: null };
-      const fn = { average: 'avg', minimum: 'min', maximum: 'max', standard_deviation: 'stddev_pop' }[
-        spec.analysis_type
-      ];
+      const fn = {
+        average: 'avg',
+        minimum: 'min',
+        maximum: 'max',
+        standard_deviation: 'stddev_pop',
+      }[spec.analysis_type];
       return { kind: 'value', column: column(`${fn}(${n})`) };
     }
     case 'median':
     case 'percentile': {
       if (!n) return { kind: 'constant', value: null };
       const p = spec.analysis_type === 'median' ? 50 : spec.percentile;
-      if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new Decline('percentile out of range');
+      if (typeof p !== 'number' || !(p >= 0 && p <= 100))
+        throw new Decline('percentile out of range');
       // quantile_cont interpolates between closest ranks at (n−1)·q, the same
       // definition as the engine's percentileOf (rank = p/100 · (n−1)).
       return { kind: 'value', column: column(`quantile_cont(${n}, ${params.add(p / 100)})`) };

@@ -397,6 +397,48 @@ describe('DuckDB compiled path: targeted examples', () => {
     });
   });
 
+  describe('include_metadata', () => {
+    it("reports the timeframe's events as scanned, with the engine's per-event figures, and the same result", async () => {
+      const params = {
+        event_collection: 'scores',
+        timeframe: fortnight,
+        include_metadata: true,
+        filters: [{ property_name: 'score', operator: 'gt', property_value: 50 }],
+      };
+      const query = parseQuery('count', params);
+      const answer = await engine.compiledQuery(query, { projectId: 'mixed', now });
+      const plain = await engine.compiledQuery(parseQuery('count', { ...params, include_metadata: false }), {
+        projectId: 'mixed',
+        now,
+      });
+      const reference = await executeQuery(query, memory, { projectId: 'mixed', now });
+      expect(answer?.result).toEqual(plain?.result);
+      expect(answer?.result).toEqual(reference.result);
+      // Every event of the collection in the timeframe is read (the filter runs over them);
+      // the in-memory source has no pushdown, so the engine scanned the same ones.
+      const inTimeframe = await engine.compiledQuery(
+        parseQuery('count', { event_collection: 'scores', timeframe: fortnight }),
+        { projectId: 'mixed', now },
+      );
+      expect(answer?.execution_metadata).toEqual({
+        total_processing_time: expect.any(Number),
+        events_scanned: inTimeframe?.result,
+        properties_per_event: 2,
+        total_properties_scanned: 2 * (inTimeframe?.result as number),
+      });
+      expect({ ...answer?.execution_metadata, total_processing_time: 0 }).toEqual({
+        ...reference.execution_metadata,
+        total_processing_time: 0,
+      });
+      // An extraction reports the same count.
+      const extraction = await engine.compiledQuery(
+        parseQuery('extraction', { event_collection: 'scores', timeframe: fortnight, include_metadata: true }),
+        { projectId: 'mixed', now },
+      );
+      expect(extraction?.execution_metadata?.events_scanned).toBe(inTimeframe?.result);
+    });
+  });
+
   describe('declines', () => {
     it('regex beyond plain literals, within and funnels (the engine answers them)', async () => {
       const regex = {

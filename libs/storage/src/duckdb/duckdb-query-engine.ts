@@ -1,5 +1,11 @@
 import { StoredEvent } from '@app/events';
-import { Query, QueryLimits, QueryResponse, resolveLimits } from '@app/query-engine';
+import {
+  executionMetadata,
+  Query,
+  QueryLimits,
+  QueryResponse,
+  resolveLimits,
+} from '@app/query-engine';
 import { compileQuery, Compilation } from './compile-query';
 import { DuckdbEventTable, EventTableOptions } from './event-table';
 import { shapeExtraction } from './shape-extraction';
@@ -52,6 +58,7 @@ export class DuckdbQueryEngine {
   }
 
   compiledQuery(query: Query, ctx: CompiledQueryContext): Promise<QueryResponse | undefined> {
+    const startedAt = Date.now();
     const decline = (reason: string) => {
       ctx.onDecline?.(reason);
       return undefined;
@@ -63,8 +70,10 @@ export class DuckdbQueryEngine {
       if (!('compiled' in compilation)) return decline(compilation.declined);
       const { compiled } = compilation;
       let found: unknown[][];
+      let scanned: unknown[][] | undefined;
       try {
         found = await rows(compiled.sql, compiled.params);
+        if (compiled.scanned) scanned = await rows(compiled.scanned.sql, compiled.scanned.params);
       } catch (e) {
         if (ctx.signal?.aborted) return decline('cancelled at the query deadline');
         // The engine can still answer: a failing statement costs speed, not the answer.
@@ -79,7 +88,9 @@ export class DuckdbQueryEngine {
       if (result === undefined) {
         return decline('over a limit the engine reports (groups, cells, values or events)');
       }
-      return { result };
+      if (!scanned) return { result };
+      const eventsScanned = Number(scanned[0][0]);
+      return { result, execution_metadata: executionMetadata(query, { startedAt, eventsScanned }) };
     }, ctx.signal);
   }
 
