@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TALLY_CONFIG, TallyConfig } from '@app/config';
 import { watchThreadCpu } from '@app/http';
+import { copyProgressReporter } from './copy-progress';
 import { COMPILED_QUERIES, CompiledQueries, STORES, Stores } from '@app/storage';
 
 /** The built entry of the columnar thread, beside this file in dist/. */
@@ -23,8 +24,12 @@ async function openCopy(stores: Stores, config: TallyConfig): Promise<OpenCopy |
   if (config.storage.kind !== 'sqlite' || !config.query.columnar.enabled) return null;
   const { openColumnarCopy } = await import('@app/storage/duckdb');
   const logger = new Logger('ColumnarCopy');
-  const thread = await openColumnarCopy(stores, config, COLUMNAR_THREAD_ENTRY, (message) =>
-    logger.warn(message),
+  const thread = await openColumnarCopy(
+    stores,
+    config,
+    COLUMNAR_THREAD_ENTRY,
+    (message) => logger.warn(message),
+    copyProgressReporter((message) => logger.log(message)),
   );
   const unwatch = watchThreadCpu('columnar', () => thread.threadId);
   return {

@@ -12,6 +12,25 @@ export interface ColumnarCopyOptions extends EventTableOptions {
   onError?: (error: unknown) => void;
   /** Between background rounds, ms (queries also catch up before they run). */
   intervalMs?: number;
+  /**
+   * Told how a long catch-up goes (the fill after an upgrade or a restore, or
+   * a burst of ingest): whenever a run starts more than MAX_CATCH_UP_ROWS
+   * rows behind, after each of its windows, and once more when it is done.
+   */
+  onProgress?: (progress: CopyProgress) => void;
+}
+
+/**
+ * A long catch-up: the copy has taken the source's rows up to rowid `at`, of
+ * `head` when the run began (rowids, so deleted rows leave gaps: a share, not
+ * an exact count of events); `from` is where the run began (0 for a fresh
+ * fill, more when a killed fill resumes).
+ */
+export interface CopyProgress {
+  from: number;
+  at: number;
+  head: number;
+  done: boolean;
 }
 
 /**
@@ -146,6 +165,13 @@ export class ColumnarCopy implements CompiledQueries {
   }
 
   private async catchUp(): Promise<void> {
+    const from = this.position.rowid;
+    const head = this.feed.head().rowid;
+    const report =
+      this.options.onProgress && head - from > MAX_CATCH_UP_ROWS
+        ? this.options.onProgress
+        : undefined;
+    report?.({ from, at: from, head, done: false });
     for (;;) {
       if (this.closed) return;
       const window = this.feed.read(this.position);
@@ -172,7 +198,16 @@ export class ColumnarCopy implements CompiledQueries {
       } else if (window.seq !== this.position.seq) {
         this.position = { ...this.position, seq: window.seq };
       }
-      if (window.caughtUp) return;
+      if (window.caughtUp) {
+        report?.({
+          from,
+          at: this.position.rowid,
+          head: Math.max(head, this.position.rowid),
+          done: true,
+        });
+        return;
+      }
+      report?.({ from, at: Math.min(this.position.rowid, head), head, done: false });
       // Between windows, let the queries waiting on this thread run.
       await yieldToLoop();
     }

@@ -9,6 +9,7 @@ export type { Compilation, CompiledQuery } from './compile-query';
 export { flattenEvent } from './column-layout';
 export type { Cell, ColumnKind } from './column-layout';
 export { ColumnarCopy } from './columnar-copy';
+export type { CopyProgress } from './columnar-copy';
 export { openColumnarCopy } from './open-columnar-copy';
 export { ColumnarThread } from './columnar-thread/columnar-thread';
 export { runColumnarThread } from './columnar-thread/columnar-thread.body';

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { TallyConfig } from '@app/config';
 import type { Stores } from '../open-stores';
 import { sqliteDatabaseOf } from '../sqlite/open-sqlite';
+import type { CopyProgress } from './columnar-copy';
 import { ColumnarThread } from './columnar-thread/columnar-thread';
 import { lowerThreadpoolPriority } from './columnar-thread/query-priority';
 
@@ -18,6 +19,7 @@ export async function openColumnarCopy(
   config: TallyConfig,
   entry: string,
   log: (message: string) => void,
+  onProgress?: (progress: CopyProgress) => void,
 ): Promise<ColumnarThread> {
   const db = sqliteDatabaseOf(stores);
   if (!db) throw new Error('the columnar copy follows SQLite stores opened by openSqliteStores');
@@ -38,6 +40,7 @@ export async function openColumnarCopy(
     memoryLimit: `${config.query.columnar.memoryMb}MB`,
     projectColumns: config.query.columnar.projectColumns,
     log,
+    onProgress,
   });
   thread.start();
   return thread;

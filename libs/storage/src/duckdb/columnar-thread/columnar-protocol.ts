@@ -1,5 +1,6 @@
 import { Query, QueryLimits } from '@app/query-engine';
 import { CompiledAnswer } from '../../ports/compiled-queries.port';
+import type { CopyProgress } from '../columnar-copy';
 
 /** What the columnar thread is started with. */
 export interface ColumnarThreadData {
@@ -31,6 +32,8 @@ export type FromColumnar =
   | { type: 'answered'; id: number; answer: CompiledAnswer }
   /** A background round failed (logged by the host; the copy retries on its next round). */
   | { type: 'round-failed'; message: string }
+  /** How a long catch-up goes (ColumnarCopyOptions.onProgress). */
+  | { type: 'progress'; progress: CopyProgress }
   /** Something the host should log (e.g. an unreadable copy moved aside). */
   | { type: 'notice'; message: string }
   | { type: 'closed' };

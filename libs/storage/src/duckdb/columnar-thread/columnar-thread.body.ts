@@ -28,6 +28,7 @@ export async function runColumnarThread(): Promise<void> {
       projectColumns: data.projectColumns,
       onError: (error) =>
         send({ type: 'round-failed', message: (error as Error)?.message ?? String(error) }),
+      onProgress: (progress) => send({ type: 'progress', progress }),
     },
     (message) => send({ type: 'notice', message }),
   );

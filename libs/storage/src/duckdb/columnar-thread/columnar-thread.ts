@@ -1,12 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { Query, QueryLimits } from '@app/query-engine';
 import { CompiledAnswer, CompiledQueries } from '../../ports/compiled-queries.port';
+import type { CopyProgress } from '../columnar-copy';
 import { ColumnarThreadData, FromColumnar, ToColumnar } from './columnar-protocol';
 
 export interface ColumnarThreadOptions extends ColumnarThreadData {
   /** The built entry file that calls runColumnarThread (apps/standalone). */
   entry: string;
   log: (message: string) => void;
+  /** How a long catch-up of the copy goes (the fill after an upgrade, a restore, a burst). */
+  onProgress?: (progress: CopyProgress) => void;
   /** Before a stopped thread is started again, ms. */
   restartMs?: number;
 }
@@ -35,7 +38,7 @@ export class ColumnarThread implements CompiledQueries {
   }
 
   start(): void {
-    const { entry, log, restartMs: _r, ...data } = this.options;
+    const { entry, log, onProgress, restartMs: _r, ...data } = this.options;
     const worker = new Worker(entry, { workerData: data satisfies ColumnarThreadData });
     this.worker = worker;
     worker.on('message', (message: FromColumnar) => {
@@ -53,6 +56,9 @@ export class ColumnarThread implements CompiledQueries {
           break;
         case 'notice':
           log(message.message);
+          break;
+        case 'progress':
+          onProgress?.(message.progress);
           break;
         case 'closed':
           this.closed?.();
