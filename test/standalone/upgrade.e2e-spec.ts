@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { JsonObject } from '@app/events';
 import { MIGRATIONS } from '@app/storage/sqlite';
+import { ensureCommand } from '@tools/stack';
 import { freePort } from '../support/free-port';
 import { http } from '../support/http';
 import { SqliteContents } from '../support/sqlite-contents';
@@ -280,6 +281,7 @@ describe('standalone: upgrading a data dir of the previous layout', () => {
     const dataDir = unpack();
     dirs.push(dataDir);
     amplify(dataDir, 40);
+    ensureCommand('script', 'bsdutils');
     const port = await freePort();
     // util-linux `script` gives the server a pseudo-terminal; its own output is the terminal's.
     const child = spawn(

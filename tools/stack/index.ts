@@ -12,7 +12,7 @@ export {
 } from './stack';
 export type { ServiceStatus, StackOptions, StackPorts, StackStore, StackUpResult } from './stack';
 export { freePorts } from './process-control';
-export { ensureChromium } from './apt-install';
+export { ensureChromium, ensureCommand } from './apt-install';
 export { readStackConfig, readStackFile, stackConfigPath } from './stack-config';
 export type { ServiceHandle, ServiceStartOptions } from './service.types';
 export * as redisService from './services/redis.service';
