@@ -99,15 +99,21 @@ describe('standalone: the columnar query path', () => {
   });
   afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-  it('answers compiled queries as the TypeScript engine does, a funnel by the engine, and after deletes', async () => {
-    server = await new StandaloneServer().start();
-    dirs.push(server.dataDir);
-    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
+  /** A fresh server holding the orders, once its copy answers. */
+  const withOrders = async () => {
+    const fresh = await new StandaloneServer().start();
+    dirs.push(fresh.dataDir);
+    const write = await http('POST', `${fresh.url}/3.0/projects/default/events`, {
       body: { orders: events },
-      key: server.keys!.write_key,
+      key: fresh.keys!.write_key,
     });
     expect(write.status).toBe(200);
-    await untilCompiled(server);
+    await untilCompiled(fresh);
+    return fresh;
+  };
+
+  it('answers compiled queries as the TypeScript engine does, a funnel by the engine, and after deletes', async () => {
+    server = await withOrders();
     const compiled = await answersOf(server);
     for (const a of compiled as { path: string }[]) expect(a.path).toBe('compiled');
 
@@ -157,14 +163,7 @@ describe('standalone: the columnar query path', () => {
   }, 120_000);
 
   it('says in execution_metadata which path answered, with the events it read', async () => {
-    server = await new StandaloneServer().start();
-    dirs.push(server.dataDir);
-    const write = await http('POST', `${server.url}/3.0/projects/default/events`, {
-      body: { orders: events },
-      key: server.keys!.write_key,
-    });
-    expect(write.status).toBe(200);
-    await untilCompiled(server);
+    server = await withOrders();
     const withMetadata = async (s: StandaloneServer, params: Record<string, string>) => {
       const qs = new URLSearchParams({
         event_collection: 'orders',

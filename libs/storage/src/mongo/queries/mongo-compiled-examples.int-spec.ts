@@ -284,6 +284,29 @@ describe('MongoDB-compiled queries: what compiles, what is declined', () => {
     expect(answer).toEqual({ result: inRange });
   });
 
+  it("include_metadata: the timeframe's events as scanned, and the engine's per-event figures", async () => {
+    const params = {
+      event_collection: 'purchases',
+      timeframe,
+      include_metadata: true,
+      filters: [{ property_name: 'user.country', operator: 'eq', property_value: 'DE' }],
+    };
+    const [answer, reference] = await both('count', params);
+    if (typeof answer === 'string') throw new Error(`declined: ${answer}`);
+    expect(answer.result).toBe(reference.result);
+    // The pipeline reads the collection's events in the timeframe (only this
+    // project's) and filters them; the engine's scan pushes the eq filter
+    // down, so it reports fewer.
+    const inRange = events().filter((e) => e.timestamp < START + 30 * DAY).length;
+    expect(answer.execution_metadata).toEqual({
+      total_processing_time: expect.any(Number),
+      events_scanned: inRange,
+      properties_per_event: 2,
+      total_properties_scanned: 2 * inRange,
+    });
+    expect(reference.execution_metadata?.properties_per_event).toBe(2);
+  });
+
   describe('declined, then answered by the engine', () => {
     const declined: [string, string, Record<string, unknown>, RegExp][] = [
       [

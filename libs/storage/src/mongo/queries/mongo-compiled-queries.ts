@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import { Query, QueryLimits, resolveLimits } from '@app/query-engine';
+import { executionMetadata, Query, QueryLimits, resolveLimits } from '@app/query-engine';
 import { CompiledAnswer, CompiledQueries } from '../../ports/compiled-queries.port';
 import { compileMongoQuery, MongoCompilation, SecondPass, UNSURE } from './mongo-query.compile';
 import { shapeMongoRows } from './mongo-shape';
@@ -57,6 +57,7 @@ export class MongoCompiledQueries implements CompiledQueries {
     query: Query,
     options: { limits: Partial<QueryLimits>; now?: Date; signal?: AbortSignal },
   ): Promise<CompiledAnswer> {
+    const startedAt = Date.now();
     // Without any type test to trim (a count, a sum by a time bucket), the
     // schema counters are not read at all.
     let compilation = this.compile(projectId, query, options);
@@ -84,7 +85,9 @@ export class MongoCompiledQueries implements CompiledQueries {
     try {
       const after = compiled.guards.trusts() ? await this.view(projectId, query) : undefined;
       if (after && compiled.guards.changed(after)) {
-        return { declined: 'the events changed in a way the counters did not show when the pipeline began' };
+        return {
+          declined: 'the events changed in a way the counters did not show when the pipeline began',
+        };
       }
     } catch (e) {
       return { declined: `reading the schema counters failed: ${(e as Error).message}` };
@@ -105,7 +108,23 @@ export class MongoCompiledQueries implements CompiledQueries {
     const result = shapeMongoRows(compiled, rows, limits);
     if (result === undefined)
       return { declined: 'over a limit the engine reports (groups, cells or values)' };
-    return { response: { result } };
+    if (!compiled.scanned) return { response: { result } };
+    let counted: Document[];
+    try {
+      counted = await this.events.aggregate([{ $match: compiled.scanned }, { $count: 'n' }], {
+        maxTimeMS: limits.deadlineMs,
+        signal: options.signal,
+      });
+    } catch (e) {
+      return { declined: `MongoDB failed: ${(e as Error).message}` };
+    }
+    const eventsScanned = Number(counted[0]?.n ?? 0);
+    return {
+      response: {
+        result,
+        execution_metadata: executionMetadata(query, { startedAt, eventsScanned }),
+      },
+    };
   }
 
   /**

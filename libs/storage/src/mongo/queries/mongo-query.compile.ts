@@ -34,6 +34,12 @@ export interface MongoCompiledMetrics {
   guards: Guards;
   second?: SecondPass;
   readers: MongoReader[];
+  /**
+   * With include_metadata: the `$match` of the events the query reads (its
+   * collection and timeframe, on the `(p, c, t)` index), counted for
+   * execution_metadata's `events_scanned`.
+   */
+  scanned?: Document;
 }
 
 /**
@@ -78,11 +84,11 @@ export const UNSURE = 'u';
  * select_unique, with group_by (several), interval and multi_analysis; median,
  * percentile and standard_deviation alone without group_by or interval, in
  * two passes (compileTwoPass). Declined: those three grouped, funnels,
- * extraction (the event scan already streams it), execution metadata.
+ * extraction (the event scan already streams it).
  */
 export function compileMongoQuery(query: Query, ctx: MongoCompileContext): MongoCompilation {
   try {
-    return { compiled: compile(query, ctx) };
+    return { compiled: withScanned(compile(query, ctx), ctx) };
   } catch (e) {
     if (e instanceof Declined) return { declined: e.message };
     if (e instanceof TallyError) return { declined: `the engine decides: ${e.message}` };
@@ -90,10 +96,22 @@ export function compileMongoQuery(query: Query, ctx: MongoCompileContext): Mongo
   }
 }
 
+/** Adds the count behind execution_metadata when the query asks for it. */
+function withScanned(
+  compiled: MongoCompiledMetrics,
+  ctx: MongoCompileContext,
+): MongoCompiledMetrics {
+  const { query } = compiled;
+  if (!query.include_metadata) return compiled;
+  const scanned: Document = { p: ctx.projectId, c: query.event_collection };
+  const range = resolveTimeframe(query.timeframe, query.timezone, ctx.now);
+  if (range) scanned.t = { $gte: new Date(range.start), $lt: new Date(range.end) };
+  return { ...compiled, scanned };
+}
+
 function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
   if (query.analysis_type === 'funnel') throw new Declined('funnel is not compiled');
   if (query.analysis_type === 'extraction') throw new Declined('extraction reads the event scan');
-  if (query.include_metadata) throw new Declined('execution_metadata reports the engine scan');
   const metrics: LabelledMetric[] =
     query.analysis_type === 'multi_analysis'
       ? Object.entries(query.analyses).map(([label, spec]) => ({ label, spec }))
