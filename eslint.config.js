@@ -38,4 +38,21 @@ module.exports = tseslint.config(
       'boundaries/libs-no-app-imports': 'error',
     },
   },
+  {
+    // Request, beacon, parameter and stored JSON goes through the one safe
+    // parser (libs/events/src/json-text.ts), which refuses a `__proto__` key;
+    // a bare JSON.parse would build objects from tenant text unchecked.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'JSON',
+          property: 'parse',
+          message: 'Parse JSON with parseJsonText (@app/events): it refuses __proto__ keys.',
+        },
+      ],
+    },
+  },
 );

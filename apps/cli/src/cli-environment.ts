@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TallyConfig } from '@app/config';
+import { parseJsonText } from '@app/events';
 
 /** Which installation a command acts on, and why. */
 export interface CliInstallation {
@@ -46,7 +47,7 @@ export function recordedProcessAlive(record: ProcessRecord): boolean {
 
 function readJson<T>(file: string): T | null {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return parseJsonText(fs.readFileSync(file, 'utf8'), file) as T;
   } catch {
     return null;
   }

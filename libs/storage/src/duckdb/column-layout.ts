@@ -1,4 +1,4 @@
-import { JsonObject, JsonValue } from '@app/events';
+import { JsonObject, JsonValue, parseJsonText } from '@app/events';
 import { canonicalJson, numericString, parseIsoInstant } from '@app/query-engine';
 import { LONE_SURROGATE } from './sql-params';
 
@@ -166,7 +166,7 @@ export function valueFromColumns(values: readonly unknown[]): JsonValue {
   if (typeof n === 'number') return n;
   if (typeof s === 'string') return s;
   if (typeof b === 'boolean') return b;
-  if (typeof a === 'string') return JSON.parse(a) as JsonValue;
-  if (typeof o === 'string') return JSON.parse(o) as JsonValue;
+  if (typeof a === 'string') return parseJsonText(a, 'A stored array value') as JsonValue;
+  if (typeof o === 'string') return parseJsonText(o, 'A stored object value') as JsonValue;
   return null;
 }

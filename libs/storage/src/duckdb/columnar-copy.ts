@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { StoredEvent } from '@app/events';
+import { JsonObject, parseJsonText, StoredEvent } from '@app/events';
 import { Query, QueryLimits } from '@app/query-engine';
 import { ChangeFeed, FeedRow } from '../ports/change-feed.port';
 import { CompiledAnswer, CompiledQueries } from '../ports/compiled-queries.port';
@@ -268,7 +268,11 @@ function byCollection(rows: readonly FeedRow[]): Iterable<CollectionGroup> {
       group = { project: row.project, collection: row.collection, events: [], sources: [] };
       groups.set(key, group);
     }
-    group.events.push({ id: row.id, timestamp: row.ts, event: JSON.parse(row.body) });
+    group.events.push({
+      id: row.id,
+      timestamp: row.ts,
+      event: parseJsonText(row.body, 'A stored event body') as JsonObject,
+    });
     group.sources.push({ rid: row.rid, body: row.body });
   }
   return groups.values();

@@ -1,4 +1,4 @@
-import { JsonObject } from '@app/events';
+import { JsonObject, parseJsonText } from '@app/events';
 import { compileProjection } from '@app/query-engine';
 import { CompiledExtraction } from './compile-query';
 
@@ -33,7 +33,7 @@ export function shapeExtraction(
     compiled.latest === undefined ? picked : picked.slice(Math.max(0, picked.length - compiled.latest));
   const project = compiled.propertyNames ? compileProjection(compiled.propertyNames) : undefined;
   return kept.map((r) => {
-    const body = JSON.parse(r.body) as JsonObject;
+    const body = parseJsonText(r.body, 'A stored event body') as JsonObject;
     return project ? project(body) : body;
   });
 }

@@ -1,5 +1,5 @@
 import { Collection } from 'mongodb';
-import { CollectionEvent } from '@app/events';
+import { CollectionEvent, JsonObject, parseJsonText } from '@app/events';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
 import {
   DeadLetter,
@@ -113,7 +113,9 @@ export class MongoDeadLetterStore implements DeadLetterStore {
 
 function toDeadLetter(doc: DeadLetterDoc): DeadLetter {
   // A truncated body cannot be parsed back; it is kept for diagnosis only.
-  const body = doc.truncated ? { truncated_json: doc.body } : JSON.parse(doc.body);
+  const body = doc.truncated
+    ? { truncated_json: doc.body }
+    : (parseJsonText(doc.body, 'A dead-lettered event body') as JsonObject);
   const event: CollectionEvent = {
     id: doc.eventId,
     collection: doc.collection,

@@ -1,5 +1,6 @@
 import { Collection } from 'mongodb';
 import { MongoConnection, MongoStoreOptions, connectionFor } from './mongo-connection';
+import { parseJsonText } from '@app/events';
 import {
   DeleteJob,
   DeleteJobCheckpoint,
@@ -142,5 +143,9 @@ export class MongoDeleteJobStore implements DeleteJobStore {
 
 function toJob(doc: JobDoc): DeleteJob {
   const { _id, selection, ...fields } = doc;
-  return { ...fields, id: _id, selection: JSON.parse(selection) as DeleteJob['selection'] };
+  return {
+    ...fields,
+    id: _id,
+    selection: parseJsonText(selection, 'A stored delete selection') as DeleteJob['selection'],
+  };
 }

@@ -1,4 +1,5 @@
 import { SqliteDatabase } from './sqlite-database';
+import { parseJsonText } from '@app/events';
 import {
   DeleteJob,
   DeleteJobCheckpoint,
@@ -197,7 +198,7 @@ function toJob(row: JobRow): DeleteJob {
     id: row.id,
     projectId: row.project,
     collection: row.collection,
-    selection: JSON.parse(row.selection) as DeleteJob['selection'],
+    selection: parseJsonText(row.selection, 'A stored delete selection') as DeleteJob['selection'],
     resolveAt: row.resolve_at,
     state: row.state,
     eventsScanned: row.events_scanned,
