@@ -12,8 +12,11 @@
  * ratio to the native SQL, the NDJSON extraction rate against a bare SQLite
  * read of the same bodies, and the process's peak RSS while copying and
  * querying. Knobs: ENGINE_EVENTS, BENCH_RUNS (5), BENCH_SEED. Data lives under
- * /tmp and is removed at the end; a compiled answer that differs from the
- * native one, or a query that is not compiled, exits non-zero.
+ * /tmp and is removed at the end, unless BENCH_DATA_DIR names a directory to
+ * keep it in: a later run with the same BENCH_DATA_DIR and ENGINE_EVENTS skips
+ * the load and the fill, so its figures are those of a process that only
+ * queries (a server restarted on a filled copy). A compiled answer that
+ * differs from the native one, or a query that is not compiled, exits non-zero.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -159,7 +162,10 @@ async function load(store: SqliteEventStore): Promise<number> {
 const size = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-engine-bench-'));
+  const kept = process.env.BENCH_DATA_DIR;
+  const dir = kept ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tally-engine-bench-'));
+  if (kept) fs.mkdirSync(kept, { recursive: true });
+  const filled = kept !== undefined && fs.existsSync(path.join(dir, 'filled'));
   const lines: string[] = [];
   const failures: string[] = [];
   const say = (line: string) => {
@@ -172,10 +178,13 @@ async function main(): Promise<void> {
     say(
       `engine bench: ${fmt(EVENTS)} events over 30 days, ${RUNS} runs per query (median), ${os.cpus().length} cores`,
     );
-    const loadMs = await load(store);
-    say(
-      `load into SQLite (the store's insert, ${fmt(CHUNK)} per transaction): ${(loadMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (loadMs / 1000)))} events/s`,
-    );
+    if (filled) say(`reusing the loaded and filled data in ${dir}`);
+    else {
+      const loadMs = await load(store);
+      say(
+        `load into SQLite (the store's insert, ${fmt(CHUNK)} per transaction): ${(loadMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (loadMs / 1000)))} events/s`,
+      );
+    }
 
     peakRss = process.memoryUsage().rss;
     const copy = await ColumnarCopy.open(new SqliteChangeFeed(db), {
@@ -184,9 +193,12 @@ async function main(): Promise<void> {
       memoryLimit: `${process.env.QUERY_COLUMNAR_MEMORY_MB || 512}MB`,
     });
     const fillMs = await timed(() => copy.sync());
-    say(
-      `columnar copy filled: ${(fillMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (fillMs / 1000)))} events/s; peak RSS ${mib(peakRss)}`,
-    );
+    if (!filled) {
+      say(
+        `columnar copy filled: ${(fillMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (fillMs / 1000)))} events/s; peak RSS ${mib(peakRss)}`,
+      );
+      if (kept) fs.writeFileSync(path.join(dir, 'filled'), String(EVENTS));
+    } else say(`RSS after opening the filled copy: ${mib(process.memoryUsage().rss)}`);
     const walSize = size(path.join(dir, 'tally.db-wal'));
     say(
       `data dir: tally.db ${mib(size(path.join(dir, 'tally.db')) + walSize)} (SQLite JSON layout), columnar.duckdb ${mib(size(path.join(dir, 'columnar.duckdb')) + size(path.join(dir, 'columnar.duckdb.wal')))}`,
@@ -271,7 +283,7 @@ async function main(): Promise<void> {
     await copy.close();
     db.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!kept) fs.rmSync(dir, { recursive: true, force: true });
   }
   if (failures.length > 0) {
     process.stdout.write(`\nFAILED:\n${failures.join('\n')}\n`);
