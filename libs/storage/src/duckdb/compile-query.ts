@@ -179,20 +179,11 @@ function withScanned<C extends CompiledQuery>(
 ): C {
   if (!query.include_metadata) return compiled;
   const params = new SqlParams();
-  const where = [
-    `e.project = ${params.add(ctx.projectId)}`,
-    `e.collection = ${params.add(query.event_collection)}`,
-  ];
   const range = resolveTimeframe(query.timeframe, query.timezone, ctx.now);
-  if (range) {
-    where.push(`e.ts >= ${params.instant(range.start)}`, `e.ts < ${params.instant(range.end)}`);
-  }
+  const where = collectionSql(query, range, ctx, params).join(' AND ');
   return {
     ...compiled,
-    scanned: {
-      sql: `SELECT count(*) FROM events e WHERE ${where.join(' AND ')}`,
-      params: params.values,
-    },
+    scanned: { sql: `SELECT count(*) FROM events e WHERE ${where}`, params: params.values },
   };
 }
 
@@ -205,13 +196,13 @@ function guardedColumns(ctx: CompileContext): (path: string) => PathColumns {
   };
 }
 
-/** The rows a query reads: its project and collection, timeframe and filters. */
-function scopeSql(
+/** The collection's rows in the timeframe: what a query reads before its filters. */
+function collectionSql(
   query: MetricQuery | MultiAnalysisQuery | ExtractionQuery,
   range: TimeRange | undefined,
   ctx: CompileContext,
   params: SqlParams,
-): string {
+): string[] {
   const where = [
     `e.project = ${params.add(ctx.projectId)}`,
     `e.collection = ${params.add(query.event_collection)}`,
@@ -219,6 +210,17 @@ function scopeSql(
   if (range) {
     where.push(`e.ts >= ${params.instant(range.start)}`, `e.ts < ${params.instant(range.end)}`);
   }
+  return where;
+}
+
+/** The rows a query reads: its project and collection, timeframe and filters. */
+function scopeSql(
+  query: MetricQuery | MultiAnalysisQuery | ExtractionQuery,
+  range: TimeRange | undefined,
+  ctx: CompileContext,
+  params: SqlParams,
+): string {
+  const where = collectionSql(query, range, ctx, params);
   where.push(
     filtersSql(query.filters, {
       columnsOf: guardedColumns(ctx),

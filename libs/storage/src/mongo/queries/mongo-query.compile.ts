@@ -9,6 +9,7 @@ import {
   Query,
   QueryLimits,
   resolveTimeframe,
+  TimeRange,
 } from '@app/query-engine';
 import { Declined, Expr, isArray, isNumber, isStructured, valueOf } from './mongo-expressions';
 import { Guards, SchemaView } from './mongo-guards';
@@ -103,10 +104,22 @@ function withScanned(
 ): MongoCompiledMetrics {
   const { query } = compiled;
   if (!query.include_metadata) return compiled;
-  const scanned: Document = { p: ctx.projectId, c: query.event_collection };
   const range = resolveTimeframe(query.timeframe, query.timezone, ctx.now);
-  if (range) scanned.t = { $gte: new Date(range.start), $lt: new Date(range.end) };
-  return { ...compiled, scanned };
+  return { ...compiled, scanned: collectionMatch(query, range, ctx) };
+}
+
+/**
+ * The collection's events in the timeframe, on the `(p, c, t)` index: what a
+ * query reads before its filters.
+ */
+function collectionMatch(
+  query: MetricQuery | MultiAnalysisQuery,
+  range: TimeRange | undefined,
+  ctx: MongoCompileContext,
+): Document {
+  const match: Document = { p: ctx.projectId, c: query.event_collection };
+  if (range) match.t = { $gte: new Date(range.start), $lt: new Date(range.end) };
+  return match;
 }
 
 function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
@@ -124,8 +137,7 @@ function compile(query: Query, ctx: MongoCompileContext): MongoCompiledMetrics {
 
   const guards = new Guards(ctx.schema);
   const filters = compileMongoFilters(query.filters, ctx.limits, guards);
-  const match: Document = { p: ctx.projectId, c: query.event_collection };
-  if (range) match.t = { $gte: new Date(range.start), $lt: new Date(range.end) };
+  const match = collectionMatch(query, range, ctx);
   if (Object.keys(filters).length > 0) match.$and = [filters];
 
   // Group keys. Missing and null form one group, as in the engine; a bare
