@@ -4,20 +4,22 @@
  * other collections cost it. The copy keeps every collection's typed columns
  * in one table, so a server with many tenants has many columns, and each
  * appended row carries all of them. The same events (the engine bench's
- * collection, ~20 properties) are appended in windows of 10,000 into a fresh
+ * collection, ~20 properties) are appended in the copy's windows (2,500 rows;
+ * BENCH_FILL_WINDOW to change it) into a fresh
  * in-memory table that holds, besides, the columns of another project's
  * collection with `other` properties; `other` = 0 is the baseline, measured in
  * the same run, rounds alternating.
  *
  * Run: `npm run bench -- columnar-fill` (figures in docs/benchmarks.md).
  * Knobs: BENCH_FILL_EVENTS (100000), BENCH_ROUNDS (3), BENCH_FILL_OTHER
- * (0,500,1500). BENCH_COMPARE_DIST: the dist/ directory of another build
+ * (0,500,1500), BENCH_FILL_WINDOW. BENCH_COMPARE_DIST: the dist/ directory of another build
  * (e.g. a worktree of an earlier commit), measured in the same rounds as
  * "before".
  */
 import * as path from 'node:path';
 import { StoredEvent } from '@app/events';
 import { DuckdbEventTable } from '@app/storage/duckdb';
+import { FEED_WINDOW } from '@app/storage/sqlite';
 import { bakeoffEvent } from './support/bakeoff-events';
 import { median } from './support/load';
 import { fmt, rate, timed } from './support/timing';
@@ -26,8 +28,8 @@ const EVENTS = Number(process.env.BENCH_FILL_EVENTS || 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const OTHER = (process.env.BENCH_FILL_OTHER || '0,500,1500').split(',').map(Number);
 const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
-/** The copy's window (sqlite-change-feed.ts WINDOW_ROWS). */
-const WINDOW = 10_000;
+/** The copy's window: the change feed's row bound. */
+const WINDOW = Number(process.env.BENCH_FILL_WINDOW || FEED_WINDOW.rows);
 
 type Table = Pick<DuckdbEventTable, 'append' | 'close'>;
 type Open = () => Promise<Table>;

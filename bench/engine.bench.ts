@@ -23,42 +23,42 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '@app/config';
 import { QueryService } from '@app/core';
-import { CollectionEvent } from '@app/events';
-import { ColumnarCopy } from '@app/storage/duckdb';
+import { ColumnarCopy, tuneDuckdbAllocator } from '@app/storage/duckdb';
 import { SqliteChangeFeed, SqliteDatabase, SqliteEventStore } from '@app/storage/sqlite';
-import { BAKEOFF_END, BAKEOFF_START, BAKEOFF_ZONE, bakeoffEvent } from './support/bakeoff-events';
+import { BAKEOFF_END, BAKEOFF_START, BAKEOFF_ZONE } from './support/bakeoff-events';
+import {
+  ENGINE_COLLECTION,
+  ENGINE_QUERIES,
+  ENGINE_TIMEFRAME,
+  EngineQuery,
+  loadEngineEvents,
+} from './support/engine-data';
 import { median } from './support/load';
 import { fmt, timed } from './support/timing';
 
 const EVENTS = Number(process.env.ENGINE_EVENTS || 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS || 5);
-const SEED = Number(process.env.BENCH_SEED || 20240225);
 const EXTRACT = Math.min(EVENTS, 1_000_000);
 const PROJECT = 'bench';
-const COLLECTION = 'c';
-const CHUNK = 5_000;
+const COLLECTION = ENGINE_COLLECTION;
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 sampler.unref();
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
-const timeframe = {
-  start: new Date(BAKEOFF_START).toISOString(),
-  end: new Date(BAKEOFF_END).toISOString(),
-};
+const timeframe = ENGINE_TIMEFRAME;
 const WHERE = 'project = $1 AND collection = $2 AND ts >= $3 AND ts < $4';
 const BOUNDS: (string | number)[] = [PROJECT, COLLECTION, BAKEOFF_START, BAKEOFF_END];
 
-interface Case {
-  name: string;
-  analysis: string;
-  params: Record<string, unknown>;
+/** What the engine bench adds to each query: the hand-written SQL and how to compare. */
+interface Native {
   native: string;
   /** The compiled answer reduced to what the native SQL returns, for the equality check. */
   reduce: (result: unknown) => unknown;
   nativeReduce: (rows: unknown[][]) => unknown;
 }
+type Case = EngineQuery & Native;
 
 const asCount = (rows: unknown[][]) => Number(rows[0][0]);
 /** Groups as sorted [key, value] pairs: both sides list them in any order. */
@@ -67,97 +67,51 @@ const groupsOf = (result: unknown) =>
     .map((g) => [String(g['user.country']), Number(g.result)] as const)
     .sort(([a], [b]) => (a < b ? -1 : 1));
 
-function cases(): Case[] {
-  return [
-    {
-      name: 'count',
-      analysis: 'count',
-      params: {},
-      native: `SELECT count(*) FROM events WHERE ${WHERE}`,
-      reduce: Number,
-      nativeReduce: asCount,
-    },
-    {
-      name: 'count, eq filter',
-      analysis: 'count',
-      params: {
-        filters: [{ property_name: 'user.country', operator: 'eq', property_value: 'US' }],
-      },
-      native: `SELECT count(*) FROM events WHERE ${WHERE} AND {user.country:s} = 'US'`,
-      reduce: Number,
-      nativeReduce: asCount,
-    },
-    {
-      name: 'count, or of two filters',
-      analysis: 'count',
-      params: {
-        filters: [
-          {
-            operator: 'or',
-            operands: [
-              { property_name: 'type', operator: 'eq', property_value: 'purchase' },
-              { property_name: 'price', operator: 'gt', property_value: 900 },
-            ],
-          },
-        ],
-      },
-      native: `SELECT count(*) FROM events WHERE ${WHERE} AND ({type:s} = 'purchase' OR {price:n} > 900)`,
-      reduce: Number,
-      nativeReduce: asCount,
-    },
-    {
-      name: 'sum, group_by (12 groups)',
-      analysis: 'sum',
-      params: { target_property: 'price', group_by: 'user.country' },
-      native: `SELECT {user.country:s}, sum({price:n}) FROM events WHERE ${WHERE} GROUP BY 1`,
-      reduce: groupsOf,
-      nativeReduce: (rows) =>
-        rows.map(([k, v]) => [String(k), Number(v)] as const).sort(([a], [b]) => (a < b ? -1 : 1)),
-    },
-    {
-      name: 'count_unique user.id',
-      analysis: 'count_unique',
-      params: { target_property: 'user.id' },
-      native: `SELECT count(DISTINCT {user.id:s}) FROM events WHERE ${WHERE}`,
-      reduce: Number,
-      nativeReduce: asCount,
-    },
-    {
-      name: 'percentile 90 of price',
-      analysis: 'percentile',
-      params: { target_property: 'price', percentile: 90 },
-      native: `SELECT quantile_disc({price:n}, 0.9) FROM events WHERE ${WHERE}`,
-      reduce: () => null,
-      nativeReduce: () => null,
-    },
-    {
-      name: `daily count in ${BAKEOFF_ZONE}`,
-      analysis: 'count',
-      params: { interval: 'daily', timezone: BAKEOFF_ZONE },
-      // What one would write by hand: local days with DuckDB's ICU time zones.
-      native:
-        `SELECT date_trunc('day', timezone('${BAKEOFF_ZONE}', make_timestamptz(ts * 1000))) AS d, count(*) ` +
-        `FROM events WHERE ${WHERE} GROUP BY 1 ORDER BY 1`,
-      reduce: (result) =>
-        (result as { value: number }[]).filter((d) => d.value > 0).map((d) => d.value),
-      nativeReduce: (rows) => rows.map((r) => Number(r[1])),
-    },
-  ];
-}
+/** The native side of ENGINE_QUERIES, in the same order. */
+const NATIVE: Native[] = [
+  {
+    native: `SELECT count(*) FROM events WHERE ${WHERE}`,
+    reduce: Number,
+    nativeReduce: asCount,
+  },
+  {
+    native: `SELECT count(*) FROM events WHERE ${WHERE} AND {user.country:s} = 'US'`,
+    reduce: Number,
+    nativeReduce: asCount,
+  },
+  {
+    native: `SELECT count(*) FROM events WHERE ${WHERE} AND ({type:s} = 'purchase' OR {price:n} > 900)`,
+    reduce: Number,
+    nativeReduce: asCount,
+  },
+  {
+    native: `SELECT {user.country:s}, sum({price:n}) FROM events WHERE ${WHERE} GROUP BY 1`,
+    reduce: groupsOf,
+    nativeReduce: (rows) =>
+      rows.map(([k, v]) => [String(k), Number(v)] as const).sort(([a], [b]) => (a < b ? -1 : 1)),
+  },
+  {
+    native: `SELECT count(DISTINCT {user.id:s}) FROM events WHERE ${WHERE}`,
+    reduce: Number,
+    nativeReduce: asCount,
+  },
+  {
+    native: `SELECT quantile_disc({price:n}, 0.9) FROM events WHERE ${WHERE}`,
+    reduce: () => null,
+    nativeReduce: () => null,
+  },
+  {
+    // What one would write by hand: local days with DuckDB's ICU time zones.
+    native:
+      `SELECT date_trunc('day', timezone('${BAKEOFF_ZONE}', make_timestamptz(ts * 1000))) AS d, count(*) ` +
+      `FROM events WHERE ${WHERE} GROUP BY 1 ORDER BY 1`,
+    reduce: (result) =>
+      (result as { value: number }[]).filter((d) => d.value > 0).map((d) => d.value),
+    nativeReduce: (rows) => rows.map((r) => Number(r[1])),
+  },
+];
 
-async function load(store: SqliteEventStore): Promise<number> {
-  return timed(async () => {
-    for (let from = 0; from < EVENTS; from += CHUNK) {
-      const chunk: CollectionEvent[] = [];
-      for (let i = from; i < Math.min(EVENTS, from + CHUNK); i++) {
-        const e = bakeoffEvent(SEED, i, EVENTS);
-        chunk.push({ collection: COLLECTION, id: e.id, timestamp: e.ts, event: e.body as never });
-      }
-      await store.insert(PROJECT, chunk);
-      if ((from / CHUNK) % 200 === 0) process.stdout.write(`  loaded ${fmt(from)}\r`);
-    }
-  });
-}
+const cases = (): Case[] => ENGINE_QUERIES.map((q, i) => ({ ...q, ...NATIVE[i] }));
 
 const size = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
@@ -180,17 +134,18 @@ async function main(): Promise<void> {
     );
     if (filled) say(`reusing the loaded and filled data in ${dir}`);
     else {
-      const loadMs = await load(store);
+      const loadMs = await loadEngineEvents(store, PROJECT, EVENTS);
       say(
-        `load into SQLite (the store's insert, ${fmt(CHUNK)} per transaction): ${(loadMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (loadMs / 1000)))} events/s`,
+        `load into SQLite (the store's insert, 5,000 per transaction): ${(loadMs / 1000).toFixed(1)} s, ${fmt(Math.round(EVENTS / (loadMs / 1000)))} events/s`,
       );
     }
 
     peakRss = process.memoryUsage().rss;
+    tuneDuckdbAllocator(); // as the server does before its columnar thread starts
     const copy = await ColumnarCopy.open(new SqliteChangeFeed(db), {
       path: path.join(dir, 'columnar.duckdb'),
       threads: Number(process.env.QUERY_COLUMNAR_THREADS || 1),
-      memoryLimit: `${process.env.QUERY_COLUMNAR_MEMORY_MB || 512}MB`,
+      memoryLimit: `${process.env.QUERY_COLUMNAR_MEMORY_MB || 256}MB`,
     });
     const fillMs = await timed(() => copy.sync());
     if (!filled) {

@@ -124,6 +124,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig('standalone', { QUERY_STREAM_DEADLINE_MS: 'forever' })).toThrow(/QUERY_STREAM_DEADLINE_MS/);
   });
 
+  it("gives DuckDB 256 MiB unless told otherwise, at least 64 (the 1 GiB bound's share)", () => {
+    expect(loadConfig('standalone', {}).query.columnar.memoryMb).toBe(256);
+    expect(loadConfig('standalone', { QUERY_COLUMNAR_MEMORY_MB: '1024' }).query.columnar.memoryMb).toBe(1_024);
+    expect(() => loadConfig('standalone', { QUERY_COLUMNAR_MEMORY_MB: '32' })).toThrow(
+      /QUERY_COLUMNAR_MEMORY_MB must be an integer >= 64/,
+    );
+  });
+
   it('runs compiled queries at nice 10 unless told otherwise, within 0-19', () => {
     expect(loadConfig('standalone', {}).query.columnar.nice).toBe(10);
     expect(loadConfig('standalone', { QUERY_COLUMNAR_NICE: '0' }).query.columnar.nice).toBe(0);

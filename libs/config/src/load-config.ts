@@ -223,7 +223,7 @@ export function loadConfig(pool: Pool, env: Env = process.env): TallyConfig {
         enabled: bool(env, 'QUERY_COLUMNAR', true),
         threads: int(env, 'QUERY_COLUMNAR_THREADS', 1, 1),
         nice: int(env, 'QUERY_COLUMNAR_NICE', 10, 0, 19),
-        memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 512, 64),
+        memoryMb: int(env, 'QUERY_COLUMNAR_MEMORY_MB', 256, 64),
         projectColumns: int(env, 'QUERY_COLUMNAR_PROJECT_COLUMNS', 1_000, 1, 2_000),
       },
       mongoPipelines: bool(env, 'QUERY_MONGO_PIPELINES', true),

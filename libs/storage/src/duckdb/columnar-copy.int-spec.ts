@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CollectionEvent } from '@app/events';
 import { executeQuery, parseQuery } from '@app/query-engine';
-import { SqliteChangeFeed } from '../sqlite/sqlite-change-feed';
+import { FEED_WINDOW, SqliteChangeFeed } from '../sqlite/sqlite-change-feed';
 import { SqliteDatabase } from '../sqlite/sqlite-database';
 import { SqliteEventStore } from '../sqlite/sqlite-event.store';
 import { ColumnarCopy } from './columnar-copy';
@@ -242,6 +242,56 @@ describe('ColumnarCopy following SQLite', () => {
     const count = parseQuery('count', { event_collection: 'clicks', timeframe: 'this_7_days' });
     const answer = await copy!.answer('p', count, { limits: {}, now });
     expect('response' in answer && answer.response.result).toBe(2_001);
+  });
+
+  it('fills in windows bounded by rows and by bytes, and holds every row after a fill of many', async () => {
+    // A fill's memory grows with its window, so both bounds hold: small
+    // events stop at the row bound, large ones at the byte bound.
+    await store.insert(
+      'p',
+      Array.from({ length: FEED_WINDOW.rows * 4 + 10 }, (_, i) => event('small', i)),
+    );
+    const pad = 'x'.repeat(200_000);
+    const large = Math.ceil(FEED_WINDOW.bytes / pad.length) + 5;
+    await store.insert(
+      'p',
+      Array.from({ length: large }, (_, i) => event('large', i, { pad })),
+    );
+    const feed = new SqliteChangeFeed(db);
+    const first = feed.read({ rowid: 0, seq: 0 });
+    expect(first.rows).toHaveLength(FEED_WINDOW.rows);
+    expect(first.caughtUp).toBe(false);
+    const firstLarge = feed.read({ rowid: FEED_WINDOW.rows * 4 + 10, seq: 0 });
+    const bytes = firstLarge.rows.reduce((sum, r) => sum + r.body.length, 0);
+    expect(firstLarge.rows.length).toBeLessThan(large);
+    expect(bytes).toBeGreaterThanOrEqual(FEED_WINDOW.bytes);
+    expect(bytes - firstLarge.rows[firstLarge.rows.length - 1].body.length).toBeLessThan(
+      FEED_WINDOW.bytes,
+    );
+
+    const progress: { at: number; done: boolean }[] = [];
+    copy = await ColumnarCopy.open(new SqliteChangeFeed(db), {
+      path: copyFile(),
+      onProgress: (p) => progress.push({ at: p.at, done: p.done }),
+    });
+    await copy.sync();
+    await expectSameRows('p', 'small');
+    await expectSameRows('p', 'large');
+    // Reported window by window, and done at the last row.
+    expect(progress.length).toBeGreaterThan(4);
+    expect(progress[progress.length - 1]).toEqual({
+      at: FEED_WINDOW.rows * 4 + 10 + large,
+      done: true,
+    });
+  });
+
+  it("returns DuckDB's freed memory to the system in the background", async () => {
+    await open();
+    expect(
+      await copy!.nativeRows(
+        "SELECT value FROM duckdb_settings() WHERE name = 'allocator_background_threads'",
+      ),
+    ).toEqual([['true']]);
   });
 
   it('reads a write committed while a round is in flight, after that round read its last window', async () => {

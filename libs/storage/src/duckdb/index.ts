@@ -11,6 +11,7 @@ export type { Cell, ColumnKind } from './column-layout';
 export { ColumnarCopy } from './columnar-copy';
 export type { CopyProgress } from './columnar-copy';
 export { openColumnarCopy } from './open-columnar-copy';
+export { DUCKDB_ALLOCATOR_CONF, tuneDuckdbAllocator } from './duckdb-allocator';
 export { ColumnarThread } from './columnar-thread/columnar-thread';
 export { runColumnarThread } from './columnar-thread/columnar-thread.body';
 export { threadpoolSize } from './columnar-thread/query-priority';

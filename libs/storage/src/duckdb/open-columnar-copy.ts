@@ -3,6 +3,7 @@ import { TallyConfig } from '@app/config';
 import type { Stores } from '../open-stores';
 import { sqliteDatabaseOf } from '../sqlite/open-sqlite';
 import type { CopyProgress } from './columnar-copy';
+import { tuneDuckdbAllocator } from './duckdb-allocator';
 import { ColumnarThread } from './columnar-thread/columnar-thread';
 import { lowerThreadpoolPriority } from './columnar-thread/query-priority';
 
@@ -12,7 +13,8 @@ import { lowerThreadpoolPriority } from './columnar-thread/query-priority';
  * `entry`, which calls runColumnarThread) and filling itself in the
  * background. Only the process that serves queries opens it (DuckDB locks its
  * file; the CLI never needs it). Its queries run at a lower priority than
- * ingest (QUERY_COLUMNAR_NICE; query-priority.ts).
+ * ingest (QUERY_COLUMNAR_NICE; query-priority.ts), and its allocator returns
+ * freed memory at once (duckdb-allocator.ts).
  */
 export async function openColumnarCopy(
   stores: Stores,
@@ -32,6 +34,7 @@ export async function openColumnarCopy(
       `compiled queries: ${priority.lowered} of ${priority.of} pool threads run at nice ${priority.nice}; the others were not found`,
     );
   }
+  tuneDuckdbAllocator();
   const thread = new ColumnarThread({
     entry,
     file: db.file,

@@ -4,12 +4,14 @@ import { SqliteDatabase } from './sqlite-database';
 /** Log entries read per window; each names one rowid to re-read. */
 const LOG_ENTRIES = 10_000;
 /**
- * Bodies per window, bounding the copy's memory per step (it runs in its own
- * thread, so the window's size costs no HTTP latency); larger windows spread
- * the per-window cost (one appender session, one position update) thinner.
+ * Bodies per window, bounding the copy's memory per step. Larger windows
+ * spread the per-window cost (one appender session, one position update)
+ * thinner, but a fill's JavaScript heap grows with them: with 10,000 rows
+ * and 16 MB, a server filling 200,000 events peaked at 869 MiB; with 2,500
+ * and 4 MB (and DuckDB's allocator tuned, duckdb-allocator.ts), at 645 MiB,
+ * for a fill ~10% slower (docs/benchmarks.md, "engine-rss").
  */
-const WINDOW_ROWS = 10_000;
-const WINDOW_BYTES = 16_000_000;
+export const FEED_WINDOW = { rows: 2_500, bytes: 4_000_000 } as const;
 
 /**
  * The events table as a feed for the columnar copy (libs/storage/src/duckdb/
@@ -55,11 +57,11 @@ export class SqliteChangeFeed implements ChangeFeed {
       if (top > from.rowid) {
         for (const row of reader
           .prepare(`${select} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
-          .iterate(from.rowid, WINDOW_ROWS) as IterableIterator<FeedRow>) {
+          .iterate(from.rowid, FEED_WINDOW.rows) as IterableIterator<FeedRow>) {
           rows.push(row);
           bytes += row.body.length;
           through = row.rid;
-          if (bytes >= WINDOW_BYTES) break;
+          if (bytes >= FEED_WINDOW.bytes) break;
         }
         cut = through < top;
       } else if (top < from.rowid && logDone) {
