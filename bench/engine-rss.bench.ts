@@ -32,7 +32,7 @@ import {
   loadEngineEvents,
 } from './support/engine-data';
 import { median } from './support/load';
-import { ROOT, Running, startNode, tempDir } from './support/processes';
+import { procStatusBytes, ROOT, Running, startNode, tempDir } from './support/processes';
 import { fmt, timed } from './support/timing';
 
 const EVENTS = Number(process.env.ENGINE_EVENTS || 10_000_000);
@@ -46,18 +46,12 @@ const SERVER = path.join(
 );
 const mib = (bytes: number) => `${fmt(Math.round(bytes / 1024 / 1024))} MiB`;
 
-/** A line of /proc/<pid>/status, in bytes. */
-function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
-}
-
 /** The peak RSS of `pid` over a phase, sampled every 100 ms. */
 function rssSampler(pid: number): { peak(): number; reset(): void; stop(): void } {
   let peak = 0;
   const sample = () => {
     try {
-      peak = Math.max(peak, statusBytes(pid, 'VmRSS'));
+      peak = Math.max(peak, procStatusBytes(pid, 'VmRSS'));
     } catch {
       // The process has exited; its last samples stand.
     }
@@ -197,11 +191,11 @@ async function main(): Promise<void> {
     const fillMs = await timed(() => caughtUp(server!));
     const fillPeak = rss.peak();
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
-    const settled = statusBytes(server.child.pid!, 'VmRSS');
+    const settled = procStatusBytes(server.child.pid!, 'VmRSS');
     rss.reset();
     const filledTimes = await queryAll(base, readKey, failures);
     const filledQueryPeak = rss.peak();
-    const filledHwm = statusBytes(server.child.pid!, 'VmHWM');
+    const filledHwm = procStatusBytes(server.child.pid!, 'VmHWM');
     rss.stop();
     await server.stop();
 
@@ -213,7 +207,7 @@ async function main(): Promise<void> {
     rss2.reset();
     const onlyTimes = await queryAll(base2, readKey, failures);
     const onlyQueryPeak = rss2.peak();
-    const onlyHwm = statusBytes(server.child.pid!, 'VmHWM');
+    const onlyHwm = procStatusBytes(server.child.pid!, 'VmHWM');
     rss2.stop();
     await server.stop();
     server = undefined;

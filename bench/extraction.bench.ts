@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { BAKEOFF_END, BAKEOFF_START, bakeoffEvent } from './support/bakeoff-events';
 import { median } from './support/load';
-import { ROOT, Running, startNode, tempDir } from './support/processes';
+import { procStatusBytes, ROOT, Running, startNode, tempDir } from './support/processes';
 import { fmt, rate, timed } from './support/timing';
 
 const EVENTS = Number(process.env.EXTRACTION_EVENTS || 1_000_000);
@@ -34,12 +34,6 @@ interface Keys {
 }
 
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
-
-/** The server's peak resident set so far (kernel's high-water mark). */
-function peakRss(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 async function loadEvents(base: string, keys: Keys): Promise<number> {
   let next = 0;
@@ -122,7 +116,7 @@ async function main(): Promise<void> {
     process.stdout.write(`extraction bench: ${fmt(EVENTS)} events, ${RUNS} exports\n`);
     const loadMs = await loadEvents(base, keys);
     process.stdout.write(
-      `load through POST /events (${fmt(BATCH)} per request, ${WRITERS} writers): ${(loadMs / 1000).toFixed(1)} s, ${fmt(rate(EVENTS, loadMs))} events/s; server peak RSS ${mib(peakRss(pid))}\n`,
+      `load through POST /events (${fmt(BATCH)} per request, ${WRITERS} writers): ${(loadMs / 1000).toFixed(1)} s, ${fmt(rate(EVENTS, loadMs))} events/s; server peak RSS ${mib(procStatusBytes(pid, 'VmHWM'))}\n`,
     );
 
     const db = new Database(path.join(dataDir, 'tally.db'), { readonly: true });
@@ -161,7 +155,7 @@ async function main(): Promise<void> {
     }
     db.close();
     process.stdout.write(
-      `median: export ${fmt(median(rates))} events/s, ${median(ratios).toFixed(2)}x the bare read; server peak RSS ${mib(peakRss(pid))}\n`,
+      `median: export ${fmt(median(rates))} events/s, ${median(ratios).toFixed(2)}x the bare read; server peak RSS ${mib(procStatusBytes(pid, 'VmHWM'))}\n`,
     );
   } finally {
     await server?.stop();

@@ -53,7 +53,10 @@ export async function startNode(
   child.stdout!.on('data', (d) => (running.output += d));
   child.stderr!.on('data', (d) => (running.output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${running.output}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start:\n${running.output}`)),
+      30_000,
+    );
     const check = () => {
       if (running.output.includes(readyText)) {
         clearTimeout(timer);
@@ -68,4 +71,10 @@ export async function startNode(
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A line of /proc/<pid>/status (VmRSS: resident now; VmHWM: its high-water mark), in bytes. */
+export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
 }
