@@ -25,17 +25,28 @@ import { deriveEventId } from '@app/events';
 import { median } from './support/load';
 import { rawCassandraClient } from './support/cassandra-native';
 import { lanes } from './support/timing';
+import { cpuSecondsByName, ownCpuSeconds } from './support/process-cpu';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
+// Single events come from many browsers and phones at once, each waiting only
+// for its own answer. Sixteen connections in lockstep measured the
+// acknowledgement's latency instead (16 / ~7 ms caps a round near 2,300
+// requests/s whatever the CPUs could do) and left group commit little to
+// group: 4.7 events per queue job at 16 connections, 10.9 at 64.
+const SINGLE_CONNECTIONS = Number(process.env.BENCH_SINGLE_CONNECTIONS || 64);
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS || 10_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS || 2_000);
 const BACKLOG_EVENTS = Number(process.env.BENCH_BACKLOG_EVENTS || 5_000);
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS || 600_000);
 const STALL_MS = Number(process.env.BENCH_STALL_MS || 30_000);
 const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 1);
+// Which scenarios run: any of batch, single, backlog (comma-separated).
+const SCENARIOS = (process.env.BENCH_SCENARIOS || 'batch,single,backlog').split(',');
 
 interface Scenario {
+  /** Its name in BENCH_SCENARIOS. */
+  key: string;
   name: string;
   eventsPerRequest: number;
   events: number;
@@ -60,6 +71,60 @@ interface RoundResult {
   failed: number;
   /** Jobs the ingest processes enqueued for the round: group commit's effect. */
   jobs: number;
+  /** Events per store write of the worker (one job, or several combined). */
+  eventsPerWrite: number;
+  /** CPU µs each kind of process spent per stored event, the bench's own client included. */
+  cpuPerEvent: Record<string, number>;
+  /** CPU seconds of every process together per second of the round: 2 is both CPUs. */
+  cpuBusy: number;
+}
+
+/** The worker's store writes so far, and the events they carried (its own /metrics port). */
+async function workerWrites(stack: SplitStack): Promise<{ writes: number; events: number }> {
+  let writes = 0;
+  let events = 0;
+  for (const port of stack.ports.worker) {
+    const { scrape: s } = await scrape(`http://127.0.0.1:${port}/metrics`);
+    writes += s.value('tally_worker_write_events_count');
+    events += s.value('tally_worker_write_events_sum');
+  }
+  return { writes, events };
+}
+
+/** A stack process's kind: `ingest-2` counts as `ingest`. */
+const kindOf = (name: string): string => name.replace(/-\d+$/, '');
+
+/** CPU seconds so far of every running stack process, by name, and of this process (`client`). */
+async function cpuNow(stack: SplitStack): Promise<Map<string, { pid: number; cpu: number }>> {
+  const pids: Record<string, number> = {};
+  for (const s of await stack.status()) if (s.up && s.pid) pids[s.name] = s.pid;
+  const cpu = cpuSecondsByName(pids);
+  const out = new Map(Object.entries(pids).map(([name, pid]) => [name, { pid, cpu: cpu[name] }]));
+  out.set('client', { pid: process.pid, cpu: ownCpuSeconds() });
+  return out;
+}
+
+/**
+ * CPU µs per stored event by kind of process between two readings: a process
+ * started after `before` (the backlog's worker) counts from its `started` reading.
+ */
+function cpuSpent(
+  before: Map<string, { pid: number; cpu: number }>,
+  started: Map<string, { pid: number; cpu: number }>,
+  after: Map<string, { pid: number; cpu: number }>,
+  stored: number,
+  seconds: number,
+): { perEvent: Record<string, number>; busy: number } {
+  const perEvent: Record<string, number> = {};
+  let total = 0;
+  for (const [name, now] of after) {
+    const then = [before.get(name), started.get(name)].find((r) => r?.pid === now.pid);
+    const spent = now.cpu - (then?.cpu ?? now.cpu);
+    total += spent;
+    const kind = kindOf(name);
+    perEvent[kind] = (perEvent[kind] ?? 0) + (spent * 1e6) / Math.max(1, stored);
+  }
+  return { perEvent, busy: total / seconds };
 }
 
 /** Jobs enqueued so far by every ingest process (their own /metrics ports). */
@@ -122,6 +187,9 @@ async function e2eRound(
   const url = stack.url(keys.id, single ? `/events/${collection}` : '/events');
   const jobsBefore = await enqueuedJobs(stack);
   if (s.backlog) await stack.stopService('worker-1');
+  const cpuBefore = await cpuNow(stack);
+  // A restarted worker (the backlog's) counts its writes from zero.
+  const writesBefore = s.backlog ? { writes: 0, events: 0 } : await workerWrites(stack);
   const t0 = performance.now();
   // The last acknowledgement's time, taken here: autocannon returns on its own
   // one-second tick, which made every round last a whole number of seconds
@@ -149,7 +217,7 @@ async function e2eRound(
     result = await autocannon({
       url,
       method: 'POST',
-      connections: CONNECTIONS,
+      connections: single ? SINGLE_CONNECTIONS : CONNECTIONS,
       amount: requests,
       headers: { authorization: keys.write_key, 'content-type': 'application/json' },
       requests: [
@@ -184,6 +252,7 @@ async function e2eRound(
   const ackedAt = lastAck;
   const jobs = (await enqueuedJobs(stack)) - jobsBefore;
   if (s.backlog) await stack.startService('worker-1');
+  const cpuStarted = s.backlog ? await cpuNow(stack) : cpuBefore;
   // Until every job is done (none waiting, active or delayed on any shard: each
   // id claimed and counted), or the queue stops moving. The stored events are
   // counted once at the end; a shortfall is reported as lost (acknowledged but
@@ -211,7 +280,11 @@ async function e2eRound(
     else if (Date.now() > until || Date.now() - lastMove > STALL_MS) storedAt = performance.now();
     else await sleep(50);
   }
+  const cpuAfter = await cpuNow(stack);
+  const writesAfter = await workerWrites(stack);
+  const cpuEnd = performance.now();
   const stored = await stack.storedCount(keys.id, collection);
+  const cpu = cpuSpent(cpuBefore, cpuStarted, cpuAfter, stored, (cpuEnd - t0) / 1000);
   const storedPerSec =
     s.backlog && first && storedAt > first.at
       ? (stored - first.stored) / ((storedAt - first.at) / 1000)
@@ -224,6 +297,11 @@ async function e2eRound(
     p99: result.latency.p99,
     failed,
     jobs,
+    eventsPerWrite:
+      (writesAfter.events - writesBefore.events) /
+      Math.max(1, writesAfter.writes - writesBefore.writes),
+    cpuPerEvent: cpu.perEvent,
+    cpuBusy: cpu.busy,
   };
 }
 
@@ -370,19 +448,21 @@ async function main(): Promise<void> {
   const stack = await SplitStack.start({ logLevel: 'warn', env: workerEnv });
   const rawInsert = stack.store === 'cassandra' ? rawCassandraRound : rawRound;
   const lines: string[] = [];
+  const cpuRows: { scenario: string; perEvent: Record<string, number>; busy: number }[] = [];
   const watch = new QueueWatch(stack);
   try {
     const keys = await stack.createProject('bench');
     const scenarios: Scenario[] = [
-      { name: '100-event batch POST', eventsPerRequest: 100, events: BATCH_EVENTS },
-      { name: 'single event POST', eventsPerRequest: 1, events: SINGLE_EVENTS },
+      { key: 'batch', name: '100-event batch POST', eventsPerRequest: 100, events: BATCH_EVENTS },
+      { key: 'single', name: 'single event POST', eventsPerRequest: 1, events: SINGLE_EVENTS },
       {
+        key: 'backlog',
         name: 'single events, backlog drained',
         eventsPerRequest: 1,
         events: BACKLOG_EVENTS,
         backlog: true,
       },
-    ];
+    ].filter((s) => SCENARIOS.includes(s.key));
     let round = 0;
     // Untimed rounds first: on a node the bench has just started, the first
     // scenario's rounds (and the raw loops after them) ran 2-3x slower than the
@@ -419,9 +499,18 @@ async function main(): Promise<void> {
       const failed = e2e.reduce((n, r) => n + r.failed, 0);
       const lost = e2e.reduce((n, r) => n + r.lost, 0);
       const perJob = median(e2e.map((r) => (r.jobs > 0 ? s.events / r.jobs : 0)));
+      const perWrite = median(e2e.map((r) => r.eventsPerWrite));
       lines.push(
-        `| ${s.name} | ${s.events} | ${Math.round(stored)} | ${Math.round(ackedRate)} | ${Math.round(rawRate)} | ${(stored / rawRate).toFixed(2)} | ${paired.toFixed(2)} | ${Math.round(altRate)} | ${(stored / altRate).toFixed(2)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${perJob.toFixed(1)} | ${failed} | ${lost} |`,
+        `| ${s.name} | ${s.events} | ${Math.round(stored)} | ${Math.round(ackedRate)} | ${Math.round(rawRate)} | ${(stored / rawRate).toFixed(2)} | ${paired.toFixed(2)} | ${Math.round(altRate)} | ${(stored / altRate).toFixed(2)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${perJob.toFixed(1)} | ${perWrite.toFixed(1)} | ${failed} | ${lost} |`,
       );
+      const kinds = [...new Set(e2e.flatMap((r) => Object.keys(r.cpuPerEvent)))];
+      cpuRows.push({
+        scenario: s.name,
+        perEvent: Object.fromEntries(
+          kinds.map((k) => [k, median(e2e.map((r) => r.cpuPerEvent[k] ?? 0))]),
+        ),
+        busy: median(e2e.map((r) => r.cpuBusy)),
+      });
     }
   } finally {
     watch.close();
@@ -429,15 +518,43 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     [
-      `split-ingest (${stack.store}): ${WARMUP_ROUNDS} warm-up and ${ROUNDS} counted rounds, ${CONNECTIONS} client connections through nginx, medians` +
+      `split-ingest (${stack.store}): ${WARMUP_ROUNDS} warm-up and ${ROUNDS} counted rounds, ${CONNECTIONS} client connections through nginx for batches and ${SINGLE_CONNECTIONS} for single events, medians` +
         (Object.keys(workerEnv).length > 0 ? `, worker ${JSON.stringify(workerEnv)}` : ''),
       '',
-      `| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | ${stack.store === 'cassandra' ? 'raw INSERT events/s | e2e / raw | e2e / raw, median of the rounds | raw 100-row batches events/s | e2e / batches' : 'raw insertMany events/s (keen.id-form ids) | e2e / raw | e2e / raw, median of the rounds | raw insertMany, sequential ids | e2e / sequential'} | ingest p50 ms | ingest p99 ms | events per job | failed requests | lost (acked, never stored) |`,
-      `${'| --- '.repeat(14)}|`,
+      `| scenario | events/round | stored events/s (e2e) | acked events/s (edge) | ${stack.store === 'cassandra' ? 'raw INSERT events/s | e2e / raw | e2e / raw, median of the rounds | raw 100-row batches events/s | e2e / batches' : 'raw insertMany events/s (keen.id-form ids) | e2e / raw | e2e / raw, median of the rounds | raw insertMany, sequential ids | e2e / sequential'} | ingest p50 ms | ingest p99 ms | events per job | events per store write | failed requests | lost (acked, never stored) |`,
+      `${'| --- '.repeat(15)}|`,
       ...lines,
       '',
+      ...cpuTable(cpuRows),
     ].join('\n'),
   );
+}
+
+/**
+ * CPU µs per stored event by kind of process (medians of the rounds), read
+ * from /proc around each round: where a scenario's CPU goes when the two CPUs
+ * are the bound. `client` is this process (autocannon); `busy` is every
+ * process's CPU seconds per second of the round.
+ */
+function cpuTable(rows: { scenario: string; perEvent: Record<string, number>; busy: number }[]) {
+  const order = ['client', 'nginx', 'ingest', 'redis', 'worker', 'mongo', 'cassandra', 'query'];
+  const seen = new Set(rows.flatMap((r) => Object.keys(r.perEvent)));
+  const kinds = [
+    ...order.filter((k) => seen.has(k)),
+    ...[...seen].filter((k) => !order.includes(k)),
+  ];
+  return [
+    'CPU µs per stored event, by process (medians of the rounds; busy: CPU seconds per second)',
+    '',
+    `| scenario | ${kinds.join(' | ')} | total | busy |`,
+    `${'| --- '.repeat(kinds.length + 3)}|`,
+    ...rows.map((r) => {
+      const total = kinds.reduce((n, k) => n + (r.perEvent[k] ?? 0), 0);
+      const cells = kinds.map((k) => Math.round(r.perEvent[k] ?? 0));
+      return `| ${r.scenario} | ${cells.join(' | ')} | ${Math.round(total)} | ${r.busy.toFixed(2)} |`;
+    }),
+    '',
+  ];
 }
 
 main().catch((error) => {

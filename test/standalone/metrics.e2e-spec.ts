@@ -71,6 +71,7 @@ describe('standalone: /metrics', () => {
       'tally_worker_lag_seconds',
       'tally_worker_retries_total',
       'tally_worker_store_write_seconds',
+      'tally_worker_write_events',
     ]);
     for (const name of tally)
       expect([name, first.scrape.help.get(name)?.length ?? 0]).not.toEqual([name, 0]);

@@ -85,6 +85,16 @@ export const deadLettered = new Counter({
   help: 'Events set aside in the dead-letter store because the store will never take them.',
 });
 
+// Events per store write of the worker: a job alone, or several jobs of one
+// project combined (CoalescingPersister). Each write pays the protocol's fixed
+// round trips, so mostly small writes under load mean CPU spent per write, not
+// per event.
+export const workerWriteEvents = new Histogram({
+  name: 'tally_worker_write_events',
+  help: 'Events per store write of the worker (one job, or several jobs of a project combined).',
+  buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+});
+
 export const storeWriteLatency = new Histogram({
   name: 'tally_worker_store_write_seconds',
   help: 'Duration of one store write (persist) of a job group, by outcome (ok, error).',

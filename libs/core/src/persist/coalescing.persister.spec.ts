@@ -1,5 +1,6 @@
 import { CollectionEvent } from '@app/events';
 import { PersistOutcome } from '@app/storage';
+import { workerWriteEvents } from '../metrics';
 import {
   BatchPersister,
   carriesUniquenessTokens,
@@ -104,6 +105,37 @@ describe('CoalescingPersister (batching across jobs)', () => {
     await expect(second).resolves.toEqual({ inserted: 2, duplicates: 0 });
     await expect(third).resolves.toEqual({ inserted: 1, duplicates: 1 });
     await expect(other).resolves.toEqual({ inserted: 1, duplicates: 0 });
+  });
+
+  it('counts each store write and its events in tally_worker_write_events', async () => {
+    const seen = async () => {
+      const { values } = await workerWriteEvents.get();
+      const of = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+      return {
+        writes: of('tally_worker_write_events_count'),
+        events: of('tally_worker_write_events_sum'),
+      };
+    };
+    const before = await seen();
+    const inner = new GatedPersister();
+    const persister = new CoalescingPersister(inner, { maxEvents: 3, maxInFlight: 1 });
+    const all = [
+      persister.persist('p', [ev('a')]), // alone: the project was idle
+      persister.persist('p', [ev('b')]),
+      persister.persist('p', [ev('c'), ev('d')]), // with "b": one write of 3
+      persister.persist('p', [ev('e'), ev('f'), ev('g'), ev('h')]), // over maxEvents: alone
+    ];
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      inner.open();
+    }
+    await Promise.all(all);
+    const after = await seen();
+    expect(inner.calls).toHaveLength(3);
+    expect({ writes: after.writes - before.writes, events: after.events - before.events }).toEqual({
+      writes: 3,
+      events: 8,
+    });
   });
 
   it('a combined write holds at most maxEvents events (a bigger job goes alone)', async () => {

@@ -1,5 +1,6 @@
 import { CollectionEvent, namedByUniquenessToken } from '@app/events';
 import { EventPersister, PersistOutcome, RejectedEventsError } from '@app/storage';
+import { workerWriteEvents } from '../metrics';
 
 /** A persister that can write several jobs' batches as one (MarkedEventPersister). */
 export interface BatchPersister extends Pick<EventPersister, 'persist'> {
@@ -64,6 +65,7 @@ export class CoalescingPersister implements Pick<EventPersister, 'persist'> {
       events.length >= this.options.maxEvents ||
       this.options.writeAlone?.(events)
     ) {
+      workerWriteEvents.observe(events.length);
       return this.inner.persist(projectId, events);
     }
     let project = this.projects.get(projectId);
@@ -88,6 +90,7 @@ export class CoalescingPersister implements Pick<EventPersister, 'persist'> {
         taken.push(project.waiting.shift()!);
         size += next.events.length;
       }
+      workerWriteEvents.observe(size);
       project.inFlight++;
       void this.write(projectId, taken).finally(() => {
         project.inFlight--;
