@@ -42,7 +42,14 @@ const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS || 600_000);
 const STALL_MS = Number(process.env.BENCH_STALL_MS || 30_000);
 const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 1);
 // Which scenarios run: any of batch, single, backlog (comma-separated).
-const SCENARIOS = (process.env.BENCH_SCENARIOS || 'batch,single,backlog').split(',');
+const SCENARIO_KEYS = ['batch', 'single', 'backlog'];
+const SCENARIOS = (process.env.BENCH_SCENARIOS || SCENARIO_KEYS.join(',')).split(',');
+const unknownScenarios = SCENARIOS.filter((k) => !SCENARIO_KEYS.includes(k));
+if (unknownScenarios.length > 0) {
+  throw new Error(
+    `BENCH_SCENARIOS: unknown ${unknownScenarios.join(', ')} (known: ${SCENARIO_KEYS.join(', ')})`,
+  );
+}
 
 interface Scenario {
   /** Its name in BENCH_SCENARIOS. */
@@ -91,11 +98,14 @@ async function workerWrites(stack: SplitStack): Promise<{ writes: number; events
   return { writes, events };
 }
 
+/** Each process's CPU seconds so far, by name, with the pid it was read from. */
+type CpuReading = Map<string, { pid: number; cpu: number }>;
+
 /** A stack process's kind: `ingest-2` counts as `ingest`. */
 const kindOf = (name: string): string => name.replace(/-\d+$/, '');
 
 /** CPU seconds so far of every running stack process, by name, and of this process (`client`). */
-async function cpuNow(stack: SplitStack): Promise<Map<string, { pid: number; cpu: number }>> {
+async function cpuNow(stack: SplitStack): Promise<CpuReading> {
   const pids: Record<string, number> = {};
   for (const s of await stack.status()) if (s.up && s.pid) pids[s.name] = s.pid;
   const cpu = cpuSecondsByName(pids);
@@ -109,9 +119,9 @@ async function cpuNow(stack: SplitStack): Promise<Map<string, { pid: number; cpu
  * started after `before` (the backlog's worker) counts from its `started` reading.
  */
 function cpuSpent(
-  before: Map<string, { pid: number; cpu: number }>,
-  started: Map<string, { pid: number; cpu: number }>,
-  after: Map<string, { pid: number; cpu: number }>,
+  before: CpuReading,
+  started: CpuReading,
+  after: CpuReading,
   stored: number,
   seconds: number,
 ): { perEvent: Record<string, number>; busy: number } {
